@@ -1,0 +1,90 @@
+/*
+ * conn.h — the connection record shared by c/common and the backend, and the
+ * services c/common offers backends (socket I/O with error capture, failure
+ * recording, verification results).
+ *
+ * Backends may read: host, port, opts, peer_name, peer_name_is_ip,
+ * remote_address/remote_port, sock_error, sock_eof; and own: session.
+ * Everything else belongs to c/common's state machine.
+ */
+#ifndef OSTLS_CONN_H
+#define OSTLS_CONN_H
+
+#include "../tls_client.h"
+#include "compat.h"
+#include "options.h"
+#include "resolve.h"
+#include "sock.h"
+#include "strbuf.h"
+
+#define TLS_MSG_MAX 1024
+
+typedef enum {
+    CONN_RESOLVING,
+    CONN_CONNECTING,
+    CONN_HANDSHAKING,
+    CONN_OPEN,
+    CONN_CLOSED,
+    CONN_FAILED
+} conn_state;
+
+struct tls_conn {
+    conn_state state;
+    int setup_started;            /* options are final and the backend session exists */
+
+    char *host;                   /* as given, IPv6 brackets removed */
+    int port;
+    struct tls_options opts;
+    const char *peer_name;        /* servername option, else host */
+    int peer_name_is_ip;          /* verify against IP SANs, send no SNI */
+
+    resolve_job *resolver;
+    struct addrinfo *addresses;   /* all results, freed once connected */
+    struct addrinfo *next_address;
+    char connect_failures[512];   /* "addr:port: reason; ..." for the final message */
+    tls_socket sock;
+
+    int setup_wants;              /* events the set-up step is blocked on */
+    int read_wants;               /* events the last read was blocked on */
+    int write_wants;              /* events the last write/shutdown was blocked on */
+    int peer_finished;            /* the peer's stream ended (close_notify or FIN) */
+    int write_shut;               /* tls_shutdown completed */
+
+    int sock_error;               /* OS error of the last failed conn_send/conn_recv */
+    int sock_eof;                 /* conn_recv saw the end of the TCP stream */
+
+    const char *fail_code;        /* sticky failure, when state == CONN_FAILED */
+    char fail_msg[TLS_MSG_MAX];
+    char call_msg[TLS_MSG_MAX];   /* message of the latest non-sticky failure */
+    char os_error[32];
+
+    long verify_code;             /* verify.h code; -1 until verification ran */
+    char verify_message[256];
+
+    char remote_address[64];
+    int remote_port;
+    char local_address[64];
+    int local_port;
+
+    strbuf info;                  /* holds the latest tls_info value */
+    void *session;                /* owned by the backend */
+};
+
+/* Socket I/O for the backend's transport. Records sock_error / sock_eof so a
+ * later conn_fail_socket can say what happened. */
+net_status conn_send(tls_conn *c, const void *buf, size_t len, size_t *sent);
+net_status conn_recv(tls_conn *c, void *buf, size_t len, size_t *got);
+
+/* Record the sticky failure (state becomes CONN_FAILED). Returns 0. */
+int conn_fail(tls_conn *c, const char *code, const char *fmt, ...) TLS_PRINTF(3, 4);
+/* Failure caused by the transport (sock_error / sock_eof): TLS_CONNECTION_RESET
+ * with os_error set. during: e.g. "during the TLS handshake". Returns 0. */
+int conn_fail_socket(tls_conn *c, const char *during);
+void conn_set_os_error(tls_conn *c, const char *name);
+
+/* Verification outcome (verify.h code, the OS's words for it). */
+void conn_set_verify_result(tls_conn *c, long code, const char *message);
+/* Fail with the TLS_CERT_* code for the recorded verify result. Returns 0. */
+int conn_fail_verify(tls_conn *c);
+
+#endif

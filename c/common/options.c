@@ -1,0 +1,200 @@
+#define _POSIX_C_SOURCE 200809L
+#include "options.h"
+
+#include "../tls_client.h"
+#include "compat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest keep-alive idle time every supported OS accepts (Linux's cap). */
+#define KEEPALIVE_MAX_SECONDS 32767
+
+void options_init(struct tls_options *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->verify_peer = 1;
+    opts->min_version = TLS_VERSION_1_2;
+    opts->max_version = TLS_VERSION_DEFAULT;
+    opts->nodelay = 1;
+}
+
+void options_free(struct tls_options *opts)
+{
+    free(opts->servername);
+    free(opts->ca);
+    free(opts->alpn);
+    memset(opts, 0, sizeof *opts);
+}
+
+static const char *bad_value(char *msg, size_t cap, const char *key, const char *value,
+                             const char *expected)
+{
+    snprintf(msg, cap, "invalid value \"%.100s\" for option %s: %s", value, key, expected);
+    return TLS_INVALID_ARGUMENT;
+}
+
+static int parse_version(const char *value)
+{
+    if (strcmp(value, "TLSv1.2") == 0)
+        return TLS_VERSION_1_2;
+    if (strcmp(value, "TLSv1.3") == 0)
+        return TLS_VERSION_1_3;
+    return -1;
+}
+
+/* "h2,http/1.1" → "\x02h2\x08http/1.1" */
+static const char *parse_alpn(const char *value, unsigned char **wire, size_t *wire_len,
+                              char *msg, size_t cap)
+{
+    size_t len = strlen(value);
+    unsigned char *out = malloc(len + 1);
+    if (!out) {
+        snprintf(msg, cap, "out of memory parsing option alpn");
+        return TLS_OUT_OF_MEMORY;
+    }
+    size_t used = 0;
+    const char *p = value;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n > 255) {
+            free(out);
+            return bad_value(msg, cap, "alpn", value,
+                             n == 0 ? "protocol names must not be empty"
+                                    : "a protocol name is longer than 255 bytes");
+        }
+        out[used++] = (unsigned char)n;
+        memcpy(out + used, p, n);
+        used += n;
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    *wire = out;
+    *wire_len = used;
+    return NULL;
+}
+
+static const char *replace_string(char **slot, const char *value, char *msg, size_t cap,
+                                  const char *key)
+{
+    char *copy = strdup(value);
+    if (!copy) {
+        snprintf(msg, cap, "out of memory storing option %s", key);
+        return TLS_OUT_OF_MEMORY;
+    }
+    free(*slot);
+    *slot = copy;
+    return NULL;
+}
+
+static const char *set_tls_option(struct tls_options *o, const char *key, const char *value,
+                                  char *msg, size_t cap)
+{
+    if (strcmp(key, "servername") == 0) {
+        if (!*value)
+            return bad_value(msg, cap, key, value, "must not be empty");
+        if (strlen(value) > 255)
+            return bad_value(msg, cap, key, value, "longer than 255 bytes");
+        return replace_string(&o->servername, value, msg, cap, key);
+    }
+    if (strcmp(key, "ca") == 0) {
+        /* Only the shape is checked here; the backend parses the certificates
+         * when the handshake starts and reports bad ones against this key. */
+        if (!strstr(value, "-----BEGIN CERTIFICATE-----"))
+            return bad_value(msg, cap, key, "<PEM text>",
+                             "expected one or more PEM certificates (-----BEGIN CERTIFICATE-----)");
+        return replace_string(&o->ca, value, msg, cap, key);
+    }
+    if (strcmp(key, "verify") == 0) {
+        if (strcmp(value, "full") == 0)
+            o->verify_peer = 1;
+        else if (strcmp(value, "none") == 0)
+            o->verify_peer = 0;
+        else
+            return bad_value(msg, cap, key, value, "expected \"full\" or \"none\"");
+        return NULL;
+    }
+    if (strcmp(key, "alpn") == 0) {
+        unsigned char *wire;
+        size_t wire_len;
+        const char *code = parse_alpn(value, &wire, &wire_len, msg, cap);
+        if (code)
+            return code;
+        free(o->alpn);
+        o->alpn = wire;
+        o->alpn_len = wire_len;
+        return NULL;
+    }
+    if (strcmp(key, "min_version") == 0 || strcmp(key, "max_version") == 0) {
+        int is_min = key[1] == 'i';
+        int v = parse_version(value);
+        if (v < 0)
+            return bad_value(msg, cap, key, value, "expected \"TLSv1.2\" or \"TLSv1.3\"");
+        int lo = is_min ? v : o->min_version;
+        int hi = is_min ? o->max_version : v;
+        if (hi != TLS_VERSION_DEFAULT && lo > hi)
+            return bad_value(msg, cap, key, value,
+                             "min_version would be newer than max_version");
+        *(is_min ? &o->min_version : &o->max_version) = v;
+        return NULL;
+    }
+    snprintf(msg, cap, "unknown option \"%.100s\"", key);
+    return TLS_INVALID_ARGUMENT;
+}
+
+static int parse_int(const char *value, long lo, long hi, int *out)
+{
+    if (!*value)
+        return 0;
+    char *end;
+    long v = strtol(value, &end, 10);
+    if (*end || v < lo || v > hi)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
+const char *options_set(struct tls_options *opts, const char *key, const char *value,
+                        int setup_started, enum option_kind *kind,
+                        char *msg, size_t cap)
+{
+    if (!key || !*key) {
+        snprintf(msg, cap, "option key must be a non-empty string");
+        return TLS_INVALID_ARGUMENT;
+    }
+    if (!value) {
+        snprintf(msg, cap, "option %.100s needs a value", key);
+        return TLS_INVALID_ARGUMENT;
+    }
+    if (strcmp(key, "nodelay") == 0) {
+        if (strcmp(value, "1") != 0 && strcmp(value, "0") != 0)
+            return bad_value(msg, cap, key, value, "expected \"1\" or \"0\"");
+        opts->nodelay = value[0] == '1';
+        *kind = OPTION_SOCKET;
+        return NULL;
+    }
+    if (strcmp(key, "keepalive") == 0) {
+        int secs;
+        if (!parse_int(value, 0, KEEPALIVE_MAX_SECONDS, &secs))
+            return bad_value(msg, cap, key, value, "expected whole seconds from 0 to 32767");
+        opts->keepalive_seconds = secs;
+        *kind = OPTION_SOCKET;
+        return NULL;
+    }
+    *kind = OPTION_TLS;
+    if (setup_started) {
+        /* Still name unknown keys as unknown rather than as too late. */
+        static const char *const known[] = { "servername", "ca", "verify", "alpn",
+                                             "min_version", "max_version" };
+        for (size_t i = 0; i < TLS_ARRAY_LEN(known); i++)
+            if (strcmp(key, known[i]) == 0) {
+                snprintf(msg, cap, "option %s must be set before the handshake starts", key);
+                return TLS_INVALID_ARGUMENT;
+            }
+        snprintf(msg, cap, "unknown option \"%.100s\"", key);
+        return TLS_INVALID_ARGUMENT;
+    }
+    return set_tls_option(opts, key, value, msg, cap);
+}

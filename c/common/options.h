@@ -1,0 +1,36 @@
+/*
+ * options.h — tls_set_option keys parsed and validated once, for every
+ * backend. Backends read the parsed struct; they never see option strings.
+ */
+#ifndef OSTLS_OPTIONS_H
+#define OSTLS_OPTIONS_H
+
+#include <stddef.h>
+
+enum tls_version { TLS_VERSION_DEFAULT = 0, TLS_VERSION_1_2 = 0x0303, TLS_VERSION_1_3 = 0x0304 };
+
+struct tls_options {
+    char *servername;          /* NULL: use the host */
+    char *ca;                  /* extra PEM anchors, or NULL */
+    int verify_peer;           /* 1 "full", 0 "none" */
+    unsigned char *alpn;       /* ALPN wire format (length-prefixed), or NULL */
+    size_t alpn_len;
+    int min_version;           /* enum tls_version; TLS 1.2 unless set */
+    int max_version;           /* TLS_VERSION_DEFAULT: newest available */
+    int nodelay;
+    int keepalive_seconds;     /* 0: off */
+};
+
+void options_init(struct tls_options *opts);
+void options_free(struct tls_options *opts);
+
+enum option_kind { OPTION_TLS, OPTION_SOCKET };
+
+/* Parse key=value into opts. Returns NULL on success (with *kind set), or a
+ * TLS_* code with a message naming the key in msg. setup_started: the
+ * connection has been driven, so only socket options may change. */
+const char *options_set(struct tls_options *opts, const char *key, const char *value,
+                        int setup_started, enum option_kind *kind,
+                        char *msg, size_t msgcap);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * resolve.h — name resolution that never blocks the caller.
+ *
+ * Address literals resolve at once. Names are looked up by getaddrinfo on a
+ * detached thread that signals completion through a pipe, whose read end is
+ * the handle the host waits on meanwhile. The job is shared by the thread and
+ * the connection and freed by whichever lets go last, so a connection can be
+ * freed while its lookup is still running.
+ */
+#ifndef OSTLS_RESOLVE_H
+#define OSTLS_RESOLVE_H
+
+#include <stdint.h>
+#include "sock.h"
+
+typedef struct resolve_job resolve_job;
+
+/* 1 and *out set when host is an address literal; 0 when it is a name.
+ * -1 when the literal could not be converted (*gai_error). */
+int resolve_numeric(const char *host, int port, struct addrinfo **out, int *gai_error);
+
+/* Start a background lookup. 0 on failure with *os_error set. */
+int resolve_start(const char *host, int port, resolve_job **out, int *os_error);
+
+/* The handle that becomes readable when the lookup has finished. */
+int64_t resolve_handle(const resolve_job *job);
+
+/* 1 once the lookup has finished; then *result (caller frees with
+ * freeaddrinfo) or *gai_error / *os_error (for EAI_SYSTEM) are filled. */
+int resolve_finished(resolve_job *job, struct addrinfo **result, int *gai_error, int *os_error);
+
+/* Drop the connection's interest; safe while the lookup is running. */
+void resolve_release(resolve_job *job);
+
+/* "ENOTFOUND", "EAI_AGAIN", ... as Node names them. */
+const char *resolve_error_name(int gai_error);
+const char *resolve_error_text(int gai_error);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * sock.h — the TCP and readiness primitives c/common needs, behind one small
+ * API so that the state machine never sees errno, WSAGetLastError, fd or SOCKET
+ * directly. sock.c holds the POSIX implementation; a Windows build adds its
+ * Winsock branch there (WSAPoll, closesocket, WSAE* names) without touching
+ * callers.
+ *
+ * OS error values are passed around as plain ints (errno on POSIX, WSA codes on
+ * Windows); sock_error_name / sock_error_text turn them into words.
+ */
+#ifndef OSTLS_SOCK_H
+#define OSTLS_SOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef _WIN32
+#  include <winsock2.h>
+#  include <ws2tcpip.h>
+typedef SOCKET tls_socket;
+#  define TLS_NO_SOCKET INVALID_SOCKET
+#else
+#  include <sys/socket.h>
+#  include <netdb.h>
+typedef int tls_socket;
+#  define TLS_NO_SOCKET (-1)
+#endif
+
+typedef enum {
+    NET_OK,      /* done (connected, or bytes moved) */
+    NET_AGAIN,   /* would block */
+    NET_EOF,     /* orderly end of the peer's stream (recv only) */
+    NET_ERROR    /* *os_error says why */
+} net_status;
+
+/* Non-blocking, close-on-exec TCP socket to sa. NET_OK: connected at once;
+ * NET_AGAIN: in progress, poll for writable then sock_finish_connect. */
+net_status sock_start_connect(const struct sockaddr *sa, socklen_t salen,
+                              tls_socket *out, int *os_error);
+/* NET_AGAIN while the connection attempt is still going on. */
+net_status sock_finish_connect(tls_socket s, int *os_error);
+
+net_status sock_send(tls_socket s, const void *buf, size_t len, size_t *sent, int *os_error);
+net_status sock_recv(tls_socket s, void *buf, size_t len, size_t *got, int *os_error);
+int sock_shutdown_write(tls_socket s, int *os_error);
+void sock_close(tls_socket s);
+
+int sock_set_nodelay(tls_socket s, int on, int *os_error);
+/* idle_seconds == 0 turns keep-alive off. */
+int sock_set_keepalive(tls_socket s, int idle_seconds, int *os_error);
+
+/* Wait until handle is ready for events (TLS_WANT_READ/WRITE bits).
+ * timeout_ms < 0: no limit; 0: just look. Signals do not shorten the wait.
+ * Returns 1 ready (also on error/hang-up: the next I/O call reports it),
+ * 0 timed out, -1 failed (*os_error). */
+int sock_wait(int64_t handle, int events, int timeout_ms, int *os_error);
+
+/* "ECONNREFUSED"-style name; never NULL. */
+const char *sock_error_name(int os_error);
+/* The OS's words for os_error. */
+void sock_error_text(int os_error, char *buf, size_t cap);
+/* Is os_error a "connection reset or dropped" kind of error? */
+int sock_error_is_reset(int os_error);
+
+/* Numeric address text (no brackets) and port of a socket address. */
+void sock_address_text(const struct sockaddr *sa, char *addr, size_t cap, int *port);
+/* Local / remote address of a connected socket; 0 if unavailable. */
+int sock_local_address(tls_socket s, char *addr, size_t cap, int *port);
+int sock_remote_address(tls_socket s, char *addr, size_t cap, int *port);
+
+/* Is text an IPv4 or IPv6 literal (IPv6 may carry a %scope)? */
+int text_is_ip_address(const char *text);
+
+#endif

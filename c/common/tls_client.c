@@ -1,0 +1,848 @@
+/*
+ * tls_client.c — the public tls_* API and the connection state machine:
+ * resolving → connecting (each address in turn) → handshaking → open, with
+ * closed / failed as ends. Every entry point that "drives" the connection
+ * first runs drive_setup, which advances as far as it can without waiting.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "../tls_client.h"
+
+#include "backend.h"
+#include "conn.h"
+#include "verify.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#  include <windows.h>
+#else
+#  include <pthread.h>
+#endif
+
+/* Largest single engine call; keeps int-based engine APIs (SSL_read/write) safe. */
+#define ENGINE_CHUNK_MAX ((size_t)1 << 30)
+
+static atomic_long live_connections;
+
+/* ---------------------------------------------------------------- errors */
+
+/* For calls without a connection: valid until this thread's next such call. */
+static TLS_THREAD_LOCAL char thread_msg[TLS_MSG_MAX];
+static TLS_THREAD_LOCAL char thread_info[4096];
+
+static int set_out(const char *code, const char *msg, const char **err, const char **errmsg)
+{
+    if (err)
+        *err = code;
+    if (errmsg)
+        *errmsg = msg;
+    return 0;
+}
+
+static int fail_threadwide(const char **err, const char **errmsg, const char *code,
+                           const char *fmt, ...) TLS_PRINTF(4, 5);
+static int fail_threadwide(const char **err, const char **errmsg, const char *code,
+                           const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(thread_msg, sizeof thread_msg, fmt, ap);
+    va_end(ap);
+    return set_out(code, thread_msg, err, errmsg);
+}
+
+/* A failure of this call only (bad argument, timeout, stream closed). */
+static int fail_call(tls_conn *c, const char **err, const char **errmsg, const char *code,
+                     const char *fmt, ...) TLS_PRINTF(5, 6);
+static int fail_call(tls_conn *c, const char **err, const char **errmsg, const char *code,
+                     const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->call_msg, sizeof c->call_msg, fmt, ap);
+    va_end(ap);
+    return set_out(code, c->call_msg, err, errmsg);
+}
+
+static int report_failure(tls_conn *c, const char **err, const char **errmsg)
+{
+    return set_out(c->fail_code, c->fail_msg, err, errmsg);
+}
+
+static int fail_closed(tls_conn *c, const char **err, const char **errmsg)
+{
+    return fail_call(c, err, errmsg, TLS_CLOSED, "the connection to %s was closed by tls_close",
+                     c->host);
+}
+
+int conn_fail(tls_conn *c, const char *code, const char *fmt, ...)
+{
+    if (c->state == CONN_FAILED)
+        return 0;   /* the first failure is the one that explains the rest */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->fail_msg, sizeof c->fail_msg, fmt, ap);
+    va_end(ap);
+    c->fail_code = code;
+    c->state = CONN_FAILED;
+    return 0;
+}
+
+void conn_set_os_error(tls_conn *c, const char *name)
+{
+    snprintf(c->os_error, sizeof c->os_error, "%s", name ? name : "");
+}
+
+int conn_fail_socket(tls_conn *c, const char *during)
+{
+    if (c->sock_error) {
+        char text[128];
+        sock_error_text(c->sock_error, text, sizeof text);
+        conn_set_os_error(c, sock_error_name(c->sock_error));
+        return conn_fail(c, TLS_CONNECTION_RESET, "connection to %s (%s port %d) lost %s: %s (%s)",
+                         c->host, c->remote_address, c->remote_port, during, text,
+                         sock_error_name(c->sock_error));
+    }
+    return conn_fail(c, TLS_CONNECTION_RESET, "%s (%s port %d) closed the connection %s",
+                     c->host, c->remote_address, c->remote_port, during);
+}
+
+void conn_set_verify_result(tls_conn *c, long code, const char *message)
+{
+    c->verify_code = code;
+    snprintf(c->verify_message, sizeof c->verify_message, "%s", message ? message : "");
+}
+
+int conn_fail_verify(tls_conn *c)
+{
+    return conn_fail(c, verify_result_error(c->verify_code),
+                     "certificate verify failed for %s: %s (%s)", c->peer_name,
+                     c->verify_message, verify_result_name(c->verify_code));
+}
+
+/* ------------------------------------------------------------- transport */
+
+net_status conn_send(tls_conn *c, const void *buf, size_t len, size_t *sent)
+{
+    net_status st = sock_send(c->sock, buf, len, sent, &c->sock_error);
+    return st;
+}
+
+net_status conn_recv(tls_conn *c, void *buf, size_t len, size_t *got)
+{
+    net_status st = sock_recv(c->sock, buf, len, got, &c->sock_error);
+    if (st == NET_EOF)
+        c->sock_eof = 1;
+    return st;
+}
+
+static void apply_socket_options(tls_conn *c)
+{
+    int ignored;
+    sock_set_nodelay(c->sock, c->opts.nodelay, &ignored);
+    if (c->opts.keepalive_seconds)
+        sock_set_keepalive(c->sock, c->opts.keepalive_seconds, &ignored);
+}
+
+static void release_transport(tls_conn *c)
+{
+    resolve_release(c->resolver);
+    c->resolver = NULL;
+    if (c->addresses)
+        freeaddrinfo(c->addresses);
+    c->addresses = c->next_address = NULL;
+    sock_close(c->sock);
+    c->sock = TLS_NO_SOCKET;
+}
+
+/* ----------------------------------------------------------------- set-up */
+
+typedef enum { SETUP_DONE, SETUP_WAIT, SETUP_FAILED, SETUP_CLOSED } setup_status;
+
+/* Options become final at the first call that drives the connection. */
+static int start_setup(tls_conn *c)
+{
+    if (c->setup_started)
+        return 1;
+    c->setup_started = 1;
+    c->peer_name = c->opts.servername ? c->opts.servername : c->host;
+    c->peer_name_is_ip = text_is_ip_address(c->peer_name);
+    return backend_session_new(c);
+}
+
+static int finish_resolving(tls_conn *c)
+{
+    struct addrinfo *found;
+    int gai_error, os_error;
+    if (!resolve_finished(c->resolver, &found, &gai_error, &os_error)) {
+        c->setup_wants = TLS_WANT_READ;
+        return 0;
+    }
+    resolve_release(c->resolver);
+    c->resolver = NULL;
+    if (gai_error) {
+        if (gai_error == EAI_SYSTEM && os_error) {
+            char text[128];
+            sock_error_text(os_error, text, sizeof text);
+            conn_set_os_error(c, sock_error_name(os_error));
+            return conn_fail(c, TLS_DNS_FAILED, "could not resolve %s: %s", c->host, text);
+        }
+        conn_set_os_error(c, resolve_error_name(gai_error));
+        return conn_fail(c, TLS_DNS_FAILED, "could not resolve %s: %s (%s)", c->host,
+                         resolve_error_text(gai_error), resolve_error_name(gai_error));
+    }
+    c->addresses = c->next_address = found;
+    c->state = CONN_CONNECTING;
+    return 1;
+}
+
+static void note_connect_failure(tls_conn *c, int os_error)
+{
+    char text[128];
+    sock_error_text(os_error, text, sizeof text);
+    int v6 = strchr(c->remote_address, ':') != NULL;
+    text_append(c->connect_failures, sizeof c->connect_failures, "%s%s%s%s:%d: %s (%s)",
+                c->connect_failures[0] ? "; " : "", v6 ? "[" : "", c->remote_address,
+                v6 ? "]" : "", c->remote_port, text, sock_error_name(os_error));
+    conn_set_os_error(c, sock_error_name(os_error));
+}
+
+/* 1 connected, 0 waiting or failed (state says which). */
+static int advance_connect(tls_conn *c)
+{
+    for (;;) {
+        int os_error = 0;
+        net_status st;
+        if (c->sock == TLS_NO_SOCKET) {
+            struct addrinfo *ai = c->next_address;
+            if (!ai)
+                return conn_fail(c, TLS_CONNECT_FAILED, "could not connect to %s port %d: %s",
+                                 c->host, c->port, c->connect_failures);
+            c->next_address = ai->ai_next;
+            sock_address_text(ai->ai_addr, c->remote_address, sizeof c->remote_address,
+                              &c->remote_port);
+            st = sock_start_connect(ai->ai_addr, (socklen_t)ai->ai_addrlen, &c->sock, &os_error);
+        } else {
+            st = sock_finish_connect(c->sock, &os_error);
+        }
+        if (st == NET_AGAIN) {
+            c->setup_wants = TLS_WANT_WRITE;
+            return 0;
+        }
+        if (st == NET_OK)
+            break;
+        note_connect_failure(c, os_error);
+        sock_close(c->sock);
+        c->sock = TLS_NO_SOCKET;
+        if (sock_error_is_reset(os_error)) {
+            /* The server accepted the connection and then dropped it: another address
+             * of the same host would not help, and "refused" would mislead. */
+            return conn_fail(c, TLS_CONNECTION_RESET, "connection to %s port %d was reset by the server: %s",
+                             c->host, c->port, c->connect_failures);
+        }
+    }
+    freeaddrinfo(c->addresses);
+    c->addresses = c->next_address = NULL;
+    c->os_error[0] = '\0';
+    apply_socket_options(c);
+    sock_local_address(c->sock, c->local_address, sizeof c->local_address, &c->local_port);
+    c->state = CONN_HANDSHAKING;
+    return 1;
+}
+
+static int want_from_step(step_result step)
+{
+    return step == STEP_WANT_WRITE ? TLS_WANT_WRITE : TLS_WANT_READ;
+}
+
+static setup_status drive_setup(tls_conn *c)
+{
+    if (c->state == CONN_FAILED)
+        return SETUP_FAILED;
+    if (c->state == CONN_CLOSED)
+        return SETUP_CLOSED;
+    if (!start_setup(c))
+        return SETUP_FAILED;
+    for (;;) {
+        switch (c->state) {
+        case CONN_RESOLVING:
+            if (!finish_resolving(c))
+                return c->state == CONN_FAILED ? SETUP_FAILED : SETUP_WAIT;
+            break;
+        case CONN_CONNECTING:
+            if (!advance_connect(c))
+                return c->state == CONN_FAILED ? SETUP_FAILED : SETUP_WAIT;
+            break;
+        case CONN_HANDSHAKING: {
+            step_result step = backend_handshake(c);
+            if (step == STEP_DONE) {
+                c->state = CONN_OPEN;
+                return SETUP_DONE;
+            }
+            if (step == STEP_WANT_READ || step == STEP_WANT_WRITE) {
+                c->setup_wants = want_from_step(step);
+                return SETUP_WAIT;
+            }
+            if (c->state != CONN_FAILED)
+                conn_fail(c, TLS_INTERNAL_ERROR, "the %s backend failed the handshake without a reason",
+                          backend_name);
+            return SETUP_FAILED;
+        }
+        case CONN_OPEN:
+            return SETUP_DONE;
+        case CONN_CLOSED:
+            return SETUP_CLOSED;
+        case CONN_FAILED:
+            return SETUP_FAILED;
+        }
+    }
+}
+
+/* Shared prologue of the driving calls: 1 = open, go on; 0 = return now
+ * (*ret holds the return value: a failure, or success with "nothing yet"). */
+static int drive(tls_conn *c, const char **err, const char **errmsg, int *ret)
+{
+    switch (drive_setup(c)) {
+    case SETUP_DONE:
+        return 1;
+    case SETUP_WAIT:
+        *ret = 1;
+        return 0;
+    case SETUP_CLOSED:
+        *ret = fail_closed(c, err, errmsg);
+        return 0;
+    case SETUP_FAILED:
+    default:
+        *ret = report_failure(c, err, errmsg);
+        return 0;
+    }
+}
+
+/* ---------------------------------------------------------------- tls_init */
+
+static const char *init_code;
+static char init_msg[4096];
+
+static void init_once(void)
+{
+    init_code = backend_global_init(init_msg, sizeof init_msg);
+}
+
+#ifdef _WIN32
+static INIT_ONCE init_guard = INIT_ONCE_STATIC_INIT;
+static BOOL CALLBACK init_once_win(PINIT_ONCE once, PVOID param, PVOID *context)
+{
+    (void)once; (void)param; (void)context;
+    init_once();
+    return TRUE;
+}
+#  define RUN_INIT_ONCE() InitOnceExecuteOnce(&init_guard, init_once_win, NULL, NULL)
+#else
+static pthread_once_t init_guard = PTHREAD_ONCE_INIT;
+#  define RUN_INIT_ONCE() pthread_once(&init_guard, init_once)
+#endif
+
+TLS_API int tls_init(const char **err, const char **errmsg)
+{
+    RUN_INIT_ONCE();
+    if (init_code)
+        return set_out(init_code, init_msg, err, errmsg);
+    return 1;
+}
+
+/* ------------------------------------------------------------- tls_connect */
+
+TLS_API int tls_connect(const char *host, int port, tls_conn **tlsout,
+                        const char **err, const char **errmsg)
+{
+    if (!tls_init(err, errmsg))
+        return 0;
+    if (!tlsout)
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_connect: tlsout is NULL");
+    *tlsout = NULL;
+    if (!host || !*host)
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT,
+                               "tls_connect: host must be a non-empty string");
+    if (port < 1 || port > 65535)
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT,
+                               "tls_connect: port %d is outside 1..65535", port);
+    size_t hostlen = strlen(host);
+    if (hostlen > 1024)
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT,
+                               "tls_connect: host is longer than 1024 bytes");
+    if (host[0] == '[' && hostlen > 2 && host[hostlen - 1] == ']') {
+        host++;
+        hostlen -= 2;
+    }
+
+    tls_conn *c = calloc(1, sizeof *c);
+    char *host_copy = malloc(hostlen + 1);
+    if (!c || !host_copy) {
+        free(c);
+        free(host_copy);
+        return fail_threadwide(err, errmsg, TLS_OUT_OF_MEMORY, "tls_connect: out of memory");
+    }
+    memcpy(host_copy, host, hostlen);
+    host_copy[hostlen] = '\0';
+    c->host = host_copy;
+    c->port = port;
+    c->sock = TLS_NO_SOCKET;
+    c->verify_code = -1;
+    c->read_wants = TLS_WANT_READ;
+    c->write_wants = TLS_WANT_WRITE;
+    options_init(&c->opts);
+
+    int gai_error = 0;
+    int numeric = resolve_numeric(c->host, port, &c->addresses, &gai_error);
+    if (numeric < 0) {
+        fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_connect: host %s is not a usable address: %s",
+                        c->host, resolve_error_text(gai_error));
+        free(c->host);
+        free(c);
+        return 0;
+    }
+    if (numeric) {
+        c->next_address = c->addresses;
+        c->state = CONN_CONNECTING;
+    } else {
+        int os_error = 0;
+        c->state = CONN_RESOLVING;
+        if (!resolve_start(c->host, port, &c->resolver, &os_error)) {
+            char text[128];
+            sock_error_text(os_error, text, sizeof text);
+            conn_set_os_error(c, sock_error_name(os_error));
+            conn_fail(c, TLS_INTERNAL_ERROR, "could not start resolving %s: %s", c->host, text);
+        }
+    }
+    atomic_fetch_add(&live_connections, 1);
+    *tlsout = c;
+    return 1;
+}
+
+/* -------------------------------------------------------- driving calls */
+
+TLS_API int tls_handshake(tls_conn *c, int *done, const char **err, const char **errmsg)
+{
+    if (!c || !done)
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_handshake: %s is NULL",
+                               c ? "done" : "tls");
+    *done = 0;
+    int ret;
+    if (!drive(c, err, errmsg, &ret))
+        return ret;
+    *done = 1;
+    return 1;
+}
+
+/* An open connection whose socket is readable may hold a close_notify or a
+ * FIN we have not looked at; isopen should notice without consuming data. */
+static int notice_peer_end(tls_conn *c)
+{
+    if (c->peer_finished || backend_pending(c) > 0)
+        return 1;
+    int os_error;
+    if (sock_wait(c->sock, TLS_WANT_READ, 0, &os_error) <= 0)
+        return 1;
+    step_result step = backend_peek(c);
+    if (step == STEP_EOF)
+        c->peer_finished = 1;
+    else if (step == STEP_WANT_READ || step == STEP_WANT_WRITE)
+        c->read_wants = want_from_step(step);
+    return step != STEP_FAILED;
+}
+
+TLS_API int tls_isopen(tls_conn *c, int *isopen, const char **err, const char **errmsg)
+{
+    if (!c || !isopen)
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_isopen: %s is NULL",
+                               c ? "isopen" : "tls");
+    *isopen = 0;
+    switch (drive_setup(c)) {
+    case SETUP_CLOSED:
+        return 1;
+    case SETUP_FAILED:
+        return report_failure(c, err, errmsg);
+    case SETUP_WAIT:
+        *isopen = 1;
+        return 1;
+    case SETUP_DONE:
+        break;
+    }
+    if (!notice_peer_end(c))
+        return report_failure(c, err, errmsg);
+    *isopen = !c->peer_finished && !c->write_shut;
+    return 1;
+}
+
+TLS_API int tls_read(tls_conn *c, void *buf, size_t len, size_t *nread,
+                     const char **err, const char **errmsg)
+{
+    if (!c || !nread || (!buf && len))
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_read: %s is NULL",
+                               !c ? "tls" : !nread ? "nread" : "buf");
+    *nread = 0;
+    int ret;
+    if (!drive(c, err, errmsg, &ret))
+        return ret;
+    if (c->peer_finished && backend_pending(c) == 0)
+        return fail_call(c, err, errmsg, TLS_CLOSED, "%s has finished sending (end of stream)",
+                         c->host);
+    size_t total = 0;
+    step_result step = STEP_DONE;
+    while (total < len) {
+        size_t chunk = len - total < ENGINE_CHUNK_MAX ? len - total : ENGINE_CHUNK_MAX;
+        size_t n = 0;
+        step = backend_read(c, (char *)buf + total, chunk, &n);
+        if (step != STEP_DONE)
+            break;
+        total += n;
+        c->read_wants = TLS_WANT_READ;
+    }
+    if (step == STEP_WANT_READ || step == STEP_WANT_WRITE)
+        c->read_wants = want_from_step(step);
+    else if (step == STEP_EOF)
+        c->peer_finished = 1;
+    *nread = total;
+    if (total > 0)
+        return 1;   /* a failure or the end is reported by the next call */
+    if (step == STEP_FAILED)
+        return report_failure(c, err, errmsg);
+    if (step == STEP_EOF)
+        return fail_call(c, err, errmsg, TLS_CLOSED, "%s has finished sending (end of stream)",
+                         c->host);
+    return 1;
+}
+
+TLS_API int tls_write(tls_conn *c, const void *buf, size_t len, size_t *written,
+                      const char **err, const char **errmsg)
+{
+    if (!c || !written || (!buf && len))
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_write: %s is NULL",
+                               !c ? "tls" : !written ? "written" : "buf");
+    *written = 0;
+    int ret;
+    if (!drive(c, err, errmsg, &ret))
+        return ret;
+    if (c->write_shut)
+        return fail_call(c, err, errmsg, TLS_CLOSED,
+                         "the sending side to %s was shut down by tls_shutdown", c->host);
+    size_t total = 0;
+    step_result step = STEP_DONE;
+    while (total < len) {
+        size_t chunk = len - total < ENGINE_CHUNK_MAX ? len - total : ENGINE_CHUNK_MAX;
+        size_t n = 0;
+        step = backend_write(c, (const char *)buf + total, chunk, &n);
+        if (step != STEP_DONE)
+            break;
+        total += n;
+        c->write_wants = TLS_WANT_WRITE;
+    }
+    if (step == STEP_WANT_READ || step == STEP_WANT_WRITE)
+        c->write_wants = want_from_step(step);
+    *written = total;
+    if (total == 0 && step == STEP_FAILED)
+        return report_failure(c, err, errmsg);
+    return 1;
+}
+
+TLS_API int tls_bytesavailable(tls_conn *c, size_t *n, const char **err, const char **errmsg)
+{
+    if (!c || !n)
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_bytesavailable: %s is NULL",
+                               c ? "n" : "tls");
+    *n = 0;
+    int ret;
+    if (!drive(c, err, errmsg, &ret))
+        return ret;
+    *n = backend_pending(c);
+    if (*n > 0 || c->peer_finished)
+        return 1;
+    step_result step = backend_peek(c);
+    if (step == STEP_FAILED)
+        return report_failure(c, err, errmsg);
+    if (step == STEP_EOF)
+        c->peer_finished = 1;
+    else if (step != STEP_DONE)
+        c->read_wants = want_from_step(step);
+    *n = backend_pending(c);
+    return 1;
+}
+
+TLS_API int tls_shutdown(tls_conn *c, int *done, const char **err, const char **errmsg)
+{
+    if (!c || !done)
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_shutdown: %s is NULL",
+                               c ? "done" : "tls");
+    *done = 0;
+    int ret;
+    if (!drive(c, err, errmsg, &ret))
+        return ret;
+    if (c->write_shut) {
+        *done = 1;
+        return 1;
+    }
+    step_result step = backend_shutdown(c);
+    if (step == STEP_WANT_READ || step == STEP_WANT_WRITE) {
+        c->write_wants = want_from_step(step);
+        return 1;
+    }
+    if (step != STEP_DONE) {
+        if (c->state != CONN_FAILED)
+            conn_fail(c, TLS_INTERNAL_ERROR, "the %s backend failed to send close_notify", backend_name);
+        return report_failure(c, err, errmsg);
+    }
+    int os_error = 0;
+    if (!sock_shutdown_write(c->sock, &os_error)) {
+        c->sock_error = os_error;
+        conn_fail_socket(c, "while shutting down");
+        return report_failure(c, err, errmsg);
+    }
+    c->write_shut = 1;
+    *done = 1;
+    return 1;
+}
+
+/* ------------------------------------------------------------ readiness */
+
+static int poll_target(tls_conn *c, int want, int64_t *handle, int *events)
+{
+    *handle = -1;
+    *events = 0;
+    switch (c->state) {
+    case CONN_RESOLVING:
+        *handle = resolve_handle(c->resolver);
+        *events = TLS_WANT_READ;
+        return 1;
+    case CONN_CONNECTING:
+        if (c->sock == TLS_NO_SOCKET) {
+            *events = TLS_POLL_NOW;   /* nothing started yet: drive it */
+            return 1;
+        }
+        *handle = (int64_t)c->sock;
+        *events = TLS_WANT_WRITE;
+        return 1;
+    case CONN_HANDSHAKING:
+        *handle = (int64_t)c->sock;
+        *events = c->setup_wants ? c->setup_wants : TLS_POLL_NOW;
+        return 1;
+    case CONN_OPEN:
+        *handle = (int64_t)c->sock;
+        if (want & TLS_WANT_READ)
+            *events |= (c->peer_finished || backend_has_buffered_input(c)) ? TLS_POLL_NOW
+                                                                            : c->read_wants;
+        if (want & TLS_WANT_WRITE)
+            *events |= c->write_shut ? TLS_POLL_NOW : c->write_wants;
+        return 1;
+    case CONN_CLOSED:
+        *events = TLS_POLL_NOW;   /* the next call reports TLS_CLOSED */
+        return 1;
+    case CONN_FAILED:
+    default:
+        return 0;
+    }
+}
+
+/* tls_pollhandle accepts 0 (nothing to do after set-up); tls_wait needs a direction. */
+static int valid_want(int want, int allow_none)
+{
+    return (want > 0 || (allow_none && want == 0)) && (want & ~(TLS_WANT_READ | TLS_WANT_WRITE)) == 0;
+}
+
+TLS_API int tls_pollhandle(tls_conn *c, int want, int64_t *handle, int *events,
+                           const char **err, const char **errmsg)
+{
+    if (!c || !handle || !events)
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_pollhandle: %s is NULL",
+                               !c ? "tls" : !handle ? "handle" : "events");
+    *handle = -1;
+    *events = 0;
+    if (!valid_want(want, 1))
+        return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT,
+                         "tls_pollhandle: want must be 0, TLS_WANT_READ and/or TLS_WANT_WRITE, not %d", want);
+    if (c->state != CONN_CLOSED && c->state != CONN_FAILED)
+        start_setup(c);
+    if (!poll_target(c, want, handle, events))
+        return report_failure(c, err, errmsg);
+    return 1;
+}
+
+TLS_API int tls_wait(tls_conn *c, int want, int timeout_ms, const char **err, const char **errmsg)
+{
+    if (!c)
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_wait: tls is NULL");
+    if (!valid_want(want, 0))
+        return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT,
+                         "tls_wait: want must be TLS_WANT_READ and/or TLS_WANT_WRITE, not %d", want);
+    switch (drive_setup(c)) {
+    case SETUP_FAILED:
+        return report_failure(c, err, errmsg);
+    case SETUP_CLOSED:
+        return fail_closed(c, err, errmsg);
+    default:
+        break;
+    }
+    int64_t handle;
+    int events;
+    if (!poll_target(c, want, &handle, &events))
+        return report_failure(c, err, errmsg);
+    if ((events & TLS_POLL_NOW) || events == 0 || handle < 0)
+        return 1;
+    int os_error = 0;
+    int rc = sock_wait(handle, events, timeout_ms, &os_error);
+    if (rc > 0)
+        return 1;
+    if (rc == 0)
+        return fail_call(c, err, errmsg, TLS_TIMEOUT, "no progress on the connection to %s within %d ms",
+                         c->host, timeout_ms);
+    char text[128];
+    sock_error_text(os_error, text, sizeof text);
+    return fail_call(c, err, errmsg, TLS_INTERNAL_ERROR, "waiting for the connection to %s failed: %s",
+                     c->host, text);
+}
+
+/* ------------------------------------------------------- close and free */
+
+TLS_API int tls_close(tls_conn *c, const char **err, const char **errmsg)
+{
+    if (!c)
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_close: tls is NULL");
+    if (c->state == CONN_OPEN && !c->write_shut)
+        backend_close_notify(c);
+    release_transport(c);
+    if (c->state != CONN_FAILED)
+        c->state = CONN_CLOSED;
+    return 1;
+}
+
+TLS_API void tls_free(tls_conn *c)
+{
+    if (!c)
+        return;
+    if (c->session)
+        backend_session_free(c);
+    release_transport(c);
+    options_free(&c->opts);
+    strbuf_free(&c->info);
+    free(c->host);
+    free(c);
+    atomic_fetch_sub(&live_connections, 1);
+}
+
+/* --------------------------------------------------------------- options */
+
+TLS_API int tls_set_option(tls_conn *c, const char *key, const char *value,
+                           const char **err, const char **errmsg)
+{
+    if (!c)
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_set_option: tls is NULL");
+    if (c->state == CONN_CLOSED)
+        return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT,
+                         "option %.100s cannot be set: the connection is closed", key ? key : "");
+    enum option_kind kind;
+    const char *code = options_set(&c->opts, key, value, c->setup_started, &kind,
+                                   c->call_msg, sizeof c->call_msg);
+    if (code)
+        return set_out(code, c->call_msg, err, errmsg);
+    if (kind == OPTION_SOCKET && c->sock != TLS_NO_SOCKET) {
+        int os_error = 0;
+        int ok = key[0] == 'n' ? sock_set_nodelay(c->sock, c->opts.nodelay, &os_error)
+                               : sock_set_keepalive(c->sock, c->opts.keepalive_seconds, &os_error);
+        if (!ok) {
+            char text[128];
+            sock_error_text(os_error, text, sizeof text);
+            return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT, "option %s could not be applied: %s",
+                             key, text);
+        }
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ info */
+
+static const char *state_name(conn_state s)
+{
+    switch (s) {
+    case CONN_RESOLVING: return "resolving";
+    case CONN_CONNECTING: return "connecting";
+    case CONN_HANDSHAKING: return "handshaking";
+    case CONN_OPEN: return "open";
+    case CONN_CLOSED: return "closed";
+    case CONN_FAILED: return "failed";
+    }
+    return "";
+}
+
+static int library_info(const char *key, const char **value, const char **err, const char **errmsg)
+{
+    if (strcmp(key, "api_version") == 0) {
+        snprintf(thread_info, sizeof thread_info, "%d", TLS_CLIENT_API_VERSION);
+        *value = thread_info;
+    } else if (strcmp(key, "backend") == 0) {
+        *value = backend_name;
+    } else if (strcmp(key, "handles") == 0) {
+        snprintf(thread_info, sizeof thread_info, "%ld", atomic_load(&live_connections));
+        *value = thread_info;
+    } else if (!backend_library_info(key, thread_info, sizeof thread_info, value)) {
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "unknown info key \"%.100s\"", key);
+    }
+    return 1;
+}
+
+static void port_text(strbuf *sb, int port)
+{
+    if (port > 0)
+        strbuf_printf(sb, "%d", port);
+}
+
+TLS_API int tls_info(tls_conn *c, const char *key, const char **value,
+                     const char **err, const char **errmsg)
+{
+    if (!key || !value) {
+        const char *what = !key ? "key" : "value";
+        if (c)
+            return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT, "tls_info: %s is NULL", what);
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_info: %s is NULL", what);
+    }
+    if (!c)
+        return library_info(key, value, err, errmsg);
+
+    strbuf *sb = &c->info;
+    strbuf_reset(sb);
+    strbuf_append(sb, "", 0);
+    if (strcmp(key, "state") == 0)
+        strbuf_puts(sb, state_name(c->state));
+    else if (strcmp(key, "verify_result") == 0) {
+        if (c->verify_code >= 0)
+            strbuf_puts(sb, verify_result_name(c->verify_code));
+    } else if (strcmp(key, "verify_message") == 0)
+        strbuf_puts(sb, c->verify_message);
+    else if (strcmp(key, "os_error") == 0)
+        strbuf_puts(sb, c->os_error);
+    else if (strcmp(key, "remote_address") == 0)
+        strbuf_puts(sb, c->remote_address);
+    else if (strcmp(key, "remote_port") == 0)
+        port_text(sb, c->remote_port);
+    else if (strcmp(key, "local_address") == 0)
+        strbuf_puts(sb, c->local_address);
+    else if (strcmp(key, "local_port") == 0)
+        port_text(sb, c->local_port);
+    else if (!c->session) {
+        static const char *const backend_keys[] = { "protocol", "cipher", "alpn", "peer_cert",
+                                                    "peer_chain" };
+        size_t i = 0;
+        while (i < TLS_ARRAY_LEN(backend_keys) && strcmp(key, backend_keys[i]) != 0)
+            i++;
+        if (i == TLS_ARRAY_LEN(backend_keys))
+            return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT, "unknown info key \"%.100s\"", key);
+    } else if (!backend_conn_info(c, key, sb))
+        return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT, "unknown info key \"%.100s\"", key);
+
+    if (sb->failed)
+        return fail_call(c, err, errmsg, TLS_OUT_OF_MEMORY, "out of memory building info %s", key);
+    *value = strbuf_text(sb);
+    return 1;
+}

@@ -1,0 +1,37 @@
+/*
+ * verify.h — certificate verification outcomes in one vocabulary for every
+ * backend. Codes are OpenSSL 3's X509_V_* numbers (X509_V_OK == 0); Schannel
+ * and Security.framework backends translate their statuses into these, so
+ * tls_info "verify_result" and the TLS_CERT_* errors mean the same everywhere.
+ */
+#ifndef OSTLS_VERIFY_H
+#define OSTLS_VERIFY_H
+
+enum {
+    VERIFY_OK = 0,
+    VERIFY_UNABLE_TO_GET_ISSUER_CERT = 2,
+    VERIFY_CERT_SIGNATURE_FAILURE = 7,
+    VERIFY_CERT_NOT_YET_VALID = 9,
+    VERIFY_CERT_HAS_EXPIRED = 10,
+    VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT = 18,
+    VERIFY_SELF_SIGNED_CERT_IN_CHAIN = 19,
+    VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY = 20,
+    VERIFY_UNABLE_TO_VERIFY_LEAF_SIGNATURE = 21,
+    VERIFY_CERT_CHAIN_TOO_LONG = 22,
+    VERIFY_CERT_REVOKED = 23,
+    VERIFY_INVALID_PURPOSE = 26,
+    VERIFY_CERT_UNTRUSTED = 27,
+    VERIFY_CERT_REJECTED = 28,
+    VERIFY_HOSTNAME_MISMATCH = 62,
+    VERIFY_IP_ADDRESS_MISMATCH = 64,
+    VERIFY_INVALID_CA = 79,
+};
+
+/* Node's name for a verification result: "ok", "CERT_HAS_EXPIRED", ...,
+ * "ERR_TLS_CERT_ALTNAME_INVALID" for name mismatches. */
+const char *verify_result_name(long code);
+
+/* The TLS_* error code a failed verification is reported as. */
+const char *verify_result_error(long code);
+
+#endif

@@ -1,0 +1,624 @@
+/*
+ * openssl.c — the Linux backend: the system's OpenSSL (1.1.1 or 3.x), loaded
+ * at run time by ossl_load.c, behind c/common/backend.h.
+ *
+ * Bytes move through a custom BIO over conn_send / conn_recv instead of
+ * SSL_set_fd: that gives send(MSG_NOSIGNAL) (no SIGPIPE in the host process)
+ * and lets c/common see the errno behind every transport failure.
+ */
+#define _GNU_SOURCE
+#include "../common/backend.h"
+#include "../common/verify.h"
+#include "ossl_api.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char backend_name[] = "openssl";
+
+/* PEM_R_NO_START_LINE: "no more certificates" when reading a PEM bundle. */
+#define OSSL_ERR_LIB_PEM 9
+#define OSSL_PEM_R_NO_START_LINE 108
+
+#define CA_CACHE_SIZE 8
+
+struct ossl_session {
+    SSL *ssl;
+    int handshake_done;
+};
+
+static SSL_CTX *default_ctx;
+static BIO_METHOD *socket_bio_method;
+
+static SSL *ssl_of(tls_conn *c)
+{
+    return ((struct ossl_session *)c->session)->ssl;
+}
+
+/* ------------------------------------------------------------ socket BIO */
+
+static int socket_bio_write(BIO *bio, const char *data, int len)
+{
+    tls_conn *c = ossl.BIO_get_data(bio);
+    ossl.BIO_clear_flags(bio, OSSL_BIO_FLAGS_RWS | OSSL_BIO_FLAGS_SHOULD_RETRY);
+    if (len <= 0)
+        return 0;
+    size_t sent = 0;
+    net_status st = conn_send(c, data, (size_t)len, &sent);
+    if (st == NET_OK)
+        return (int)sent;
+    if (st == NET_AGAIN)
+        ossl.BIO_set_flags(bio, OSSL_BIO_FLAGS_WRITE | OSSL_BIO_FLAGS_SHOULD_RETRY);
+    return -1;
+}
+
+static int socket_bio_read(BIO *bio, char *buf, int len)
+{
+    tls_conn *c = ossl.BIO_get_data(bio);
+    ossl.BIO_clear_flags(bio, OSSL_BIO_FLAGS_RWS | OSSL_BIO_FLAGS_SHOULD_RETRY);
+    if (len <= 0)
+        return 0;
+    size_t got = 0;
+    net_status st = conn_recv(c, buf, (size_t)len, &got);
+    if (st == NET_OK)
+        return (int)got;
+    if (st == NET_EOF)
+        return 0;
+    if (st == NET_AGAIN)
+        ossl.BIO_set_flags(bio, OSSL_BIO_FLAGS_READ | OSSL_BIO_FLAGS_SHOULD_RETRY);
+    return -1;
+}
+
+static long socket_bio_ctrl(BIO *bio, int cmd, long larg, void *parg)
+{
+    (void)larg;
+    (void)parg;
+    switch (cmd) {
+    case OSSL_BIO_CTRL_FLUSH:
+        return 1;   /* writes go straight to the socket */
+    case OSSL_BIO_CTRL_EOF: {
+        /* OpenSSL 3 asks this to tell a clean FIN from an error. */
+        tls_conn *c = ossl.BIO_get_data(bio);
+        return c && c->sock_eof;
+    }
+    default:
+        return 0;
+    }
+}
+
+static int socket_bio_create(BIO *bio)
+{
+    ossl.BIO_set_init(bio, 1);
+    return 1;
+}
+
+/* -------------------------------------------------------------- errors */
+
+static void error_text(unsigned long e, char *buf, size_t cap)
+{
+    if (e)
+        ossl.ERR_error_string_n(e, buf, cap);
+    else
+        snprintf(buf, cap, "no OpenSSL error recorded");
+}
+
+struct error_scan {
+    unsigned long first;        /* earliest queued error: usually the cause */
+    int version_mismatch;
+    int wrong_version_number;   /* an old server, or one not speaking TLS at all */
+    int verify_failed;
+    int unexpected_eof;
+};
+
+/* Drain the OpenSSL error queue, noting the reasons ostls maps to codes. */
+static void scan_errors(struct error_scan *scan)
+{
+    memset(scan, 0, sizeof *scan);
+    unsigned long e;
+    while ((e = ossl.ERR_get_error()) != 0) {
+        if (!scan->first)
+            scan->first = e;
+        if (ossl_error_lib(e) != OSSL_ERR_LIB_SSL)
+            continue;
+        switch (ossl_error_reason(e)) {
+        case OSSL_SSL_R_WRONG_VERSION_NUMBER:
+            scan->wrong_version_number = 1;
+            /* fall through */
+        case OSSL_SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+        case OSSL_SSL_R_UNSUPPORTED_PROTOCOL:
+        case OSSL_SSL_R_UNSUPPORTED_SSL_VERSION:
+        case OSSL_SSL_R_NO_PROTOCOLS_AVAILABLE:
+        case OSSL_SSL_R_VERSION_TOO_LOW:
+        case OSSL_SSL_R_VERSION_TOO_HIGH:
+        case OSSL_SSL_R_UNKNOWN_PROTOCOL:
+            scan->version_mismatch = 1;
+            break;
+        case OSSL_SSL_R_CERTIFICATE_VERIFY_FAILED:
+            scan->verify_failed = 1;
+            break;
+        case OSSL_SSL_R_UNEXPECTED_EOF_WHILE_READING:
+            scan->unexpected_eof = 1;
+            break;
+        }
+    }
+}
+
+static void record_verify_result(tls_conn *c)
+{
+    long raw = ossl.SSL_get_verify_result(ssl_of(c));
+    long code = raw;
+    if (!ossl.is_3x && raw == OSSL_X509_V_ERR_INVALID_CA_1_1)
+        code = VERIFY_INVALID_CA;
+    conn_set_verify_result(c, code, ossl.X509_verify_cert_error_string(raw));
+}
+
+static int fail_handshake(tls_conn *c, int ssl_error)
+{
+    struct error_scan scan;
+    scan_errors(&scan);
+    char text[256];
+    error_text(scan.first, text, sizeof text);
+
+    if (scan.verify_failed) {
+        record_verify_result(c);
+        if (c->verify_code != VERIFY_OK)
+            return conn_fail_verify(c);
+    }
+    if (scan.wrong_version_number)
+        return conn_fail(c, TLS_PROTOCOL_VERSION,
+                         "%s did not answer with TLS 1.2 or newer (is it speaking TLS on port %d?): %s",
+                         c->peer_name, c->remote_port, text);
+    if (scan.version_mismatch)
+        return conn_fail(c, TLS_PROTOCOL_VERSION,
+                         "no TLS version in common with %s (ostls requires TLS 1.2 or newer): %s",
+                         c->peer_name, text);
+    if (ssl_error == OSSL_SSL_ERROR_SYSCALL || scan.unexpected_eof || !scan.first) {
+        if (c->sock_error || c->sock_eof || scan.unexpected_eof)
+            return conn_fail_socket(c, "during the TLS handshake");
+    }
+    return conn_fail(c, TLS_HANDSHAKE_FAILED, "TLS handshake with %s failed: %s", c->peer_name, text);
+}
+
+/* Map a failed SSL_read / SSL_peek / SSL_write / SSL_shutdown. */
+static step_result io_failure(tls_conn *c, int rc, int writing)
+{
+    int ssl_error = ossl.SSL_get_error(ssl_of(c), rc);
+    if (ssl_error == OSSL_SSL_ERROR_WANT_READ)
+        return STEP_WANT_READ;
+    if (ssl_error == OSSL_SSL_ERROR_WANT_WRITE)
+        return STEP_WANT_WRITE;
+    const char *during = writing ? "while sending" : "while receiving";
+    struct error_scan scan;
+    scan_errors(&scan);
+    if (!writing && (ssl_error == OSSL_SSL_ERROR_ZERO_RETURN || scan.unexpected_eof))
+        return STEP_EOF;
+    if (ssl_error == OSSL_SSL_ERROR_SYSCALL) {
+        /* A FIN without close_notify, on 1.1.1 (3.x reports it as ZERO_RETURN
+         * thanks to SSL_OP_IGNORE_UNEXPECTED_EOF): a clean end, as in Node. */
+        if (!writing && !c->sock_error && !scan.first)
+            return STEP_EOF;
+        if (c->sock_error || c->sock_eof || !scan.first) {
+            conn_fail_socket(c, during);
+            return STEP_FAILED;
+        }
+    }
+    if (ssl_error == OSSL_SSL_ERROR_ZERO_RETURN) {
+        conn_fail(c, TLS_CONNECTION_RESET, "%s closed the connection %s", c->peer_name, during);
+        return STEP_FAILED;
+    }
+    char text[256];
+    error_text(scan.first, text, sizeof text);
+    conn_fail(c, TLS_PROTOCOL_ERROR, "TLS protocol error %s %s: %s", during, c->peer_name, text);
+    return STEP_FAILED;
+}
+
+static void clear_for_call(tls_conn *c)
+{
+    ossl.ERR_clear_error();
+    c->sock_error = 0;
+}
+
+/* ------------------------------------------------------------- contexts */
+
+static SSL_CTX *new_client_ctx(void)
+{
+    SSL_CTX *ctx = ossl.SSL_CTX_new(ossl.TLS_client_method());
+    if (!ctx)
+        return NULL;
+    ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_SET_MIN_PROTO_VERSION, OSSL_TLS1_2_VERSION, NULL);
+    ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_MODE,
+                      OSSL_SSL_MODE_ENABLE_PARTIAL_WRITE | OSSL_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER,
+                      NULL);
+    if (ossl.is_3x)
+        ossl.SSL_CTX_set_options(ctx, OSSL_SSL_OP_IGNORE_UNEXPECTED_EOF);
+    ossl.SSL_CTX_set_verify(ctx, OSSL_SSL_VERIFY_PEER, NULL);
+    /* A missing default bundle is not fatal here: verification then fails
+     * per connection with a clear UNABLE_TO_GET_ISSUER_CERT_LOCALLY. */
+    ossl.SSL_CTX_set_default_verify_paths(ctx);
+    ossl.ERR_clear_error();
+    return ctx;
+}
+
+/* Contexts trusting "OS store + these PEM anchors", keyed by the PEM text.
+ * The lock is only ever tried: on contention the caller builds its own
+ * context, so no tls_* call waits for another thread. */
+static struct ca_context {
+    char *pem;
+    SSL_CTX *ctx;
+    unsigned long last_used;
+} ca_cache[CA_CACHE_SIZE];
+static unsigned long ca_clock;
+static pthread_mutex_t ca_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static SSL_CTX *ca_cache_find(const char *pem)
+{
+    SSL_CTX *found = NULL;
+    if (pthread_mutex_trylock(&ca_lock) != 0)
+        return NULL;
+    for (int i = 0; i < CA_CACHE_SIZE; i++)
+        if (ca_cache[i].pem && strcmp(ca_cache[i].pem, pem) == 0) {
+            found = ca_cache[i].ctx;
+            ossl.SSL_CTX_up_ref(found);
+            ca_cache[i].last_used = ++ca_clock;
+            break;
+        }
+    pthread_mutex_unlock(&ca_lock);
+    return found;
+}
+
+static void ca_cache_add(const char *pem, SSL_CTX *ctx)
+{
+    char *key = strdup(pem);
+    if (!key)
+        return;
+    if (pthread_mutex_trylock(&ca_lock) != 0) {
+        free(key);
+        return;
+    }
+    int slot = 0;
+    for (int i = 0; i < CA_CACHE_SIZE; i++) {
+        if (ca_cache[i].pem && strcmp(ca_cache[i].pem, pem) == 0) {
+            slot = -1;   /* another thread got there first */
+            break;
+        }
+        if (!ca_cache[i].pem || ca_cache[i].last_used < ca_cache[slot].last_used)
+            slot = i;
+        if (!ca_cache[i].pem)
+            break;
+    }
+    if (slot >= 0) {
+        free(ca_cache[slot].pem);
+        if (ca_cache[slot].ctx)
+            ossl.SSL_CTX_free(ca_cache[slot].ctx);   /* live SSLs keep their own ref */
+        ossl.SSL_CTX_up_ref(ctx);
+        ca_cache[slot] = (struct ca_context){ key, ctx, ++ca_clock };
+        key = NULL;
+    }
+    pthread_mutex_unlock(&ca_lock);
+    free(key);
+}
+
+/* 1 when every certificate in pem was added to ctx's store. */
+static int add_anchors(tls_conn *c, SSL_CTX *ctx, const char *pem)
+{
+    BIO *mem = ossl.BIO_new_mem_buf(pem, -1);
+    if (!mem)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory reading option ca");
+    X509_STORE *store = ossl.SSL_CTX_get_cert_store(ctx);
+    int added = 0;
+    X509 *cert;
+    while ((cert = ossl.PEM_read_bio_X509(mem, NULL, NULL, NULL)) != NULL) {
+        int ok = ossl.X509_STORE_add_cert(store, cert);
+        ossl.X509_free(cert);
+        if (!ok)
+            break;
+        added++;
+    }
+    ossl.BIO_free(mem);
+    struct error_scan scan;
+    scan_errors(&scan);
+    int clean_end = !scan.first || (ossl_error_lib(scan.first) == OSSL_ERR_LIB_PEM &&
+                                    ossl_error_reason(scan.first) == OSSL_PEM_R_NO_START_LINE);
+    if (added > 0 && clean_end)
+        return 1;
+    char text[256];
+    error_text(scan.first, text, sizeof text);
+    return conn_fail(c, TLS_INVALID_ARGUMENT, "option ca: certificate %d could not be used: %s",
+                     added + 1, text);
+}
+
+static SSL_CTX *ctx_with_anchors(tls_conn *c)
+{
+    SSL_CTX *ctx = ca_cache_find(c->opts.ca);
+    if (ctx)
+        return ctx;
+    ctx = new_client_ctx();
+    if (!ctx) {
+        conn_fail(c, TLS_OUT_OF_MEMORY, "could not create an OpenSSL context");
+        return NULL;
+    }
+    if (!add_anchors(c, ctx, c->opts.ca)) {
+        ossl.SSL_CTX_free(ctx);
+        return NULL;
+    }
+    ca_cache_add(c->opts.ca, ctx);
+    return ctx;
+}
+
+/* ----------------------------------------------------------- global init */
+
+const char *backend_global_init(char *msg, size_t msgcap)
+{
+    if (!ossl_load(msg, msgcap))
+        return TLS_LIBRARY_NOT_FOUND;
+    ossl.OPENSSL_init_ssl(0, NULL);
+    socket_bio_method = ossl.BIO_meth_new(ossl.BIO_get_new_index() | OSSL_BIO_TYPE_SOURCE_SINK,
+                                          "ostls socket");
+    if (socket_bio_method) {
+        ossl.BIO_meth_set_write(socket_bio_method, socket_bio_write);
+        ossl.BIO_meth_set_read(socket_bio_method, socket_bio_read);
+        ossl.BIO_meth_set_ctrl(socket_bio_method, socket_bio_ctrl);
+        ossl.BIO_meth_set_create(socket_bio_method, socket_bio_create);
+    }
+    default_ctx = new_client_ctx();
+    if (!socket_bio_method || !default_ctx) {
+        snprintf(msg, msgcap, "%s loaded but could not be initialised",
+                 ossl.OpenSSL_version(OSSL_OPENSSL_VERSION));
+        return TLS_INTERNAL_ERROR;
+    }
+    return NULL;
+}
+
+static void describe_trust_source(char *buf, size_t cap, const char *kind, const char *env_name,
+                                  const char *builtin)
+{
+    const char *env = getenv(env_name);
+    const char *where = (env && *env) ? env : builtin;
+    text_append(buf, cap, "%s%s %s (%s", buf[0] ? "; " : "", kind, where,
+                (env && *env) ? "from " : "OpenSSL default");
+    if (env && *env)
+        text_append(buf, cap, "%s", env_name);
+    char real[PATH_MAX];
+    if (!strchr(where, ':') && realpath(where, real)) {
+        if (strcmp(real, where) != 0)
+            text_append(buf, cap, ", -> %s", real);
+    } else if (!strchr(where, ':')) {
+        text_append(buf, cap, ", missing");
+    }
+    text_append(buf, cap, ")");
+}
+
+int backend_library_info(const char *key, char *buf, size_t cap, const char **value)
+{
+    int loaded = ossl.OpenSSL_version != NULL;
+    if (strcmp(key, "backend_version") == 0)
+        *value = loaded ? ossl.OpenSSL_version(OSSL_OPENSSL_VERSION) : "";
+    else if (strcmp(key, "library_path") == 0)
+        *value = ossl.library_path;
+    else if (strcmp(key, "library_tried") == 0)
+        *value = ossl.library_tried;
+    else if (strcmp(key, "trust_store") == 0) {
+        buf[0] = '\0';
+        if (loaded) {
+            describe_trust_source(buf, cap, "file", ossl.X509_get_default_cert_file_env(),
+                                  ossl.X509_get_default_cert_file());
+            describe_trust_source(buf, cap, "dir", ossl.X509_get_default_cert_dir_env(),
+                                  ossl.X509_get_default_cert_dir());
+        }
+        *value = buf;
+    } else
+        return 0;
+    return 1;
+}
+
+/* -------------------------------------------------------------- sessions */
+
+static int configure_session(tls_conn *c, SSL *ssl)
+{
+    const struct tls_options *o = &c->opts;
+    if (!c->peer_name_is_ip) {
+        ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_SET_TLSEXT_HOSTNAME, OSSL_TLSEXT_NAMETYPE_host_name,
+                      (void *)c->peer_name);
+        ossl.SSL_set_hostflags(ssl, OSSL_X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (!ossl.SSL_set1_host(ssl, c->peer_name))
+            return conn_fail(c, TLS_INVALID_ARGUMENT, "%s cannot be used as a verification name",
+                             c->peer_name);
+    } else {
+        /* IP literals get no SNI (RFC 6066) and are checked against IP SANs. */
+        char ip[64];
+        snprintf(ip, sizeof ip, "%.*s", (int)strcspn(c->peer_name, "%"), c->peer_name);
+        if (!ossl.X509_VERIFY_PARAM_set1_ip_asc(ossl.SSL_get0_param(ssl), ip))
+            return conn_fail(c, TLS_INVALID_ARGUMENT, "%s cannot be used as a verification address",
+                             c->peer_name);
+    }
+    ossl.SSL_set_verify(ssl, o->verify_peer ? OSSL_SSL_VERIFY_PEER : OSSL_SSL_VERIFY_NONE, NULL);
+    if (o->alpn && ossl.SSL_set_alpn_protos(ssl, o->alpn, (unsigned)o->alpn_len) != 0)
+        return conn_fail(c, TLS_INVALID_ARGUMENT, "option alpn could not be applied");
+    if (!ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_SET_MIN_PROTO_VERSION, o->min_version, NULL) ||
+        (o->max_version &&
+         !ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_SET_MAX_PROTO_VERSION, o->max_version, NULL)))
+        return conn_fail(c, TLS_INVALID_ARGUMENT, "min_version/max_version not supported by %s",
+                         ossl.OpenSSL_version(OSSL_OPENSSL_VERSION));
+    ossl.SSL_set_connect_state(ssl);
+    return 1;
+}
+
+int backend_session_new(tls_conn *c)
+{
+    ossl.ERR_clear_error();
+    struct ossl_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
+    c->session = s;
+    SSL_CTX *ctx = c->opts.ca ? ctx_with_anchors(c) : default_ctx;
+    if (!ctx)
+        return 0;
+    s->ssl = ossl.SSL_new(ctx);
+    if (ctx != default_ctx)
+        ossl.SSL_CTX_free(ctx);   /* the SSL holds its own reference */
+    BIO *bio = s->ssl ? ossl.BIO_new(socket_bio_method) : NULL;
+    if (!bio)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
+    ossl.BIO_set_data(bio, c);
+    ossl.SSL_set_bio(s->ssl, bio, bio);
+    int ok = configure_session(c, s->ssl);
+    ossl.ERR_clear_error();
+    return ok;
+}
+
+void backend_session_free(tls_conn *c)
+{
+    struct ossl_session *s = c->session;
+    if (s->ssl)
+        ossl.SSL_free(s->ssl);   /* also frees the BIO */
+    free(s);
+    c->session = NULL;
+}
+
+/* ---------------------------------------------------------------- steps */
+
+step_result backend_handshake(tls_conn *c)
+{
+    struct ossl_session *s = c->session;
+    clear_for_call(c);
+    int rc = ossl.SSL_do_handshake(s->ssl);
+    if (rc == 1) {
+        s->handshake_done = 1;
+        record_verify_result(c);
+        return STEP_DONE;
+    }
+    int ssl_error = ossl.SSL_get_error(s->ssl, rc);
+    if (ssl_error == OSSL_SSL_ERROR_WANT_READ)
+        return STEP_WANT_READ;
+    if (ssl_error == OSSL_SSL_ERROR_WANT_WRITE)
+        return STEP_WANT_WRITE;
+    fail_handshake(c, ssl_error);
+    return STEP_FAILED;
+}
+
+static int clamp_int(size_t len)
+{
+    return len > INT_MAX ? INT_MAX : (int)len;
+}
+
+step_result backend_read(tls_conn *c, void *buf, size_t len, size_t *n)
+{
+    clear_for_call(c);
+    int rc = ossl.SSL_read(ssl_of(c), buf, clamp_int(len));
+    if (rc > 0) {
+        *n = (size_t)rc;
+        return STEP_DONE;
+    }
+    return io_failure(c, rc, 0);
+}
+
+step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
+{
+    clear_for_call(c);
+    int rc = ossl.SSL_write(ssl_of(c), buf, clamp_int(len));
+    if (rc > 0) {
+        *n = (size_t)rc;
+        return STEP_DONE;
+    }
+    return io_failure(c, rc, 1);
+}
+
+step_result backend_peek(tls_conn *c)
+{
+    char byte;
+    clear_for_call(c);
+    int rc = ossl.SSL_peek(ssl_of(c), &byte, 1);
+    return rc > 0 ? STEP_DONE : io_failure(c, rc, 0);
+}
+
+size_t backend_pending(tls_conn *c)
+{
+    int n = c->session ? ossl.SSL_pending(ssl_of(c)) : 0;
+    return n > 0 ? (size_t)n : 0;
+}
+
+int backend_has_buffered_input(tls_conn *c)
+{
+    /* Not SSL_has_pending: it is also true for a partial record, which
+     * cannot progress until the socket delivers the rest. */
+    return backend_pending(c) > 0;
+}
+
+step_result backend_shutdown(tls_conn *c)
+{
+    clear_for_call(c);
+    int rc = ossl.SSL_shutdown(ssl_of(c));
+    if (rc >= 0)
+        return STEP_DONE;   /* 0: ours is sent, the peer's has not arrived */
+    step_result step = io_failure(c, rc, 1);
+    return step == STEP_EOF ? STEP_DONE : step;
+}
+
+void backend_close_notify(tls_conn *c)
+{
+    clear_for_call(c);
+    ossl.SSL_shutdown(ssl_of(c));
+    ossl.ERR_clear_error();
+}
+
+/* ------------------------------------------------------------------ info */
+
+static void append_pem(strbuf *out, X509 *cert)
+{
+    BIO *mem = ossl.BIO_new(ossl.BIO_s_mem());
+    if (!mem) {
+        out->failed = 1;
+        return;
+    }
+    char *data = NULL;
+    if (ossl.PEM_write_bio_X509(mem, cert)) {
+        long len = ossl.BIO_ctrl(mem, OSSL_BIO_CTRL_INFO, 0, &data);
+        if (len > 0)
+            strbuf_append(out, data, (size_t)len);
+    }
+    ossl.BIO_free(mem);
+}
+
+int backend_conn_info(tls_conn *c, const char *key, strbuf *out)
+{
+    struct ossl_session *s = c->session;
+    SSL *ssl = s->ssl;
+    ossl.ERR_clear_error();
+    if (strcmp(key, "protocol") == 0) {
+        if (s->handshake_done)
+            strbuf_puts(out, ossl.SSL_get_version(ssl));
+    } else if (strcmp(key, "cipher") == 0) {
+        const SSL_CIPHER *cipher = s->handshake_done ? ossl.SSL_get_current_cipher(ssl) : NULL;
+        if (cipher) {
+            const char *name = ossl.SSL_CIPHER_standard_name(cipher);
+            strbuf_puts(out, name ? name : ossl.SSL_CIPHER_get_name(cipher));
+        }
+    } else if (strcmp(key, "alpn") == 0) {
+        const unsigned char *proto = NULL;
+        unsigned len = 0;
+        ossl.SSL_get0_alpn_selected(ssl, &proto, &len);
+        if (proto)
+            strbuf_append(out, (const char *)proto, len);
+    } else if (strcmp(key, "peer_cert") == 0) {
+        X509 *cert = ossl.SSL_get1_peer_certificate ? ossl.SSL_get1_peer_certificate(ssl)
+                                                    : ossl.SSL_get_peer_certificate(ssl);
+        if (cert) {
+            append_pem(out, cert);
+            ossl.X509_free(cert);
+        }
+    } else if (strcmp(key, "peer_chain") == 0) {
+        /* On the client side the stack includes the leaf, in sent order. */
+        OPENSSL_STACK *chain = ossl.SSL_get_peer_cert_chain(ssl);
+        int count = chain ? ossl.OPENSSL_sk_num(chain) : 0;
+        for (int i = 0; i < count; i++)
+            append_pem(out, ossl.OPENSSL_sk_value(chain, i));
+    } else {
+        return 0;
+    }
+    ossl.ERR_clear_error();
+    return 1;
+}

@@ -1,0 +1,176 @@
+/*
+ * ossl_api.h — the slice of OpenSSL 1.1.1 / 3.x that ostls uses, declared
+ * here so the library needs no OpenSSL headers at build time and no libssl
+ * link at load time. Types are opaque; constants are copied from the public
+ * headers (their values are part of OpenSSL's ABI and identical in 1.1.1 and
+ * 3.x unless noted).
+ */
+#ifndef OSTLS_OSSL_API_H
+#define OSTLS_OSSL_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_method_st SSL_METHOD;
+typedef struct ssl_cipher_st SSL_CIPHER;
+typedef struct bio_st BIO;
+typedef struct bio_method_st BIO_METHOD;
+typedef struct x509_st X509;
+typedef struct x509_store_st X509_STORE;
+typedef struct X509_VERIFY_PARAM_st X509_VERIFY_PARAM;
+typedef struct stack_st OPENSSL_STACK;
+
+#define OSSL_OPENSSL_VERSION                 0
+#define OSSL_SSL_CTRL_MODE                   33
+#define OSSL_SSL_CTRL_SET_TLSEXT_HOSTNAME    55
+#define OSSL_SSL_CTRL_SET_MIN_PROTO_VERSION  123
+#define OSSL_SSL_CTRL_SET_MAX_PROTO_VERSION  124
+#define OSSL_TLSEXT_NAMETYPE_host_name       0
+#define OSSL_SSL_MODE_ENABLE_PARTIAL_WRITE        0x1L
+#define OSSL_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER  0x2L
+#define OSSL_SSL_OP_IGNORE_UNEXPECTED_EOF    ((uint64_t)1 << 7)   /* 3.0+ only */
+#define OSSL_SSL_VERIFY_NONE                 0
+#define OSSL_SSL_VERIFY_PEER                 1
+#define OSSL_X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS 0x4
+
+#define OSSL_SSL_ERROR_NONE        0
+#define OSSL_SSL_ERROR_SSL         1
+#define OSSL_SSL_ERROR_WANT_READ   2
+#define OSSL_SSL_ERROR_WANT_WRITE  3
+#define OSSL_SSL_ERROR_SYSCALL     5
+#define OSSL_SSL_ERROR_ZERO_RETURN 6
+
+#define OSSL_BIO_TYPE_SOURCE_SINK  0x0400
+#define OSSL_BIO_FLAGS_READ        0x01
+#define OSSL_BIO_FLAGS_WRITE       0x02
+#define OSSL_BIO_FLAGS_IO_SPECIAL  0x04
+#define OSSL_BIO_FLAGS_RWS         0x07
+#define OSSL_BIO_FLAGS_SHOULD_RETRY 0x08
+#define OSSL_BIO_CTRL_EOF          2
+#define OSSL_BIO_CTRL_INFO         3
+#define OSSL_BIO_CTRL_PUSH         6
+#define OSSL_BIO_CTRL_POP          7
+#define OSSL_BIO_CTRL_FLUSH        11
+
+#define OSSL_TLS1_2_VERSION 0x0303
+#define OSSL_TLS1_3_VERSION 0x0304
+
+#define OSSL_ERR_LIB_SSL 20
+/* SSL reason codes (same numbers in 1.1.1 and 3.x). */
+#define OSSL_SSL_R_CERTIFICATE_VERIFY_FAILED      134
+#define OSSL_SSL_R_VERSION_TOO_HIGH               166
+#define OSSL_SSL_R_NO_PROTOCOLS_AVAILABLE         191
+#define OSSL_SSL_R_UNKNOWN_PROTOCOL               252
+#define OSSL_SSL_R_UNSUPPORTED_PROTOCOL           258
+#define OSSL_SSL_R_UNSUPPORTED_SSL_VERSION        259
+#define OSSL_SSL_R_WRONG_VERSION_NUMBER           267
+#define OSSL_SSL_R_UNEXPECTED_EOF_WHILE_READING   294
+#define OSSL_SSL_R_VERSION_TOO_LOW                396
+#define OSSL_SSL_R_TLSV1_ALERT_PROTOCOL_VERSION   1070
+
+/* X509_V_ERR_INVALID_CA was 24 before 3.0 (where 24 became
+ * NO_ISSUER_PUBLIC_KEY and INVALID_CA moved to 79). */
+#define OSSL_X509_V_ERR_INVALID_CA_1_1 24
+
+/* Functions every supported version has: X(return type, name, parameters). */
+#define OSSL_REQUIRED_FUNCTIONS(X)                                                      \
+    X(unsigned long, OpenSSL_version_num, (void))                                       \
+    X(const char *, OpenSSL_version, (int type))                                        \
+    X(int, OPENSSL_init_ssl, (uint64_t opts, const void *settings))                     \
+    X(const SSL_METHOD *, TLS_client_method, (void))                                    \
+    X(SSL_CTX *, SSL_CTX_new, (const SSL_METHOD *method))                               \
+    X(void, SSL_CTX_free, (SSL_CTX *ctx))                                               \
+    X(int, SSL_CTX_up_ref, (SSL_CTX *ctx))                                              \
+    X(long, SSL_CTX_ctrl, (SSL_CTX *ctx, int cmd, long larg, void *parg))               \
+    X(uint64_t, SSL_CTX_set_options, (SSL_CTX *ctx, uint64_t options))                  \
+    X(void, SSL_CTX_set_verify, (SSL_CTX *ctx, int mode, void *callback))               \
+    X(int, SSL_CTX_set_default_verify_paths, (SSL_CTX *ctx))                            \
+    X(X509_STORE *, SSL_CTX_get_cert_store, (const SSL_CTX *ctx))                       \
+    X(SSL *, SSL_new, (SSL_CTX *ctx))                                                   \
+    X(void, SSL_free, (SSL *ssl))                                                       \
+    X(void, SSL_set_bio, (SSL *ssl, BIO *rbio, BIO *wbio))                              \
+    X(long, SSL_ctrl, (SSL *ssl, int cmd, long larg, void *parg))                       \
+    X(void, SSL_set_verify, (SSL *ssl, int mode, void *callback))                       \
+    X(int, SSL_set1_host, (SSL *ssl, const char *hostname))                             \
+    X(void, SSL_set_hostflags, (SSL *ssl, unsigned int flags))                          \
+    X(X509_VERIFY_PARAM *, SSL_get0_param, (SSL *ssl))                                  \
+    X(int, SSL_set_alpn_protos, (SSL *ssl, const unsigned char *protos, unsigned len))  \
+    X(void, SSL_set_connect_state, (SSL *ssl))                                          \
+    X(int, SSL_do_handshake, (SSL *ssl))                                                \
+    X(int, SSL_read, (SSL *ssl, void *buf, int num))                                    \
+    X(int, SSL_peek, (SSL *ssl, void *buf, int num))                                    \
+    X(int, SSL_write, (SSL *ssl, const void *buf, int num))                             \
+    X(int, SSL_pending, (const SSL *ssl))                                               \
+    X(int, SSL_has_pending, (const SSL *ssl))                                           \
+    X(int, SSL_get_error, (const SSL *ssl, int ret))                                    \
+    X(int, SSL_shutdown, (SSL *ssl))                                                    \
+    X(long, SSL_get_verify_result, (const SSL *ssl))                                    \
+    X(const char *, SSL_get_version, (const SSL *ssl))                                  \
+    X(const SSL_CIPHER *, SSL_get_current_cipher, (const SSL *ssl))                     \
+    X(const char *, SSL_CIPHER_standard_name, (const SSL_CIPHER *cipher))               \
+    X(const char *, SSL_CIPHER_get_name, (const SSL_CIPHER *cipher))                    \
+    X(void, SSL_get0_alpn_selected, (const SSL *ssl, const unsigned char **data,        \
+                                     unsigned *len))                                    \
+    X(OPENSSL_STACK *, SSL_get_peer_cert_chain, (const SSL *ssl))                       \
+    X(void, ERR_clear_error, (void))                                                    \
+    X(unsigned long, ERR_get_error, (void))                                             \
+    X(void, ERR_error_string_n, (unsigned long e, char *buf, size_t len))               \
+    X(const char *, ERR_reason_error_string, (unsigned long e))                         \
+    X(const char *, X509_verify_cert_error_string, (long n))                            \
+    X(void, X509_free, (X509 *cert))                                                    \
+    X(int, X509_STORE_add_cert, (X509_STORE *store, X509 *cert))                        \
+    X(int, X509_VERIFY_PARAM_set1_ip_asc, (X509_VERIFY_PARAM *param, const char *ip))   \
+    X(const char *, X509_get_default_cert_file, (void))                                 \
+    X(const char *, X509_get_default_cert_dir, (void))                                  \
+    X(const char *, X509_get_default_cert_file_env, (void))                             \
+    X(const char *, X509_get_default_cert_dir_env, (void))                              \
+    X(BIO *, BIO_new, (const BIO_METHOD *method))                                       \
+    X(int, BIO_free, (BIO *bio))                                                        \
+    X(const BIO_METHOD *, BIO_s_mem, (void))                                            \
+    X(BIO *, BIO_new_mem_buf, (const void *buf, int len))                               \
+    X(long, BIO_ctrl, (BIO *bio, int cmd, long larg, void *parg))                       \
+    X(int, BIO_get_new_index, (void))                                                   \
+    X(BIO_METHOD *, BIO_meth_new, (int type, const char *name))                         \
+    X(int, BIO_meth_set_write, (BIO_METHOD *m, int (*fn)(BIO *, const char *, int)))    \
+    X(int, BIO_meth_set_read, (BIO_METHOD *m, int (*fn)(BIO *, char *, int)))           \
+    X(int, BIO_meth_set_ctrl, (BIO_METHOD *m, long (*fn)(BIO *, int, long, void *)))    \
+    X(int, BIO_meth_set_create, (BIO_METHOD *m, int (*fn)(BIO *)))                      \
+    X(void, BIO_set_data, (BIO *bio, void *ptr))                                        \
+    X(void *, BIO_get_data, (BIO *bio))                                                 \
+    X(void, BIO_set_init, (BIO *bio, int init))                                         \
+    X(void, BIO_set_flags, (BIO *bio, int flags))                                       \
+    X(void, BIO_clear_flags, (BIO *bio, int flags))                                     \
+    X(X509 *, PEM_read_bio_X509, (BIO *bio, X509 **out, void *password_cb, void *u))    \
+    X(int, PEM_write_bio_X509, (BIO *bio, X509 *cert))                                  \
+    X(int, OPENSSL_sk_num, (const OPENSSL_STACK *stack))                                \
+    X(void *, OPENSSL_sk_value, (const OPENSSL_STACK *stack, int i))
+
+/* Present in only some versions; NULL when absent. */
+#define OSSL_OPTIONAL_FUNCTIONS(X)                                                      \
+    X(X509 *, SSL_get1_peer_certificate, (const SSL *ssl))      /* 3.0+ */              \
+    X(X509 *, SSL_get_peer_certificate, (const SSL *ssl))       /* before 3.0 */
+
+#define OSSL_DECLARE_POINTER(ret, name, params) ret (*name) params;
+
+struct ossl_api {
+    OSSL_REQUIRED_FUNCTIONS(OSSL_DECLARE_POINTER)
+    OSSL_OPTIONAL_FUNCTIONS(OSSL_DECLARE_POINTER)
+    int is_3x;                      /* OpenSSL 3.0 or newer */
+    char library_path[4096];        /* real path of the libssl that loaded */
+    char library_tried[2048];       /* names tried, ';'-separated */
+};
+
+/* Filled by ossl_load; read-only afterwards. */
+extern struct ossl_api ossl;
+
+/* Load libssl (OSTLS_LIBSSL, else libssl.so.3 then libssl.so.1.1) and resolve
+ * every function. 0 on failure with msg listing each name and why it failed. */
+int ossl_load(char *msg, size_t msgcap);
+
+/* ERR_GET_LIB / ERR_GET_REASON: the packing changed in 3.0. */
+int ossl_error_lib(unsigned long e);
+int ossl_error_reason(unsigned long e);
+
+#endif

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Compiles ts/ to CommonJS in dist/cjs and writes thin ESM entry points in dist/esm
+// that re-export the CommonJS build, so both module systems share one instance
+// of the native binding (two copies would load the library twice).
+'use strict'
+const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+
+const root = path.resolve(__dirname, '..')
+const tsc = require.resolve('typescript/bin/tsc')
+fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true })
+execFileSync(process.execPath, [tsc, '-p', root], { stdio: 'inherit' })
+
+// ESM wrappers: one per public entry point, named exports listed explicitly
+// so `import { connect } from 'ostls'` works in every Node version we support.
+const entries = { index: 'index.js' }
+const esmDir = path.join(root, 'dist', 'esm')
+fs.mkdirSync(esmDir, { recursive: true })
+for (const [name, file] of Object.entries(entries)) {
+  const mod = require(path.join(root, 'dist', 'cjs', file))
+  const names = Object.keys(mod).filter((k) => k !== 'default' && k !== '__esModule')
+  const src = [
+    `import cjs from '../cjs/${file}';`,
+    `export const { ${names.join(', ')} } = cjs;`,
+    'export default cjs;',
+    ''
+  ].join('\n')
+  fs.writeFileSync(path.join(esmDir, `${name}.mjs`), src)
+}
+fs.chmodSync(path.join(root, 'dist', 'cjs', 'cli.js'), 0o755)

@@ -1,0 +1,141 @@
+// `ostls doctor` on a broken install: each way the native library or the OS TLS
+// library fails to load shows, in the TEXT output, the candidate, the reason and
+// a fix line, and exits 1. (test/loader.ts checks the same cases' JSON records.)
+import t from 'tap'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { run } from './helpers/cli'
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ostls-cli-load-'))
+t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }))
+
+/** Only an ELF/PE/Mach-O header for the other architecture: every OS loader refuses it. */
+function foreignLibrary(): string {
+  const f = path.join(tmp, 'foreign.node')
+  const b = Buffer.alloc(512)
+  if (process.platform === 'win32') {
+    b.write('MZ', 0, 'latin1')
+    b.writeUInt32LE(0x80, 0x3c)
+    b.writeUInt32LE(0x4550, 0x80)
+    b.writeUInt16LE(process.arch === 'arm64' ? 0x8664 : 0xaa64, 0x84)
+  } else if (process.platform === 'darwin') {
+    b.writeUInt32LE(0xfeedfacf, 0)
+    b.writeUInt32LE(process.arch === 'arm64' ? 0x01000007 : 0x0100000c, 4)
+  } else {
+    b.writeUInt32BE(0x7f454c46, 0)
+    b[4] = 2
+    b[5] = 1
+    b[6] = 1
+    b.writeUInt16LE(3, 16)
+    b.writeUInt16LE(process.arch === 'arm64' ? 0x3e : 0xb7, 18)
+  }
+  fs.writeFileSync(f, b)
+  return f
+}
+
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/** The lines every failed load shows, whatever the reason. */
+async function failedLoad(t: Tap.Test, file: string, reason: string, detail: RegExp, fix: RegExp) {
+  const r = await run(['doctor'], { OSTLS_LIBRARY: file })
+  t.equal(r.code, 1, 'exit code 1')
+  const lines = r.stdout.trimEnd().split('\n')
+  t.same(lines.slice(3), [
+    'native library (candidates in the order tried)',
+    `  FAILED       ${file}  [OSTLS_LIBRARY]`,
+    lines[5],
+    lines[6],
+    lines[7],
+    '    fix        every candidate above failed: follow the fix under each',
+    'NOT healthy: see the FAILED lines above and the fix under each'
+  ], 'no OS TLS stack or self-test sections without a library')
+  t.match(lines[5], new RegExp(`^    reason     ${esc(reason)}: `), 'reason line')
+  t.match(lines[5], detail, 'reason detail')
+  t.match(lines[6], new RegExp(`^    fix        `), 'fix line')
+  t.match(lines[6], fix, 'fix says what to do')
+  t.match(lines[7], /^  FAILED       TLS_LIBRARY_NOT_FOUND: the ostls native library could not be loaded; tried /)
+  const j = await run(['doctor', '--json'], { OSTLS_LIBRARY: file })
+  t.equal(j.code, 1)
+  const report = JSON.parse(j.stdout)
+  t.match(report.library.attempts, [{ reason, hint: fix }], 'the JSON carries the same fix')
+  t.match(report.library.error, { code: 'TLS_LIBRARY_NOT_FOUND', hint: /every candidate above failed/ })
+}
+declare namespace Tap {
+  type Test = typeof t
+}
+
+const unset = /unset OSTLS_LIBRARY/
+
+t.test('file missing', (t) => failedLoad(t, path.join(tmp, 'nope', 'ostls.node'), 'file missing', /no such file/, /OSTLS_LIBRARY names a file that does not exist: correct the path, or unset OSTLS_LIBRARY/))
+
+t.test('not a file (a directory)', (t) => failedLoad(t, tmp, 'not a file', /is not a regular file/, /must name the library file itself, not a directory/))
+
+t.test('wrong architecture', (t) =>
+  failedLoad(t, foreignLibrary(), 'wrong architecture', /this process is/, new RegExp(`built for another platform or CPU: install ostls on this machine .*${process.platform} ${process.arch}.*npm_config_arch`)))
+
+t.test('not a library', (t) => {
+  const f = path.join(tmp, 'text.node')
+  fs.writeFileSync(f, 'just some text, not machine code\n'.repeat(10))
+  return failedLoad(t, f, 'not a library', /not a (ELF|PE|Mach-O) shared library/, /not a shared library: unset OSTLS_LIBRARY/)
+})
+
+const libc = process.platform === 'win32' ? 'kernel32.dll' : process.platform === 'darwin' ? '/usr/lib/libSystem.B.dylib' : 'libc.so.6'
+t.test('symbol missing', (t) => failedLoad(t, libc, 'symbol missing', /tls_\w+ is not exported/, /this is not ostls's library: unset OSTLS_LIBRARY/))
+
+function compiler(): string | undefined {
+  try {
+    execFileSync('cc', ['--version'], { stdio: 'ignore' })
+    return 'cc'
+  } catch {
+    return undefined
+  }
+}
+
+t.test('missing dependency', { skip: (process.platform !== 'linux' || !compiler()) && 'needs Linux and a C compiler (cc) to build a library whose dependency is then removed' }, (t) => {
+  // libneeds.so links against libgone.so, which is deleted before the load.
+  fs.writeFileSync(path.join(tmp, 'gone.c'), 'int gone(void) { return 1; }\n')
+  fs.writeFileSync(path.join(tmp, 'needs.c'), 'int gone(void);\nint needs(void) { return gone(); }\n')
+  execFileSync('cc', ['-shared', '-fPIC', '-o', 'libgone.so', 'gone.c'], { cwd: tmp })
+  execFileSync('cc', ['-shared', '-fPIC', '-o', 'libneeds.so', 'needs.c', '-L.', '-lgone'], { cwd: tmp })
+  fs.rmSync(path.join(tmp, 'libgone.so'))
+  const f = path.join(tmp, 'libneeds.so')
+  return failedLoad(t, f, 'missing dependency', /libgone\.so is needed by .*libneeds\.so and was not found/, new RegExp(`a library it needs is not installed: \`ldd ${esc(f)}\``))
+})
+
+t.test('an install without its native library (no build, no prebuild)', async (t) => {
+  // A copy of the package with dist/ but neither build/ nor prebuilds/.
+  const pkg = path.join(tmp, 'pkg')
+  fs.mkdirSync(pkg)
+  fs.cpSync(path.join(__dirname, '..', 'dist'), path.join(pkg, 'dist'), { recursive: true })
+  fs.copyFileSync(path.join(__dirname, '..', 'package.json'), path.join(pkg, 'package.json'))
+  fs.symlinkSync(path.join(__dirname, '..', 'node_modules'), path.join(pkg, 'node_modules'), 'junction')
+  const r = await new Promise<{ code: number; stdout: string }>((resolve) =>
+    require('node:child_process').execFile(process.execPath, [path.join(pkg, 'dist', 'cjs', 'cli.js'), 'doctor'], { env: { ...process.env, OSTLS_LIBRARY: '' } }, (err: { code?: number } | null, stdout: string) =>
+      resolve({ code: err ? err.code ?? 1 : 0, stdout })
+    )
+  )
+  t.equal(r.code, 1)
+  t.match(r.stdout, new RegExp(`^  FAILED       ${esc(path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`))}  \\[prebuild\\]$`, 'm'))
+  t.match(r.stdout, /^    reason     file missing: node-gyp-build found no build or prebuild for this platform: /m)
+  t.match(r.stdout, new RegExp(`^    fix        ostls has no native library for ${process.platform}-${process.arch}: run \`npm rebuild ostls\` \\(builds it here; needs Python and a C compiler\\) or reinstall ostls$`, 'm'))
+})
+
+t.test('the OS TLS library (libssl) missing', { skip: process.platform !== 'linux' && 'only the Linux backend loads its OS TLS library by a name that can be overridden' }, async (t) => {
+  const r = await run(['doctor'], { OSTLS_LIBSSL: '/nonexistent/libssl.so.3:libssl-not-here.so' })
+  t.equal(r.code, 1)
+  const lines = r.stdout.trimEnd().split('\n')
+  t.match(lines[4], /^  loaded       \S+ {2}\[(build|prebuild)\]$/, 'the ostls library itself loaded')
+  t.match(lines[5], /^  FAILED       TLS_LIBRARY_NOT_FOUND: could not load the system OpenSSL \(libssl 1\.1\.1 or 3\.x\) from OSTLS_LIBSSL: \/nonexistent\/libssl\.so\.3: .*libssl-not-here\.so: /)
+  t.match(lines[6], /^    fix        install the system OpenSSL: (`apt-get install libssl3`|`dnf install openssl-libs`|`apk add libssl3`|`zypper install libopenssl3`|`pacman -S openssl`|OpenSSL 3\.x or 1\.1\.1).*; OSTLS_LIBSSL is set and replaces the default names: fix the names in it or unset it$/)
+  t.same(lines.slice(7), [
+    'OS TLS stack',
+    '  backend      openssl',
+    '  version      (none: the OS TLS library did not load)',
+    '  library      (none: the OS TLS library did not load)',
+    '  tried        /nonexistent/libssl.so.3, libssl-not-here.so',
+    '  trust store  (none: the OS TLS library did not load)',
+    'NOT healthy: see the FAILED lines above and the fix under each'
+  ])
+})

@@ -1,0 +1,93 @@
+/**
+ * The human form of a DoctorReport: one fact per line, every failure marked
+ * FAILED and followed by a `fix` or `means` line that says what to do.
+ */
+import { DoctorReport, SelfTest } from './doctor'
+import { ProbeReport } from './cli-probe'
+import { Palette, palette } from './cli-style'
+
+const plain: Palette = palette({ isTTY: false } as NodeJS.WriteStream)
+
+/** "  label        value", labels padded to one column. */
+const row = (label: string, value: string) => `  ${label.padEnd(12)} ${value}`
+const sub = (label: string, value: string) => `    ${label.padEnd(10)} ${value}`
+
+function selfTestLines(t: SelfTest, c: Palette): string[] {
+  const lines = ['self-test handshake (in-process loopback server, throwaway CA via the ca option)']
+  if (t.ok) {
+    lines.push(row('result', `${c.ok('ok')}: ${t.protocol}, ${t.cipher}${t.alpn ? `, ALPN ${t.alpn}` : ''}`))
+    const m = t.timings
+    if (m) lines.push(row('timings', `TCP accepted by the server after ${m.connectMs.toFixed(2)} ms, handshake ${m.handshakeMs.toFixed(2)} ms, total ${m.totalMs.toFixed(2)} ms`))
+  } else {
+    const e = t.error!
+    lines.push(row(c.bad('FAILED'), `${e.code}${e.tlsCode !== e.code ? ` (${e.tlsCode})` : ''}: ${e.message}`))
+    lines.push(sub('fix', e.hint ? `${e.hint}; the self-test server is local, so this is a problem with ostls on this machine` : 'the self-test server is local, so this is a problem with ostls on this machine: report it with the output of `ostls doctor --json`'))
+  }
+  return lines
+}
+
+function probeLines(p: ProbeReport, c: Palette): string[] {
+  const lines = [`connect ${p.target}${p.servername ? ` (servername ${p.servername})` : ''}`]
+  if (p.insecure) lines.push(row(c.warn('WARNING'), '--insecure: the connection is made whatever verification says'))
+  if (p.error) {
+    lines.push(row(c.bad('FAILED'), `${p.error.code}${p.error.tlsCode ? ` (${p.error.tlsCode})` : ''}: ${p.error.message}`))
+    if (p.error.hint) lines.push(sub('means', p.error.hint))
+    return lines
+  }
+  if (p.remoteAddress) lines.push(row('address', p.remoteAddress))
+  if (p.protocol) lines.push(row('result', `${p.protocol}, ${p.cipher}, ALPN ${p.alpn ?? '(none)'}`))
+  if (p.totalMs !== undefined) lines.push(row('time', `${p.totalMs.toFixed(2)} ms for DNS + TCP connect + handshake (ostls does not time TCP connect separately)`))
+  const v = p.verification
+  if (v.ok) lines.push(row('verified', `${c.ok('ok')} (OS trust store${p.extraCa ? ' and --ca' : ''})`))
+  else {
+    const label = p.insecure ? c.warn('unverified') : c.bad('FAILED')
+    lines.push(row(label, `${v.code}${v.tlsCode && v.tlsCode !== v.code ? ` (${v.tlsCode})` : ''}${v.message ? `: ${v.message}` : ''}`))
+    if (v.hint) lines.push(sub('means', v.hint))
+  }
+  if (p.chain.length) {
+    lines.push(row('chain', `${p.chain.length} certificate${p.chain.length > 1 ? 's' : ''}, leaf first, from the ${p.chainSource}`))
+    p.chain.forEach((e, i) => {
+      lines.push(`  [${i}] subject   ${e.subject}`)
+      lines.push(`      issuer    ${e.issuer}`)
+      const state = e.validity === 'valid' ? e.validity : c.bad(e.validity.toUpperCase())
+      lines.push(`      valid     ${e.validFrom} to ${e.validTo} (${state})`)
+      lines.push(`      sha256    ${e.fingerprint256}`)
+      if (e.subjectAltName) lines.push(`      names     ${e.subjectAltName}`)
+    })
+  }
+  return lines
+}
+
+export function renderText(r: DoctorReport, c: Palette = plain): string {
+  const lines: string[] = []
+  const p = r.platform
+  lines.push(c.bold(`ostls doctor`) + ` (ostls ${r.ostlsVersion})`)
+  lines.push(row('platform', `${p.os} ${p.arch}, ${p.libc}, ${p.runtime} ${p.runtimeVersion}`))
+  lines.push(row('asar', p.insideAsar ? 'running from inside an asar archive: native files load from app.asar.unpacked' : 'not inside an asar archive'))
+  lines.push('native library (candidates in the order tried)')
+  for (const a of r.library.attempts) {
+    lines.push(row(a.ok ? c.ok('loaded') : c.bad('FAILED'), `${a.path}  [${a.source}]`))
+    if (!a.ok) {
+      lines.push(sub('reason', `${a.reason}: ${a.detail ?? ''}`))
+      if (a.hint) lines.push(sub('fix', a.hint))
+    }
+  }
+  if (r.library.error) {
+    lines.push(row(c.bad('FAILED'), `${r.library.error.code}: ${r.library.error.message}`))
+    lines.push(sub('fix', r.library.error.hint))
+  }
+  if (r.backend) {
+    const b = r.backend
+    const none = '(none: the OS TLS library did not load)'
+    lines.push('OS TLS stack')
+    lines.push(row('backend', b.name || '(unknown)'))
+    lines.push(row('version', b.version || none))
+    lines.push(row('library', b.libraryPath || none))
+    lines.push(row('tried', b.libraryTried ? b.libraryTried.split(';').join(', ') : '(nothing)'))
+    lines.push(row('trust store', b.trustStore || none))
+  }
+  if (r.selfTest) lines.push(...selfTestLines(r.selfTest, c))
+  for (const probe of r.connect ?? []) lines.push(...probeLines(probe, c))
+  lines.push(r.ok ? c.ok('healthy') : c.bad('NOT healthy') + ': see the FAILED lines above and the fix under each')
+  return lines.join('\n') + '\n'
+}

@@ -1,0 +1,73 @@
+/** The `ostls doctor` command: options, help, exit code. */
+import { parseArgs } from 'node:util'
+import { doctor } from './doctor'
+import { renderText } from './cli-doctor-text'
+import { parseTarget } from './cli-probe'
+import { CliError, palette, usageError } from './cli-style'
+import { readCaFiles } from './cli-ca'
+
+export const doctorHelp = `usage: ostls doctor [--json] [--connect host:port ...] [options]
+
+Checks this install offline: platform, arch, libc, Node or Electron version;
+every native library candidate tried, in order, with why each failed and what
+to do about it; the OS TLS library loaded, its version and trust store; and a
+handshake with an in-process loopback server (throwaway CA, passed with the
+ca option; nothing is installed).
+
+options:
+  --json                  the report as JSON (schemaVersion 1) on stdout
+  --connect host:port     also report a handshake with that server: protocol,
+                          cipher, ALPN, the chain it sent (subject, issuer,
+                          validity, SHA-256), verification and, on failure, the
+                          error code and what it usually means; repeatable
+  --ca file               PEM file of CAs to trust for --connect, in addition
+                          to the OS trust store; repeatable
+  --servername name       SNI and the name to verify for --connect
+  --insecure              do not fail --connect on verification (the result is
+                          still reported); the handshake still has to complete
+  --timeout seconds       per --connect handshake (default 15)
+  -h, --help              show this help
+
+exit code: 0 healthy, 1 a check failed, 2 bad usage.
+`
+
+export async function runDoctor(argv: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<number> {
+  let values
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: {
+        json: { type: 'boolean' },
+        connect: { type: 'string', multiple: true },
+        ca: { type: 'string', multiple: true },
+        servername: { type: 'string' },
+        insecure: { type: 'boolean' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean', short: 'h' }
+      }
+    }))
+  } catch (e) {
+    throw usageError(e, 'doctor')
+  }
+  if (values.help) {
+    out.write(doctorHelp)
+    return 0
+  }
+  const targets = values.connect ?? []
+  targets.forEach(parseTarget)
+  if (!targets.length && (values.ca || values.servername || values.insecure || values.timeout)) {
+    throw new CliError('ERR_INVALID_ARG_VALUE', '--ca, --servername, --insecure and --timeout apply to --connect; see `ostls doctor --help`', 2)
+  }
+  const timeout = values.timeout === undefined ? 15 : Number(values.timeout)
+  if (!(timeout > 0)) throw new CliError('ERR_INVALID_ARG_VALUE', `--timeout wants a number of seconds, got ${JSON.stringify(values.timeout)}`, 2)
+  const ca = readCaFiles(values.ca)
+  if (values.insecure) err.write(`ostls: warning: --insecure: --connect reports verification failures without failing on them\n`)
+  const report = await doctor({
+    connect: targets,
+    probe: { ca, servername: values.servername, insecure: values.insecure, timeoutMs: timeout * 1000 }
+  })
+  out.write(values.json ? JSON.stringify(report, null, 2) + '\n' : renderText(report, palette(out)))
+  return report.ok ? 0 : 1
+}
+

@@ -1,0 +1,165 @@
+/**
+ * `ostls doctor --connect host:port`: one handshake with a real server, and
+ * everything needed to understand its outcome (chain, verification, hint).
+ */
+import net from 'node:net'
+import { connect, ConnectOptions, TLSStream } from './stream'
+import { PeerCertificate } from './cert'
+import { codeHint } from './cli-hints'
+import { CliError } from './cli-style'
+
+export interface ChainEntry {
+  subject: string
+  issuer: string
+  validFrom: string
+  validTo: string
+  /** "valid", "expired" or "not yet valid", by this machine's clock. */
+  validity: string
+  fingerprint256: string
+  subjectAltName?: string
+}
+
+export interface ProbeReport {
+  target: string
+  host: string
+  port: number
+  servername: string
+  /** false only when the connection failed, or verification failed without --insecure. */
+  ok: boolean
+  insecure: boolean
+  /** true when --ca added CAs to the OS trust store for this connection. */
+  extraCa: boolean
+  remoteAddress?: string
+  /** ms from connect() to secureConnect: DNS + TCP + handshake (ostls does not time TCP connect on its own). */
+  totalMs?: number
+  protocol?: string
+  cipher?: string
+  alpn?: string
+  verification: { ok: boolean; code?: string; tlsCode?: string; message?: string; hint?: string }
+  /** The chain the server sent, leaf first. */
+  chain: ChainEntry[]
+  /** "verified connection", "unverified connection (--insecure)" or "second connection without verification, for display only". */
+  chainSource?: string
+  error?: { code: string; tlsCode?: string; message: string; hint?: string }
+}
+
+/** "host:port", "[v6]:port" or "host" (port 443). Bad input is a usage error. */
+export function parseTarget(s: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:[\]]+)(?::(\d+))?$/.exec(s)
+  const port = m ? Number(m[2] ?? 443) : NaN
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new CliError('ERR_INVALID_ARG_VALUE', `--connect wants host:port (or [ipv6]:port), got ${JSON.stringify(s)}`, 2)
+  }
+  return { host: m[1], port }
+}
+
+function dn(d: Record<string, string | string[]>): string {
+  return Object.entries(d).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`).join(', ')
+}
+
+/** Walks getPeerCertificate(true) from the leaf until the self-issued end. */
+export function chainOf(leaf: PeerCertificate | Record<string, never>, now = Date.now()): ChainEntry[] {
+  const out: ChainEntry[] = []
+  let c = 'raw' in leaf ? (leaf as PeerCertificate) : undefined
+  while (c && out.length < 16) {
+    const from = Date.parse(c.valid_from)
+    const to = Date.parse(c.valid_to)
+    out.push({
+      subject: dn(c.subject),
+      issuer: dn(c.issuer),
+      validFrom: new Date(from).toISOString(),
+      validTo: new Date(to).toISOString(),
+      validity: now > to ? 'expired' : now < from ? 'not yet valid' : 'valid',
+      fingerprint256: c.fingerprint256,
+      ...(c.subjectaltname ? { subjectAltName: c.subjectaltname } : {})
+    })
+    c = c.issuerCertificate && c.issuerCertificate !== c ? c.issuerCertificate : undefined
+  }
+  return out
+}
+
+interface Handshake {
+  s?: TLSStream
+  ms: number
+  err?: Error & { code?: string; tlsCode?: string }
+}
+
+function handshake(o: ConnectOptions): Promise<Handshake> {
+  const started = process.hrtime.bigint()
+  const ms = () => Number(process.hrtime.bigint() - started) / 1e6
+  return new Promise((resolve) => {
+    let s: TLSStream
+    try {
+      s = connect(o)
+    } catch (e) {
+      return resolve({ ms: ms(), err: e as Error })
+    }
+    s.once('secureConnect', () => resolve({ s, ms: ms() }))
+    s.once('error', (err) => resolve({ ms: ms(), err }))
+  })
+}
+
+export interface ProbeOptions {
+  ca?: Buffer[]
+  servername?: string
+  insecure?: boolean
+  alpn?: string[]
+  timeoutMs?: number
+}
+
+export async function probe(target: string, o: ProbeOptions = {}): Promise<ProbeReport> {
+  const { host, port } = parseTarget(target)
+  const base: ConnectOptions = {
+    host,
+    port,
+    servername: o.servername,
+    ca: o.ca && o.ca.length ? o.ca : undefined,
+    ALPNProtocols: o.alpn ?? ['h2', 'http/1.1'],
+    handshakeTimeout: o.timeoutMs ?? 15_000
+  }
+  const insecure = Boolean(o.insecure)
+  const r: ProbeReport = {
+    target,
+    host,
+    port,
+    servername: o.servername ?? (net.isIP(host) ? '' : host),
+    ok: false,
+    insecure,
+    extraCa: Boolean(o.ca?.length),
+    verification: { ok: false },
+    chain: []
+  }
+  const first = await handshake({ ...base, rejectUnauthorized: !insecure })
+  let shown = first.s
+  if (first.s) {
+    const s = first.s
+    r.totalMs = first.ms
+    r.remoteAddress = s.remoteAddress ? `${s.remoteFamily === 'IPv6' ? `[${s.remoteAddress}]` : s.remoteAddress}:${s.remotePort}` : undefined
+    r.protocol = s.getProtocol() ?? undefined
+    r.cipher = s.getCipher()?.standardName
+    r.alpn = s.alpnProtocol || undefined
+    r.verification = s.authorized
+      ? { ok: true }
+      : { ok: false, code: s.authorizationError ?? undefined, hint: codeHint(s.authorizationError ?? undefined) }
+    r.chainSource = insecure ? 'unverified connection (--insecure)' : 'verified connection'
+    r.ok = true
+  } else {
+    const e = first.err!
+    const code = e.code ?? 'ERR_UNEXPECTED'
+    const hint = codeHint(code, e.tlsCode)
+    if (e.tlsCode?.startsWith('TLS_CERT_')) {
+      r.verification = { ok: false, code, tlsCode: e.tlsCode, message: e.message, hint }
+      // The chain is what a person needs to see here (whose root is it?): fetch it once more, unverified, to show it.
+      const again = await handshake({ ...base, rejectUnauthorized: false })
+      shown = again.s
+      if (again.s) r.chainSource = 'second connection without verification, for display only'
+    } else {
+      r.error = { code, ...(e.tlsCode && e.tlsCode !== code ? { tlsCode: e.tlsCode } : {}), message: e.message, ...(hint ? { hint } : {}) }
+    }
+  }
+  if (shown) {
+    r.chain = chainOf(shown.getPeerCertificate(true))
+    shown.destroy()
+  }
+  return r
+}

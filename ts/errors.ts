@@ -1,0 +1,98 @@
+/**
+ * TLSError and the mapping from the C library's fixed codes (c/tls_client.h) to
+ * the error codes Node programs already test for (ECONNREFUSED, CERT_HAS_EXPIRED…).
+ */
+
+/** The fixed code strings of c/tls_client.h, the same on every platform. */
+export type TLSCode =
+  | 'TLS_LIBRARY_NOT_FOUND'
+  | 'TLS_INVALID_ARGUMENT'
+  | 'TLS_DNS_FAILED'
+  | 'TLS_CONNECT_FAILED'
+  | 'TLS_CONNECTION_RESET'
+  | 'TLS_TIMEOUT'
+  | 'TLS_HANDSHAKE_FAILED'
+  | 'TLS_PROTOCOL_VERSION'
+  | 'TLS_CERT_UNTRUSTED'
+  | 'TLS_CERT_EXPIRED'
+  | 'TLS_CERT_HOSTNAME_MISMATCH'
+  | 'TLS_CERT_REVOKED'
+  | 'TLS_PROTOCOL_ERROR'
+  | 'TLS_CLOSED'
+  | 'TLS_OUT_OF_MEMORY'
+  | 'TLS_INTERNAL_ERROR'
+
+/** What the native layer knows about a failure beyond its code. */
+export interface FailureDetail {
+  /** Symbolic OS error behind the failure, e.g. ECONNREFUSED (tls_info "os_error"). */
+  osError?: string
+  /** Certificate verification result as OpenSSL/Node name it (tls_info "verify_result"). */
+  verifyResult?: string
+}
+
+/**
+ * Node's code for each library code, where Node has one. A function of the
+ * detail where the library's code is coarser than Node's (Node tells a
+ * self-signed leaf from an unknown issuer; the header's list does not).
+ */
+const nodeCodes: Record<TLSCode, (d: FailureDetail) => string> = {
+  TLS_LIBRARY_NOT_FOUND: () => 'TLS_LIBRARY_NOT_FOUND',
+  TLS_INVALID_ARGUMENT: () => 'TLS_INVALID_ARGUMENT',
+  TLS_DNS_FAILED: (d) => (d.osError === 'EAI_AGAIN' ? 'EAI_AGAIN' : 'ENOTFOUND'),
+  TLS_CONNECT_FAILED: (d) => osCode(d, 'ECONNREFUSED'),
+  TLS_CONNECTION_RESET: (d) => osCode(d, 'ECONNRESET'),
+  TLS_TIMEOUT: () => 'ETIMEDOUT',
+  TLS_HANDSHAKE_FAILED: () => 'TLS_HANDSHAKE_FAILED',
+  TLS_PROTOCOL_VERSION: () => 'TLS_PROTOCOL_VERSION',
+  TLS_CERT_UNTRUSTED: (d) => verifyCode(d, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'),
+  TLS_CERT_EXPIRED: (d) => (d.verifyResult === 'CERT_NOT_YET_VALID' ? 'CERT_NOT_YET_VALID' : 'CERT_HAS_EXPIRED'),
+  TLS_CERT_HOSTNAME_MISMATCH: () => 'ERR_TLS_CERT_ALTNAME_INVALID',
+  TLS_CERT_REVOKED: () => 'CERT_REVOKED',
+  TLS_PROTOCOL_ERROR: () => 'TLS_PROTOCOL_ERROR',
+  TLS_CLOSED: () => 'TLS_CLOSED',
+  TLS_OUT_OF_MEMORY: () => 'TLS_OUT_OF_MEMORY',
+  TLS_INTERNAL_ERROR: () => 'TLS_INTERNAL_ERROR'
+}
+
+function osCode(d: FailureDetail, fallback: string): string {
+  return d.osError && /^E[A-Z0-9_]+$/.test(d.osError) ? d.osError : fallback
+}
+
+function verifyCode(d: FailureDetail, fallback: string): string {
+  const v = d.verifyResult
+  return v && v !== 'ok' && /^[A-Z0-9_]+$/.test(v) ? v : fallback
+}
+
+export function isTLSCode(s: string): s is TLSCode {
+  return Object.prototype.hasOwnProperty.call(nodeCodes, s)
+}
+
+/** Maps a library code to the code a Node program expects in `err.code`. */
+export function nodeCode(tlsCode: TLSCode, detail: FailureDetail = {}): string {
+  return nodeCodes[tlsCode](detail)
+}
+
+export class TLSError extends Error {
+  /** The code from c/tls_client.h, exactly. */
+  readonly tlsCode: TLSCode
+  /** Node's well-known code where one exists, else the same as tlsCode. */
+  readonly code: string
+  readonly osError?: string
+  readonly verifyResult?: string
+
+  constructor(tlsCode: TLSCode, message: string, detail: FailureDetail = {}) {
+    super(message)
+    this.name = 'TLSError'
+    this.tlsCode = tlsCode
+    this.code = nodeCode(tlsCode, detail)
+    if (detail.osError) this.osError = detail.osError
+    if (detail.verifyResult && detail.verifyResult !== 'ok') this.verifyResult = detail.verifyResult
+  }
+}
+
+/** Builds a TLSError from a code string that came from C (unknown codes become internal errors). */
+export function fromNative(code: string | null, message: string | null, detail?: FailureDetail): TLSError {
+  const c: TLSCode = code && isTLSCode(code) ? code : 'TLS_INTERNAL_ERROR'
+  const m = message || (code ? `${code}` : 'the TLS library reported a failure without a code')
+  return new TLSError(c, m, detail)
+}

@@ -1,0 +1,39 @@
+/**
+ * ostls: TLS for Node.js and Electron from the operating system's own TLS stack.
+ */
+import { loadBinding, libraryInfo } from './native'
+
+export { connect, TLSStream } from './stream'
+export type { ConnectOptions, TLSVersion } from './stream'
+export { TLSError, nodeCode } from './errors'
+export type { TLSCode } from './errors'
+export type { PeerCertificate } from './cert'
+
+export interface BackendInfo {
+  /** "openssl", "schannel", "securetransport" or "network". */
+  backend: string
+  /** Version of the OS TLS library, e.g. "OpenSSL 3.0.19 27 Jan 2026". */
+  version: string
+  /** Path of the OS TLS library actually loaded. */
+  libraryPath: string
+  /** Path of the ostls native library (prebuild or local build). */
+  prebuildPath: string
+  /** c/tls_client.h API version the native library implements. */
+  apiVersion: number
+  /** Where the OS trust anchors come from. */
+  trustStore: string
+}
+
+/** Which OS TLS stack ostls uses in this process. Throws a TLSError (TLS_LIBRARY_NOT_FOUND) if none loads. */
+export function backendInfo(): BackendInfo {
+  const s = loadBinding()
+  if (!s.ok) throw s.error
+  return {
+    backend: libraryInfo('backend'),
+    version: libraryInfo('backend_version'),
+    libraryPath: libraryInfo('library_path'),
+    prebuildPath: s.path ?? '',
+    apiVersion: Number(libraryInfo('api_version')),
+    trustStore: libraryInfo('trust_store')
+  }
+}

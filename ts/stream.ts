@@ -1,0 +1,525 @@
+/**
+ * TLSStream: a stream.Duplex over one native connection, shaped like
+ * tls.TLSSocket so that code written for Node's TLS (http clients, agents,
+ * protocol libraries) can use it unchanged.
+ *
+ * Readiness comes from libuv polling the connection's OS handle (Watcher), so
+ * steady-state I/O never blocks the JS thread and never occupies a worker
+ * thread. A backend without a pollable handle falls back to tls_wait on
+ * koffi's worker threads.
+ */
+import { Duplex } from 'node:stream'
+import net from 'node:net'
+import { NativeConn, WANT_READ, WANT_WRITE, POLL_NOW } from './native'
+import { Watcher } from './poll'
+import { TLSError } from './errors'
+import { PeerCertificate, certFromPem, chainFromPem, splitPem } from './cert'
+
+export type TLSVersion = 'TLSv1.2' | 'TLSv1.3'
+
+export interface ConnectOptions {
+  /** Host name or IP address to connect to. Default "localhost". */
+  host?: string
+  port: number
+  /** Name for SNI and certificate verification. Default: host. */
+  servername?: string
+  /** Extra trusted CA certificates (PEM), added to the OS trust store for this connection. */
+  ca?: string | Buffer | Array<string | Buffer>
+  /** Verify the server's chain and name (default true). false must be said explicitly. */
+  rejectUnauthorized?: boolean
+  /** ALPN protocols in preference order: strings, or Node's wire-format Buffer. */
+  ALPNProtocols?: Array<string | Buffer | Uint8Array> | Buffer | Uint8Array
+  minVersion?: TLSVersion
+  maxVersion?: TLSVersion
+  /** Idle timeout in ms: emits 'timeout' (like net.Socket#setTimeout); does not close. */
+  timeout?: number
+  /** Time allowed for DNS + TCP + TLS handshake, in ms, before failing with TLS_TIMEOUT. Default 120000. */
+  handshakeTimeout?: number
+  /** Aborting the signal destroys the stream with an AbortError. */
+  signal?: AbortSignal
+  /** Keep the writable side open after the peer ends (default false, as tls.connect). */
+  allowHalfOpen?: boolean
+  /** TCP_NODELAY (default true). */
+  noDelay?: boolean
+  keepAlive?: boolean
+  keepAliveInitialDelay?: number
+  highWaterMark?: number
+}
+
+const DEFAULT_HANDSHAKE_TIMEOUT = 120_000
+const WAIT_SLICE_MS = 50
+const SLAB_SIZE = 256 * 1024
+const MIN_READ = 16 * 1024
+
+/**
+ * Streams waiting for I/O. A stream with a pending wait must stay alive even
+ * if the program dropped every reference to it (as a net.Socket does); an idle
+ * stream nobody references is collected and its connection freed.
+ */
+const waiting = new Set<TLSStream>()
+
+/** The native resources of one stream: what the finalizer must release. */
+interface Resources {
+  conn: NativeConn
+  watcher: Watcher
+}
+
+const finalizer = new FinalizationRegistry<Resources>((r) => {
+  r.watcher.close()
+  r.conn.free()
+})
+
+function toPem(ca: ConnectOptions['ca']): string | undefined {
+  if (ca === undefined || ca === null) return undefined
+  const list = Array.isArray(ca) ? ca : [ca]
+  return list.map((c) => (typeof c === 'string' ? c : Buffer.from(c).toString('latin1')).trim()).join('\n') + '\n'
+}
+
+/** ALPN list as the library wants it: "h2,http/1.1". Accepts Node's forms. */
+function alpnList(p: ConnectOptions['ALPNProtocols']): string | undefined {
+  if (!p) return undefined
+  let names: string[]
+  if (Array.isArray(p)) {
+    names = p.map((x) => (typeof x === 'string' ? x : Buffer.from(x).toString('latin1')))
+  } else {
+    const wire = Buffer.from(p)
+    names = []
+    for (let i = 0; i < wire.length; ) {
+      const n = wire[i]
+      if (n === 0 || i + 1 + n > wire.length) throw new TLSError('TLS_INVALID_ARGUMENT', 'ALPNProtocols: malformed wire-format buffer')
+      names.push(wire.toString('latin1', i + 1, i + 1 + n))
+      i += 1 + n
+    }
+  }
+  // The library takes a comma-separated list, so a name with a comma cannot be said.
+  for (const n of names) {
+    if (n.length === 0 || n.length > 255 || n.includes(',')) {
+      throw new TLSError('TLS_INVALID_ARGUMENT', `ALPNProtocols: ${JSON.stringify(n)} is not a protocol name ostls can offer (1-255 bytes, no comma)`)
+    }
+  }
+  return names.length ? names.join(',') : undefined
+}
+
+function abortError(signal: AbortSignal): Error {
+  const err = new Error('The operation was aborted', { cause: signal.reason }) as Error & { code: string }
+  err.name = 'AbortError'
+  err.code = 'ABORT_ERR'
+  return err
+}
+
+interface PendingWrite {
+  buf: Buffer
+  off: number
+  cb: (err?: Error | null) => void
+}
+
+export class TLSStream extends Duplex {
+  readonly encrypted = true
+  /** true when the server's certificate chain and name verified. */
+  authorized = false
+  /** Why verification failed (only when rejectUnauthorized is false), e.g. DEPTH_ZERO_SELF_SIGNED_CERT. */
+  authorizationError: string | null = null
+  /** The protocol the server selected by ALPN, or false. */
+  alpnProtocol: string | false = false
+  readonly servername: string
+  connecting = true
+  bytesRead = 0
+  bytesWritten = 0
+  remoteAddress?: string
+  remotePort?: number
+  remoteFamily?: string
+  localAddress?: string
+  localPort?: number
+
+  readonly #res: Resources
+  #open = false
+  #wantRead = false
+  #readEnded = false
+  #pending: PendingWrite | null = null
+  #finalCb: ((err?: Error | null) => void) | null = null
+  #pumping = false
+  #again = false
+  #immediate: NodeJS.Immediate | null = null
+  #slab = Buffer.allocUnsafe(0)
+  #slabOff = 0
+  #idleMs = 0
+  #idleTimer: NodeJS.Timeout | null = null
+  #handshakeTimer: NodeJS.Timeout | null = null
+  #signal?: AbortSignal
+  #onAbort?: () => void
+  #protocol: string | null = null
+  #cipher: { name: string; standardName: string; version: string } | null = null
+  #peerChainPem: string | null = null
+
+  constructor(options: ConnectOptions) {
+    super({ allowHalfOpen: options.allowHalfOpen ?? false, highWaterMark: options.highWaterMark })
+    const host = options.host ?? 'localhost'
+    const port = Number(options.port)
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw Object.assign(new RangeError(`port must be an integer from 1 to 65535, got ${String(options.port)}`), { code: 'ERR_SOCKET_BAD_PORT' })
+    }
+    if (options.minVersion !== undefined && options.minVersion !== 'TLSv1.2' && options.minVersion !== 'TLSv1.3') {
+      throw Object.assign(new TypeError(`minVersion must be 'TLSv1.2' or 'TLSv1.3' (ostls never negotiates older versions), got ${String(options.minVersion)}`), { code: 'ERR_TLS_INVALID_PROTOCOL_VERSION' })
+    }
+    this.servername = options.servername ?? (net.isIP(host) ? '' : host)
+
+    const conn = new NativeConn(host, port)
+    this.#res = { conn, watcher: new Watcher(TLSStream.#weakDriver(new WeakRef(this))) }
+    finalizer.register(this, this.#res, this)
+
+    try {
+      if (options.servername) conn.setOption('servername', options.servername)
+      const ca = toPem(options.ca)
+      if (ca) conn.setOption('ca', ca)
+      if (options.rejectUnauthorized === false) conn.setOption('verify', 'none')
+      const alpn = alpnList(options.ALPNProtocols)
+      if (alpn) conn.setOption('alpn', alpn)
+      if (options.minVersion) conn.setOption('min_version', options.minVersion)
+      if (options.maxVersion) conn.setOption('max_version', options.maxVersion)
+      conn.setOption('nodelay', options.noDelay === false ? '0' : '1')
+      if (options.keepAlive) this.setKeepAlive(true, options.keepAliveInitialDelay ?? 0)
+    } catch (e) {
+      this.#release()
+      throw e
+    }
+
+    if (options.timeout) this.setTimeout(options.timeout)
+    const hsMs = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT
+    if (hsMs > 0) {
+      this.#handshakeTimer = setTimeout(() => {
+        this.destroy(new TLSError('TLS_TIMEOUT', `no TLS connection to ${host}:${port} within ${hsMs} ms (DNS, TCP connect and handshake)`))
+      }, hsMs)
+      this.#handshakeTimer.unref()
+    }
+    if (options.signal) {
+      const signal = options.signal
+      if (signal.aborted) {
+        process.nextTick(() => this.destroy(abortError(signal)))
+        return
+      }
+      this.#signal = signal
+      this.#onAbort = () => this.destroy(abortError(signal))
+      signal.addEventListener('abort', this.#onAbort, { once: true })
+    }
+    waiting.add(this)
+    // Start on the next tick so that listeners attached after connect() returns see every event.
+    process.nextTick(() => this.#drive())
+  }
+
+  /**
+   * The watcher reaches the stream only through a WeakRef: while idle, nothing
+   * native keeps the stream alive, so a dropped stream can be collected. Made in
+   * a static method so the closure's scope holds nothing but the WeakRef (a
+   * closure made in the constructor would share a scope that holds `this`).
+   */
+  static #weakDriver(ref: WeakRef<TLSStream>): () => void {
+    return () => {
+      const s = ref.deref()
+      if (s) s.#drive()
+    }
+  }
+
+  /** Called when the OS handle is ready (or a fallback wait returned): moves the connection on. */
+  #drive(): void {
+    // While a fallback wait runs on a worker thread, its completion drives us.
+    if (this.destroyed || this.#res.conn.freed || this.#res.conn.busy) return
+    if (this.#open) return this.#pump()
+    const { conn, watcher } = this.#res
+    // During set-up the library may close the handle we watch: let go of it first.
+    watcher.close()
+    let done: boolean
+    try {
+      done = conn.handshake()
+    } catch (e) {
+      this.destroy(e as Error)
+      return
+    }
+    if (done) return this.#onSecure()
+    this.#wait(WANT_READ | WANT_WRITE)
+  }
+
+  #onSecure(): void {
+    const conn = this.#res.conn
+    this.#open = true
+    this.connecting = false
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer)
+    this.#handshakeTimer = null
+    try {
+      const verify = conn.info('verify_result')
+      this.authorized = verify === 'ok'
+      this.authorizationError = this.authorized ? null : verify || 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
+      this.alpnProtocol = conn.info('alpn') || false
+      this.#protocol = conn.info('protocol') || null
+      const cipher = conn.info('cipher')
+      if (cipher) this.#cipher = { name: cipher, standardName: cipher, version: this.#protocol ?? '' }
+      this.remoteAddress = conn.info('remote_address') || undefined
+      this.remotePort = Number(conn.info('remote_port')) || undefined
+      this.remoteFamily = this.remoteAddress ? (net.isIPv6(this.remoteAddress) ? 'IPv6' : 'IPv4') : undefined
+      this.localAddress = conn.info('local_address') || undefined
+      this.localPort = Number(conn.info('local_port')) || undefined
+    } catch (e) {
+      this.destroy(e as Error)
+      return
+    }
+    this.#touch()
+    this.emit('connect')
+    this.emit('secureConnect')
+    if (!this.destroyed) this.#pump()
+  }
+
+  /** Moves data both ways as far as the OS allows without waiting, then waits for what is left. */
+  #pump(): void {
+    if (this.#res.conn.busy) return
+    if (this.#pumping) {
+      this.#again = true
+      return
+    }
+    this.#pumping = true
+    try {
+      do {
+        this.#again = false
+        if (!this.#flush() || !this.#fill()) return
+      } while (this.#again && !this.destroyed)
+      if (!this.destroyed) this.#rearm()
+    } finally {
+      this.#pumping = false
+    }
+  }
+
+  /** Writes pending data, then the shutdown once all is written. false if the stream died. */
+  #flush(): boolean {
+    const conn = this.#res.conn
+    try {
+      while (this.#pending) {
+        const p = this.#pending
+        const n = conn.write(p.off === 0 ? p.buf : p.buf.subarray(p.off))
+        if (n > 0) {
+          p.off += n
+          this.bytesWritten += n
+          this.#touch()
+        }
+        if (p.off < p.buf.length) return true
+        this.#pending = null
+        p.cb()
+      }
+      if (this.#finalCb && conn.shutdown()) {
+        const cb = this.#finalCb
+        this.#finalCb = null
+        cb()
+      }
+      return !this.destroyed
+    } catch (e) {
+      this.destroy(e as Error)
+      return false
+    }
+  }
+
+  /** Reads while the consumer wants data. false if the stream died. */
+  #fill(): boolean {
+    const conn = this.#res.conn
+    try {
+      while (this.#wantRead && !this.#readEnded) {
+        if (this.#slab.length - this.#slabOff < MIN_READ) {
+          this.#slab = Buffer.allocUnsafe(SLAB_SIZE)
+          this.#slabOff = 0
+        }
+        const n = conn.read(this.#slab.subarray(this.#slabOff))
+        if (n === 0) break
+        if (n < 0) {
+          this.#readEnded = true
+          this.push(null)
+          break
+        }
+        const chunk = this.#slab.subarray(this.#slabOff, this.#slabOff + n)
+        this.#slabOff += n
+        this.bytesRead += n
+        this.#touch()
+        if (!this.push(chunk)) this.#wantRead = false
+      }
+      return !this.destroyed
+    } catch (e) {
+      this.destroy(e as Error)
+      return false
+    }
+  }
+
+  /** Waits for whatever the connection still needs to do; stops waiting when nothing is wanted. */
+  #rearm(): void {
+    const want = (this.#wantRead && !this.#readEnded ? WANT_READ : 0) | (this.#pending || this.#finalCb ? WANT_WRITE : 0)
+    if (want === 0) {
+      this.#res.watcher.stop()
+      waiting.delete(this)
+      return
+    }
+    this.#wait(want)
+  }
+
+  #wait(want: number): void {
+    const { conn, watcher } = this.#res
+    let handle: number
+    let events: number
+    try {
+      ;({ handle, events } = conn.pollHandle(want))
+    } catch (e) {
+      this.destroy(e as Error)
+      return
+    }
+    waiting.add(this)
+    if (events & POLL_NOW) {
+      watcher.stop()
+      this.#immediate ??= setImmediate(() => {
+        this.#immediate = null
+        this.#drive()
+      })
+      return
+    }
+    if (handle >= 0) return watcher.watch(handle, events)
+    conn.waitAsync(want, WAIT_SLICE_MS, (err) => {
+      if (err) this.destroy(err)
+      else this.#drive()
+    })
+  }
+
+  override _read(): void {
+    this.#wantRead = true
+    if (this.#open) this.#pump()
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.#pending = { buf: chunk, off: 0, cb }
+    if (this.#open) this.#pump()
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    // One buffer for many small writes: fewer TLS records and fewer FFI calls.
+    this._write(Buffer.concat(chunks.map((c) => c.chunk)), 'binary', cb)
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.#finalCb = cb
+    if (this.#open) this.#pump()
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.connecting = false
+    this.#release()
+    cb(err)
+  }
+
+  #release(): void {
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer)
+    if (this.#idleTimer) clearTimeout(this.#idleTimer)
+    if (this.#immediate) clearImmediate(this.#immediate)
+    this.#handshakeTimer = this.#idleTimer = this.#immediate = null
+    if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort)
+    waiting.delete(this)
+    finalizer.unregister(this)
+    // Order matters: libuv lets go of the handle before the library closes it.
+    this.#res.watcher.close()
+    this.#res.conn.free()
+  }
+
+  #touch(): void {
+    this.#idleTimer?.refresh()
+  }
+
+  /** Emits 'timeout' after ms of inactivity (0 disables), like net.Socket#setTimeout. */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer)
+    this.#idleTimer = null
+    this.#idleMs = ms
+    if (ms > 0) {
+      this.#idleTimer = setTimeout(() => this.emit('timeout'), ms)
+      this.#idleTimer.unref()
+      if (callback) this.once('timeout', callback)
+    } else if (callback) {
+      this.removeListener('timeout', callback)
+    }
+    return this
+  }
+
+  get timeout(): number | undefined {
+    return this.#idleMs || undefined
+  }
+
+  setNoDelay(noDelay = true): this {
+    if (!this.#res.conn.freed) this.#res.conn.setOption('nodelay', noDelay ? '1' : '0')
+    return this
+  }
+
+  /** TCP keep-alive; an initial delay of 0 means 60 s. */
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    if (!this.#res.conn.freed) {
+      const secs = enable ? Math.max(1, Math.ceil((initialDelay || 60_000) / 1000)) : 0
+      this.#res.conn.setOption('keepalive', String(secs))
+    }
+    return this
+  }
+
+  ref(): this {
+    this.#res.watcher.ref()
+    return this
+  }
+
+  unref(): this {
+    this.#res.watcher.unref()
+    return this
+  }
+
+  address(): { address: string; family: string; port: number } | Record<string, never> {
+    if (!this.localAddress) return {}
+    return { address: this.localAddress, family: net.isIPv6(this.localAddress) ? 'IPv6' : 'IPv4', port: this.localPort ?? 0 }
+  }
+
+  get pending(): boolean {
+    return !this.#open
+  }
+
+  get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.destroyed) return 'closed'
+    if (!this.#open) return 'opening'
+    if (this.readable && this.writable) return 'open'
+    if (this.readable) return 'readOnly'
+    if (this.writable) return 'writeOnly'
+    return 'closed'
+  }
+
+  /** Negotiated version, e.g. "TLSv1.3"; null before the handshake. */
+  getProtocol(): string | null {
+    return this.#protocol
+  }
+
+  /** The cipher suite; name and standardName are both the IANA name on every backend. */
+  getCipher(): { name: string; standardName: string; version: string } | undefined {
+    return this.#cipher ?? undefined
+  }
+
+  /** The server's certificate ({} before the handshake or when none). detailed: link the chain. */
+  getPeerCertificate(detailed = false): PeerCertificate | Record<string, never> {
+    if (this.#peerChainPem === null && this.#open && !this.#res.conn.freed) {
+      this.#peerChainPem = this.#res.conn.info('peer_chain')
+    }
+    if (!this.#peerChainPem) return {}
+    return (detailed ? chainFromPem(this.#peerChainPem) : certFromPem(splitPem(this.#peerChainPem)[0])) ?? {}
+  }
+
+  /** Diagnostics from the native library (tls_info keys: protocol, cipher, verify_result, …). */
+  nativeInfo(key: string): string {
+    return this.#res.conn.info(key)
+  }
+
+  getSession(): undefined {
+    return undefined
+  }
+
+  isSessionReused(): boolean {
+    return false
+  }
+}
+
+/** Opens a TLS connection through the OS's TLS stack. */
+export function connect(options: ConnectOptions, onSecureConnect?: () => void): TLSStream {
+  const s = new TLSStream(options)
+  if (onSecureConnect) s.once('secureConnect', onSecureConnect)
+  return s
+}
