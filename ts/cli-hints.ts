@@ -28,7 +28,7 @@ export function loadFailureHint(a: { source: string; path: string; reason?: stri
     case 'symbol missing':
       return override ? `this is not ostls's library: ${unset}` : `the library is from another ostls version or damaged: ${reinstall}`
     default:
-      return `the OS loader refused it (see its message above): ${reinstall}`
+      return `the OS loader refused it (see its message above): ${override ? unset : reinstall}`
   }
 }
 
