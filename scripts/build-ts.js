@@ -14,7 +14,7 @@ execFileSync(process.execPath, [tsc, '-p', root], { stdio: 'inherit' })
 
 // ESM wrappers: one per public entry point, named exports listed explicitly
 // so `import { connect } from 'ostls'` works in every Node version we support.
-const entries = { index: 'index.js' }
+const entries = { index: 'index.js', register: 'auto-register.js' }
 const esmDir = path.join(root, 'dist', 'esm')
 fs.mkdirSync(esmDir, { recursive: true })
 for (const [name, file] of Object.entries(entries)) {

@@ -8,6 +8,12 @@ export type { ConnectOptions, TLSVersion } from './stream'
 export { TLSError, nodeCode } from './errors'
 export type { TLSCode } from './errors'
 export type { PeerCertificate } from './cert'
+export { Agent } from './agent'
+export type { AgentOptions } from './agent'
+export { fetch, createDispatcher } from './fetch'
+export type { DispatcherOptions } from './fetch'
+export { register, unregister, isRegistered } from './register'
+export type { RegisterOptions } from './register'
 
 export interface BackendInfo {
   /** "openssl", "schannel", "securetransport" or "network". */

@@ -1,0 +1,50 @@
+/**
+ * An https.Agent whose connections are ostls streams: https.get, axios, got and
+ * anything else that takes an agent talk through the OS's TLS stack, with
+ * Node's own keep-alive pooling (maxSockets, idle sockets unref'd) unchanged.
+ */
+import https from 'node:https'
+import net from 'node:net'
+import { connect, ConnectOptions, TLSStream } from './stream'
+
+/** https.AgentOptions plus ostls's own (handshakeTimeout). ALPN defaults to http/1.1. */
+export interface AgentOptions extends https.AgentOptions {
+  handshakeTimeout?: number
+}
+
+/** The options Node's Agent hands createConnection: agent options merged with the request's. */
+type CreateOptions = https.RequestOptions & AgentOptions & { servername?: string; host?: string; port?: number | string }
+
+/** Maps Node's tls.connect-style options to ostls's connect(), keeping only what ostls honours. */
+export function connectOptionsFrom(o: CreateOptions): ConnectOptions {
+  const host = o.host ?? o.hostname ?? 'localhost'
+  const servername = o.servername || (net.isIP(host) ? undefined : host)
+  return {
+    host,
+    port: Number(o.port ?? 443),
+    servername,
+    ca: o.ca as ConnectOptions['ca'],
+    rejectUnauthorized: o.rejectUnauthorized,
+    // Offer only what this stack speaks: HTTP/1.1 (never claim h2).
+    ALPNProtocols: ['http/1.1'],
+    minVersion: o.minVersion as ConnectOptions['minVersion'],
+    maxVersion: o.maxVersion as ConnectOptions['maxVersion'],
+    handshakeTimeout: o.handshakeTimeout,
+    noDelay: o.noDelay,
+    keepAlive: o.keepAlive,
+    keepAliveInitialDelay: o.keepAliveInitialDelay
+  }
+}
+
+export class Agent extends https.Agent {
+  constructor(options: AgentOptions = {}) {
+    super(options)
+  }
+
+  /** Called by Node's Agent for each new pooled connection. */
+  // Node's Agent uses the socket returned here at once (its callback argument is
+  // only for implementations that cannot return one), so there is nothing to call back.
+  override createConnection(options: CreateOptions): TLSStream {
+    return connect(connectOptionsFrom(options))
+  }
+}

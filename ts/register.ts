@@ -1,0 +1,70 @@
+/**
+ * register(): one call that makes the whole process use the OS's TLS for
+ * HTTPS — https.globalAgent (https.get, axios, got…) and the global undici
+ * dispatcher (Node's built-in fetch reads it). unregister() puts back exactly
+ * what was there. Plain HTTP is untouched. OSTLS_DISABLE=1 turns it off.
+ */
+import https from 'node:https'
+import { Agent, AgentOptions } from './agent'
+import { createDispatcher, DispatcherOptions } from './fetch'
+
+/** The global-dispatcher slots undici (and Node's bundled undici) read and write. */
+const dispatcherSlots = [Symbol.for('undici.globalDispatcher.1'), Symbol.for('undici.globalDispatcher.2')]
+
+type Slots = Record<symbol, unknown>
+
+interface Saved {
+  agent: https.Agent
+  dispatchers: unknown[]
+  installed: { agent: Agent; dispatcher: unknown }
+}
+
+let saved: Saved | null = null
+
+export interface RegisterOptions {
+  /** Extra trusted CAs (added to the OS store) for every connection made through the registered agents. */
+  ca?: AgentOptions['ca']
+  rejectUnauthorized?: boolean
+  handshakeTimeout?: number
+}
+
+export function isRegistered(): boolean {
+  return saved !== null
+}
+
+/**
+ * Routes https.globalAgent and the global fetch dispatcher through ostls.
+ * Returns false (and changes nothing) when OSTLS_DISABLE=1.
+ */
+export function register(options: RegisterOptions = {}): boolean {
+  if (process.env.OSTLS_DISABLE === '1') return false
+  if (saved) unregister()
+  const g = globalThis as unknown as Slots
+  // Read the slots before undici is loaded: loading it fills empty ones.
+  const dispatchers = dispatcherSlots.map((s) => g[s])
+  // Node's own default: keep-alive with a 5 s free-socket timeout.
+  const agent = new Agent({ keepAlive: true, timeout: 5000, ...options } as AgentOptions)
+  const dispatcher = createDispatcher({ ca: options.ca as DispatcherOptions['ca'], rejectUnauthorized: options.rejectUnauthorized, handshakeTimeout: options.handshakeTimeout })
+  saved = { agent: https.globalAgent, dispatchers, installed: { agent, dispatcher } }
+  https.globalAgent = agent
+  setSlots(dispatcherSlots.map(() => dispatcher))
+  return true
+}
+
+/** Restores the agent and dispatcher that were in place before register(). */
+export function unregister(): void {
+  if (!saved) return
+  const { agent, dispatchers, installed } = saved
+  saved = null
+  if (https.globalAgent === installed.agent) https.globalAgent = agent
+  setSlots(dispatchers)
+  installed.agent.destroy()
+  void (installed.dispatcher as { close(): Promise<void> }).close().catch(() => {})
+}
+
+function setSlots(values: unknown[]): void {
+  dispatcherSlots.forEach((slot, i) => {
+    // The attributes undici itself uses, so either side can set the slot again.
+    Object.defineProperty(globalThis, slot, { value: values[i], writable: true, enumerable: false, configurable: false })
+  })
+}
