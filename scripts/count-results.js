@@ -1,35 +1,44 @@
 #!/usr/bin/env node
-// Counts tap's saved results (one TAP file per test file) and prints
-// "N passed, N failed[, N skipped]". A test is a top-level subtest of a file;
-// a file that crashed before reporting any counts as one failure.
-// Exit code 1 when anything failed or nothing ran.
+// Counts tap's saved results (one TAP file per test file) in each directory
+// given and prints "N passed, N failed[, N skipped]" for all of them together,
+// after one line per directory when there are several. A test is a top-level
+// subtest of a file; a file that reported nothing counts as one failure, and
+// so does a directory with no results. Exit code 1 when anything failed or
+// nothing passed.
 'use strict'
 const fs = require('node:fs')
 const path = require('node:path')
 
-const dir = process.argv[2] || '.tap/test-results'
-let passed = 0
-let failed = 0
-let skipped = 0
-let files = []
-try {
-  files = fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.tap'))
-} catch {}
-for (const f of files) {
-  const lines = fs.readFileSync(path.join(dir, f), 'utf8').split('\n')
-  let any = false
-  for (const line of lines) {
-    const m = /^(not ok|ok) \d+/.exec(line)
-    if (!m) continue
-    any = true
-    if (m[1] === 'not ok') {
-      if (/# TODO/.test(line)) skipped++
-      else failed++
-    } else if (/# SKIP/i.test(line)) skipped++
-    else passed++
+function count(dir) {
+  const c = { passed: 0, failed: 0, skipped: 0 }
+  let files = []
+  try {
+    files = fs.readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.tap'))
+  } catch {}
+  if (files.length === 0) c.failed++
+  for (const f of files) {
+    let any = false
+    for (const line of fs.readFileSync(path.join(dir, f), 'utf8').split('\n')) {
+      const m = /^(not ok|ok) \d+/.exec(line)
+      if (!m) continue
+      any = true
+      if (/# (SKIP|TODO)/i.test(line)) c.skipped++
+      else if (m[1] === 'not ok') c.failed++
+      else c.passed++
+    }
+    if (!any) c.failed++
   }
-  if (!any) failed++
+  return c
 }
-if (files.length === 0) failed++
-console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
-process.exit(failed > 0 || passed === 0 ? 1 : 0)
+
+const line = (c) => `${c.passed} passed, ${c.failed} failed${c.skipped ? `, ${c.skipped} skipped` : ''}`
+const dirs = process.argv.slice(2)
+if (dirs.length === 0) dirs.push('.tap/test-results')
+const total = { passed: 0, failed: 0, skipped: 0 }
+for (const dir of dirs) {
+  const c = count(dir)
+  if (dirs.length > 1) console.log(`${dir}: ${line(c)}`)
+  for (const k of Object.keys(total)) total[k] += c[k]
+}
+console.log(line(total))
+process.exit(total.failed > 0 || total.passed === 0 ? 1 : 0)
