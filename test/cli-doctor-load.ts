@@ -7,33 +7,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { run } from './helpers/cli'
+import { foreignLibrary as foreignLib, aLibraryWithoutOurSymbols } from './helpers/binaries'
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ostls-cli-load-'))
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }))
 
-/** Only an ELF/PE/Mach-O header for the other architecture: every OS loader refuses it. */
-function foreignLibrary(): string {
-  const f = path.join(tmp, 'foreign.node')
-  const b = Buffer.alloc(512)
-  if (process.platform === 'win32') {
-    b.write('MZ', 0, 'latin1')
-    b.writeUInt32LE(0x80, 0x3c)
-    b.writeUInt32LE(0x4550, 0x80)
-    b.writeUInt16LE(process.arch === 'arm64' ? 0x8664 : 0xaa64, 0x84)
-  } else if (process.platform === 'darwin') {
-    b.writeUInt32LE(0xfeedfacf, 0)
-    b.writeUInt32LE(process.arch === 'arm64' ? 0x01000007 : 0x0100000c, 4)
-  } else {
-    b.writeUInt32BE(0x7f454c46, 0)
-    b[4] = 2
-    b[5] = 1
-    b[6] = 1
-    b.writeUInt16LE(3, 16)
-    b.writeUInt16LE(process.arch === 'arm64' ? 0x3e : 0xb7, 18)
-  }
-  fs.writeFileSync(f, b)
-  return f
-}
+const foreignLibrary = () => foreignLib(tmp)
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
@@ -81,8 +60,7 @@ t.test('not a library', (t) => {
   return failedLoad(t, f, 'not a library', /not a (ELF|PE|Mach-O) shared library/, /not a shared library: unset OSTLS_LIBRARY/)
 })
 
-const libc = process.platform === 'win32' ? 'kernel32.dll' : process.platform === 'darwin' ? '/usr/lib/libSystem.B.dylib' : 'libc.so.6'
-t.test('symbol missing', (t) => failedLoad(t, libc, 'symbol missing', /tls_\w+ is not exported/, /this is not ostls's library: unset OSTLS_LIBRARY/))
+t.test('symbol missing', (t) => failedLoad(t, aLibraryWithoutOurSymbols, 'symbol missing', /tls_\w+ is not exported/, /this is not ostls's library: unset OSTLS_LIBRARY/))
 
 function compiler(): string | undefined {
   try {

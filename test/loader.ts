@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { execFile } from 'node:child_process'
 import { unpackedPath, insideAsar, describeBinary } from '../dist/cjs/loader'
+import { foreignLibrary as foreignLib, aLibraryWithoutOurSymbols } from './helpers/binaries'
 
 const cli = path.join(__dirname, '..', 'dist', 'cjs', 'cli.js')
 
@@ -30,31 +31,8 @@ function doctorJson(env: NodeJS.ProcessEnv): Promise<{ code: number; report: Rep
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ostls-loader-'))
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }))
 
-/** A file that is a shared library of another architecture (only its header: enough for every OS loader to refuse it). */
-function foreignLibrary(): string {
-  const f = path.join(tmp, 'foreign.node')
-  const b = Buffer.alloc(512)
-  if (process.platform === 'win32') {
-    b.write('MZ', 0, 'latin1')
-    b.writeUInt32LE(0x80, 0x3c)
-    b.writeUInt32LE(0x4550, 0x80)
-    b.writeUInt16LE(process.arch === 'arm64' ? 0x8664 : 0xaa64, 0x84)
-  } else if (process.platform === 'darwin') {
-    b.writeUInt32LE(0xfeedfacf, 0)
-    b.writeUInt32LE(process.arch === 'arm64' ? 0x01000007 : 0x0100000c, 4)
-  } else {
-    b.writeUInt32BE(0x7f454c46, 0)
-    b[4] = 2
-    b[5] = 1
-    b[6] = 1
-    b.writeUInt16LE(3, 16)
-    b.writeUInt16LE(process.arch === 'arm64' ? 0x3e : 0xb7, 18)
-  }
-  fs.writeFileSync(f, b)
-  return f
-}
+const foreignLibrary = () => foreignLib(tmp)
 
-const aLibraryWithoutOurSymbols = process.platform === 'win32' ? 'kernel32.dll' : process.platform === 'darwin' ? '/usr/lib/libSystem.B.dylib' : 'libc.so.6'
 
 t.test('an override naming a missing file', async (t) => {
   const missing = path.join(tmp, 'nope', 'ostls.node')

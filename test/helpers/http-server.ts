@@ -8,6 +8,7 @@ import http from 'node:http'
 import net from 'node:net'
 import tls from 'node:tls'
 import { pki } from './pki'
+import { closer } from './servers'
 
 export interface HttpsServer {
   port: number
@@ -21,7 +22,6 @@ export interface HttpsServer {
 
 export async function httpsServer(handler: http.RequestListener): Promise<HttpsServer> {
   const p = pki()
-  const sockets = new Set<net.Socket>()
   const server = https.createServer({ key: p.leaf.key, cert: p.leaf.cert, ALPNProtocols: ['http/1.1'] }, (req, res) => {
     s.requests++
     if ((req.socket as tls.TLSSocket).alpnProtocol === 'http/1.1') s.viaOstls++
@@ -29,10 +29,7 @@ export async function httpsServer(handler: http.RequestListener): Promise<HttpsS
   })
   server.on('secureConnection', () => s.handshakes++)
   server.on('tlsClientError', () => {})
-  server.on('connection', (c) => {
-    sockets.add(c)
-    c.on('close', () => sockets.delete(c))
-  })
+  const close = closer(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as net.AddressInfo).port
   const s: HttpsServer = {
@@ -42,11 +39,7 @@ export async function httpsServer(handler: http.RequestListener): Promise<HttpsS
     requests: 0,
     viaOstls: 0,
     server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const c of sockets) c.destroy()
-        server.close(() => resolve())
-      })
+    close
   }
   return s
 }

@@ -3,6 +3,7 @@ import https from 'node:https'
 import net from 'node:net'
 import crypto from 'node:crypto'
 import { pki } from './pki'
+import { closer } from './servers'
 
 export interface Fixture {
   port: number
@@ -16,7 +17,6 @@ export interface Fixture {
 export async function httpsFixture(): Promise<Fixture> {
   const p = pki()
   const binary = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), crypto.randomBytes(256 * 1024 - 256)])
-  const sockets = new Set<net.Socket>()
   const f: Fixture = { port: 0, origin: '', binary, requests: [], close: async () => {} }
   const server = https.createServer({ key: p.leaf.key, cert: p.leaf.cert }, (req, res) => {
     f.requests.push({ method: req.method, url: req.url, headers: req.headers })
@@ -61,18 +61,10 @@ export async function httpsFixture(): Promise<Fixture> {
       res.end('no such thing\n')
     }
   })
-  server.on('connection', (s) => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-  })
+  f.close = closer(server)
   server.on('tlsClientError', () => {})
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   f.port = (server.address() as net.AddressInfo).port
   f.origin = `https://localhost:${f.port}`
-  f.close = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy()
-      server.close(() => resolve())
-    })
   return f
 }

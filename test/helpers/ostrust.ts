@@ -18,6 +18,12 @@ export function osTrust(): OsTrust {
     // The same variable every OpenSSL program honours for its default bundle.
     return { env: { SSL_CERT_FILE: path.join(pkiDir, 'osca.pem') } }
   }
+  if (process.platform === 'win32' && process.env.OSTLS_TEST_OS_TRUST === 'crypt32') {
+    // The Windows store is shared by every process, so the child itself puts the
+    // CA into CurrentUser ROOT (crypt32) for its lifetime and takes it out at exit.
+    const preload = path.join(__dirname, '..', '..', 'scripts', 'win-trust.js').replace(/\\/g, '/')
+    return { env: { NODE_OPTIONS: `--require=${preload}`, OSTLS_WIN_TRUST_CA: path.join(pkiDir, 'osca.pem') } }
+  }
   if (process.env.OSTLS_TEST_OS_TRUST === 'installed') return { env: {} }
   return { skip: `the OS-trust CA is installed by this platform's suite runner (scripts/); set OSTLS_TEST_OS_TRUST=installed once ${path.join(pkiDir, 'osca.pem')} is in the OS store` }
 }
