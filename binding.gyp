@@ -32,10 +32,41 @@
           "libraries": ["-ldl", "-lpthread"]
         }],
         ["OS=='win'", {
-          # c/impl-win (Schannel over Winsock) goes here.
+          # Schannel over Winsock; MSVC 2022 17.5+ (C11 atomics). The same
+          # sources cross-compile with mingw-w64: scripts/build-win.sh.
+          "sources": ["c/impl-win/schannel.c"],
+          "defines": ["_WIN32_WINNT=0x0A00", "WINVER=0x0A00", "UNICODE", "_UNICODE",
+                      "_CRT_SECURE_NO_WARNINGS", "WIN32_LEAN_AND_MEAN"],
+          "msvs_settings": {
+            "VCCLCompilerTool": {
+              "AdditionalOptions": ["/std:c11", "/experimental:c11atomics", "/W3"]
+            },
+            "VCLinkerTool": {
+              "AdditionalDependencies": ["secur32.lib", "crypt32.lib", "ws2_32.lib"]
+            }
+          },
+          "libraries": ["-lsecur32", "-lcrypt32", "-lws2_32"]
         }],
         ["OS=='mac'", {
-          # c/impl-mac (Security / Network frameworks) goes here.
+          # Network.framework (TLS 1.3) and SecureTransport engines in one
+          # library, chosen at tls_init (c/impl-mac/mac.h). Network is
+          # weak-linked; blocks need -fblocks. scripts/build-mac.sh and
+          # scripts/check-mac.sh build the same sources without node-gyp.
+          "sources": [
+            "c/impl-mac/backend.c",
+            "c/impl-mac/mac_common.c",
+            "c/impl-mac/network.c",
+            "c/impl-mac/securetransport.c"
+          ],
+          "defines": ["OSTLS_BACKEND_NAME_AT_RUNTIME", "OSTLS_BACKEND_OWNS_TRANSPORT"],
+          "xcode_settings": {
+            "MACOSX_DEPLOYMENT_TARGET": "10.15",
+            "GCC_C_LANGUAGE_STANDARD": "c11",
+            "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
+            "OTHER_CFLAGS": ["-fblocks", "-Wall", "-Wextra"],
+            "OTHER_LDFLAGS": ["-framework", "Security", "-framework", "CoreFoundation",
+                              "-weak_framework", "Network"]
+          }
         }]
       ]
     }

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { execFile } from 'node:child_process'
 import { fetch, createDispatcher, register, unregister, isRegistered, Agent } from '../dist/cjs/index'
 import { pki } from './helpers/pki'
+import { underWine } from './helpers/platform'
 import { httpsServer, HttpsServer } from './helpers/http-server'
 
 const p = pki()
@@ -121,8 +122,12 @@ t.test('register(): Node global fetch and https.get go through ostls; unregister
   t.equal(isRegistered(), false)
   t.equal(https.globalAgent, agentBefore, 'the previous https.globalAgent is back')
   t.equal((globalThis as Record<symbol, unknown>)[dispatcherSlot], dispatcherBefore, 'the previous dispatcher is back')
-  const err = await globalThis.fetch(`${srv.origin}/json`).catch((e: Error & { cause?: { code?: string } }) => e)
-  t.match(err, { cause: { code: /UNABLE_TO|SELF_SIGNED/ } }, "Node's own TLS again: it does not know the test CA")
+  if (underWine) {
+    t.skip("Node's own fetch cannot connect under Wine (connect UNKNOWN from setKeepAlive before connect), with or without ostls")
+  } else {
+    const err = await globalThis.fetch(`${srv.origin}/json`).catch((e: Error & { cause?: { code?: string } }) => e)
+    t.match(err, { cause: { code: /UNABLE_TO|SELF_SIGNED/ } }, "Node's own TLS again: it does not know the test CA")
+  }
   unregister()
   t.pass('unregister twice is harmless')
 })

@@ -16,4 +16,10 @@
 
 #define TLS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+#if defined(_WIN32) && !defined(EAI_SYSTEM)
+/* Winsock's getaddrinfo has no EAI_SYSTEM (its errors are WSA codes); this
+ * value is never returned there, so the POSIX-only branch stays dead. */
+#  define EAI_SYSTEM (-11)
+#endif
+
 #endif

@@ -1,7 +1,11 @@
-/* resolve.c — POSIX implementation (pthread + pipe). A Windows build would
- * use a thread + event (or GetAddrInfoExW's completion) behind the same API. */
+/* resolve.c — POSIX implementation (pthread + pipe). The Windows build uses a
+ * thread + a loopback UDP socket behind the same API (c/impl-win/resolve_win.inc). */
 #define _GNU_SOURCE
 #include "resolve.h"
+
+#ifdef _WIN32
+#  include "../impl-win/resolve_win.inc"
+#else
 
 #include <errno.h>
 #include <fcntl.h>
@@ -192,3 +196,5 @@ const char *resolve_error_text(int gai_error)
 {
     return gai_strerror(gai_error);
 }
+
+#endif /* !_WIN32 */

@@ -8,6 +8,10 @@
 #include "../tls_client.h"
 #include "compat.h"
 
+#ifdef _WIN32
+#  include "../impl-win/sock_win.inc"
+#else
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -318,3 +322,5 @@ int text_is_ip_address(const char *text)
     unscoped[n] = '\0';
     return inet_pton(AF_INET6, unscoped, scratch) == 1;
 }
+
+#endif /* !_WIN32 */

@@ -56,7 +56,9 @@ function openssl(args: string[], cwd: string): void {
 
 /** Makes the PKI unless it is already complete. */
 export function ensurePki(dir = pkiDir): void {
-  if (fs.existsSync(path.join(dir, 'done'))) return
+  const done = path.join(dir, 'done')
+  // Leaves are valid for 30 days: a PKI kept from an earlier run is remade after a week.
+  if (fs.existsSync(done) && Date.now() - fs.statSync(done).mtimeMs < 7 * 86400_000) return
   fs.mkdirSync(dir, { recursive: true })
   const ext = `
 [ca_ext]
@@ -89,7 +91,10 @@ commonName=supplied
   fs.writeFileSync(path.join(dir, 'ext.cnf'), ext)
   fs.writeFileSync(path.join(dir, 'index.txt'), '')
   fs.writeFileSync(path.join(dir, 'serial'), '1000\n')
-  const key = (n: string) => openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${n}.key`], dir)
+  // RSA, not ECDSA: Wine's crypt32 rejects ECDSA signatures whose r or s is
+  // shorter than the curve size (about 1 in 64 certificates), a false
+  // CERT_SIGNATURE_FAILURE that would make the Windows suite flaky.
+  const key = (n: string) => openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', `${n}.key`], dir)
   const rootCa = (n: string, cn: string) => {
     key(n)
     openssl(['req', '-x509', '-new', '-key', `${n}.key`, '-out', `${n}.pem`, '-subj', `/O=ostls tests/CN=${cn}`, '-days', '3650', '-config', 'ext.cnf', '-extensions', 'ca_ext'], dir)

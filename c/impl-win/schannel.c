@@ -1,0 +1,1497 @@
+/*
+ * schannel.c — the Windows backend: SSPI Schannel behind c/common/backend.h.
+ *
+ * Schannel never touches the socket: c/common's conn_send / conn_recv move
+ * the bytes, this file turns them into TLS records and back with
+ * InitializeSecurityContext / EncryptMessage / DecryptMessage.
+ *
+ * Verification is manual (SCH_CRED_MANUAL_CRED_VALIDATION) and done by the OS
+ * chain engine: CertGetCertificateChain with the certificates the server sent
+ * (plus the `ca` option's anchors, in memory, for this connection only) and
+ * CertVerifyCertificateChainPolicy(CERT_CHAIN_POLICY_SSL) with the server
+ * name, so CurrentUser / LocalMachine / enterprise roots decide trust. It runs
+ * as soon as the server's certificate is known, before the client's Finished
+ * is sent, so a rejected server never sees a completed handshake. Results are
+ * translated into the OpenSSL numbering of c/common/verify.h.
+ *
+ * Nothing here waits on the network: chain building and revocation use only
+ * what is cached locally (CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL,
+ * CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY).
+ */
+#define SECURITY_WIN32
+#define SCHANNEL_USE_BLACKLISTS
+#include "../common/backend.h"
+#include "../common/verify.h"
+
+#include <windows.h>
+#include <wincrypt.h>
+#include <subauth.h>
+#include <sspi.h>
+#include <security.h>
+#include <schannel.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char backend_name[] = "schannel";
+
+#define IN_CAP_INITIAL  (32 * 1024)
+#define IN_CAP_MAX      (1024 * 1024)
+#define HANDSHAKE_RETRIES 8
+
+#ifndef SP_PROT_TLS1_3_CLIENT
+#  define SP_PROT_TLS1_3_CLIENT 0x00002000
+#endif
+/* fdwChecks of SSL_EXTRA_CERT_CHAIN_POLICY_PARA (declared in wininet.h). */
+#ifndef SECURITY_FLAG_IGNORE_REVOCATION
+#  define SECURITY_FLAG_IGNORE_REVOCATION        0x00000080
+#  define SECURITY_FLAG_IGNORE_UNKNOWN_CA        0x00000100
+#  define SECURITY_FLAG_IGNORE_WRONG_USAGE       0x00000200
+#  define SECURITY_FLAG_IGNORE_CERT_CN_INVALID   0x00001000
+#  define SECURITY_FLAG_IGNORE_CERT_DATE_INVALID 0x00002000
+#endif
+#ifndef SEC_E_NO_AUTHENTICATING_AUTHORITY
+#  define SEC_E_NO_AUTHENTICATING_AUTHORITY ((HRESULT)0x80090311L)
+#endif
+
+struct sch_session {
+    CredHandle cred;
+    int have_cred;
+    CtxtHandle ctx;
+    int have_ctx;
+    int hs_complete;        /* the current (re)negotiation returned SEC_E_OK */
+    int handshake_done;     /* the initial handshake has completed */
+    int renegotiating;      /* post-handshake messages / renegotiation in progress */
+    int reneg_kick;         /* call InitializeSecurityContext even with no new bytes */
+    int verified;           /* chain verification ran */
+    int cred_tls13;         /* the credentials allow TLS 1.3 */
+    SecPkgContext_StreamSizes sizes;
+
+    unsigned char *in;      /* raw bytes from the socket not yet consumed */
+    size_t in_len, in_cap;
+    int need_more;          /* in holds an incomplete record */
+
+    unsigned char *out;     /* bytes to hand to the socket */
+    size_t out_len, out_off, out_cap;
+    size_t out_plain;       /* app bytes the pending record carries (write retry) */
+
+    unsigned char *plain;   /* decrypted bytes not yet read */
+    size_t plain_len, plain_off, plain_cap;
+
+    int shutdown_made;      /* close_notify (or our fallback) is queued */
+
+    PCCERT_CONTEXT peer;    /* the server's certificate, with the store of what it sent */
+    HCERTSTORE ca_store;    /* the ca option's anchors, or NULL */
+    wchar_t *target;        /* SNI / target name, NULL for IP literals */
+    unsigned char *alpn;    /* SEC_APPLICATION_PROTOCOLS, or NULL */
+    unsigned long alpn_size;
+};
+
+static struct sch_session *sess(tls_conn *c)
+{
+    return c->session;
+}
+
+/* ---------------------------------------------------------------- globals */
+
+static char lib_path[MAX_PATH * 3];
+static char lib_version[128];
+
+typedef LONG(WINAPI *rtl_get_version_fn)(OSVERSIONINFOW *);
+
+static void module_path(const char *name, char *buf, size_t cap)
+{
+    HMODULE m = GetModuleHandleA(name);
+    wchar_t wide[MAX_PATH];
+    buf[0] = '\0';
+    if (!m)
+        return;
+    DWORD n = GetModuleFileNameW(m, wide, MAX_PATH);
+    if (n == 0 || n >= MAX_PATH)
+        return;
+    wide[n] = 0;
+    WideCharToMultiByte(CP_UTF8, 0, wide, -1, buf, (int)cap, NULL, NULL);
+}
+
+const char *backend_global_init(char *msg, size_t msgcap)
+{
+    WSADATA wsa;
+    int rc = WSAStartup(MAKEWORD(2, 2), &wsa);
+    if (rc != 0) {
+        snprintf(msg, msgcap, "Winsock could not be initialised (WSAStartup error %d)", rc);
+        return TLS_LIBRARY_NOT_FOUND;
+    }
+    /* Prove Schannel is there: acquire (and drop) a client credential. */
+    SCHANNEL_CRED sc;
+    memset(&sc, 0, sizeof sc);
+    sc.dwVersion = SCHANNEL_CRED_VERSION;
+    sc.grbitEnabledProtocols = SP_PROT_TLS1_2_CLIENT;
+    sc.dwFlags = SCH_CRED_MANUAL_CRED_VALIDATION | SCH_CRED_NO_DEFAULT_CREDS;
+    CredHandle cred;
+    TimeStamp expiry;
+    SECURITY_STATUS st = AcquireCredentialsHandleW(NULL, (SEC_WCHAR *)UNISP_NAME_W, SECPKG_CRED_OUTBOUND,
+                                                   NULL, &sc, NULL, NULL, &cred, &expiry);
+    if (st != SEC_E_OK) {
+        snprintf(msg, msgcap,
+                 "the Schannel security package (secur32.dll, \"%s\") could not give TLS 1.2 client "
+                 "credentials: SSPI status 0x%08lx",
+                 "Microsoft Unified Security Protocol Provider", (unsigned long)st);
+        return TLS_LIBRARY_NOT_FOUND;
+    }
+    FreeCredentialsHandle(&cred);
+
+    module_path("schannel.dll", lib_path, sizeof lib_path);
+    if (!lib_path[0])
+        module_path("secur32.dll", lib_path, sizeof lib_path);
+
+    OSVERSIONINFOW v;
+    memset(&v, 0, sizeof v);
+    v.dwOSVersionInfoSize = sizeof v;
+    rtl_get_version_fn get = (rtl_get_version_fn)(void (*)(void))GetProcAddress(GetModuleHandleA("ntdll.dll"),
+                                                                              "RtlGetVersion");
+    if (get && get(&v) == 0) {
+        snprintf(lib_version, sizeof lib_version, "Schannel (Windows %lu.%lu.%lu)",
+                 (unsigned long)v.dwMajorVersion, (unsigned long)v.dwMinorVersion,
+                 (unsigned long)v.dwBuildNumber);
+    } else {
+        snprintf(lib_version, sizeof lib_version, "Schannel");
+    }
+    if (GetProcAddress(GetModuleHandleA("ntdll.dll"), "wine_get_version"))
+        text_append(lib_version, sizeof lib_version, " under Wine");
+    return NULL;
+}
+
+int backend_library_info(const char *key, char *buf, size_t cap, const char **value)
+{
+    (void)buf;
+    (void)cap;
+    if (strcmp(key, "backend_version") == 0)
+        *value = lib_version;
+    else if (strcmp(key, "library_path") == 0)
+        *value = lib_path;
+    else if (strcmp(key, "library_tried") == 0)
+        *value = "secur32.dll (Schannel SSP, linked at build time)";
+    else if (strcmp(key, "trust_store") == 0)
+        *value = "Windows certificate store (CurrentUser + LocalMachine ROOT, enterprise and group-policy roots)";
+    else
+        return 0;
+    return 1;
+}
+
+/* ------------------------------------------------------------------ text */
+
+static void status_text(DWORD code, char *buf, size_t cap)
+{
+    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code,
+                             MAKELANGID(LANG_ENGLISH, SUBLANG_DEFAULT), buf, (DWORD)cap, NULL);
+    if (n == 0)
+        n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code, 0, buf,
+                           (DWORD)cap, NULL);
+    while (n > 0 && (buf[n - 1] == '\r' || buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '.'))
+        buf[--n] = '\0';
+    if (n == 0 && cap)
+        buf[0] = '\0';
+}
+
+static const struct { DWORD code; const char *name; const char *text; } sspi_names[] = {
+    { (DWORD)SEC_E_UNSUPPORTED_FUNCTION, "SEC_E_UNSUPPORTED_FUNCTION", "the function requested is not supported" },
+    { (DWORD)SEC_E_ALGORITHM_MISMATCH, "SEC_E_ALGORITHM_MISMATCH", "the client and server cannot communicate, because they do not possess a common algorithm" },
+    { (DWORD)SEC_E_INVALID_TOKEN, "SEC_E_INVALID_TOKEN", "the token supplied to the function is invalid" },
+    { (DWORD)SEC_E_ILLEGAL_MESSAGE, "SEC_E_ILLEGAL_MESSAGE", "the message received was unexpected or badly formatted" },
+    { (DWORD)SEC_E_INTERNAL_ERROR, "SEC_E_INTERNAL_ERROR", "the Local Security Authority cannot be contacted" },
+    { (DWORD)SEC_E_DECRYPT_FAILURE, "SEC_E_DECRYPT_FAILURE", "the specified data could not be decrypted" },
+    { (DWORD)SEC_E_MESSAGE_ALTERED, "SEC_E_MESSAGE_ALTERED", "the message or signature supplied for verification has been altered" },
+    { (DWORD)SEC_E_NO_AUTHENTICATING_AUTHORITY, "SEC_E_NO_AUTHENTICATING_AUTHORITY", "no authority could be contacted for authentication (no enabled protocol)" },
+    { (DWORD)SEC_E_INSUFFICIENT_MEMORY, "SEC_E_INSUFFICIENT_MEMORY", "not enough memory" },
+    { (DWORD)SEC_E_CONTEXT_EXPIRED, "SEC_E_CONTEXT_EXPIRED", "the context has expired and can no longer be used" },
+    { (DWORD)SEC_E_UNKNOWN_CREDENTIALS, "SEC_E_UNKNOWN_CREDENTIALS", "the credentials supplied to the package were not recognized" },
+    { (DWORD)SEC_E_NO_CREDENTIALS, "SEC_E_NO_CREDENTIALS", "no credentials are available in the security package" },
+    { (DWORD)SEC_E_INVALID_HANDLE, "SEC_E_INVALID_HANDLE", "the handle specified is invalid" },
+};
+
+/* "<OS words> (SEC_E_NAME, 0x...)" */
+static void sspi_text(SECURITY_STATUS st, char *buf, size_t cap)
+{
+    const char *name = NULL, *fallback = NULL;
+    for (size_t i = 0; i < TLS_ARRAY_LEN(sspi_names); i++)
+        if (sspi_names[i].code == (DWORD)st) {
+            name = sspi_names[i].name;
+            fallback = sspi_names[i].text;
+        }
+    char os[256];
+    status_text((DWORD)st, os, sizeof os);
+    snprintf(buf, cap, "%s (%s0x%08lx)", os[0] ? os : fallback ? fallback : "Schannel error",
+             name ? name : "", (unsigned long)(DWORD)st);
+    if (name) {
+        /* "(SEC_E_X0x...)" reads badly: put a comma in. */
+        char *p = strstr(buf, name);
+        if (p) {
+            size_t off = (size_t)(p - buf) + strlen(name);
+            char rest[64];
+            snprintf(rest, sizeof rest, ", 0x%08lx)", (unsigned long)(DWORD)st);
+            buf[off] = '\0';
+            text_append(buf, cap, "%s", rest);
+        }
+    }
+}
+
+/* ------------------------------------------------------------- buffers */
+
+static int reserve(unsigned char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 1;
+    size_t ncap = *cap ? *cap : 4096;
+    while (ncap < need)
+        ncap *= 2;
+    unsigned char *p = realloc(*buf, ncap);
+    if (!p)
+        return 0;
+    *buf = p;
+    *cap = ncap;
+    return 1;
+}
+
+static int queue_out(tls_conn *c, const void *data, size_t len)
+{
+    struct sch_session *s = sess(c);
+    if (s->out_off > 0 && s->out_off == s->out_len)
+        s->out_off = s->out_len = 0;
+    if (!reserve(&s->out, &s->out_cap, s->out_len + len))
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory queueing TLS data");
+    memcpy(s->out + s->out_len, data, len);
+    s->out_len += len;
+    return 1;
+}
+
+/* STEP_DONE when everything queued has been handed to the socket. */
+static step_result flush_out(tls_conn *c, const char *during)
+{
+    struct sch_session *s = sess(c);
+    while (s->out_off < s->out_len) {
+        size_t sent = 0;
+        net_status st = conn_send(c, s->out + s->out_off, s->out_len - s->out_off, &sent);
+        if (st == NET_AGAIN)
+            return STEP_WANT_WRITE;
+        if (st != NET_OK) {
+            conn_fail_socket(c, during);
+            return STEP_FAILED;
+        }
+        s->out_off += sent;
+    }
+    s->out_off = s->out_len = 0;
+    return STEP_DONE;
+}
+
+/* Read more raw bytes into s->in. STEP_DONE: got some; STEP_EOF: the peer's
+ * TCP stream ended; STEP_WANT_READ; STEP_FAILED after conn_fail_socket. */
+static step_result fill_in(tls_conn *c, const char *during)
+{
+    struct sch_session *s = sess(c);
+    if (s->in_len == s->in_cap) {
+        if (s->in_cap >= IN_CAP_MAX) {
+            conn_fail(c, TLS_PROTOCOL_ERROR, "TLS record from %s is larger than %d bytes", c->peer_name,
+                      IN_CAP_MAX);
+            return STEP_FAILED;
+        }
+        if (!reserve(&s->in, &s->in_cap, s->in_cap ? s->in_cap * 2 : IN_CAP_INITIAL)) {
+            conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory receiving TLS data");
+            return STEP_FAILED;
+        }
+    }
+    size_t got = 0;
+    net_status st = conn_recv(c, s->in + s->in_len, s->in_cap - s->in_len, &got);
+    if (st == NET_AGAIN)
+        return STEP_WANT_READ;
+    if (st == NET_EOF)
+        return STEP_EOF;
+    if (st != NET_OK) {
+        conn_fail_socket(c, during);
+        return STEP_FAILED;
+    }
+    s->in_len += got;
+    s->need_more = 0;
+    return STEP_DONE;
+}
+
+static void keep_extra(struct sch_session *s, const SecBuffer *extra)
+{
+    if (extra && extra->BufferType == SECBUFFER_EXTRA && extra->cbBuffer > 0 && extra->cbBuffer <= s->in_len) {
+        memmove(s->in, s->in + s->in_len - extra->cbBuffer, extra->cbBuffer);
+        s->in_len = extra->cbBuffer;
+    } else {
+        s->in_len = 0;
+    }
+}
+
+/* ------------------------------------------------------------ PEM / DER */
+
+static int b64_value(int ch)
+{
+    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+    if (ch == '+') return 62;
+    if (ch == '/') return 63;
+    return -1;
+}
+
+/* Decodes base64 text (whitespace ignored) into out; returns the length, or -1. */
+static long b64_decode(const char *text, size_t len, unsigned char *out)
+{
+    unsigned acc = 0;
+    int bits = 0;
+    long n = 0;
+    for (size_t i = 0; i < len; i++) {
+        int ch = (unsigned char)text[i];
+        if (ch == '=')
+            break;
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+            continue;
+        int v = b64_value(ch);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[n++] = (unsigned char)(acc >> bits);
+        }
+    }
+    return n;
+}
+
+static void append_pem(strbuf *out, const unsigned char *der, size_t len)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    strbuf_puts(out, "-----BEGIN CERTIFICATE-----\n");
+    char line[65];
+    size_t col = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)der[i] << 16;
+        if (i + 1 < len) v |= (unsigned)der[i + 1] << 8;
+        if (i + 2 < len) v |= der[i + 2];
+        char q[4] = { tab[(v >> 18) & 63], tab[(v >> 12) & 63], i + 1 < len ? tab[(v >> 6) & 63] : '=',
+                      i + 2 < len ? tab[v & 63] : '=' };
+        for (int k = 0; k < 4; k++) {
+            line[col++] = q[k];
+            if (col == 64) {
+                strbuf_append(out, line, 64);
+                strbuf_puts(out, "\n");
+                col = 0;
+            }
+        }
+    }
+    if (col) {
+        strbuf_append(out, line, col);
+        strbuf_puts(out, "\n");
+    }
+    strbuf_puts(out, "-----END CERTIFICATE-----\n");
+}
+
+/* Every certificate of the ca option into a fresh memory store. */
+static int load_anchors(tls_conn *c, struct sch_session *s)
+{
+    static const char begin[] = "-----BEGIN CERTIFICATE-----";
+    static const char end[] = "-----END CERTIFICATE-----";
+    s->ca_store = CertOpenStore(CERT_STORE_PROV_MEMORY, 0, 0, CERT_STORE_CREATE_NEW_FLAG, NULL);
+    if (!s->ca_store)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "could not create a certificate store for option ca");
+    const char *p = c->opts.ca;
+    int count = 0;
+    while ((p = strstr(p, begin)) != NULL) {
+        p += sizeof begin - 1;
+        const char *e = strstr(p, end);
+        if (!e)
+            return conn_fail(c, TLS_INVALID_ARGUMENT, "option ca: certificate %d has no END line", count + 1);
+        unsigned char *der = malloc((size_t)(e - p));
+        if (!der)
+            return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory reading option ca");
+        long n = b64_decode(p, (size_t)(e - p), der);
+        BOOL ok = n > 0 && CertAddEncodedCertificateToStore(s->ca_store, X509_ASN_ENCODING, der, (DWORD)n,
+                                                             CERT_STORE_ADD_USE_EXISTING, NULL);
+        DWORD why = ok ? 0 : GetLastError();
+        free(der);
+        if (!ok) {
+            char text[256];
+            status_text(why, text, sizeof text);
+            return conn_fail(c, TLS_INVALID_ARGUMENT, "option ca: certificate %d could not be used: %s",
+                             count + 1, n <= 0 ? "bad base64" : text[0] ? text : "not a certificate");
+        }
+        count++;
+        p = e + sizeof end - 1;
+    }
+    if (count == 0)
+        return conn_fail(c, TLS_INVALID_ARGUMENT, "option ca: no certificate found");
+    return 1;
+}
+
+static int cert_in_store(HCERTSTORE store, PCCERT_CONTEXT cert)
+{
+    PCCERT_CONTEXT it = NULL;
+    while ((it = CertEnumCertificatesInStore(store, it)) != NULL) {
+        if (it->cbCertEncoded == cert->cbCertEncoded &&
+            memcmp(it->pbCertEncoded, cert->pbCertEncoded, cert->cbCertEncoded) == 0) {
+            CertFreeCertificateContext(it);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------- verification */
+
+static void verify_text(DWORD hr, const char *fallback, char *buf, size_t cap)
+{
+    char os[256];
+    status_text(hr, os, sizeof os);
+    snprintf(buf, cap, "%s (0x%08lx)", os[0] ? os : fallback, (unsigned long)hr);
+}
+
+/* Is the IP literal `name` among the certificate's IP address SANs? */
+static int ip_in_cert(PCCERT_CONTEXT cert, const char *name)
+{
+    unsigned char want[16];
+    DWORD want_len;
+    char ip[64];
+    snprintf(ip, sizeof ip, "%.*s", (int)strcspn(name, "%"), name);
+    if (inet_pton(AF_INET, ip, want) == 1)
+        want_len = 4;
+    else if (inet_pton(AF_INET6, ip, want) == 1)
+        want_len = 16;
+    else
+        return 0;
+    PCERT_EXTENSION ext = CertFindExtension(szOID_SUBJECT_ALT_NAME2, cert->pCertInfo->cExtension,
+                                            cert->pCertInfo->rgExtension);
+    if (!ext)
+        return 0;
+    CERT_ALT_NAME_INFO *info = NULL;
+    DWORD size = 0;
+    if (!CryptDecodeObjectEx(X509_ASN_ENCODING, X509_ALTERNATE_NAME, ext->Value.pbData, ext->Value.cbData,
+                             CRYPT_DECODE_ALLOC_FLAG, NULL, &info, &size))
+        return 0;
+    int found = 0;
+    for (DWORD i = 0; i < info->cAltEntry && !found; i++) {
+        CERT_ALT_NAME_ENTRY *e = &info->rgAltEntry[i];
+        if (e->dwAltNameChoice == CERT_ALT_NAME_IP_ADDRESS && e->IPAddress.cbData == want_len &&
+            memcmp(e->IPAddress.pbData, want, want_len) == 0)
+            found = 1;
+    }
+    LocalFree(info);
+    return found;
+}
+
+static DWORD ssl_policy(PCCERT_CHAIN_CONTEXT chain, const wchar_t *name, DWORD checks, DWORD flags)
+{
+    SSL_EXTRA_CERT_CHAIN_POLICY_PARA ssl;
+    memset(&ssl, 0, sizeof ssl);
+    ssl.cbSize = sizeof ssl;
+    ssl.dwAuthType = AUTHTYPE_SERVER;
+    ssl.fdwChecks = checks;
+    ssl.pwszServerName = (wchar_t *)name;
+    CERT_CHAIN_POLICY_PARA para;
+    memset(&para, 0, sizeof para);
+    para.cbSize = sizeof para;
+    para.dwFlags = flags;
+    para.pvExtraPolicyPara = &ssl;
+    CERT_CHAIN_POLICY_STATUS ps;
+    memset(&ps, 0, sizeof ps);
+    ps.cbSize = sizeof ps;
+    if (!CertVerifyCertificateChainPolicy(CERT_CHAIN_POLICY_SSL, chain, &para, &ps))
+        return GetLastError() ? GetLastError() : (DWORD)TRUST_E_FAIL;
+    return ps.dwError;
+}
+
+static long map_policy_error(DWORD hr, DWORD elements)
+{
+    switch (hr) {
+    case (DWORD)CERT_E_UNTRUSTEDROOT:
+    case (DWORD)CERT_E_UNTRUSTEDTESTROOT:
+        return elements <= 1 ? VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT : VERIFY_SELF_SIGNED_CERT_IN_CHAIN;
+    case (DWORD)CERT_E_CHAINING:
+        return VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+    case (DWORD)CERT_E_EXPIRED:
+        return VERIFY_CERT_HAS_EXPIRED;
+    case (DWORD)CERT_E_CN_NO_MATCH:
+        return VERIFY_HOSTNAME_MISMATCH;
+    case (DWORD)CRYPT_E_REVOKED:
+        return VERIFY_CERT_REVOKED;
+    case (DWORD)CERT_E_WRONG_USAGE:
+        return VERIFY_INVALID_PURPOSE;
+    case (DWORD)TRUST_E_CERT_SIGNATURE:
+        return VERIFY_CERT_SIGNATURE_FAILURE;
+    case (DWORD)CERT_E_ROLE:
+        return VERIFY_INVALID_CA;
+    default:
+        return VERIFY_CERT_REJECTED;
+    }
+}
+
+/* Builds and checks the chain; records the result. 1 when a result was
+ * recorded, 0 when the server's certificate is not known yet. */
+static int verify_peer(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    if (s->verified)
+        return 1;
+    PCCERT_CONTEXT leaf = NULL;
+    if (QueryContextAttributesW(&s->ctx, SECPKG_ATTR_REMOTE_CERT_CONTEXT, &leaf) != SEC_E_OK || !leaf)
+        return 0;
+    s->verified = 1;
+    if (s->peer)
+        CertFreeCertificateContext(s->peer);
+    s->peer = leaf;
+
+    char msg[256];
+    HCERTSTORE extra = CertOpenStore(CERT_STORE_PROV_COLLECTION, 0, 0, 0, NULL);
+    if (extra) {
+        if (leaf->hCertStore)
+            CertAddStoreToCollection(extra, leaf->hCertStore, 0, 0);
+        if (s->ca_store)
+            CertAddStoreToCollection(extra, s->ca_store, 0, 0);
+    }
+    LPSTR usage[] = { (LPSTR)szOID_PKIX_KP_SERVER_AUTH };
+    CERT_CHAIN_PARA cp;
+    memset(&cp, 0, sizeof cp);
+    cp.cbSize = sizeof cp;
+    cp.RequestedUsage.dwType = USAGE_MATCH_TYPE_AND;
+    cp.RequestedUsage.Usage.cUsageIdentifier = 1;
+    cp.RequestedUsage.Usage.rgpszUsageIdentifier = usage;
+    DWORD flags = CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT | CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY |
+                  CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL;
+    PCCERT_CHAIN_CONTEXT chain = NULL;
+    BOOL built = CertGetCertificateChain(NULL, leaf, NULL, extra, &cp, flags, NULL, &chain);
+    DWORD why = built ? 0 : GetLastError();
+    if (extra)
+        CertCloseStore(extra, 0);
+    if (!built || !chain || chain->cChain == 0 || chain->rgpChain[0]->cElement == 0) {
+        verify_text(why, "the certificate chain could not be built", msg, sizeof msg);
+        conn_set_verify_result(c, VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, msg);
+        if (chain)
+            CertFreeCertificateChain(chain);
+        return 1;
+    }
+
+    PCERT_SIMPLE_CHAIN simple = chain->rgpChain[0];
+    DWORD n = simple->cElement;
+    PCCERT_CONTEXT root = simple->rgpElement[n - 1]->pCertContext;
+    int root_is_anchor = s->ca_store && cert_in_store(s->ca_store, root);
+    DWORD ignore = CERT_TRUST_REVOCATION_STATUS_UNKNOWN | CERT_TRUST_IS_OFFLINE_REVOCATION;
+    if (root_is_anchor)
+        ignore |= CERT_TRUST_IS_UNTRUSTED_ROOT;
+    DWORD err = chain->TrustStatus.dwErrorStatus & ~ignore;
+
+    long code = VERIFY_OK;
+    DWORD hr = 0;
+    const char *fallback = "ok";
+    /* The order follows OpenSSL's: building the chain, then the name, then
+     * revocation, then validity periods. */
+    if (err & CERT_TRUST_IS_PARTIAL_CHAIN) {
+        code = VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+        hr = (DWORD)CERT_E_CHAINING;
+        fallback = "unable to get local issuer certificate: the chain does not reach a trusted root";
+    } else if (err & CERT_TRUST_IS_UNTRUSTED_ROOT) {
+        code = n <= 1 ? VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT : VERIFY_SELF_SIGNED_CERT_IN_CHAIN;
+        hr = (DWORD)CERT_E_UNTRUSTEDROOT;
+        fallback = "the certificate chain ends in a root certificate that is not trusted";
+    } else if (err & (CERT_TRUST_IS_NOT_SIGNATURE_VALID | CERT_TRUST_IS_CYCLIC)) {
+        code = VERIFY_CERT_SIGNATURE_FAILURE;
+        hr = (DWORD)TRUST_E_CERT_SIGNATURE;
+        fallback = "a certificate signature could not be verified";
+    }
+    if (code == VERIFY_OK) {
+        DWORD name_hr;
+        if (c->peer_name_is_ip) {
+            name_hr = ip_in_cert(leaf, c->peer_name) ? 0 : (DWORD)CERT_E_CN_NO_MATCH;
+        } else {
+            /* Only the name: everything else is judged from the chain above and below. */
+            DWORD checks = SECURITY_FLAG_IGNORE_UNKNOWN_CA | SECURITY_FLAG_IGNORE_CERT_DATE_INVALID |
+                           SECURITY_FLAG_IGNORE_WRONG_USAGE | SECURITY_FLAG_IGNORE_REVOCATION;
+            name_hr = ssl_policy(chain, s->target, checks,
+                                 CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS |
+                                     CERT_CHAIN_POLICY_ALLOW_UNKNOWN_CA_FLAG |
+                                     CERT_CHAIN_POLICY_IGNORE_ALL_NOT_TIME_VALID_FLAGS);
+            if (name_hr != (DWORD)CERT_E_CN_NO_MATCH)
+                name_hr = 0;
+        }
+        if (name_hr) {
+            code = c->peer_name_is_ip ? VERIFY_IP_ADDRESS_MISMATCH : VERIFY_HOSTNAME_MISMATCH;
+            hr = name_hr;
+            fallback = "the certificate is not valid for the requested name";
+        }
+    }
+    if (code == VERIFY_OK && (err & CERT_TRUST_IS_REVOKED)) {
+        code = VERIFY_CERT_REVOKED;
+        hr = (DWORD)CRYPT_E_REVOKED;
+        fallback = "a certificate in the chain has been revoked";
+    }
+    if (code == VERIFY_OK && (err & CERT_TRUST_IS_NOT_TIME_VALID)) {
+        code = VERIFY_CERT_HAS_EXPIRED;
+        for (DWORD i = 0; i < n; i++)
+            if ((simple->rgpElement[i]->TrustStatus.dwErrorStatus & CERT_TRUST_IS_NOT_TIME_VALID) &&
+                CertVerifyTimeValidity(NULL, simple->rgpElement[i]->pCertContext->pCertInfo) < 0) {
+                code = VERIFY_CERT_NOT_YET_VALID;
+                break;
+            }
+        hr = (DWORD)CERT_E_EXPIRED;
+        fallback = code == VERIFY_CERT_HAS_EXPIRED ? "certificate has expired" : "certificate is not yet valid";
+    }
+    if (code == VERIFY_OK && (err & CERT_TRUST_IS_NOT_VALID_FOR_USAGE)) {
+        code = VERIFY_INVALID_PURPOSE;
+        hr = (DWORD)CERT_E_WRONG_USAGE;
+        fallback = "the certificate is not valid for server authentication";
+    }
+    if (code == VERIFY_OK && err) {
+        code = VERIFY_CERT_REJECTED;
+        hr = (DWORD)TRUST_E_FAIL;
+        fallback = "the Windows chain engine rejected the certificate chain";
+    }
+    if (code == VERIFY_OK) {
+        /* The OS policy has the last word. */
+        DWORD checks = (root_is_anchor ? SECURITY_FLAG_IGNORE_UNKNOWN_CA : 0) |
+                       (c->peer_name_is_ip ? SECURITY_FLAG_IGNORE_CERT_CN_INVALID : 0);
+        DWORD pflags = CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS |
+                       (root_is_anchor ? CERT_CHAIN_POLICY_ALLOW_UNKNOWN_CA_FLAG : 0);
+        DWORD policy = ssl_policy(chain, c->peer_name_is_ip ? NULL : s->target, checks, pflags);
+        /* Revocation that could not be checked (nothing cached, no CRL / OCSP
+         * URL) is not a failure, as for OpenSSL; a revoked certificate was
+         * caught from the chain status above. Not every policy provider
+         * honours CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS (Wine's does not). */
+        if (policy == (DWORD)CERT_E_REVOCATION_FAILURE || policy == (DWORD)CRYPT_E_NO_REVOCATION_CHECK ||
+            policy == (DWORD)CRYPT_E_REVOCATION_OFFLINE)
+            policy = 0;
+        if (policy) {
+            code = map_policy_error(policy, n);
+            hr = policy;
+            fallback = "the Windows SSL policy rejected the certificate chain";
+        }
+    }
+    if (code == VERIFY_OK) {
+        snprintf(msg, sizeof msg, "ok");
+    } else {
+        verify_text(hr, fallback, msg, sizeof msg);
+        /* Which certificate the chain engine objected to, for diagnosis. */
+        for (DWORD i = 0; i < n; i++) {
+            DWORD e = simple->rgpElement[i]->TrustStatus.dwErrorStatus & ~ignore;
+            if (e) {
+                text_append(msg, sizeof msg, "; chain element %lu of %lu: trust error 0x%lx",
+                            (unsigned long)i, (unsigned long)n, (unsigned long)e);
+                break;
+            }
+        }
+    }
+    CertFreeCertificateChain(chain);
+    conn_set_verify_result(c, code, msg);
+    return 1;
+}
+
+/* -------------------------------------------------------- credentials */
+
+static SECURITY_STATUS acquire_credentials(tls_conn *c, struct sch_session *s)
+{
+    int min = c->opts.min_version ? c->opts.min_version : TLS_VERSION_1_2;
+    int max = c->opts.max_version ? c->opts.max_version : TLS_VERSION_1_3;
+    DWORD enabled = 0;
+    if (min <= TLS_VERSION_1_2 && max >= TLS_VERSION_1_2)
+        enabled |= SP_PROT_TLS1_2_CLIENT;
+    if (max >= TLS_VERSION_1_3)
+        enabled |= SP_PROT_TLS1_3_CLIENT;
+    DWORD flags = SCH_CRED_MANUAL_CRED_VALIDATION | SCH_CRED_NO_DEFAULT_CREDS;
+    TimeStamp expiry;
+    SECURITY_STATUS st;
+
+    /* Newer Windows: SCH_CREDENTIALS, protocols given as the disabled set. */
+    const DWORD all = SP_PROT_SSL2_CLIENT | SP_PROT_SSL3_CLIENT | SP_PROT_TLS1_0_CLIENT | SP_PROT_TLS1_1_CLIENT |
+                      SP_PROT_TLS1_2_CLIENT | SP_PROT_TLS1_3_CLIENT;
+    TLS_PARAMETERS tp;
+    memset(&tp, 0, sizeof tp);
+    tp.grbitDisabledProtocols = all & ~enabled;
+    SCH_CREDENTIALS sc;
+    memset(&sc, 0, sizeof sc);
+    sc.dwVersion = SCH_CREDENTIALS_VERSION;
+    sc.dwFlags = flags;
+    sc.cTlsParameters = 1;
+    sc.pTlsParameters = &tp;
+    st = AcquireCredentialsHandleW(NULL, (SEC_WCHAR *)UNISP_NAME_W, SECPKG_CRED_OUTBOUND, NULL, &sc, NULL, NULL,
+                                   &s->cred, &expiry);
+    if (st == SEC_E_OK) {
+        s->cred_tls13 = (enabled & SP_PROT_TLS1_3_CLIENT) != 0;
+        return st;
+    }
+
+    /* Older Windows (and Wine): SCHANNEL_CRED with the enabled set. TLS 1.3
+     * through SCHANNEL_CRED is refused by some versions: retry without it. */
+    SCHANNEL_CRED old;
+    memset(&old, 0, sizeof old);
+    old.dwVersion = SCHANNEL_CRED_VERSION;
+    old.grbitEnabledProtocols = enabled;
+    old.dwFlags = flags;
+    st = AcquireCredentialsHandleW(NULL, (SEC_WCHAR *)UNISP_NAME_W, SECPKG_CRED_OUTBOUND, NULL, &old, NULL, NULL,
+                                   &s->cred, &expiry);
+    if (st != SEC_E_OK && (enabled & SP_PROT_TLS1_3_CLIENT) && (enabled & SP_PROT_TLS1_2_CLIENT)) {
+        old.grbitEnabledProtocols = SP_PROT_TLS1_2_CLIENT;
+        st = AcquireCredentialsHandleW(NULL, (SEC_WCHAR *)UNISP_NAME_W, SECPKG_CRED_OUTBOUND, NULL, &old, NULL,
+                                       NULL, &s->cred, &expiry);
+        enabled = SP_PROT_TLS1_2_CLIENT;
+    }
+    s->cred_tls13 = (enabled & SP_PROT_TLS1_3_CLIENT) != 0;
+    return st;
+}
+
+/* ---------------------------------------------------------- sessions */
+
+static wchar_t *utf8_to_wide(const char *text)
+{
+    int n = MultiByteToWideChar(CP_UTF8, 0, text, -1, NULL, 0);
+    if (n <= 0)
+        return NULL;
+    wchar_t *w = malloc((size_t)n * sizeof *w);
+    if (w)
+        MultiByteToWideChar(CP_UTF8, 0, text, -1, w, n);
+    return w;
+}
+
+static int build_alpn(tls_conn *c, struct sch_session *s)
+{
+    size_t len = c->opts.alpn_len;
+    size_t list_off = offsetof(SEC_APPLICATION_PROTOCOLS, ProtocolLists);
+    size_t proto_off = offsetof(SEC_APPLICATION_PROTOCOL_LIST, ProtocolList);
+    size_t total = list_off + proto_off + len;
+    if (len > 0xffff)
+        return conn_fail(c, TLS_INVALID_ARGUMENT, "option alpn is too long");
+    s->alpn = calloc(1, total);
+    if (!s->alpn)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory building the ALPN list");
+    SEC_APPLICATION_PROTOCOLS *protos = (SEC_APPLICATION_PROTOCOLS *)s->alpn;
+    protos->ProtocolListsSize = (unsigned long)(proto_off + len);
+    SEC_APPLICATION_PROTOCOL_LIST *list = &protos->ProtocolLists[0];
+    list->ProtoNegoExt = SecApplicationProtocolNegotiationExt_ALPN;
+    list->ProtocolListSize = (unsigned short)len;
+    memcpy(list->ProtocolList, c->opts.alpn, len);
+    s->alpn_size = (unsigned long)total;
+    return 1;
+}
+
+int backend_session_new(tls_conn *c)
+{
+    struct sch_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
+    c->session = s;
+    if (!c->peer_name_is_ip) {
+        s->target = utf8_to_wide(c->peer_name);
+        if (!s->target)
+            return conn_fail(c, TLS_INVALID_ARGUMENT, "%s cannot be used as a server name", c->peer_name);
+    }
+    if (c->opts.ca && !load_anchors(c, s))
+        return 0;
+    if (c->opts.alpn && !build_alpn(c, s))
+        return 0;
+    SECURITY_STATUS st = acquire_credentials(c, s);
+    if (st != SEC_E_OK) {
+        char text[300];
+        sspi_text(st, text, sizeof text);
+        int min = c->opts.min_version ? c->opts.min_version : TLS_VERSION_1_2;
+        if (min >= TLS_VERSION_1_3 || st == SEC_E_NO_AUTHENTICATING_AUTHORITY || st == SEC_E_ALGORITHM_MISMATCH)
+            return conn_fail(c, TLS_PROTOCOL_VERSION,
+                             "Schannel on this Windows does not offer the TLS versions asked for (%s%s): %s",
+                             min >= TLS_VERSION_1_3 ? "TLS 1.3 only" : "TLS 1.2",
+                             c->opts.max_version == TLS_VERSION_1_2 ? "" : " or newer", text);
+        return conn_fail(c, TLS_INTERNAL_ERROR, "Schannel refused client credentials: %s", text);
+    }
+    s->have_cred = 1;
+    /* What these credentials really allow (Wine, for one, drops TLS 1.3). */
+    SecPkgCred_SupportedProtocols sp;
+    memset(&sp, 0, sizeof sp);
+    if (QueryCredentialsAttributesW(&s->cred, SECPKG_ATTR_SUPPORTED_PROTOCOLS, &sp) == SEC_E_OK &&
+        sp.grbitProtocol != 0)
+        s->cred_tls13 = (sp.grbitProtocol & SP_PROT_TLS1_3_CLIENT) != 0;
+    if (c->opts.min_version == TLS_VERSION_1_3 && !s->cred_tls13)
+        return conn_fail(c, TLS_PROTOCOL_VERSION,
+                         "minVersion TLS 1.3 asked for, but Schannel on this system does not offer TLS 1.3%s",
+                         strstr(lib_version, "Wine") ? " (Wine's Schannel implements TLS 1.2 at most)" : "");
+    return 1;
+}
+
+void backend_session_free(tls_conn *c)
+{
+    struct sch_session *s = c->session;
+    if (s->have_ctx)
+        DeleteSecurityContext(&s->ctx);
+    if (s->have_cred)
+        FreeCredentialsHandle(&s->cred);
+    if (s->peer)
+        CertFreeCertificateContext(s->peer);
+    if (s->ca_store)
+        CertCloseStore(s->ca_store, 0);
+    free(s->target);
+    free(s->alpn);
+    free(s->in);
+    free(s->out);
+    free(s->plain);
+    free(s);
+    c->session = NULL;
+}
+
+/* ------------------------------------------------------------ handshake */
+
+#define ISC_FLAGS (ISC_REQ_SEQUENCE_DETECT | ISC_REQ_REPLAY_DETECT | ISC_REQ_CONFIDENTIALITY | \
+                   ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_STREAM | ISC_REQ_EXTENDED_ERROR | \
+                   ISC_REQ_MANUAL_CRED_VALIDATION | ISC_REQ_USE_SUPPLIED_CREDS)
+
+static int fail_handshake_status(tls_conn *c, SECURITY_STATUS st)
+{
+    struct sch_session *s = sess(c);
+    char text[300];
+    sspi_text(st, text, sizeof text);
+    if (c->sock_error)
+        return conn_fail_socket(c, "during the TLS handshake");
+    switch (st) {
+    case SEC_E_UNSUPPORTED_FUNCTION:
+    case SEC_E_NO_AUTHENTICATING_AUTHORITY:
+        return conn_fail(c, TLS_PROTOCOL_VERSION,
+                         "no TLS version in common with %s (ostls requires TLS 1.2 or newer%s): %s",
+                         c->peer_name, s->cred_tls13 ? "" : "; TLS 1.3 is not offered by this Schannel", text);
+    case SEC_E_INVALID_TOKEN:
+        if (!s->hs_complete && s->in_len > 0 && s->in[0] != 0x16 && s->in[0] != 0x15)
+            return conn_fail(c, TLS_PROTOCOL_VERSION,
+                             "%s did not answer with TLS 1.2 or newer (is it speaking TLS on port %d?): %s",
+                             c->peer_name, c->remote_port, text);
+        break;
+    case SEC_E_INSUFFICIENT_MEMORY:
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "TLS handshake with %s: %s", c->peer_name, text);
+    default:
+        break;
+    }
+    /* An alert from the server saying it only speaks older versions. */
+    if (s->in_len >= 7 && s->in[0] == 0x15 && s->in[6] == 70)
+        return conn_fail(c, TLS_PROTOCOL_VERSION,
+                         "no TLS version in common with %s (ostls requires TLS 1.2 or newer): %s",
+                         c->peer_name, text);
+    return conn_fail(c, TLS_HANDSHAKE_FAILED, "TLS handshake with %s failed: %s", c->peer_name, text);
+}
+
+/* One InitializeSecurityContext call over what is in s->in (nothing for the first). */
+static step_result isc_step(tls_conn *c, int first)
+{
+    struct sch_session *s = sess(c);
+    SecBuffer inbufs[2];
+    SecBufferDesc indesc = { SECBUFFER_VERSION, 2, inbufs };
+    if (first) {
+        inbufs[0].BufferType = SECBUFFER_APPLICATION_PROTOCOLS;
+        inbufs[0].pvBuffer = s->alpn;
+        inbufs[0].cbBuffer = s->alpn_size;
+        indesc.cBuffers = 1;
+    } else {
+        inbufs[0].BufferType = SECBUFFER_TOKEN;
+        inbufs[0].pvBuffer = s->in;
+        inbufs[0].cbBuffer = (unsigned long)s->in_len;
+        inbufs[1].BufferType = SECBUFFER_EMPTY;
+        inbufs[1].pvBuffer = NULL;
+        inbufs[1].cbBuffer = 0;
+    }
+    SecBuffer outbufs[2];
+    outbufs[0].BufferType = SECBUFFER_TOKEN;
+    outbufs[0].pvBuffer = NULL;
+    outbufs[0].cbBuffer = 0;
+    outbufs[1].BufferType = SECBUFFER_ALERT;
+    outbufs[1].pvBuffer = NULL;
+    outbufs[1].cbBuffer = 0;
+    SecBufferDesc outdesc = { SECBUFFER_VERSION, 2, outbufs };
+    ULONG attrs = 0;
+    TimeStamp expiry;
+    SECURITY_STATUS st = InitializeSecurityContextW(
+        &s->cred, first ? NULL : &s->ctx, s->target, ISC_FLAGS, 0, 0,
+        (first && !s->alpn) ? NULL : &indesc, 0, first ? &s->ctx : NULL, &outdesc, &attrs, &expiry);
+    if (first && !FAILED(st))
+        s->have_ctx = 1;
+
+    int queued = 1;
+    if (outbufs[0].pvBuffer) {
+        if (outbufs[0].cbBuffer > 0 && (st == SEC_E_OK || st == SEC_I_CONTINUE_NEEDED || FAILED(st)))
+            queued = queue_out(c, outbufs[0].pvBuffer, outbufs[0].cbBuffer);
+        FreeContextBuffer(outbufs[0].pvBuffer);
+    }
+    if (outbufs[1].pvBuffer)
+        FreeContextBuffer(outbufs[1].pvBuffer);
+    if (!queued)
+        return STEP_FAILED;
+
+    switch (st) {
+    case SEC_E_OK:
+        if (!first)
+            keep_extra(s, &inbufs[1]);
+        s->hs_complete = 1;
+        return STEP_DONE;
+    case SEC_I_CONTINUE_NEEDED:
+        if (!first)
+            keep_extra(s, &inbufs[1]);
+        return STEP_DONE;
+    case SEC_E_INCOMPLETE_MESSAGE:
+        s->need_more = 1;
+        return STEP_DONE;
+    case SEC_I_INCOMPLETE_CREDENTIALS:
+        /* The server asked for a client certificate; we have none to give:
+         * go on without one (the server decides). */
+        return STEP_DONE;
+    default:
+        if (first)
+            s->have_ctx = 0;
+        fail_handshake_status(c, st);
+        /* Best effort: let the alert Schannel produced reach the server. */
+        flush_out(c, "while sending an alert");
+        return STEP_FAILED;
+    }
+}
+
+static int version_of(DWORD proto)
+{
+    if (proto & SP_PROT_TLS1_3_CLIENT)
+        return TLS_VERSION_1_3;
+    if (proto & SP_PROT_TLS1_2_CLIENT)
+        return TLS_VERSION_1_2;
+    return proto ? 0x0301 : -1;   /* older than TLS 1.2; -1: not known yet */
+}
+
+/* The negotiated version must lie within min/max even where Schannel does
+ * not enforce the credential's protocol set (Wine). */
+static step_result check_version(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    SecPkgContext_ConnectionInfo info;
+    memset(&info, 0, sizeof info);
+    if (QueryContextAttributesW(&s->ctx, SECPKG_ATTR_CONNECTION_INFO, &info) != SEC_E_OK)
+        return STEP_DONE;
+    int v = version_of(info.dwProtocol);
+    if (v < 0)
+        return STEP_DONE;
+    int min = c->opts.min_version ? c->opts.min_version : TLS_VERSION_1_2;
+    int max = c->opts.max_version ? c->opts.max_version : TLS_VERSION_1_3;
+    if (v >= min && v <= max)
+        return STEP_DONE;
+    s->out_len = s->out_off = 0;
+    conn_fail(c, TLS_PROTOCOL_VERSION,
+              "%s negotiated %s, outside the versions allowed (%s to %s)%s", c->peer_name,
+              v == TLS_VERSION_1_3 ? "TLS 1.3" : v == TLS_VERSION_1_2 ? "TLS 1.2" : "a version older than TLS 1.2",
+              min == TLS_VERSION_1_3 ? "TLS 1.3" : "TLS 1.2", max == TLS_VERSION_1_3 ? "TLS 1.3" : "TLS 1.2",
+              min == TLS_VERSION_1_3 && !s->cred_tls13 ? "; this Schannel does not offer TLS 1.3" : "");
+    return STEP_FAILED;
+}
+
+/* After the server's certificate arrives (and before our Finished leaves). */
+static step_result check_peer(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    if (s->verified || s->handshake_done)
+        return STEP_DONE;
+    if (!verify_peer(c)) {
+        if (!s->hs_complete)
+            return STEP_DONE;   /* not known yet */
+        conn_fail(c, TLS_HANDSHAKE_FAILED, "%s sent no certificate", c->peer_name);
+        return STEP_FAILED;
+    }
+    /* The server's hello has been processed: the version is known. */
+    if (check_version(c) != STEP_DONE)
+        return STEP_FAILED;
+    if (c->opts.verify_peer && c->verify_code != VERIFY_OK) {
+        s->out_len = s->out_off = 0;   /* never send our Finished to a rejected server */
+        conn_fail_verify(c);
+        return STEP_FAILED;
+    }
+    return STEP_DONE;
+}
+
+/* Drives the initial handshake or a renegotiation to completion. */
+static step_result run_handshake(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    for (int rounds = 0;; rounds++) {
+        if (rounds > 10000) {
+            conn_fail(c, TLS_INTERNAL_ERROR, "Schannel made no progress in the handshake with %s", c->peer_name);
+            return STEP_FAILED;
+        }
+        step_result st = flush_out(c, "during the TLS handshake");
+        if (st != STEP_DONE)
+            return st;
+        if (s->hs_complete)
+            return STEP_DONE;
+        if (!s->have_ctx) {
+            st = isc_step(c, 1);
+        } else if ((s->in_len == 0 && !s->reneg_kick) || s->need_more) {
+            st = fill_in(c, "during the TLS handshake");
+            if (st == STEP_EOF) {
+                conn_fail_socket(c, "during the TLS handshake");
+                return STEP_FAILED;
+            }
+            if (st != STEP_DONE)
+                return st;
+            continue;
+        } else {
+            int probing = s->reneg_kick && s->in_len == 0;
+            s->reneg_kick = 0;
+            st = isc_step(c, 0);
+            if (st == STEP_DONE && probing && s->need_more && s->out_len == 0) {
+                /* A HelloRequest that this Schannel cannot answer without input
+                 * (Wine's InitializeSecurityContext): decline the renegotiation,
+                 * as TLS lets a client do, and carry on with the session. */
+                s->need_more = 0;
+                s->hs_complete = 1;
+                return STEP_DONE;
+            }
+        }
+        if (st != STEP_DONE)
+            return st;
+        if (s->out_len > 0 || s->hs_complete) {
+            st = check_peer(c);
+            if (st != STEP_DONE)
+                return st;
+        }
+    }
+}
+
+static void finish_handshake(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    if (QueryContextAttributesW(&s->ctx, SECPKG_ATTR_STREAM_SIZES, &s->sizes) != SEC_E_OK) {
+        s->sizes.cbHeader = 5;
+        s->sizes.cbTrailer = 2048;
+        s->sizes.cbMaximumMessage = 16384;
+    }
+    if (s->sizes.cbMaximumMessage == 0 || s->sizes.cbMaximumMessage > 16384)
+        s->sizes.cbMaximumMessage = 16384;
+}
+
+step_result backend_handshake(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    c->sock_error = 0;
+    step_result st = run_handshake(c);
+    if (st != STEP_DONE)
+        return st;
+    st = check_peer(c);
+    if (st == STEP_DONE)
+        st = check_version(c);
+    if (st != STEP_DONE)
+        return st;
+    finish_handshake(c);
+    s->handshake_done = 1;
+    return STEP_DONE;
+}
+
+/* ---------------------------------------------------------------- read */
+
+static int keep_plain(tls_conn *c, const void *data, size_t len)
+{
+    struct sch_session *s = sess(c);
+    if (s->plain_off > 0 && s->plain_off == s->plain_len)
+        s->plain_off = s->plain_len = 0;
+    if (s->plain_off > 0) {
+        memmove(s->plain, s->plain + s->plain_off, s->plain_len - s->plain_off);
+        s->plain_len -= s->plain_off;
+        s->plain_off = 0;
+    }
+    if (!reserve(&s->plain, &s->plain_cap, s->plain_len + len))
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory holding decrypted data");
+    memcpy(s->plain + s->plain_len, data, len);
+    s->plain_len += len;
+    return 1;
+}
+
+/* Decrypt until there is plaintext (STEP_DONE), the peer ended (STEP_EOF),
+ * the socket has nothing more (STEP_WANT_*), or a failure. */
+static step_result fill_plain(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    c->sock_error = 0;
+    for (;;) {
+        if (s->plain_len > s->plain_off)
+            return STEP_DONE;
+        if (s->renegotiating) {
+            step_result st = run_handshake(c);
+            if (st != STEP_DONE)
+                return st;
+            s->renegotiating = 0;
+            continue;
+        }
+        if (s->in_len < 5 || s->need_more) {
+            step_result st = fill_in(c, "while receiving");
+            if (st == STEP_EOF)
+                return STEP_EOF;   /* a FIN without close_notify ends the stream, as in Node */
+            if (st != STEP_DONE)
+                return st;
+            continue;
+        }
+        SecBuffer bufs[4];
+        bufs[0].BufferType = SECBUFFER_DATA;
+        bufs[0].pvBuffer = s->in;
+        bufs[0].cbBuffer = (unsigned long)s->in_len;
+        for (int i = 1; i < 4; i++) {
+            bufs[i].BufferType = SECBUFFER_EMPTY;
+            bufs[i].pvBuffer = NULL;
+            bufs[i].cbBuffer = 0;
+        }
+        SecBufferDesc desc = { SECBUFFER_VERSION, 4, bufs };
+        SECURITY_STATUS st = DecryptMessage(&s->ctx, &desc, 0, NULL);
+        if (st == SEC_E_INCOMPLETE_MESSAGE) {
+            s->need_more = 1;
+            continue;
+        }
+        if (st == SEC_I_CONTEXT_EXPIRED) {
+            s->in_len = 0;
+            return STEP_EOF;   /* close_notify */
+        }
+        if (st != SEC_E_OK && st != SEC_I_RENEGOTIATE) {
+            char text[300];
+            sspi_text(st, text, sizeof text);
+            conn_fail(c, TLS_PROTOCOL_ERROR, "TLS protocol error while receiving from %s: %s", c->peer_name, text);
+            return STEP_FAILED;
+        }
+        SecBuffer *data = NULL, *extra = NULL;
+        for (int i = 0; i < 4; i++) {
+            if (bufs[i].BufferType == SECBUFFER_DATA && !data)
+                data = &bufs[i];
+            else if (bufs[i].BufferType == SECBUFFER_EXTRA && !extra)
+                extra = &bufs[i];
+        }
+        if (data && data->cbBuffer > 0 && !keep_plain(c, data->pvBuffer, data->cbBuffer))
+            return STEP_FAILED;
+        keep_extra(s, extra);
+        if (st == SEC_I_RENEGOTIATE) {
+            /* TLS 1.3 post-handshake messages or a TLS 1.2 renegotiation: the
+             * bytes left in s->in go to InitializeSecurityContext. */
+            s->renegotiating = 1;
+            s->reneg_kick = 1;
+            s->hs_complete = 0;
+            s->need_more = 0;
+        }
+    }
+}
+
+step_result backend_read(tls_conn *c, void *buf, size_t len, size_t *n)
+{
+    struct sch_session *s = sess(c);
+    *n = 0;
+    step_result st = fill_plain(c);
+    if (st != STEP_DONE)
+        return st;
+    size_t avail = s->plain_len - s->plain_off;
+    size_t take = avail < len ? avail : len;
+    memcpy(buf, s->plain + s->plain_off, take);
+    s->plain_off += take;
+    if (s->plain_off == s->plain_len)
+        s->plain_off = s->plain_len = 0;
+    *n = take;
+    return STEP_DONE;
+}
+
+step_result backend_peek(tls_conn *c)
+{
+    return fill_plain(c);
+}
+
+size_t backend_pending(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    return s ? s->plain_len - s->plain_off : 0;
+}
+
+int backend_has_buffered_input(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    if (!s)
+        return 0;
+    return s->plain_len > s->plain_off || (s->in_len >= 5 && !s->need_more) || s->reneg_kick;
+}
+
+/* --------------------------------------------------------------- write */
+
+step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
+{
+    struct sch_session *s = sess(c);
+    *n = 0;
+    c->sock_error = 0;
+    if (s->renegotiating) {
+        /* App data waits until the renegotiation is done; drive it from here
+         * too, so a writer that never reads still makes progress. */
+        step_result st = run_handshake(c);
+        if (st != STEP_DONE)
+            return st;
+        s->renegotiating = 0;
+    }
+    if (s->out_off < s->out_len) {
+        step_result st = flush_out(c, "while sending");
+        if (st != STEP_DONE)
+            return st;
+        if (s->out_plain > 0) {
+            /* The record that was waiting carried the first out_plain bytes of buf. */
+            *n = s->out_plain <= len ? s->out_plain : len;
+            s->out_plain = 0;
+            return STEP_DONE;
+        }
+    }
+    size_t chunk = len < s->sizes.cbMaximumMessage ? len : s->sizes.cbMaximumMessage;
+    size_t need = s->sizes.cbHeader + chunk + s->sizes.cbTrailer;
+    if (!reserve(&s->out, &s->out_cap, need)) {
+        conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory encrypting data");
+        return STEP_FAILED;
+    }
+    unsigned char *rec = s->out;
+    memcpy(rec + s->sizes.cbHeader, buf, chunk);
+    SecBuffer bufs[4];
+    bufs[0].BufferType = SECBUFFER_STREAM_HEADER;
+    bufs[0].pvBuffer = rec;
+    bufs[0].cbBuffer = s->sizes.cbHeader;
+    bufs[1].BufferType = SECBUFFER_DATA;
+    bufs[1].pvBuffer = rec + s->sizes.cbHeader;
+    bufs[1].cbBuffer = (unsigned long)chunk;
+    bufs[2].BufferType = SECBUFFER_STREAM_TRAILER;
+    bufs[2].pvBuffer = rec + s->sizes.cbHeader + chunk;
+    bufs[2].cbBuffer = s->sizes.cbTrailer;
+    bufs[3].BufferType = SECBUFFER_EMPTY;
+    bufs[3].pvBuffer = NULL;
+    bufs[3].cbBuffer = 0;
+    SecBufferDesc desc = { SECBUFFER_VERSION, 4, bufs };
+    SECURITY_STATUS st = EncryptMessage(&s->ctx, 0, &desc, 0);
+    if (st != SEC_E_OK) {
+        char text[300];
+        sspi_text(st, text, sizeof text);
+        conn_fail(c, st == SEC_E_CONTEXT_EXPIRED ? TLS_CLOSED : TLS_PROTOCOL_ERROR,
+                  "TLS protocol error while sending to %s: %s", c->peer_name, text);
+        return STEP_FAILED;
+    }
+    s->out_off = 0;
+    s->out_len = bufs[0].cbBuffer + bufs[1].cbBuffer + bufs[2].cbBuffer;
+    s->out_plain = chunk;
+    step_result fl = flush_out(c, "while sending");
+    if (fl != STEP_DONE)
+        return fl;   /* retried with the same bytes: out_plain is reported then */
+    s->out_plain = 0;
+    *n = chunk;
+    return STEP_DONE;
+}
+
+/* ------------------------------------------------------------ shutdown */
+
+/* Queue close_notify. 0 when Schannel cannot make one (Wine has no
+ * ApplyControlToken): the caller then ends with the TCP FIN alone. */
+static int make_close_notify(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    DWORD type = SCHANNEL_SHUTDOWN;
+    SecBuffer tok = { sizeof type, SECBUFFER_TOKEN, &type };
+    SecBufferDesc tokdesc = { SECBUFFER_VERSION, 1, &tok };
+    if (ApplyControlToken(&s->ctx, &tokdesc) != SEC_E_OK)
+        return 0;
+    SecBuffer out = { 0, SECBUFFER_TOKEN, NULL };
+    SecBufferDesc outdesc = { SECBUFFER_VERSION, 1, &out };
+    ULONG attrs = 0;
+    TimeStamp expiry;
+    SECURITY_STATUS st = InitializeSecurityContextW(&s->cred, &s->ctx, s->target, ISC_FLAGS, 0, 0, NULL, 0, NULL,
+                                                    &outdesc, &attrs, &expiry);
+    int ok = 0;
+    if ((st == SEC_E_OK || st == SEC_I_CONTEXT_EXPIRED || st == SEC_I_CONTINUE_NEEDED) && out.pvBuffer &&
+        out.cbBuffer > 0)
+        ok = queue_out(c, out.pvBuffer, out.cbBuffer);
+    if (out.pvBuffer)
+        FreeContextBuffer(out.pvBuffer);
+    return ok;
+}
+
+step_result backend_shutdown(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    c->sock_error = 0;
+    if (!s->shutdown_made) {
+        /* App data still queued goes first. */
+        step_result st = flush_out(c, "while shutting down");
+        if (st != STEP_DONE)
+            return st;
+        s->out_plain = 0;
+        s->shutdown_made = 1;
+        make_close_notify(c);
+    }
+    return flush_out(c, "while shutting down");
+}
+
+void backend_close_notify(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    if (!s || !s->handshake_done || s->shutdown_made)
+        return;
+    c->sock_error = 0;
+    if (flush_out(c, "while closing") != STEP_DONE)
+        return;   /* a record is half sent: adding an alert would garble it */
+    s->shutdown_made = 1;
+    if (make_close_notify(c))
+        flush_out(c, "while closing");
+    c->sock_error = 0;
+}
+
+/* ----------------------------------------------------------------- info */
+
+static const char *protocol_name(DWORD proto)
+{
+    if (proto & SP_PROT_TLS1_3_CLIENT)
+        return "TLSv1.3";
+    if (proto & SP_PROT_TLS1_2_CLIENT)
+        return "TLSv1.2";
+    if (proto & SP_PROT_TLS1_1_CLIENT)
+        return "TLSv1.1";
+    if (proto & SP_PROT_TLS1_0_CLIENT)
+        return "TLSv1";
+    return "";
+}
+
+/* IANA names of the suites Schannel negotiates, by their registry number. */
+static const struct { unsigned id; const char *name; } suites[] = {
+    { 0x1301, "TLS_AES_128_GCM_SHA256" },
+    { 0x1302, "TLS_AES_256_GCM_SHA384" },
+    { 0x1303, "TLS_CHACHA20_POLY1305_SHA256" },
+    { 0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" },
+    { 0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" },
+    { 0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" },
+    { 0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" },
+    { 0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256" },
+    { 0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" },
+    { 0x009E, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256" },
+    { 0x009F, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384" },
+    { 0x009C, "TLS_RSA_WITH_AES_128_GCM_SHA256" },
+    { 0x009D, "TLS_RSA_WITH_AES_256_GCM_SHA384" },
+    { 0xC023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256" },
+    { 0xC024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384" },
+    { 0xC027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256" },
+    { 0xC028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384" },
+    { 0xC009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA" },
+    { 0xC00A, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA" },
+    { 0xC013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA" },
+    { 0xC014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA" },
+    { 0x003C, "TLS_RSA_WITH_AES_128_CBC_SHA256" },
+    { 0x003D, "TLS_RSA_WITH_AES_256_CBC_SHA256" },
+    { 0x002F, "TLS_RSA_WITH_AES_128_CBC_SHA" },
+    { 0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA" },
+};
+
+static int iana_like(const char *name)
+{
+    if (strncmp(name, "TLS_", 4) != 0)
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return 0;
+    return 1;
+}
+
+static void cipher_name(struct sch_session *s, strbuf *out)
+{
+    SecPkgContext_CipherInfo ci;
+    memset(&ci, 0, sizeof ci);
+    ci.dwVersion = SECPKGCONTEXT_CIPHERINFO_V1;
+    if (QueryContextAttributesW(&s->ctx, SECPKG_ATTR_CIPHER_INFO, &ci) == SEC_E_OK) {
+        char name[128];
+        WideCharToMultiByte(CP_UTF8, 0, ci.szCipherSuite, -1, name, sizeof name, NULL, NULL);
+        if (iana_like(name)) {
+            strbuf_puts(out, name);
+            return;
+        }
+        for (size_t i = 0; i < TLS_ARRAY_LEN(suites); i++)
+            if (suites[i].id == ci.dwCipherSuite) {
+                strbuf_puts(out, suites[i].name);
+                return;
+            }
+    }
+    /* Older Schannel (and Wine) only give algorithm ids: compose the IANA
+     * name of the AEAD suite they stand for. */
+    SecPkgContext_ConnectionInfo info;
+    if (QueryContextAttributesW(&s->ctx, SECPKG_ATTR_CONNECTION_INFO, &info) != SEC_E_OK)
+        return;
+    const char *bulk = info.aiCipher == CALG_AES_256 ? "AES_256_GCM_SHA384"
+                     : info.aiCipher == CALG_AES_128 ? "AES_128_GCM_SHA256"
+                                                     : "CHACHA20_POLY1305_SHA256";
+    if (info.dwProtocol & SP_PROT_TLS1_3_CLIENT) {
+        strbuf_printf(out, "TLS_%s", bulk);
+        return;
+    }
+    if (info.aiCipher != CALG_AES_256 && info.aiCipher != CALG_AES_128 && info.aiCipher != 0) {
+        strbuf_printf(out, "TLS_ALG_0x%04x", (unsigned)info.aiCipher);
+        return;
+    }
+    const char *kx = (info.aiExch == CALG_RSA_KEYX) ? "RSA" : (info.aiExch == CALG_DH_EPHEM) ? "DHE" : "ECDHE";
+    const char *auth = "RSA";
+    if (s->peer) {
+        const char *oid = s->peer->pCertInfo->SubjectPublicKeyInfo.Algorithm.pszObjId;
+        if (oid && strcmp(oid, szOID_ECC_PUBLIC_KEY) == 0)
+            auth = "ECDSA";
+    }
+    if (strcmp(kx, "RSA") == 0)
+        strbuf_printf(out, "TLS_RSA_WITH_%s", bulk);
+    else
+        strbuf_printf(out, "TLS_%s_%s_WITH_%s", kx, auth, bulk);
+}
+
+/* The chain as sent: the leaf, then each issuer found among the sent certificates. */
+static void peer_chain(struct sch_session *s, strbuf *out)
+{
+    PCCERT_CONTEXT cur = s->peer;
+    append_pem(out, cur->pbCertEncoded, cur->cbCertEncoded);
+    HCERTSTORE store = cur->hCertStore;
+    if (!store)
+        return;
+    PCCERT_CONTEXT seen[16];
+    int nseen = 0;
+    for (int depth = 0; depth < 15; depth++) {
+        if (CertCompareCertificateName(X509_ASN_ENCODING, &cur->pCertInfo->Subject, &cur->pCertInfo->Issuer))
+            break;   /* self-issued: the end */
+        PCCERT_CONTEXT next = NULL, it = NULL;
+        while ((it = CertEnumCertificatesInStore(store, it)) != NULL) {
+            if (CertCompareCertificateName(X509_ASN_ENCODING, &it->pCertInfo->Subject, &cur->pCertInfo->Issuer) &&
+                !CertCompareCertificate(X509_ASN_ENCODING, it->pCertInfo, cur->pCertInfo)) {
+                int dup = 0;
+                for (int k = 0; k < nseen; k++)
+                    dup |= CertCompareCertificate(X509_ASN_ENCODING, it->pCertInfo, seen[k]->pCertInfo);
+                if (!dup) {
+                    next = CertDuplicateCertificateContext(it);
+                    CertFreeCertificateContext(it);
+                    break;
+                }
+            }
+        }
+        if (!next)
+            break;
+        append_pem(out, next->pbCertEncoded, next->cbCertEncoded);
+        seen[nseen++] = next;
+        cur = next;
+    }
+    for (int k = 0; k < nseen; k++)
+        CertFreeCertificateContext(seen[k]);
+}
+
+int backend_conn_info(tls_conn *c, const char *key, strbuf *out)
+{
+    struct sch_session *s = sess(c);
+    int ready = s->handshake_done && s->have_ctx;
+    if (strcmp(key, "protocol") == 0) {
+        SecPkgContext_ConnectionInfo info;
+        if (ready && QueryContextAttributesW(&s->ctx, SECPKG_ATTR_CONNECTION_INFO, &info) == SEC_E_OK)
+            strbuf_puts(out, protocol_name(info.dwProtocol));
+    } else if (strcmp(key, "cipher") == 0) {
+        if (ready)
+            cipher_name(s, out);
+    } else if (strcmp(key, "alpn") == 0) {
+        SecPkgContext_ApplicationProtocol ap;
+        memset(&ap, 0, sizeof ap);
+        if (ready && s->alpn &&
+            QueryContextAttributesW(&s->ctx, SECPKG_ATTR_APPLICATION_PROTOCOL, &ap) == SEC_E_OK &&
+            ap.ProtoNegoStatus == SecApplicationProtocolNegotiationStatus_Success && ap.ProtocolIdSize > 0)
+            strbuf_append(out, (const char *)ap.ProtocolId, ap.ProtocolIdSize);
+    } else if (strcmp(key, "peer_cert") == 0) {
+        if (s->peer)
+            append_pem(out, s->peer->pbCertEncoded, s->peer->cbCertEncoded);
+    } else if (strcmp(key, "peer_chain") == 0) {
+        if (s->peer)
+            peer_chain(s, out);
+    } else {
+        return 0;
+    }
+    return 1;
+}
