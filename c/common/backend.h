@@ -26,8 +26,15 @@ typedef enum {
     STEP_FAILED       /* conn_fail* has been called */
 } step_result;
 
-/* "openssl", "schannel", ... */
+/* "openssl", "schannel", ... A library holding more than one engine (macOS:
+ * Network.framework or SecureTransport, chosen at tls_init) defines
+ * OSTLS_BACKEND_NAME_AT_RUNTIME and answers through a function instead. */
+#ifdef OSTLS_BACKEND_NAME_AT_RUNTIME
+const char *backend_runtime_name(void);
+#  define backend_name (backend_runtime_name())
+#else
 extern const char backend_name[];
+#endif
 
 /* Load the OS library and build shared state. Called once. NULL on success,
  * else a TLS_* code with msg filled. */
@@ -71,5 +78,23 @@ void backend_close_notify(tls_conn *c);
  * "alpn", "peer_cert", "peer_chain". Append the value to out and return 1
  * (appending nothing means ""); return 0 for other keys. */
 int backend_conn_info(tls_conn *c, const char *key, strbuf *out);
+
+#ifdef OSTLS_BACKEND_OWNS_TRANSPORT
+/* For an engine that brings its own DNS and TCP (Network.framework's
+ * nw_connection). When backend_owns_transport() says so at run time, c/common
+ * starts no resolver and no socket: the connection goes from "connecting"
+ * straight to the engine, c->sock stays TLS_NO_SOCKET, conn_send/conn_recv are
+ * never used, and the engine fills remote_/local_address and _port itself.
+ * Its handle for the host is its own (a pipe, say). Other engines ignore all
+ * of this. tls_shutdown leaves the TCP half-close to backend_shutdown. */
+int backend_owns_transport(void);
+/* Like c/common's own connect step: 1 once the engine is ready for
+ * backend_handshake; 0 to wait (c->setup_wants set) or after conn_fail. */
+int backend_transport_connect(tls_conn *c);
+/* tls_pollhandle's answer for a connection that is neither closed nor failed. */
+int backend_transport_poll(tls_conn *c, int want, int64_t *handle, int *events);
+/* Tear the transport down (tls_close); the handle it reported is closed. */
+void backend_transport_close(tls_conn *c);
+#endif
 
 #endif

@@ -1,0 +1,96 @@
+/*
+ * mac.h — the macOS library holds two engines behind c/common/backend.h:
+ *
+ *   network.c          Network.framework (nw_connection, TLS 1.2 and 1.3); it
+ *                      owns DNS and TCP (OSTLS_BACKEND_OWNS_TRANSPORT hooks)
+ *   securetransport.c  SecureTransport (TLS 1.2) over c/common's own socket
+ *
+ * Both cannot define the backend_* symbols, so each fills a table of static
+ * functions (struct mac_engine) and backend.c defines the backend_* symbols as
+ * one-line forwarders to the engine chosen once, at the first tls_init (or the
+ * first tls_info(NULL, "backend")): Network.framework when its symbols are
+ * present, SecureTransport otherwise; OSTLS_MAC_BACKEND=network|securetransport
+ * forces either. mac_common.c holds what both share: trust evaluation into
+ * verify.h codes, `ca` PEM parsing, PEM output, cipher suite names, OSStatus
+ * words and the library-wide info.
+ */
+#ifndef OSTLS_MAC_H
+#define OSTLS_MAC_H
+
+#include "../common/backend.h"
+#include "../common/verify.h"
+
+#include <CoreFoundation/CoreFoundation.h>
+#include <Security/Security.h>
+#include <stdint.h>
+
+struct mac_engine {
+    const char *name;            /* tls_info(NULL, "backend") */
+    int owns_transport;          /* 1: the transport hooks below are used */
+    const char *(*global_init)(char *msg, size_t msgcap);
+    int (*library_info)(const char *key, char *buf, size_t bufcap, const char **value);
+    int (*session_new)(tls_conn *c);
+    void (*session_free)(tls_conn *c);
+    step_result (*handshake)(tls_conn *c);
+    step_result (*read)(tls_conn *c, void *buf, size_t len, size_t *n);
+    step_result (*write)(tls_conn *c, const void *buf, size_t len, size_t *n);
+    step_result (*peek)(tls_conn *c);
+    size_t (*pending)(tls_conn *c);
+    int (*has_buffered_input)(tls_conn *c);
+    step_result (*shutdown)(tls_conn *c);
+    void (*close_notify)(tls_conn *c);
+    int (*conn_info)(tls_conn *c, const char *key, strbuf *out);
+    int (*transport_connect)(tls_conn *c);
+    int (*transport_poll)(tls_conn *c, int want, int64_t *handle, int *events);
+    void (*transport_close)(tls_conn *c);
+};
+
+extern const struct mac_engine mac_securetransport_engine;
+extern const struct mac_engine mac_network_engine;
+
+/* Why the chosen engine was chosen, for tls_info "library_tried". */
+const char *mac_selection_note(void);
+
+/* ------------------------------------------------------ mac_common.c */
+
+/* IANA name of a TLS cipher suite number, or NULL when not in the table. */
+const char *mac_cipher_name(uint16_t suite);
+/* "TLSv1.2" / "TLSv1.3" for a wire version (0x0303...), else "". */
+const char *mac_protocol_name(unsigned version);
+
+/* The `ca` option's PEM text as an array of SecCertificateRef. Returns the
+ * array (caller releases) or NULL with msg filled (not PEM, bad DER, memory). */
+CFArrayRef mac_anchors_from_pem(const char *pem, char *msg, size_t msgcap);
+
+/* Evaluate a server trust the OS way: SSL server policy for peer_name (a DNS
+ * name, or an IP address checked against IP SANs), keychains, trust settings
+ * and MDM roots, plus `anchors` for this evaluation only (never replacing the
+ * system's: SecTrustSetAnchorCertificatesOnly(false)). network: whether the
+ * evaluation may fetch (intermediates, revocation); an engine whose evaluation
+ * runs on the caller's thread passes 0 so no tls_* call waits on the network.
+ * Returns a verify.h code (VERIFY_OK on success); message gets the OS words. */
+long mac_evaluate_trust(SecTrustRef trust, const char *peer_name, int peer_name_is_ip,
+                        CFArrayRef anchors, int network, char *message, size_t msgcap);
+
+/* Append cert as PEM ("-----BEGIN CERTIFICATE-----" ...). */
+void mac_append_pem(strbuf *out, SecCertificateRef cert);
+/* Append every certificate of a CFArray of SecCertificateRef. */
+void mac_append_pem_array(strbuf *out, CFArrayRef certs);
+
+/* The OS words for an OSStatus (SecCopyErrorMessageString), with its number. */
+void mac_status_text(OSStatus status, char *buf, size_t cap);
+/* "errSSLProtocol" style name for the SecureTransport / TLS codes, or NULL. */
+const char *mac_ssl_status_name(OSStatus status);
+/* Map a TLS-layer OSStatus seen during the handshake to a TLS_* code. */
+const char *mac_handshake_error_code(OSStatus status);
+
+/* CFString → UTF-8 into buf ("" when NULL or not convertible). */
+void mac_cfstring_text(CFStringRef s, char *buf, size_t cap);
+
+/* Library-wide info both engines answer the same way: backend_version
+ * ("<framework> <bundle version> on macOS <version>"), library_path (the
+ * framework binary holding `symbol`), library_tried, trust_store. */
+int mac_library_info(const char *key, const char *framework, const char *bundle_id,
+                     const void *symbol, char *buf, size_t bufcap, const char **value);
+
+#endif

@@ -1,0 +1,887 @@
+/*
+ * network.c — the Network.framework engine (macOS 10.15+; TLS 1.2 and 1.3).
+ *
+ * nw_connection owns DNS, TCP and TLS, so this engine uses c/common's
+ * OSTLS_BACKEND_OWNS_TRANSPORT hooks instead of its resolver and sockets.
+ * Network.framework calls back on a serial dispatch queue of the connection's
+ * own; those callbacks only update `struct nw_shared` (received bytes, bytes
+ * still being sent, state, verification result) under a mutex that is held for
+ * pointer and counter updates only, never across a network call. The host's
+ * handle is the read end of a pipe: a callback writes one byte when anything
+ * changed, and every host-side step drains it before looking at the state, so
+ * "readable" means "call again" in both directions (tls_pollhandle always
+ * answers TLS_WANT_READ on it, or TLS_POLL_NOW when progress is already
+ * possible).
+ *
+ * Verification: sec_protocol_options_set_verify_block, evaluated by
+ * mac_evaluate_trust (SSL policy for the peer name, keychains, trust settings,
+ * the `ca` anchors) on the connection's queue, so it may fetch from the
+ * network without blocking any tls_* call.
+ *
+ * Lifetime: the shared record is reference counted: one reference for the
+ * tls_conn, one held by the state handler until nw_connection_state_cancelled
+ * (its last event), one per outstanding receive or send. The pipe is closed
+ * by tls_close / tls_free under the mutex, and callbacks never write to it
+ * afterwards.
+ */
+#include "mac.h"
+
+#include <Network/Network.h>
+#include <dispatch/dispatch.h>
+#include <dns_sd.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RX_CHUNK (64u * 1024u)          /* one nw_connection_receive */
+#define RX_HIGH ((size_t)256 * 1024)    /* stop receiving above this */
+#define TX_LIMIT ((size_t)256 * 1024)   /* bytes in flight before writes wait */
+
+struct nw_shared {
+    atomic_int refs;
+    pthread_mutex_t lock;
+
+    /* set up before start, read-only afterwards */
+    nw_connection_t conn;
+    dispatch_queue_t queue;
+    char *peer_name;
+    int peer_name_is_ip;
+    int verify_peer;
+    CFArrayRef anchors;
+
+    /* guarded by lock */
+    int rfd, wfd;            /* the host's handle; our signalling end */
+    int signalled;           /* a byte is waiting in the pipe */
+    int pipe_closed;
+    int tls_started;         /* the verify block ran: TCP is up */
+    int ready;
+    int cancelled;
+    int setup_failed;        /* the connection failed before it was ready */
+    nw_error_domain_t err_domain;
+    int err_code;
+    char err_text[256];
+    int io_failed;           /* a receive or send failed after ready */
+    long verify_code;        /* -1 until the verify block ran */
+    char verify_message[256];
+    CFMutableArrayRef sent_chain;
+
+    unsigned char *rx;
+    size_t rx_off, rx_len, rx_cap;
+    int rx_armed;            /* a receive is outstanding */
+    int rx_eof;              /* the peer finished sending */
+    size_t tx_pending;       /* bytes handed to nw_connection_send, not completed */
+
+    /* captured when ready (then read-only) */
+    unsigned protocol;
+    uint16_t cipher;
+    char alpn[256];
+    char remote_address[64], local_address[64];
+    int remote_port, local_port;
+};
+
+struct nw_session {
+    struct nw_shared *sh;
+    int started;
+    int write_shut;
+};
+
+static struct nw_shared *shared_of(tls_conn *c)
+{
+    return ((struct nw_session *)c->session)->sh;
+}
+
+/* ------------------------------------------------------------- lifetime */
+
+static struct nw_shared *retain_shared(struct nw_shared *sh)
+{
+    atomic_fetch_add(&sh->refs, 1);
+    return sh;
+}
+
+static void close_pipe_locked(struct nw_shared *sh)
+{
+    if (sh->pipe_closed)
+        return;
+    sh->pipe_closed = 1;
+    if (sh->rfd >= 0)
+        close(sh->rfd);
+    if (sh->wfd >= 0)
+        close(sh->wfd);
+    sh->rfd = sh->wfd = -1;
+}
+
+static void release_shared(struct nw_shared *sh)
+{
+    if (atomic_fetch_sub(&sh->refs, 1) != 1)
+        return;
+    pthread_mutex_lock(&sh->lock);
+    close_pipe_locked(sh);
+    pthread_mutex_unlock(&sh->lock);
+    if (sh->conn)
+        nw_release(sh->conn);
+    if (sh->queue)
+        dispatch_release(sh->queue);
+    if (sh->anchors)
+        CFRelease(sh->anchors);
+    if (sh->sent_chain)
+        CFRelease(sh->sent_chain);
+    pthread_mutex_destroy(&sh->lock);
+    free(sh->rx);
+    free(sh->peer_name);
+    free(sh);
+}
+
+/* Wake the host: the pipe becomes readable. Called with the lock held. */
+static void signal_locked(struct nw_shared *sh)
+{
+    if (sh->pipe_closed || sh->signalled)
+        return;
+    char byte = 1;
+    if (write(sh->wfd, &byte, 1) == 1)
+        sh->signalled = 1;
+}
+
+/* Host side, lock held: consume the wake-up before looking at the state, so
+ * a change after this point leaves the pipe readable again. */
+static void drain_locked(struct nw_shared *sh)
+{
+    if (!sh->signalled || sh->pipe_closed)
+        return;
+    char buf[64];
+    while (read(sh->rfd, buf, sizeof buf) > 0)
+        ;
+    sh->signalled = 0;
+}
+
+static void error_text(nw_error_t error, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    CFErrorRef cf = error ? nw_error_copy_cf_error(error) : NULL;
+    CFStringRef words = cf ? CFErrorCopyDescription(cf) : NULL;
+    mac_cfstring_text(words, buf, cap);
+    if (words)
+        CFRelease(words);
+    if (cf)
+        CFRelease(cf);
+}
+
+static void record_error_locked(struct nw_shared *sh, nw_error_t error, const char *text)
+{
+    sh->err_domain = error ? nw_error_get_error_domain(error) : nw_error_domain_invalid;
+    sh->err_code = error ? nw_error_get_error_code(error) : 0;
+    snprintf(sh->err_text, sizeof sh->err_text, "%s", text);
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+static void arm_receive(struct nw_shared *sh);
+
+static int append_rx_locked(struct nw_shared *sh, dispatch_data_t content)
+{
+    size_t add = dispatch_data_get_size(content);
+    if (sh->rx_off && sh->rx_off + sh->rx_len + add > sh->rx_cap) {
+        memmove(sh->rx, sh->rx + sh->rx_off, sh->rx_len);
+        sh->rx_off = 0;
+    }
+    if (sh->rx_off + sh->rx_len + add > sh->rx_cap) {
+        size_t cap = sh->rx_cap ? sh->rx_cap : RX_CHUNK;
+        while (cap < sh->rx_len + add)
+            cap *= 2;
+        unsigned char *grown = realloc(sh->rx, cap);
+        if (!grown)
+            return 0;
+        sh->rx = grown;
+        sh->rx_cap = cap;
+    }
+    __block size_t at = sh->rx_off + sh->rx_len;
+    unsigned char *dst = sh->rx;
+    dispatch_data_apply(content, ^bool(dispatch_data_t region, size_t offset, const void *buffer, size_t size) {
+        (void)region;
+        (void)offset;
+        memcpy(dst + at, buffer, size);
+        at += size;
+        return true;
+    });
+    sh->rx_len += add;
+    return 1;
+}
+
+/* A TLS end without close_notify is a clean end, as Node treats it. */
+static int is_clean_end(nw_error_t error)
+{
+    if (nw_error_get_error_domain(error) == nw_error_domain_tls) {
+        int code = nw_error_get_error_code(error);
+        return code == errSSLClosedGraceful || code == errSSLClosedNoNotify;
+    }
+    return nw_error_get_error_domain(error) == nw_error_domain_posix &&
+           nw_error_get_error_code(error) == ENODATA;
+}
+
+static void on_receive(struct nw_shared *sh, dispatch_data_t content, bool is_complete, nw_error_t error)
+{
+    char text[256] = "";
+    if (error)
+        error_text(error, text, sizeof text);
+    int again = 0;
+    pthread_mutex_lock(&sh->lock);
+    sh->rx_armed = 0;
+    if (content && !append_rx_locked(sh, content)) {
+        sh->io_failed = 1;
+        sh->err_domain = nw_error_domain_posix;
+        sh->err_code = ENOMEM;
+        snprintf(sh->err_text, sizeof sh->err_text, "out of memory buffering received data");
+    }
+    if (is_complete)
+        sh->rx_eof = 1;
+    else if (error && !sh->cancelled && !sh->io_failed) {
+        if (is_clean_end(error))
+            sh->rx_eof = 1;
+        else {
+            sh->io_failed = 1;
+            record_error_locked(sh, error, text);
+        }
+    }
+    if (!sh->rx_eof && !sh->io_failed && !error && sh->rx_len < RX_HIGH) {
+        sh->rx_armed = 1;
+        again = 1;
+    }
+    signal_locked(sh);
+    pthread_mutex_unlock(&sh->lock);
+    if (again)
+        arm_receive(sh);
+}
+
+static void arm_receive(struct nw_shared *sh)
+{
+    retain_shared(sh);
+    nw_connection_receive(sh->conn, 1, RX_CHUNK,
+                          ^(dispatch_data_t content, nw_content_context_t context, bool is_complete,
+                            nw_error_t error) {
+        (void)context;
+        on_receive(sh, content, is_complete, error);
+        release_shared(sh);
+    });
+}
+
+static void capture_ready(struct nw_shared *sh)
+{
+    unsigned protocol = 0;
+    uint16_t cipher = 0;
+    char alpn[256] = "";
+    nw_protocol_definition_t tls = nw_protocol_copy_tls_definition();
+    nw_protocol_metadata_t md = tls ? nw_connection_copy_protocol_metadata(sh->conn, tls) : NULL;
+    sec_protocol_metadata_t smd = md ? nw_tls_copy_sec_protocol_metadata(md) : NULL;
+    if (smd) {
+        protocol = (unsigned)sec_protocol_metadata_get_negotiated_tls_protocol_version(smd);
+        cipher = (uint16_t)sec_protocol_metadata_get_negotiated_tls_ciphersuite(smd);
+        const char *chosen = sec_protocol_metadata_get_negotiated_protocol(smd);
+        if (chosen)
+            snprintf(alpn, sizeof alpn, "%s", chosen);
+        sec_release(smd);
+    }
+    if (md)
+        nw_release(md);
+    if (tls)
+        nw_release(tls);
+
+    char remote[64] = "", local[64] = "";
+    int rport = 0, lport = 0;
+    nw_path_t path = nw_connection_copy_current_path(sh->conn);
+    nw_endpoint_t r = path ? nw_path_copy_effective_remote_endpoint(path) : NULL;
+    nw_endpoint_t l = path ? nw_path_copy_effective_local_endpoint(path) : NULL;
+    if (r && nw_endpoint_get_type(r) == nw_endpoint_type_address && nw_endpoint_get_address(r))
+        sock_address_text(nw_endpoint_get_address(r), remote, sizeof remote, &rport);
+    if (l && nw_endpoint_get_type(l) == nw_endpoint_type_address && nw_endpoint_get_address(l))
+        sock_address_text(nw_endpoint_get_address(l), local, sizeof local, &lport);
+    if (r)
+        nw_release(r);
+    if (l)
+        nw_release(l);
+    if (path)
+        nw_release(path);
+
+    pthread_mutex_lock(&sh->lock);
+    sh->protocol = protocol;
+    sh->cipher = cipher;
+    memcpy(sh->alpn, alpn, sizeof alpn);
+    memcpy(sh->remote_address, remote, sizeof remote);
+    memcpy(sh->local_address, local, sizeof local);
+    sh->remote_port = rport;
+    sh->local_port = lport;
+    sh->ready = 1;
+    sh->rx_armed = 1;
+    signal_locked(sh);
+    pthread_mutex_unlock(&sh->lock);
+    arm_receive(sh);
+}
+
+static void on_state(struct nw_shared *sh, nw_connection_state_t state, nw_error_t error)
+{
+    char text[256] = "";
+    if (error)
+        error_text(error, text, sizeof text);
+    switch (state) {
+    case nw_connection_state_ready:
+        capture_ready(sh);
+        return;
+    case nw_connection_state_waiting:
+        /* Network.framework would wait for a better network and retry for
+         * ever; a client library reports the failure instead. */
+        if (!error)
+            return;
+        /* fall through */
+    case nw_connection_state_failed:
+        pthread_mutex_lock(&sh->lock);
+        if (!sh->ready && !sh->setup_failed) {
+            sh->setup_failed = 1;
+            record_error_locked(sh, error, text);
+        } else if (sh->ready && !sh->io_failed && !sh->rx_eof && error) {
+            sh->io_failed = 1;
+            record_error_locked(sh, error, text);
+        }
+        signal_locked(sh);
+        pthread_mutex_unlock(&sh->lock);
+        if (state == nw_connection_state_waiting)
+            nw_connection_cancel(sh->conn);
+        return;
+    case nw_connection_state_cancelled:
+        pthread_mutex_lock(&sh->lock);
+        sh->cancelled = 1;
+        signal_locked(sh);
+        pthread_mutex_unlock(&sh->lock);
+        release_shared(sh);   /* the state handler's reference: this is its last event */
+        return;
+    default:
+        return;
+    }
+}
+
+static void on_verify(struct nw_shared *sh, sec_trust_t trust_ref, sec_protocol_verify_complete_t complete)
+{
+    SecTrustRef trust = sec_trust_copy_ref(trust_ref);
+    long code = VERIFY_CERT_UNTRUSTED;
+    char message[256] = "no server certificate to evaluate";
+    CFMutableArrayRef sent = NULL;
+    if (trust) {
+        CFIndex count = SecTrustGetCertificateCount(trust);
+        sent = CFArrayCreateMutable(NULL, count, &kCFTypeArrayCallBacks);
+        for (CFIndex i = 0; sent && i < count; i++)
+            CFArrayAppendValue(sent, SecTrustGetCertificateAtIndex(trust, i));
+        code = mac_evaluate_trust(trust, sh->peer_name, sh->peer_name_is_ip, sh->anchors, 1,
+                                  message, sizeof message);
+        CFRelease(trust);
+    }
+    pthread_mutex_lock(&sh->lock);
+    sh->verify_code = code;
+    snprintf(sh->verify_message, sizeof sh->verify_message, "%s", message);
+    if (sh->sent_chain)
+        CFRelease(sh->sent_chain);
+    sh->sent_chain = sent;
+    sh->tls_started = 1;
+    signal_locked(sh);
+    pthread_mutex_unlock(&sh->lock);
+    complete(code == VERIFY_OK || !sh->verify_peer);
+}
+
+/* ---------------------------------------------------------- global init */
+
+static const char *nw_global_init(char *msg, size_t msgcap)
+{
+    (void)msg;
+    (void)msgcap;
+    return NULL;   /* backend.c chose this engine because its symbols are there */
+}
+
+static int nw_library_info(const char *key, char *buf, size_t bufcap, const char **value)
+{
+    return mac_library_info(key, "Network", "com.apple.Network", (const void *)nw_connection_create,
+                            buf, bufcap, value);
+}
+
+/* ------------------------------------------------------------- sessions */
+
+static int make_pipe(struct nw_shared *sh)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return 0;
+    for (int i = 0; i < 2; i++) {
+        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+    }
+    sh->rfd = fds[0];
+    sh->wfd = fds[1];
+    return 1;
+}
+
+static int nw_session_new(tls_conn *c)
+{
+    struct nw_session *s = calloc(1, sizeof *s);
+    struct nw_shared *sh = calloc(1, sizeof *sh);
+    if (!s || !sh) {
+        free(s);
+        free(sh);
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
+    }
+    c->session = s;
+    s->sh = sh;
+    atomic_init(&sh->refs, 1);
+    pthread_mutex_init(&sh->lock, NULL);
+    sh->rfd = sh->wfd = -1;
+    sh->verify_code = -1;
+    sh->verify_peer = c->opts.verify_peer;
+    sh->peer_name_is_ip = c->peer_name_is_ip;
+    sh->peer_name = strdup(c->peer_name);
+    if (!sh->peer_name)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
+    if (!make_pipe(sh)) {
+        int e = errno;
+        conn_set_os_error(c, sock_error_name(e));
+        return conn_fail(c, TLS_INTERNAL_ERROR, "could not create the connection's wake-up pipe: %s",
+                         strerror(e));
+    }
+    if (c->opts.ca) {
+        char msg[256];
+        sh->anchors = mac_anchors_from_pem(c->opts.ca, msg, sizeof msg);
+        if (!sh->anchors)
+            return conn_fail(c, TLS_INVALID_ARGUMENT, "%s", msg);
+    }
+    return 1;
+}
+
+static void nw_transport_close(tls_conn *c)
+{
+    struct nw_session *s = c->session;
+    struct nw_shared *sh = s->sh;
+    pthread_mutex_lock(&sh->lock);
+    close_pipe_locked(sh);
+    int cancel = sh->conn && !sh->cancelled;
+    pthread_mutex_unlock(&sh->lock);
+    if (cancel)
+        nw_connection_cancel(sh->conn);   /* graceful: close_notify and FIN */
+}
+
+static void nw_session_free(tls_conn *c)
+{
+    struct nw_session *s = c->session;
+    nw_transport_close(c);
+    release_shared(s->sh);
+    free(s);
+    c->session = NULL;
+}
+
+/* Create and start the nw_connection: 1, or 0 after conn_fail. */
+static int start_connection(tls_conn *c)
+{
+    struct nw_shared *sh = shared_of(c);
+    const struct tls_options *o = &c->opts;
+    char port[16];
+    snprintf(port, sizeof port, "%d", c->port);
+    nw_endpoint_t endpoint = nw_endpoint_create_host(c->host, port);
+    if (!endpoint)
+        return conn_fail(c, TLS_INVALID_ARGUMENT, "Network.framework cannot connect to %s port %s",
+                         c->host, port);
+    int min = o->min_version ? o->min_version : TLS_VERSION_1_2;
+    int max = o->max_version;
+    int nodelay = o->nodelay, keepalive = o->keepalive_seconds;
+    const unsigned char *alpn = o->alpn;
+    size_t alpn_len = o->alpn_len;
+    nw_parameters_configure_protocol_block_t configure_tls = ^(nw_protocol_options_t options) {
+        sec_protocol_options_t sec = nw_tls_copy_sec_protocol_options(options);
+        sec_protocol_options_set_min_tls_protocol_version(sec, (tls_protocol_version_t)min);
+        if (max)
+            sec_protocol_options_set_max_tls_protocol_version(sec, (tls_protocol_version_t)max);
+        for (size_t i = 0; alpn && i < alpn_len;) {
+            size_t n = alpn[i++];
+            char name[256];
+            if (n == 0 || i + n > alpn_len)
+                break;
+            memcpy(name, alpn + i, n);
+            name[n] = '\0';
+            sec_protocol_options_add_tls_application_protocol(sec, name);
+            i += n;
+        }
+        /* IP literals get no SNI (RFC 6066); the trust policy still checks IP SANs. */
+        if (!sh->peer_name_is_ip)
+            sec_protocol_options_set_tls_server_name(sec, sh->peer_name);
+        sec_protocol_options_set_verify_block(sec, ^(sec_protocol_metadata_t metadata, sec_trust_t trust,
+                                                     sec_protocol_verify_complete_t complete) {
+            (void)metadata;
+            on_verify(sh, trust, complete);
+        }, sh->queue);
+        sec_release(sec);
+    };
+    nw_parameters_configure_protocol_block_t configure_tcp = ^(nw_protocol_options_t options) {
+        nw_tcp_options_set_no_delay(options, nodelay != 0);
+        if (keepalive > 0) {
+            nw_tcp_options_set_enable_keepalive(options, true);
+            nw_tcp_options_set_keepalive_idle_time(options, (uint32_t)keepalive);
+        }
+    };
+    sh->queue = dispatch_queue_create("ostls.network", DISPATCH_QUEUE_SERIAL);
+    nw_parameters_t parameters = sh->queue ? nw_parameters_create_secure_tcp(configure_tls, configure_tcp)
+                                           : NULL;
+    sh->conn = parameters ? nw_connection_create(endpoint, parameters) : NULL;
+    if (parameters)
+        nw_release(parameters);
+    nw_release(endpoint);
+    if (!sh->conn)
+        return conn_fail(c, TLS_INTERNAL_ERROR, "Network.framework could not create a connection to %s",
+                         c->host);
+    nw_connection_set_queue(sh->conn, sh->queue);
+    retain_shared(sh);   /* the state handler's, until cancelled */
+    nw_connection_set_state_changed_handler(sh->conn, ^(nw_connection_state_t state, nw_error_t error) {
+        on_state(sh, state, error);
+    });
+    nw_connection_start(sh->conn);
+    return 1;
+}
+
+/* The recorded set-up failure, named with the header's codes. Returns 0. */
+static int fail_setup(tls_conn *c)
+{
+    struct nw_shared *sh = shared_of(c);
+    const char *text = sh->err_text[0] ? sh->err_text : "no reason given";
+    switch (sh->err_domain) {
+    case nw_error_domain_dns:
+        conn_set_os_error(c, sh->err_code == kDNSServiceErr_Timeout ? "EAI_AGAIN" : "ENOTFOUND");
+        return conn_fail(c, TLS_DNS_FAILED, "could not resolve %s: %s (DNSServiceErrorType %d)", c->host,
+                         text, sh->err_code);
+    case nw_error_domain_posix:
+        conn_set_os_error(c, sock_error_name(sh->err_code));
+        if (sh->tls_started || sock_error_is_reset(sh->err_code) || sh->err_code == ENODATA)
+            return conn_fail(c, TLS_CONNECTION_RESET, "connection to %s port %d lost during the TLS handshake: %s (%s)",
+                             c->host, c->port, text, sock_error_name(sh->err_code));
+        return conn_fail(c, TLS_CONNECT_FAILED, "could not connect to %s port %d: %s (%s)", c->host, c->port,
+                         text, sock_error_name(sh->err_code));
+    case nw_error_domain_tls: {
+        if (sh->verify_code > VERIFY_OK && sh->verify_peer)
+            return conn_fail_verify(c);
+        char status[256];
+        mac_status_text(sh->err_code, status, sizeof status);
+        const char *code = mac_handshake_error_code(sh->err_code);
+        if (strcmp(code, TLS_PROTOCOL_VERSION) == 0)
+            return conn_fail(c, code, "no TLS version in common with %s (ostls requires TLS 1.2 or newer): %s",
+                             c->peer_name, status);
+        return conn_fail(c, code, "TLS handshake with %s failed: %s", c->peer_name, status);
+    }
+    default:
+        return conn_fail(c, TLS_CONNECT_FAILED, "could not connect to %s port %d: %s", c->host, c->port, text);
+    }
+}
+
+static void copy_verify_result(tls_conn *c)
+{
+    struct nw_shared *sh = shared_of(c);
+    if (sh->verify_code >= 0 && c->verify_code != sh->verify_code)
+        conn_set_verify_result(c, sh->verify_code, sh->verify_message);
+}
+
+static int nw_transport_connect(tls_conn *c)
+{
+    struct nw_session *s = c->session;
+    struct nw_shared *sh = s->sh;
+    if (!s->started) {
+        s->started = 1;
+        if (!start_connection(c))
+            return 0;
+    }
+    pthread_mutex_lock(&sh->lock);
+    drain_locked(sh);
+    int failed = sh->setup_failed || sh->cancelled, up = sh->tls_started || sh->ready;
+    copy_verify_result(c);
+    pthread_mutex_unlock(&sh->lock);
+    if (failed)
+        return fail_setup(c);
+    if (!up)
+        c->setup_wants = TLS_WANT_READ;
+    return up;
+}
+
+static step_result nw_handshake(tls_conn *c)
+{
+    struct nw_shared *sh = shared_of(c);
+    pthread_mutex_lock(&sh->lock);
+    drain_locked(sh);
+    int failed = sh->setup_failed || (sh->cancelled && !sh->ready), ready = sh->ready;
+    copy_verify_result(c);
+    if (ready) {
+        snprintf(c->remote_address, sizeof c->remote_address, "%s", sh->remote_address);
+        snprintf(c->local_address, sizeof c->local_address, "%s", sh->local_address);
+        c->remote_port = sh->remote_port;
+        c->local_port = sh->local_port;
+    }
+    pthread_mutex_unlock(&sh->lock);
+    if (failed) {
+        fail_setup(c);
+        return STEP_FAILED;
+    }
+    return ready ? STEP_DONE : STEP_WANT_READ;
+}
+
+/* ----------------------------------------------------------- read/write */
+
+static int fail_io(tls_conn *c, const char *during)
+{
+    struct nw_shared *sh = shared_of(c);
+    const char *text = sh->err_text[0] ? sh->err_text : "the connection was cancelled";
+    if (sh->err_domain == nw_error_domain_tls) {
+        char status[256];
+        mac_status_text(sh->err_code, status, sizeof status);
+        return conn_fail(c, TLS_PROTOCOL_ERROR, "TLS protocol error %s %s: %s", during, c->peer_name, status);
+    }
+    if (sh->err_domain == nw_error_domain_posix)
+        conn_set_os_error(c, sock_error_name(sh->err_code));
+    return conn_fail(c, TLS_CONNECTION_RESET, "connection to %s (%s port %d) lost %s: %s", c->host,
+                     c->remote_address, c->remote_port, during, text);
+}
+
+/* Look at the receive side (lock held by the caller). */
+static step_result rx_status_locked(struct nw_shared *sh, int *rearm)
+{
+    *rearm = 0;
+    if (sh->rx_len)
+        return STEP_DONE;
+    if (sh->io_failed)
+        return STEP_FAILED;
+    if (sh->rx_eof || sh->cancelled)
+        return STEP_EOF;
+    if (!sh->rx_armed && sh->ready) {
+        sh->rx_armed = 1;
+        *rearm = 1;
+    }
+    return STEP_WANT_READ;
+}
+
+static step_result nw_read(tls_conn *c, void *buf, size_t len, size_t *n)
+{
+    struct nw_shared *sh = shared_of(c);
+    int rearm;
+    pthread_mutex_lock(&sh->lock);
+    drain_locked(sh);
+    step_result step = rx_status_locked(sh, &rearm);
+    if (step == STEP_DONE) {
+        size_t k = len < sh->rx_len ? len : sh->rx_len;
+        memcpy(buf, sh->rx + sh->rx_off, k);
+        sh->rx_off += k;
+        sh->rx_len -= k;
+        if (!sh->rx_len)
+            sh->rx_off = 0;
+        *n = k;
+        if (!sh->rx_armed && !sh->rx_eof && !sh->io_failed && !sh->cancelled && sh->rx_len < RX_HIGH) {
+            sh->rx_armed = 1;
+            rearm = 1;
+        }
+    }
+    pthread_mutex_unlock(&sh->lock);
+    if (rearm)
+        arm_receive(sh);
+    if (step == STEP_FAILED)
+        fail_io(c, "while receiving");
+    return step;
+}
+
+static step_result nw_peek(tls_conn *c)
+{
+    struct nw_shared *sh = shared_of(c);
+    int rearm;
+    pthread_mutex_lock(&sh->lock);
+    drain_locked(sh);
+    step_result step = rx_status_locked(sh, &rearm);
+    pthread_mutex_unlock(&sh->lock);
+    if (rearm)
+        arm_receive(sh);
+    if (step == STEP_FAILED)
+        fail_io(c, "while receiving");
+    return step;
+}
+
+static size_t nw_pending(tls_conn *c)
+{
+    if (!c->session)
+        return 0;
+    struct nw_shared *sh = shared_of(c);
+    pthread_mutex_lock(&sh->lock);
+    size_t n = sh->rx_len;
+    pthread_mutex_unlock(&sh->lock);
+    return n;
+}
+
+static int nw_has_buffered_input(tls_conn *c)
+{
+    return nw_pending(c) > 0;
+}
+
+static step_result nw_write(tls_conn *c, const void *buf, size_t len, size_t *n)
+{
+    struct nw_shared *sh = shared_of(c);
+    pthread_mutex_lock(&sh->lock);
+    drain_locked(sh);
+    int failed = sh->io_failed || sh->cancelled;
+    size_t room = sh->tx_pending < TX_LIMIT ? TX_LIMIT - sh->tx_pending : 0;
+    size_t k = len < room ? len : room;
+    if (!failed)
+        sh->tx_pending += k;
+    pthread_mutex_unlock(&sh->lock);
+    if (failed) {
+        fail_io(c, "while sending");
+        return STEP_FAILED;
+    }
+    if (k == 0)
+        return STEP_WANT_WRITE;
+    dispatch_data_t data = dispatch_data_create(buf, k, NULL, DISPATCH_DATA_DESTRUCTOR_DEFAULT);
+    if (!data) {
+        pthread_mutex_lock(&sh->lock);
+        sh->tx_pending -= k;
+        pthread_mutex_unlock(&sh->lock);
+        conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory sending to %s", c->host);
+        return STEP_FAILED;
+    }
+    retain_shared(sh);
+    nw_connection_send(sh->conn, data, NW_CONNECTION_DEFAULT_STREAM_CONTEXT, false, ^(nw_error_t error) {
+        char text[256] = "";
+        if (error)
+            error_text(error, text, sizeof text);
+        pthread_mutex_lock(&sh->lock);
+        sh->tx_pending -= k;
+        if (error && !sh->cancelled && !sh->io_failed) {
+            sh->io_failed = 1;
+            record_error_locked(sh, error, text);
+        }
+        signal_locked(sh);
+        pthread_mutex_unlock(&sh->lock);
+        release_shared(sh);
+    });
+    dispatch_release(data);
+    *n = k;
+    return STEP_DONE;
+}
+
+/* End the sending side: a final, complete stream context makes
+ * Network.framework send close_notify and then the TCP FIN. */
+static step_result nw_shutdown(tls_conn *c)
+{
+    struct nw_session *s = c->session;
+    struct nw_shared *sh = s->sh;
+    if (s->write_shut)
+        return STEP_DONE;
+    s->write_shut = 1;
+    retain_shared(sh);
+    nw_connection_send(sh->conn, NULL, NW_CONNECTION_DEFAULT_STREAM_CONTEXT, true, ^(nw_error_t error) {
+        (void)error;
+        pthread_mutex_lock(&sh->lock);
+        signal_locked(sh);
+        pthread_mutex_unlock(&sh->lock);
+        release_shared(sh);
+    });
+    return STEP_DONE;
+}
+
+static void nw_close_notify(tls_conn *c)
+{
+    (void)c;   /* nw_connection_cancel in nw_transport_close closes gracefully */
+}
+
+/* ------------------------------------------------------------ readiness */
+
+static int nw_transport_poll(tls_conn *c, int want, int64_t *handle, int *events)
+{
+    struct nw_session *s = c->session;
+    if (!s || !s->started) {
+        *handle = -1;
+        *events = TLS_POLL_NOW;   /* nothing started yet: drive it */
+        return 1;
+    }
+    struct nw_shared *sh = s->sh;
+    int now = 0;
+    pthread_mutex_lock(&sh->lock);
+    drain_locked(sh);
+    *handle = sh->rfd;
+    switch (c->state) {
+    case CONN_RESOLVING:
+    case CONN_CONNECTING:
+        now = sh->setup_failed || sh->cancelled || sh->tls_started || sh->ready;
+        break;
+    case CONN_HANDSHAKING:
+        now = sh->setup_failed || sh->cancelled || sh->ready;
+        break;
+    case CONN_OPEN:
+        if (want == 0) {
+            pthread_mutex_unlock(&sh->lock);
+            return 1;
+        }
+        if (want & TLS_WANT_READ)
+            now |= c->peer_finished || sh->rx_len || sh->rx_eof || sh->io_failed || sh->cancelled;
+        if (want & TLS_WANT_WRITE)
+            now |= s->write_shut || sh->io_failed || sh->cancelled || sh->tx_pending < TX_LIMIT;
+        break;
+    default:
+        now = 1;
+        break;
+    }
+    pthread_mutex_unlock(&sh->lock);
+    *events = now ? TLS_POLL_NOW : TLS_WANT_READ;
+    return 1;
+}
+
+/* ----------------------------------------------------------------- info */
+
+static int nw_conn_info(tls_conn *c, const char *key, strbuf *out)
+{
+    struct nw_shared *sh = shared_of(c);
+    int ready = c->state == CONN_OPEN || (c->state == CONN_CLOSED && sh->ready);
+    if (strcmp(key, "protocol") == 0) {
+        if (ready)
+            strbuf_puts(out, mac_protocol_name(sh->protocol));
+    } else if (strcmp(key, "cipher") == 0) {
+        if (ready && sh->cipher) {
+            const char *name = mac_cipher_name(sh->cipher);
+            if (name)
+                strbuf_puts(out, name);
+            else
+                strbuf_printf(out, "0x%04X", (unsigned)sh->cipher);
+        }
+    } else if (strcmp(key, "alpn") == 0) {
+        if (ready)
+            strbuf_puts(out, sh->alpn);
+    } else if (strcmp(key, "peer_cert") == 0 || strcmp(key, "peer_chain") == 0) {
+        pthread_mutex_lock(&sh->lock);
+        CFArrayRef chain = sh->sent_chain ? CFRetain(sh->sent_chain) : NULL;
+        pthread_mutex_unlock(&sh->lock);
+        if (chain && strcmp(key, "peer_chain") == 0)
+            mac_append_pem_array(out, chain);
+        else if (chain && CFArrayGetCount(chain) > 0)
+            mac_append_pem(out, (SecCertificateRef)CFArrayGetValueAtIndex(chain, 0));
+        if (chain)
+            CFRelease(chain);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+const struct mac_engine mac_network_engine = {
+    .name = "network",
+    .owns_transport = 1,
+    .global_init = nw_global_init,
+    .library_info = nw_library_info,
+    .session_new = nw_session_new,
+    .session_free = nw_session_free,
+    .handshake = nw_handshake,
+    .read = nw_read,
+    .write = nw_write,
+    .peek = nw_peek,
+    .pending = nw_pending,
+    .has_buffered_input = nw_has_buffered_input,
+    .shutdown = nw_shutdown,
+    .close_notify = nw_close_notify,
+    .conn_info = nw_conn_info,
+    .transport_connect = nw_transport_connect,
+    .transport_poll = nw_transport_poll,
+    .transport_close = nw_transport_close,
+};
