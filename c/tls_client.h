@@ -210,6 +210,24 @@ TLS_API int tls_shutdown(tls_conn *tls, int *done, const char **err, const char 
 TLS_API int tls_info(tls_conn *tls, const char *key, const char **value,
                      const char **err, const char **errmsg);
 
+/* ---- Hot path for hosts where every out-parameter costs (FFI: koffi) ----
+ * The same operations as tls_read, tls_write and tls_pollhandle, reporting
+ * through the return value instead of out-parameters. -1 means the full call
+ * would fail: the host makes the full call, which reports the same condition
+ * with its code and message (end of stream: tls_read's TLS_CLOSED).
+ *
+ * tls_read_fast: bytes read (>= 0, as tls_read's *nread). *waitfor (may be
+ *   NULL) is set to 0, or, when the read stopped because nothing more can be
+ *   read without waiting, to the events to wait for (as tls_pollhandle's
+ *   *events for TLS_WANT_READ): the host may wait at once instead of calling
+ *   again first.
+ * tls_write_fast: bytes accepted (>= 0, as tls_write's *written).
+ * tls_pollevents: tls_pollhandle's *events for want. Once tls_handshake has
+ *   reported done the handle is fixed, so a host that kept it needs only this. */
+TLS_API int64_t tls_read_fast(tls_conn *tls, void *buf, size_t len, int32_t *waitfor);
+TLS_API int64_t tls_write_fast(tls_conn *tls, const void *buf, size_t len);
+TLS_API int tls_pollevents(tls_conn *tls, int want);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,7 +32,12 @@ function bind(lib: LibraryHandle) {
     tls_handshake: f('tls_handshake', 'int', [connPtr, koffi.out(koffi.pointer('int'))]),
     tls_pollhandle: f('tls_pollhandle', 'int', [connPtr, 'int', koffi.out(koffi.pointer('int64_t')), koffi.out(koffi.pointer('int'))]),
     tls_shutdown: f('tls_shutdown', 'int', [connPtr, koffi.out(koffi.pointer('int'))]),
-    tls_info: f('tls_info', 'int', [connPtr, str, koffi.out(koffi.pointer(str))])
+    tls_info: f('tls_info', 'int', [connPtr, str, koffi.out(koffi.pointer(str))]),
+    // The hot path: no out-parameters to marshal (see c/tls_client.h). The
+    // status cell is passed as plain memory (an Int32Array), not as koffi.out.
+    tls_read_fast: lib.func('tls_read_fast', 'int64_t', [connPtr, 'void *', 'size_t', 'void *']),
+    tls_write_fast: lib.func('tls_write_fast', 'int64_t', [connPtr, 'const void *', 'size_t']),
+    tls_pollevents: lib.func('tls_pollevents', 'int', [connPtr, 'int'])
   }
 }
 
@@ -87,6 +92,7 @@ const msgOut: (string | null)[] = [null]
 const numOut: number[] = [0]
 const num2Out: number[] = [0]
 const strOut: (string | null)[] = [null]
+const waitCell = new Int32Array(1)
 
 /** Library-wide diagnostics (tls_info with no connection). */
 export function libraryInfo(key: string): string {
@@ -150,8 +156,19 @@ export class NativeConn {
     return numOut[0] === 1
   }
 
+  /**
+   * After read(): 0, or the events (WANT_READ/WANT_WRITE) to wait for when the
+   * read stopped because nothing more can be read without waiting.
+   */
+  readWait = 0
+
   /** Bytes read into buf (0: nothing yet), or -1 at the end of the stream. */
   read(buf: Buffer): number {
+    const n = Number(this.#a.tls_read_fast(this.#live(), buf, buf.length, waitCell))
+    this.readWait = waitCell[0]
+    if (n >= 0) return n
+    // The full call says why: the end of the stream, or the failure.
+    this.readWait = 0
     if (this.#a.tls_read(this.#live(), buf, buf.length, numOut, errOut, msgOut)) return numOut[0]
     if (errOut[0] === 'TLS_CLOSED') return -1
     throw this.#fail()
@@ -159,6 +176,8 @@ export class NativeConn {
 
   /** Bytes accepted from buf (0: wait for writable, then retry with the same bytes first). */
   write(buf: Buffer): number {
+    const n = Number(this.#a.tls_write_fast(this.#live(), buf, buf.length))
+    if (n >= 0) return n
     if (!this.#a.tls_write(this.#live(), buf, buf.length, numOut, errOut, msgOut)) throw this.#fail()
     return numOut[0]
   }
@@ -177,6 +196,12 @@ export class NativeConn {
   pollHandle(want: number): { handle: number; events: number } {
     if (!this.#a.tls_pollhandle(this.#live(), want, numOut, num2Out, errOut, msgOut)) throw this.#fail()
     return { handle: forceWait() ? -1 : Number(numOut[0]), events: num2Out[0] }
+  }
+
+  /** pollHandle's events only: for an open connection, whose handle no longer changes. */
+  pollEvents(want: number): number {
+    const events = this.#a.tls_pollevents(this.#live(), want)
+    return events >= 0 ? events : this.pollHandle(want).events
   }
 
   /** true once close_notify is sent and the sending side is shut. */

@@ -14,6 +14,12 @@ import koffi from 'koffi'
 import { WANT_READ, WANT_WRITE } from './native'
 
 type PollHandle = ReturnType<typeof koffi.node.poll>
+/** What became ready (koffi's PollEvents). */
+export interface PollEvents {
+  readable: boolean
+  writable: boolean
+  disconnect: boolean
+}
 
 export class Watcher {
   #poll: PollHandle | null = null
@@ -21,10 +27,10 @@ export class Watcher {
   #events = 0
   #running = false
   #refed = true
-  readonly #onReady: () => void
+  readonly #onReady: (ev: PollEvents) => void
 
   /** onReady must not hold the owner strongly if the owner is to be collectable while idle. */
-  constructor(onReady: () => void) {
+  constructor(onReady: (ev: PollEvents) => void) {
     this.#onReady = onReady
   }
 
@@ -35,7 +41,7 @@ export class Watcher {
     if (this.#poll && handle !== this.#handle) this.close()
     if (this.#running && events === this.#events) return
     const opts = { readable: (events & WANT_READ) !== 0, writable: (events & WANT_WRITE) !== 0 }
-    const cb = () => this.#onReady()
+    const cb = this.#onReady
     if (!this.#poll) {
       this.#poll = koffi.node.poll(handle, opts, cb)
       this.#handle = handle

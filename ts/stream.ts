@@ -11,7 +11,7 @@
 import { Duplex } from 'node:stream'
 import net from 'node:net'
 import { NativeConn, WANT_READ, WANT_WRITE, POLL_NOW } from './native'
-import { Watcher } from './poll'
+import { Watcher, PollEvents } from './poll'
 import { TLSError } from './errors'
 import { PeerCertificate, certFromPem, chainFromPem, splitPem } from './cert'
 
@@ -50,6 +50,7 @@ const DEFAULT_HANDSHAKE_TIMEOUT = 120_000
 const WAIT_SLICE_MS = 50
 const SLAB_SIZE = 256 * 1024
 const MIN_READ = 16 * 1024
+const NO_SLAB = Buffer.alloc(0)
 
 /**
  * Streams waiting for I/O. A stream with a pending wait must stay alive even
@@ -140,8 +141,12 @@ export class TLSStream extends Duplex {
   #pumping = false
   #again = false
   #immediate: NodeJS.Immediate | null = null
-  #slab = Buffer.allocUnsafe(0)
+  #slab = NO_SLAB
   #slabOff = 0
+  /** Events the last read said it must wait for before reading again (0: read on). */
+  #readWait = 0
+  /** The OS handle once open (it no longer changes then); -1 before. */
+  #handle = -1
   #idleMs = 0
   #idleTimer: NodeJS.Timeout | null = null
   #handshakeTimer: NodeJS.Timeout | null = null
@@ -212,17 +217,21 @@ export class TLSStream extends Duplex {
    * a static method so the closure's scope holds nothing but the WeakRef (a
    * closure made in the constructor would share a scope that holds `this`).
    */
-  static #weakDriver(ref: WeakRef<TLSStream>): () => void {
-    return () => {
+  static #weakDriver(ref: WeakRef<TLSStream>): (ev: PollEvents) => void {
+    return (ev) => {
       const s = ref.deref()
-      if (s) s.#drive()
+      if (s) s.#drive(ev)
     }
   }
 
   /** Called when the OS handle is ready (or a fallback wait returned): moves the connection on. */
-  #drive(): void {
+  #drive(ev?: PollEvents): void {
     // While a fallback wait runs on a worker thread, its completion drives us.
     if (this.destroyed || this.#res.conn.freed || this.#res.conn.busy) return
+    // A read that found nothing waits for what it named; another wake-up (say,
+    // writable while sending) is no reason to try it again.
+    const rw = this.#readWait
+    if (rw && (!ev || ev.disconnect || (ev.readable && rw & WANT_READ) || (ev.writable && rw & WANT_WRITE))) this.#readWait = 0
     if (this.#open) return this.#pump()
     const { conn, watcher } = this.#res
     // During set-up the library may close the handle we watch: let go of it first.
@@ -302,7 +311,7 @@ export class TLSStream extends Duplex {
         this.#pending = null
         p.cb()
       }
-      if (this.#finalCb && conn.shutdown()) {
+      if (this.#finalCb && this.#shutdown()) {
         const cb = this.#finalCb
         this.#finalCb = null
         cb()
@@ -314,17 +323,36 @@ export class TLSStream extends Duplex {
     }
   }
 
+  /**
+   * Sends close_notify. Once the peer has finished sending, it may already have
+   * closed its socket, so a reset while saying goodbye is a normal end, not an
+   * error (all our data was written before this point).
+   */
+  #shutdown(): boolean {
+    try {
+      return this.#res.conn.shutdown()
+    } catch (e) {
+      if (this.#readEnded && (e as TLSError).tlsCode === 'TLS_CONNECTION_RESET') return true
+      throw e
+    }
+  }
+
   /** Reads while the consumer wants data. false if the stream died. */
   #fill(): boolean {
     const conn = this.#res.conn
     try {
-      while (this.#wantRead && !this.#readEnded) {
+      while (this.#wantRead && !this.#readEnded && !this.#readWait) {
         if (this.#slab.length - this.#slabOff < MIN_READ) {
           this.#slab = Buffer.allocUnsafe(SLAB_SIZE)
           this.#slabOff = 0
         }
         const n = conn.read(this.#slab.subarray(this.#slabOff))
-        if (n === 0) break
+        this.#readWait = conn.readWait
+        if (n === 0) {
+          // Nothing came: an idle connection keeps no slab (this one is still unused).
+          if (this.#slabOff === 0) this.#slab = NO_SLAB
+          break
+        }
         if (n < 0) {
           this.#readEnded = true
           this.push(null)
@@ -359,7 +387,13 @@ export class TLSStream extends Duplex {
     let handle: number
     let events: number
     try {
-      ;({ handle, events } = conn.pollHandle(want))
+      if (this.#handle >= 0) {
+        handle = this.#handle
+        events = conn.pollEvents(want)
+      } else {
+        ;({ handle, events } = conn.pollHandle(want))
+        if (this.#open) this.#handle = handle
+      }
     } catch (e) {
       this.destroy(e as Error)
       return
@@ -382,6 +416,9 @@ export class TLSStream extends Duplex {
 
   override _read(): void {
     this.#wantRead = true
+    // The consumer asks now: try the read even if the last one found nothing
+    // (a reply may have arrived since; that saves a trip through the poll).
+    this.#readWait = 0
     if (this.#open) this.#pump()
   }
 
@@ -401,6 +438,8 @@ export class TLSStream extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    // Readable may otherwise go on emitting chunks it had buffered before destroy().
+    this.pause()
     this.connecting = false
     this.#release()
     cb(err)

@@ -150,6 +150,10 @@ static void apply_socket_options(tls_conn *c)
 
 static void release_transport(tls_conn *c)
 {
+#ifdef OSTLS_BACKEND_OWNS_TRANSPORT
+    if (backend_owns_transport() && c->session)
+        backend_transport_close(c);
+#endif
     resolve_release(c->resolver);
     c->resolver = NULL;
     if (c->addresses)
@@ -214,6 +218,14 @@ static void note_connect_failure(tls_conn *c, int os_error)
 /* 1 connected, 0 waiting or failed (state says which). */
 static int advance_connect(tls_conn *c)
 {
+#ifdef OSTLS_BACKEND_OWNS_TRANSPORT
+    if (backend_owns_transport()) {
+        if (!backend_transport_connect(c))
+            return 0;
+        c->state = CONN_HANDSHAKING;
+        return 1;
+    }
+#endif
     for (;;) {
         int os_error = 0;
         net_status st;
@@ -405,6 +417,15 @@ TLS_API int tls_connect(const char *host, int port, tls_conn **tlsout,
         free(c);
         return 0;
     }
+#ifdef OSTLS_BACKEND_OWNS_TRANSPORT
+    if (backend_owns_transport()) {
+        /* The engine resolves and connects (backend_transport_connect). */
+        if (c->addresses)
+            freeaddrinfo(c->addresses);
+        c->addresses = NULL;
+        c->state = CONN_CONNECTING;
+    } else
+#endif
     if (numeric) {
         c->next_address = c->addresses;
         c->state = CONN_CONNECTING;
@@ -445,6 +466,11 @@ static int notice_peer_end(tls_conn *c)
     if (c->peer_finished || backend_pending(c) > 0)
         return 1;
     int os_error;
+#ifdef OSTLS_BACKEND_OWNS_TRANSPORT
+    if (backend_owns_transport())
+        ;   /* no socket to look at: the engine's peek below never waits */
+    else
+#endif
     if (sock_wait(c->sock, TLS_WANT_READ, 0, &os_error) <= 0)
         return 1;
     step_result step = backend_peek(c);
@@ -596,6 +622,11 @@ TLS_API int tls_shutdown(tls_conn *c, int *done, const char **err, const char **
         return report_failure(c, err, errmsg);
     }
     int os_error = 0;
+#ifdef OSTLS_BACKEND_OWNS_TRANSPORT
+    if (backend_owns_transport())
+        ;   /* backend_shutdown also ended the sending side */
+    else
+#endif
     if (!sock_shutdown_write(c->sock, &os_error)) {
         c->sock_error = os_error;
         conn_fail_socket(c, "while shutting down");
@@ -612,6 +643,10 @@ static int poll_target(tls_conn *c, int want, int64_t *handle, int *events)
 {
     *handle = -1;
     *events = 0;
+#ifdef OSTLS_BACKEND_OWNS_TRANSPORT
+    if (backend_owns_transport() && c->state != CONN_CLOSED && c->state != CONN_FAILED)
+        return backend_transport_poll(c, want, handle, events);
+#endif
     switch (c->state) {
     case CONN_RESOLVING:
         *handle = resolve_handle(c->resolver);
@@ -845,4 +880,43 @@ TLS_API int tls_info(tls_conn *c, const char *key, const char **value,
         return fail_call(c, err, errmsg, TLS_OUT_OF_MEMORY, "out of memory building info %s", key);
     *value = strbuf_text(sb);
     return 1;
+}
+
+/* ------------------------------------------------ hot path for FFI hosts */
+
+/* Thin wrappers over tls_read / tls_write / tls_pollhandle with no
+ * out-parameters (see c/tls_client.h). On -1 the host repeats the full call,
+ * which reports the same condition with its code and message. */
+
+TLS_API int64_t tls_read_fast(tls_conn *c, void *buf, size_t len, int32_t *waitfor)
+{
+    size_t n = 0;
+    if (waitfor)
+        *waitfor = 0;
+    if (!tls_read(c, buf, len, &n, NULL, NULL))
+        return -1;
+    /* tls_read stops short of len only when the engine cannot go on without
+     * waiting, at the end of the stream, or after a failure; only the first
+     * means "wait before calling again". */
+    if (waitfor && n < len && !c->peer_finished && c->state != CONN_FAILED &&
+        c->state != CONN_CLOSED)
+        *waitfor = c->state == CONN_OPEN ? c->read_wants : TLS_WANT_READ | TLS_WANT_WRITE;
+    return (int64_t)n;
+}
+
+TLS_API int64_t tls_write_fast(tls_conn *c, const void *buf, size_t len)
+{
+    size_t n = 0;
+    if (!tls_write(c, buf, len, &n, NULL, NULL))
+        return -1;
+    return (int64_t)n;
+}
+
+TLS_API int tls_pollevents(tls_conn *c, int want)
+{
+    int64_t handle;
+    int events;
+    if (!tls_pollhandle(c, want, &handle, &events, NULL, NULL))
+        return -1;
+    return events;
 }

@@ -26,10 +26,53 @@ const char backend_name[] = "openssl";
 
 #define CA_CACHE_SIZE 8
 
+/* Records of one backend_write go to the socket in one send (Node, by
+ * contrast with one send per 16 KiB record, makes one write per chunk). A
+ * record's plaintext is reported written only once the socket took the whole
+ * record; until then the caller retries with the same bytes first (the
+ * tls_write contract) and backend_write reports them as the rest goes out. */
+#define OUT_RECORDS 4
+#define OUT_RECORD_MAX (16384 + 2048 + 5)   /* largest TLS record on the wire */
+
 struct ossl_session {
     SSL *ssl;
     int handshake_done;
+    int collect;                 /* socket_bio_write appends to out instead of sending */
+    char *out;                   /* encrypted bytes not yet taken by the socket */
+    size_t out_off, out_len;     /* sent so far, filled so far */
+    int nrec;                    /* records in out not yet fully sent, oldest first */
+    int rec_first;
+    size_t rec_end[OUT_RECORDS];     /* offset in out where each record ends */
+    size_t rec_plain[OUT_RECORDS];   /* its plaintext length */
+    size_t done;                 /* plaintext of records sent but not yet reported */
 };
+
+/* Hands out's bytes to the socket; the plaintext of records now fully sent is
+ * added to done (backend_write reports it). NET_OK once out is empty. */
+static net_status flush_out(tls_conn *c, struct ossl_session *s)
+{
+    net_status st = NET_OK;
+    while (s->out_off < s->out_len) {
+        size_t sent = 0;
+        st = conn_send(c, s->out + s->out_off, s->out_len - s->out_off, &sent);
+        if (st != NET_OK)
+            break;
+        s->out_off += sent;
+    }
+    while (s->nrec > 0 && s->rec_end[s->rec_first] <= s->out_off) {
+        s->done += s->rec_plain[s->rec_first];
+        s->rec_first++;
+        s->nrec--;
+    }
+    if (s->out_off == s->out_len) {
+        free(s->out);   /* an idle connection keeps no buffer */
+        s->out = NULL;
+        s->out_off = s->out_len = 0;
+        s->nrec = s->rec_first = 0;
+        return NET_OK;
+    }
+    return st == NET_OK ? NET_AGAIN : st;
+}
 
 static SSL_CTX *default_ctx;
 static BIO_METHOD *socket_bio_method;
@@ -44,11 +87,28 @@ static SSL *ssl_of(tls_conn *c)
 static int socket_bio_write(BIO *bio, const char *data, int len)
 {
     tls_conn *c = ossl.BIO_get_data(bio);
+    struct ossl_session *s = c->session;
     ossl.BIO_clear_flags(bio, OSSL_BIO_FLAGS_RWS | OSSL_BIO_FLAGS_SHOULD_RETRY);
     if (len <= 0)
         return 0;
     size_t sent = 0;
-    net_status st = conn_send(c, data, (size_t)len, &sent);
+    net_status st = NET_OK;
+    if (s && s->collect) {
+        if (OUT_RECORDS * OUT_RECORD_MAX - s->out_len >= (size_t)len) {
+            memcpy(s->out + s->out_len, data, (size_t)len);
+            s->out_len += (size_t)len;
+            return len;
+        }
+        /* Full: OpenSSL keeps the record and the next SSL_write resends it. */
+        ossl.BIO_set_flags(bio, OSSL_BIO_FLAGS_WRITE | OSSL_BIO_FLAGS_SHOULD_RETRY);
+        return -1;
+    }
+    /* Anything else (handshake, alerts, close_notify, a KeyUpdate while
+     * reading) goes after what is already queued. */
+    if (s && s->out)
+        st = flush_out(c, s);
+    if (st == NET_OK)
+        st = conn_send(c, data, (size_t)len, &sent);
     if (st == NET_OK)
         return (int)sent;
     if (st == NET_AGAIN)
@@ -218,7 +278,10 @@ static step_result io_failure(tls_conn *c, int rc, int writing)
 
 static void clear_for_call(tls_conn *c)
 {
-    ossl.ERR_clear_error();
+    /* Runs before every SSL_read/SSL_write (one per 16 KiB record): peeking is
+     * cheap, while ERR_clear_error walks the whole queue even when it is empty. */
+    if (ossl.ERR_peek_error())
+        ossl.ERR_clear_error();
     c->sock_error = 0;
 }
 
@@ -230,8 +293,11 @@ static SSL_CTX *new_client_ctx(void)
     if (!ctx)
         return NULL;
     ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_SET_MIN_PROTO_VERSION, OSSL_TLS1_2_VERSION, NULL);
+    /* RELEASE_BUFFERS: an idle connection keeps no record buffers (about
+     * 34 KiB for reading and writing together); Node sets it too. */
     ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_MODE,
-                      OSSL_SSL_MODE_ENABLE_PARTIAL_WRITE | OSSL_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER,
+                      OSSL_SSL_MODE_ENABLE_PARTIAL_WRITE | OSSL_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                          OSSL_SSL_MODE_RELEASE_BUFFERS,
                       NULL);
     if (ossl.is_3x)
         ossl.SSL_CTX_set_options(ctx, OSSL_SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -457,6 +523,10 @@ int backend_session_new(tls_conn *c)
     SSL_CTX *ctx = c->opts.ca ? ctx_with_anchors(c) : default_ctx;
     if (!ctx)
         return 0;
+    /* The PEM only chose the context, and options are final now: an open
+     * connection need not carry its own copy (0.7+ KiB each, idle or not). */
+    free(c->opts.ca);
+    c->opts.ca = NULL;
     s->ssl = ossl.SSL_new(ctx);
     if (ctx != default_ctx)
         ossl.SSL_CTX_free(ctx);   /* the SSL holds its own reference */
@@ -475,6 +545,7 @@ void backend_session_free(tls_conn *c)
     struct ossl_session *s = c->session;
     if (s->ssl)
         ossl.SSL_free(s->ssl);   /* also frees the BIO */
+    free(s->out);
     free(s);
     c->session = NULL;
 }
@@ -518,13 +589,64 @@ step_result backend_read(tls_conn *c, void *buf, size_t len, size_t *n)
 
 step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
 {
+    struct ossl_session *s = c->session;
     clear_for_call(c);
-    int rc = ossl.SSL_write(ssl_of(c), buf, clamp_int(len));
-    if (rc > 0) {
-        *n = (size_t)rc;
+    /* Records an earlier call encrypted but had not all sent: their plaintext
+     * is at the start of buf (the caller retries with it first). */
+    if (s->out || s->done) {
+        net_status st = s->out ? flush_out(c, s) : NET_OK;
+        if (s->done > 0) {
+            *n = s->done;
+            s->done = 0;
+            return STEP_DONE;
+        }
+        if (st == NET_AGAIN)
+            return STEP_WANT_WRITE;
+        if (st != NET_OK) {
+            conn_fail_socket(c, "while sending");
+            return STEP_FAILED;
+        }
+    }
+    s->out = malloc(OUT_RECORDS * OUT_RECORD_MAX);
+    int rc = 0;
+    size_t taken = 0;
+    if (s->out) {
+        s->collect = 1;
+        while (s->nrec < OUT_RECORDS && taken < len) {
+            rc = ossl.SSL_write(s->ssl, (const char *)buf + taken, clamp_int(len - taken));
+            if (rc <= 0)
+                break;
+            s->rec_end[s->nrec] = s->out_len;
+            s->rec_plain[s->nrec] = (size_t)rc;
+            s->nrec++;
+            taken += (size_t)rc;
+        }
+        s->collect = 0;
+    } else {
+        rc = ossl.SSL_write(s->ssl, buf, clamp_int(len));   /* no memory: one record, sent directly */
+        if (rc > 0) {
+            *n = (size_t)rc;
+            return STEP_DONE;
+        }
+    }
+    if (taken == 0) {
+        free(s->out);
+        s->out = NULL;
+        s->out_off = s->out_len = 0;
+        return io_failure(c, rc, 1);
+    }
+    if (rc <= 0)
+        ossl.ERR_clear_error();   /* what stopped the batch is met again by the next call */
+    net_status st = flush_out(c, s);
+    if (s->done > 0) {
+        *n = s->done;
+        s->done = 0;
         return STEP_DONE;
     }
-    return io_failure(c, rc, 1);
+    if (st == NET_AGAIN)
+        return STEP_WANT_WRITE;
+    conn_fail_socket(c, "while sending");
+    return STEP_FAILED;
 }
 
 step_result backend_peek(tls_conn *c)

@@ -30,6 +30,7 @@ typedef struct stack_st OPENSSL_STACK;
 #define OSSL_TLSEXT_NAMETYPE_host_name       0
 #define OSSL_SSL_MODE_ENABLE_PARTIAL_WRITE        0x1L
 #define OSSL_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER  0x2L
+#define OSSL_SSL_MODE_RELEASE_BUFFERS             0x10L
 #define OSSL_SSL_OP_IGNORE_UNEXPECTED_EOF    ((uint64_t)1 << 7)   /* 3.0+ only */
 #define OSSL_SSL_VERIFY_NONE                 0
 #define OSSL_SSL_VERIFY_PEER                 1
@@ -115,6 +116,7 @@ typedef struct stack_st OPENSSL_STACK;
                                      unsigned *len))                                    \
     X(OPENSSL_STACK *, SSL_get_peer_cert_chain, (const SSL *ssl))                       \
     X(void, ERR_clear_error, (void))                                                    \
+    X(unsigned long, ERR_peek_error, (void))                                            \
     X(unsigned long, ERR_get_error, (void))                                             \
     X(void, ERR_error_string_n, (unsigned long e, char *buf, size_t len))               \
     X(const char *, ERR_reason_error_string, (unsigned long e))                         \
