@@ -50,6 +50,15 @@ const unset = /unset OSTLS_LIBRARY/
 
 t.test('file missing', (t) => failedLoad(t, path.join(tmp, 'nope', 'ostls.node'), 'file missing', /no such file/, /OSTLS_LIBRARY names a file that does not exist: correct the path, or unset OSTLS_LIBRARY/))
 
+t.test('--connect with no library says it skipped the handshake', async (t) => {
+  const missing = path.join(tmp, 'nope', 'ostls.node')
+  const r = await run(['doctor', '--connect', 'example.invalid:443'], { OSTLS_LIBRARY: missing })
+  t.equal(r.code, 1)
+  t.match(r.stdout, /^connect example\.invalid:443\n  skipped      no handshake is possible until the native library loads \(see above\)$/m)
+  const j = await run(['doctor', '--json', '--connect', 'example.invalid:443'], { OSTLS_LIBRARY: missing })
+  t.same(JSON.parse(j.stdout).connectSkipped, ['example.invalid:443'])
+})
+
 t.test('not a file (a directory)', (t) => failedLoad(t, tmp, 'not a file', /is not a regular file/, /must name the library file itself, not a directory/))
 
 t.test('wrong architecture', (t) =>

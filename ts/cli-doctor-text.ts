@@ -88,6 +88,7 @@ export function renderText(r: DoctorReport, c: Palette = plain): string {
   }
   if (r.selfTest) lines.push(...selfTestLines(r.selfTest, c))
   for (const probe of r.connect ?? []) lines.push(...probeLines(probe, c))
+  for (const target of r.connectSkipped ?? []) lines.push(`connect ${target}`, row('skipped', 'no handshake is possible until the native library loads (see above)'))
   lines.push(r.ok ? c.ok('healthy') : c.bad('NOT healthy') + ': see the FAILED lines above and the fix under each')
   return lines.join('\n') + '\n'
 }

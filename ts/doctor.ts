@@ -30,6 +30,8 @@ export interface DoctorReport {
   backend?: { name: string; version: string; libraryPath: string; libraryTried: string; trustStore: string; apiVersion: number }
   selfTest?: SelfTest
   connect?: ProbeReport[]
+  /** --connect targets not tried because the native library did not load. */
+  connectSkipped?: string[]
 }
 
 export interface SelfTest {
@@ -183,6 +185,7 @@ export async function doctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
     report.selfTest = await selfTest()
     report.ok &&= report.selfTest.ok
   }
+  if (!st.ok && opts.connect?.length) report.connectSkipped = [...opts.connect]
   if (st.ok && opts.connect?.length) {
     report.connect = []
     for (const target of opts.connect) report.connect.push(await probe(target, opts.probe))
