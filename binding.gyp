@@ -8,9 +8,11 @@
       "type": "loadable_module",
       "sources": [
         "c/common/options.c",
+        "c/common/pem.c",
         "c/common/resolve.c",
         "c/common/sock.c",
         "c/common/strbuf.c",
+        "c/common/suites.c",
         "c/common/tls_client.c",
         "c/common/verify.c"
       ],

@@ -11,13 +11,14 @@
  * first tls_info(NULL, "backend")): Network.framework when its symbols are
  * present, SecureTransport otherwise; OSTLS_MAC_BACKEND=network|securetransport
  * forces either. mac_common.c holds what both share: trust evaluation into
- * verify.h codes, `ca` PEM parsing, PEM output, cipher suite names, OSStatus
+ * verify.h codes, `ca` PEM parsing, PEM output, OSStatus
  * words and the library-wide info.
  */
 #ifndef OSTLS_MAC_H
 #define OSTLS_MAC_H
 
 #include "../common/backend.h"
+#include "../common/suites.h"
 #include "../common/verify.h"
 
 #include <CoreFoundation/CoreFoundation.h>
@@ -53,8 +54,6 @@ const char *mac_selection_note(void);
 
 /* ------------------------------------------------------ mac_common.c */
 
-/* IANA name of a TLS cipher suite number, or NULL when not in the table. */
-const char *mac_cipher_name(uint16_t suite);
 /* "TLSv1.2" / "TLSv1.3" for a wire version (0x0303...), else "". */
 const char *mac_protocol_name(unsigned version);
 

@@ -1,10 +1,12 @@
 /*
  * mac_common.c — what the Network.framework and SecureTransport engines
  * share: SecTrust evaluation named in verify.h's (OpenSSL / Node) words, the
- * `ca` option parsed into SecCertificateRefs, PEM output, cipher suite names,
- * OSStatus words and the library-wide tls_info answers.
+ * `ca` option parsed into SecCertificateRefs and certificates written as PEM
+ * (both through c/common/pem.h), OSStatus words and the library-wide tls_info
+ * answers. Cipher suite names come from c/common/suites.h.
  */
 #include "mac.h"
+#include "../common/pem.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -12,52 +14,7 @@
 #include <string.h>
 #include <sys/sysctl.h>
 
-/* ------------------------------------------------------- cipher suites */
-
-/* The suites SecureTransport and Network.framework negotiate for a client
- * (TLS 1.3, ECDHE/DHE and plain RSA for TLS 1.2), by IANA number. */
-static const struct { uint16_t id; const char *name; } cipher_names[] = {
-    { 0x1301, "TLS_AES_128_GCM_SHA256" },
-    { 0x1302, "TLS_AES_256_GCM_SHA384" },
-    { 0x1303, "TLS_CHACHA20_POLY1305_SHA256" },
-    { 0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" },
-    { 0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" },
-    { 0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" },
-    { 0xC023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256" },
-    { 0xC024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384" },
-    { 0xC009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA" },
-    { 0xC00A, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA" },
-    { 0xC008, "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA" },
-    { 0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" },
-    { 0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" },
-    { 0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256" },
-    { 0xC027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256" },
-    { 0xC028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384" },
-    { 0xC013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA" },
-    { 0xC014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA" },
-    { 0xC012, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA" },
-    { 0x009E, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256" },
-    { 0x009F, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384" },
-    { 0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256" },
-    { 0x006B, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256" },
-    { 0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA" },
-    { 0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA" },
-    { 0x009C, "TLS_RSA_WITH_AES_128_GCM_SHA256" },
-    { 0x009D, "TLS_RSA_WITH_AES_256_GCM_SHA384" },
-    { 0x003C, "TLS_RSA_WITH_AES_128_CBC_SHA256" },
-    { 0x003D, "TLS_RSA_WITH_AES_256_CBC_SHA256" },
-    { 0x002F, "TLS_RSA_WITH_AES_128_CBC_SHA" },
-    { 0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA" },
-    { 0x000A, "TLS_RSA_WITH_3DES_EDE_CBC_SHA" },
-};
-
-const char *mac_cipher_name(uint16_t suite)
-{
-    for (size_t i = 0; i < TLS_ARRAY_LEN(cipher_names); i++)
-        if (cipher_names[i].id == suite)
-            return cipher_names[i].name;
-    return NULL;
-}
+/* ----------------------------------------------------------- protocol */
 
 const char *mac_protocol_name(unsigned version)
 {
@@ -68,83 +25,14 @@ const char *mac_protocol_name(unsigned version)
     }
 }
 
-/* -------------------------------------------------------------- base64 */
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int b64_value(int ch)
-{
-    const char *p = ch ? strchr(b64_alphabet, ch) : NULL;
-    return p ? (int)(p - b64_alphabet) : -1;
-}
-
-/* Decode base64 text [text, end) skipping whitespace; NULL on bad input. */
-static CFDataRef b64_decode(const char *text, const char *end)
-{
-    size_t cap = (size_t)(end - text) / 4 * 3 + 3;
-    unsigned char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    size_t n = 0;
-    unsigned acc = 0;
-    int bits = 0, padding = 0;
-    for (const char *p = text; p < end; p++) {
-        int ch = (unsigned char)*p;
-        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
-            continue;
-        if (ch == '=') {
-            padding++;
-            continue;
-        }
-        int v = b64_value(ch);
-        if (v < 0 || padding) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    CFDataRef data = n ? CFDataCreate(NULL, out, (CFIndex)n) : NULL;
-    free(out);
-    return data;
-}
-
-static void b64_append_lines(strbuf *out, const unsigned char *data, size_t len)
-{
-    char line[65];
-    size_t col = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)data[i] << 16;
-        if (i + 1 < len)
-            v |= (unsigned)data[i + 1] << 8;
-        if (i + 2 < len)
-            v |= data[i + 2];
-        line[col++] = b64_alphabet[(v >> 18) & 63];
-        line[col++] = b64_alphabet[(v >> 12) & 63];
-        line[col++] = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
-        line[col++] = i + 2 < len ? b64_alphabet[v & 63] : '=';
-        if (col == 64 || i + 3 >= len) {
-            line[col++] = '\n';
-            strbuf_append(out, line, col);
-            col = 0;
-        }
-    }
-}
+/* ----------------------------------------------------------------- PEM */
 
 void mac_append_pem(strbuf *out, SecCertificateRef cert)
 {
     CFDataRef der = cert ? SecCertificateCopyData(cert) : NULL;
     if (!der)
         return;
-    strbuf_puts(out, "-----BEGIN CERTIFICATE-----\n");
-    b64_append_lines(out, CFDataGetBytePtr(der), (size_t)CFDataGetLength(der));
-    strbuf_puts(out, "-----END CERTIFICATE-----\n");
+    pem_append_cert(out, CFDataGetBytePtr(der), (size_t)CFDataGetLength(der));
     CFRelease(der);
 }
 
@@ -159,8 +47,6 @@ void mac_append_pem_array(strbuf *out, CFArrayRef certs)
 
 CFArrayRef mac_anchors_from_pem(const char *pem, char *msg, size_t msgcap)
 {
-    static const char begin[] = "-----BEGIN CERTIFICATE-----";
-    static const char end[] = "-----END CERTIFICATE-----";
     CFMutableArrayRef certs = CFArrayCreateMutable(NULL, 0, &kCFTypeArrayCallBacks);
     if (!certs) {
         snprintf(msg, msgcap, "out of memory reading option ca");
@@ -168,14 +54,17 @@ CFArrayRef mac_anchors_from_pem(const char *pem, char *msg, size_t msgcap)
     }
     const char *p = pem;
     int index = 0;
-    while ((p = strstr(p, begin)) != NULL) {
+    unsigned char *der;
+    size_t len;
+    int got;
+    while ((got = pem_next_cert(&p, &der, &len)) != 0) {
         index++;
-        const char *body = p + sizeof begin - 1;
-        const char *stop = strstr(body, end);
-        CFDataRef der = stop ? b64_decode(body, stop) : NULL;
-        SecCertificateRef cert = der ? SecCertificateCreateWithData(NULL, der) : NULL;
-        if (der)
-            CFRelease(der);
+        CFDataRef data = got == 1 ? CFDataCreate(NULL, der, (CFIndex)len) : NULL;
+        if (got == 1)
+            free(der);
+        SecCertificateRef cert = data ? SecCertificateCreateWithData(NULL, data) : NULL;
+        if (data)
+            CFRelease(data);
         if (!cert) {
             snprintf(msg, msgcap, "option ca: certificate %d is not a valid PEM certificate", index);
             CFRelease(certs);
@@ -183,7 +72,6 @@ CFArrayRef mac_anchors_from_pem(const char *pem, char *msg, size_t msgcap)
         }
         CFArrayAppendValue(certs, cert);
         CFRelease(cert);
-        p = stop + sizeof end - 1;
     }
     if (index == 0) {
         snprintf(msg, msgcap, "option ca: no PEM certificate (-----BEGIN CERTIFICATE-----) found");

@@ -840,7 +840,7 @@ static int nw_conn_info(tls_conn *c, const char *key, strbuf *out)
             strbuf_puts(out, mac_protocol_name(sh->protocol));
     } else if (strcmp(key, "cipher") == 0) {
         if (ready && sh->cipher) {
-            const char *name = mac_cipher_name(sh->cipher);
+            const char *name = suite_name(sh->cipher);
             if (name)
                 strbuf_puts(out, name);
             else

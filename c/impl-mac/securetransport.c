@@ -427,7 +427,7 @@ static int st_conn_info(tls_conn *c, const char *key, strbuf *out)
     } else if (strcmp(key, "cipher") == 0) {
         SSLCipherSuite suite = 0;
         if (s->handshake_done && SSLGetNegotiatedCipher(s->ctx, &suite) == noErr) {
-            const char *name = mac_cipher_name((uint16_t)suite);
+            const char *name = suite_name((uint16_t)suite);
             if (name)
                 strbuf_puts(out, name);
             else

@@ -21,6 +21,8 @@
 #define SECURITY_WIN32
 #define SCHANNEL_USE_BLACKLISTS
 #include "../common/backend.h"
+#include "../common/pem.h"
+#include "../common/suites.h"
 #include "../common/verify.h"
 
 #include <windows.h>
@@ -327,100 +329,34 @@ static void keep_extra(struct sch_session *s, const SecBuffer *extra)
 
 /* ------------------------------------------------------------ PEM / DER */
 
-static int b64_value(int ch)
-{
-    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
-    if (ch == '+') return 62;
-    if (ch == '/') return 63;
-    return -1;
-}
-
-/* Decodes base64 text (whitespace ignored) into out; returns the length, or -1. */
-static long b64_decode(const char *text, size_t len, unsigned char *out)
-{
-    unsigned acc = 0;
-    int bits = 0;
-    long n = 0;
-    for (size_t i = 0; i < len; i++) {
-        int ch = (unsigned char)text[i];
-        if (ch == '=')
-            break;
-        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
-            continue;
-        int v = b64_value(ch);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char)(acc >> bits);
-        }
-    }
-    return n;
-}
-
-static void append_pem(strbuf *out, const unsigned char *der, size_t len)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    strbuf_puts(out, "-----BEGIN CERTIFICATE-----\n");
-    char line[65];
-    size_t col = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)der[i] << 16;
-        if (i + 1 < len) v |= (unsigned)der[i + 1] << 8;
-        if (i + 2 < len) v |= der[i + 2];
-        char q[4] = { tab[(v >> 18) & 63], tab[(v >> 12) & 63], i + 1 < len ? tab[(v >> 6) & 63] : '=',
-                      i + 2 < len ? tab[v & 63] : '=' };
-        for (int k = 0; k < 4; k++) {
-            line[col++] = q[k];
-            if (col == 64) {
-                strbuf_append(out, line, 64);
-                strbuf_puts(out, "\n");
-                col = 0;
-            }
-        }
-    }
-    if (col) {
-        strbuf_append(out, line, col);
-        strbuf_puts(out, "\n");
-    }
-    strbuf_puts(out, "-----END CERTIFICATE-----\n");
-}
-
 /* Every certificate of the ca option into a fresh memory store. */
 static int load_anchors(tls_conn *c, struct sch_session *s)
 {
-    static const char begin[] = "-----BEGIN CERTIFICATE-----";
-    static const char end[] = "-----END CERTIFICATE-----";
     s->ca_store = CertOpenStore(CERT_STORE_PROV_MEMORY, 0, 0, CERT_STORE_CREATE_NEW_FLAG, NULL);
     if (!s->ca_store)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "could not create a certificate store for option ca");
     const char *p = c->opts.ca;
     int count = 0;
-    while ((p = strstr(p, begin)) != NULL) {
-        p += sizeof begin - 1;
-        const char *e = strstr(p, end);
-        if (!e)
+    unsigned char *der;
+    size_t len;
+    int got;
+    while ((got = pem_next_cert(&p, &der, &len)) != 0) {
+        if (got == PEM_NO_END)
             return conn_fail(c, TLS_INVALID_ARGUMENT, "option ca: certificate %d has no END line", count + 1);
-        unsigned char *der = malloc((size_t)(e - p));
-        if (!der)
+        if (got == PEM_NO_MEMORY)
             return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory reading option ca");
-        long n = b64_decode(p, (size_t)(e - p), der);
-        BOOL ok = n > 0 && CertAddEncodedCertificateToStore(s->ca_store, X509_ASN_ENCODING, der, (DWORD)n,
-                                                             CERT_STORE_ADD_USE_EXISTING, NULL);
+        BOOL ok = got == 1 && CertAddEncodedCertificateToStore(s->ca_store, X509_ASN_ENCODING, der, (DWORD)len,
+                                                               CERT_STORE_ADD_USE_EXISTING, NULL);
         DWORD why = ok ? 0 : GetLastError();
-        free(der);
+        if (got == 1)
+            free(der);
         if (!ok) {
             char text[256];
             status_text(why, text, sizeof text);
             return conn_fail(c, TLS_INVALID_ARGUMENT, "option ca: certificate %d could not be used: %s",
-                             count + 1, n <= 0 ? "bad base64" : text[0] ? text : "not a certificate");
+                             count + 1, got != 1 ? "bad base64" : text[0] ? text : "not a certificate");
         }
         count++;
-        p = e + sizeof end - 1;
     }
     if (count == 0)
         return conn_fail(c, TLS_INVALID_ARGUMENT, "option ca: no certificate found");
@@ -1343,35 +1279,6 @@ static const char *protocol_name(DWORD proto)
     return "";
 }
 
-/* IANA names of the suites Schannel negotiates, by their registry number. */
-static const struct { unsigned id; const char *name; } suites[] = {
-    { 0x1301, "TLS_AES_128_GCM_SHA256" },
-    { 0x1302, "TLS_AES_256_GCM_SHA384" },
-    { 0x1303, "TLS_CHACHA20_POLY1305_SHA256" },
-    { 0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" },
-    { 0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" },
-    { 0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" },
-    { 0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" },
-    { 0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256" },
-    { 0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" },
-    { 0x009E, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256" },
-    { 0x009F, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384" },
-    { 0x009C, "TLS_RSA_WITH_AES_128_GCM_SHA256" },
-    { 0x009D, "TLS_RSA_WITH_AES_256_GCM_SHA384" },
-    { 0xC023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256" },
-    { 0xC024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384" },
-    { 0xC027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256" },
-    { 0xC028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384" },
-    { 0xC009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA" },
-    { 0xC00A, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA" },
-    { 0xC013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA" },
-    { 0xC014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA" },
-    { 0x003C, "TLS_RSA_WITH_AES_128_CBC_SHA256" },
-    { 0x003D, "TLS_RSA_WITH_AES_256_CBC_SHA256" },
-    { 0x002F, "TLS_RSA_WITH_AES_128_CBC_SHA" },
-    { 0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA" },
-};
-
 static int iana_like(const char *name)
 {
     if (strncmp(name, "TLS_", 4) != 0)
@@ -1394,11 +1301,11 @@ static void cipher_name(struct sch_session *s, strbuf *out)
             strbuf_puts(out, name);
             return;
         }
-        for (size_t i = 0; i < TLS_ARRAY_LEN(suites); i++)
-            if (suites[i].id == ci.dwCipherSuite) {
-                strbuf_puts(out, suites[i].name);
-                return;
-            }
+        const char *iana = suite_name(ci.dwCipherSuite);
+        if (iana) {
+            strbuf_puts(out, iana);
+            return;
+        }
     }
     /* Older Schannel (and Wine) only give algorithm ids: compose the IANA
      * name of the AEAD suite they stand for. */
@@ -1433,7 +1340,7 @@ static void cipher_name(struct sch_session *s, strbuf *out)
 static void peer_chain(struct sch_session *s, strbuf *out)
 {
     PCCERT_CONTEXT cur = s->peer;
-    append_pem(out, cur->pbCertEncoded, cur->cbCertEncoded);
+    pem_append_cert(out, cur->pbCertEncoded, cur->cbCertEncoded);
     HCERTSTORE store = cur->hCertStore;
     if (!store)
         return;
@@ -1458,7 +1365,7 @@ static void peer_chain(struct sch_session *s, strbuf *out)
         }
         if (!next)
             break;
-        append_pem(out, next->pbCertEncoded, next->cbCertEncoded);
+        pem_append_cert(out, next->pbCertEncoded, next->cbCertEncoded);
         seen[nseen++] = next;
         cur = next;
     }
@@ -1486,7 +1393,7 @@ int backend_conn_info(tls_conn *c, const char *key, strbuf *out)
             strbuf_append(out, (const char *)ap.ProtocolId, ap.ProtocolIdSize);
     } else if (strcmp(key, "peer_cert") == 0) {
         if (s->peer)
-            append_pem(out, s->peer->pbCertEncoded, s->peer->cbCertEncoded);
+            pem_append_cert(out, s->peer->pbCertEncoded, s->peer->cbCertEncoded);
     } else if (strcmp(key, "peer_chain") == 0) {
         if (s->peer)
             peer_chain(s, out);
