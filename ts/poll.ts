@@ -9,17 +9,28 @@
  * releases the uv_poll synchronously (uv_close removes the fd from epoll at
  * once), and callers close the watcher before any call that may close the
  * handle (see tls_pollhandle in c/tls_client.h).
+ *
+ * koffi calls back as (status, events). A negative status is libuv reporting
+ * an error on the handle (POLLERR: a reset, say); libuv has then already
+ * stopped the poll, so the watcher marks itself stopped (the next watch()
+ * restarts it) and tells the owner with error: true: the next library call
+ * on the connection reports what happened.
  */
 import koffi from 'koffi'
 import { WANT_READ, WANT_WRITE } from './native'
 
 type PollHandle = ReturnType<typeof koffi.node.poll>
-/** What became ready (koffi's PollEvents). */
+/** What became ready (koffi's PollEvents), and whether libuv reported an error (status < 0). */
 export interface PollEvents {
   readable: boolean
   writable: boolean
   disconnect: boolean
+  error: boolean
 }
+
+type KoffiEvents = { readable: boolean; writable: boolean; disconnect: boolean }
+/** koffi's index.d.ts declares the callback as (events); the C++ (uv.cc, PollHandle::OnPoll) passes (status, events). */
+type KoffiCallback = Parameters<PollHandle["start"]>[0]
 
 export class Watcher {
   #poll: PollHandle | null = null
@@ -27,11 +38,18 @@ export class Watcher {
   #events = 0
   #running = false
   #refed = true
-  readonly #onReady: (ev: PollEvents) => void
+  readonly #onPoll: (status: number, ev: KoffiEvents) => void
 
   /** onReady must not hold the owner strongly if the owner is to be collectable while idle. */
   constructor(onReady: (ev: PollEvents) => void) {
-    this.#onReady = onReady
+    this.#onPoll = (status, ev) => {
+      if (status < 0) {
+        // libuv stopped the poll before calling us.
+        this.#running = false
+        return onReady({ readable: true, writable: true, disconnect: true, error: true })
+      }
+      onReady({ readable: !!ev?.readable, writable: !!ev?.writable, disconnect: !!ev?.disconnect, error: false })
+    }
   }
 
   /** Waits for events (WANT_READ/WANT_WRITE) on handle; replaces any earlier wait. */
@@ -41,7 +59,7 @@ export class Watcher {
     if (this.#poll && handle !== this.#handle) this.close()
     if (this.#running && events === this.#events) return
     const opts = { readable: (events & WANT_READ) !== 0, writable: (events & WANT_WRITE) !== 0 }
-    const cb = this.#onReady
+    const cb = this.#onPoll as unknown as KoffiCallback
     if (!this.#poll) {
       this.#poll = koffi.node.poll(handle, opts, cb)
       this.#handle = handle
@@ -67,6 +85,11 @@ export class Watcher {
 
   get active(): boolean {
     return this.#running
+  }
+
+  /** false after unref(): the poll does not keep the process alive. */
+  get refed(): boolean {
+    return this.#refed
   }
 
   ref(): void {

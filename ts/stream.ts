@@ -108,6 +108,11 @@ function abortError(signal: AbortSignal): Error {
   return err
 }
 
+/** The error Node gives a write cut short by destroy() without an error. */
+function destroyedError(): Error {
+  return Object.assign(new Error('Cannot call write after a stream was destroyed'), { code: 'ERR_STREAM_DESTROYED' })
+}
+
 interface PendingWrite {
   buf: Buffer
   off: number
@@ -230,8 +235,9 @@ export class TLSStream extends Duplex {
     if (this.destroyed || this.#res.conn.freed || this.#res.conn.busy) return
     // A read that found nothing waits for what it named; another wake-up (say,
     // writable while sending) is no reason to try it again.
+    // An error or hang-up ends every wait: the next call says what happened.
     const rw = this.#readWait
-    if (rw && (!ev || ev.disconnect || (ev.readable && rw & WANT_READ) || (ev.writable && rw & WANT_WRITE))) this.#readWait = 0
+    if (rw && (!ev || ev.error || ev.disconnect || (ev.readable && rw & WANT_READ) || (ev.writable && rw & WANT_WRITE))) this.#readWait = 0
     if (this.#open) return this.#pump()
     const { conn, watcher } = this.#res
     // During set-up the library may close the handle we watch: let go of it first.
@@ -442,6 +448,15 @@ export class TLSStream extends Duplex {
     this.pause()
     this.connecting = false
     this.#release()
+    // The write (and the end()) in progress get the error: their callbacks
+    // must not be dropped, or writableLength never goes back and code that
+    // awaits the write waits forever. Node errors the writes queued behind it.
+    const pending = this.#pending
+    const final = this.#finalCb
+    this.#pending = this.#finalCb = null
+    const reason = err ?? destroyedError()
+    pending?.cb(reason)
+    final?.(reason)
     cb(err)
   }
 
