@@ -79,11 +79,21 @@ typedef struct tls_conn tls_conn;
 TLS_API int tls_init(const char **err, const char **errmsg);
 
 /* Create a connection to host:port (a name, an IPv4 or an IPv6 address) and start it:
- * name resolution runs in the background, then every address is tried in turn,
- * then the TLS handshake. Returns at once with *tlsout set; connection and
- * handshake errors are reported by the calls that drive the connection
- * (tls_handshake, tls_read, tls_write, tls_isopen, tls_wait, tls_bytesavailable).
- * Fails only for bad arguments or lack of memory, and then *tlsout is NULL. */
+ * name resolution runs in the background, then the addresses are raced (Happy
+ * Eyeballs, RFC 8305: families interleaved, IPv6 first; the next address is
+ * tried when the previous attempt fails or has not connected within 250 ms,
+ * earlier attempts going on; the first to connect wins), then the TLS
+ * handshake. When every address fails: TLS_CONNECT_FAILED naming each one,
+ * with the last OS error as tls_info "os_error". Returns at once with *tlsout
+ * set; connection and handshake errors are reported by the calls that drive
+ * the connection (tls_handshake, tls_read, tls_write, tls_isopen, tls_wait,
+ * tls_bytesavailable). Fails only for bad arguments (a host that is neither an
+ * address nor a plausible DNS name: control characters, spaces, empty labels)
+ * or lack of memory, and then *tlsout is NULL.
+ * Test hook: a name under the reserved ".test" domain (RFC 6761) listed in the
+ * environment variable OSTLS_TEST_HOSTS ("a.test=::1,127.0.0.1;b.test=...")
+ * resolves to those addresses, loopback ones only; it cannot redirect any
+ * other name, nor any name off the machine. */
 TLS_API int tls_connect(const char *host, int port, tls_conn **tlsout,
                         const char **err, const char **errmsg);
 
@@ -227,6 +237,15 @@ TLS_API int tls_info(tls_conn *tls, const char *key, const char **value,
 TLS_API int64_t tls_read_fast(tls_conn *tls, void *buf, size_t len, int32_t *waitfor);
 TLS_API int64_t tls_write_fast(tls_conn *tls, const void *buf, size_t len);
 TLS_API int tls_pollevents(tls_conn *tls, int want);
+
+/* Milliseconds after which the host must drive the connection again (any
+ * driving call, e.g. tls_handshake) even if the handle tls_pollhandle gave has
+ * not become ready; -1: no limit. Ask after every call that drives the
+ * connection and arm a timer with it: while set-up races several addresses
+ * (see tls_connect), the library starts the next attempt and looks at older
+ * ones, which are not the watched handle, only when driven. tls_wait honours
+ * it by itself. tls may be NULL (-1). */
+TLS_API int tls_polltimeout(tls_conn *tls);
 
 #ifdef __cplusplus
 }

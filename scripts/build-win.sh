@@ -15,7 +15,7 @@ mkdir -p "$out"
 "$CC" -std=c11 -O2 -Wall -Wextra -Werror=implicit-function-declaration \
   -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 -DUNICODE -D_UNICODE \
   -Ic -shared -o "$out/ostls.node" \
-  c/common/options.c c/common/pem.c c/common/resolve.c c/common/sock.c c/common/strbuf.c \
+  c/common/options.c c/common/pem.c c/common/race.c c/common/resolve.c c/common/sock.c c/common/strbuf.c \
   c/common/suites.c c/common/tls_client.c c/common/verify.c c/impl-win/schannel.c \
   -static-libgcc -static -Wl,--no-undefined -Wl,--dynamicbase -Wl,--nxcompat -Wl,--high-entropy-va \
   -s -lsecur32 -lcrypt32 -lws2_32

@@ -28,6 +28,26 @@ export interface FailureDetail {
   osError?: string
   /** Certificate verification result as OpenSSL/Node name it (tls_info "verify_result"). */
   verifyResult?: string
+  /** Node's code when the caller knows better than the table (ERR_INVALID_ARG_VALUE for a bad host). */
+  nodeCode?: string
+}
+
+/**
+ * Which detail explains which failure. The library keeps the OS error and the
+ * verification result of a connection around; they belong on an error only
+ * when they can be its cause (a verification result on a later reset would
+ * send the reader after the wrong problem).
+ */
+const osErrorExplains = new Set<TLSCode>(['TLS_DNS_FAILED', 'TLS_CONNECT_FAILED', 'TLS_CONNECTION_RESET', 'TLS_INTERNAL_ERROR'])
+const verifyExplains = new Set<TLSCode>(['TLS_CERT_UNTRUSTED', 'TLS_CERT_EXPIRED', 'TLS_CERT_HOSTNAME_MISMATCH', 'TLS_CERT_REVOKED'])
+
+/** The part of detail that can explain a failure with this code. */
+export function relevantDetail(tlsCode: TLSCode, d: FailureDetail): FailureDetail {
+  const out: FailureDetail = {}
+  if (d.osError && osErrorExplains.has(tlsCode)) out.osError = d.osError
+  if (d.verifyResult && d.verifyResult !== 'ok' && verifyExplains.has(tlsCode)) out.verifyResult = d.verifyResult
+  if (d.nodeCode) out.nodeCode = d.nodeCode
+  return out
 }
 
 /**
@@ -38,7 +58,8 @@ export interface FailureDetail {
 const nodeCodes: Record<TLSCode, (d: FailureDetail) => string> = {
   TLS_LIBRARY_NOT_FOUND: () => 'TLS_LIBRARY_NOT_FOUND',
   TLS_INVALID_ARGUMENT: () => 'TLS_INVALID_ARGUMENT',
-  TLS_DNS_FAILED: (d) => (d.osError === 'EAI_AGAIN' ? 'EAI_AGAIN' : 'ENOTFOUND'),
+  // ENOTFOUND, EAI_AGAIN, EAI_FAIL as Node names them; EAI_SYSTEM comes with its errno (EMFILE, ...).
+  TLS_DNS_FAILED: (d) => osCode(d, 'ENOTFOUND'),
   TLS_CONNECT_FAILED: (d) => osCode(d, 'ECONNREFUSED'),
   TLS_CONNECTION_RESET: (d) => osCode(d, 'ECONNRESET'),
   TLS_TIMEOUT: () => 'ETIMEDOUT',
@@ -55,7 +76,7 @@ const nodeCodes: Record<TLSCode, (d: FailureDetail) => string> = {
 }
 
 function osCode(d: FailureDetail, fallback: string): string {
-  return d.osError && /^E[A-Z0-9_]+$/.test(d.osError) ? d.osError : fallback
+  return d.osError && d.osError !== 'EUNKNOWN' && /^E[A-Z0-9_]+$/.test(d.osError) ? d.osError : fallback
 }
 
 function verifyCode(d: FailureDetail, fallback: string): string {
@@ -84,7 +105,8 @@ export class TLSError extends Error {
     super(message)
     this.name = 'TLSError'
     this.tlsCode = tlsCode
-    this.code = nodeCode(tlsCode, detail)
+    detail = relevantDetail(tlsCode, detail)
+    this.code = detail.nodeCode ?? nodeCode(tlsCode, detail)
     if (detail.osError) this.osError = detail.osError
     if (detail.verifyResult && detail.verifyResult !== 'ok') this.verifyResult = detail.verifyResult
   }

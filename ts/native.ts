@@ -37,7 +37,8 @@ function bind(lib: LibraryHandle) {
     // status cell is passed as plain memory (an Int32Array), not as koffi.out.
     tls_read_fast: lib.func('tls_read_fast', 'int64_t', [connPtr, 'void *', 'size_t', 'void *']),
     tls_write_fast: lib.func('tls_write_fast', 'int64_t', [connPtr, 'const void *', 'size_t']),
-    tls_pollevents: lib.func('tls_pollevents', 'int', [connPtr, 'int'])
+    tls_pollevents: lib.func('tls_pollevents', 'int', [connPtr, 'int']),
+    tls_polltimeout: lib.func('tls_polltimeout', 'int', [connPtr])
   }
 }
 
@@ -202,6 +203,14 @@ export class NativeConn {
   pollEvents(want: number): number {
     const events = this.#a.tls_pollevents(this.#live(), want)
     return events >= 0 ? events : this.pollHandle(want).events
+  }
+
+  /**
+   * Milliseconds after which the connection must be driven again even if its
+   * handle stays quiet (set-up racing several addresses); -1: no limit.
+   */
+  pollTimeout(): number {
+    return this.#a.tls_polltimeout(this.#live())
   }
 
   /** true once close_notify is sent and the sending side is shut. */

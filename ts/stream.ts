@@ -94,11 +94,30 @@ function alpnList(p: ConnectOptions['ALPNProtocols']): string | undefined {
   }
   // The library takes a comma-separated list, so a name with a comma cannot be said.
   for (const n of names) {
-    if (n.length === 0 || n.length > 255 || n.includes(',')) {
-      throw new TLSError('TLS_INVALID_ARGUMENT', `ALPNProtocols: ${JSON.stringify(n)} is not a protocol name ostls can offer (1-255 bytes, no comma)`)
+    if (n.length === 0 || n.length > 255 || n.includes(',') || n.includes('\0')) {
+      throw new TLSError('TLS_INVALID_ARGUMENT', `ALPNProtocols: ${JSON.stringify(n)} is not a protocol name ostls can offer (1-255 bytes, no comma, no NUL)`)
     }
   }
   return names.length ? names.join(',') : undefined
+}
+
+/**
+ * host and servername reach C as NUL-terminated strings: a NUL would silently
+ * cut 'localhost\0.evil.example' to 'localhost' while `servername` shows the
+ * whole string, so it is refused here (the library refuses the other
+ * control characters and malformed names itself).
+ */
+function checkNoNul(what: string, value: string): void {
+  if (value.includes('\0')) {
+    throw new TLSError('TLS_INVALID_ARGUMENT', `${what} must not contain NUL bytes: ${JSON.stringify(value)}`, { nodeCode: 'ERR_INVALID_ARG_VALUE' })
+  }
+}
+
+/** A bad host or servername, as the library reported it, with Node's code for a bad argument value. */
+function asBadValue(e: unknown): unknown {
+  const err = e as TLSError
+  if (err instanceof TLSError && err.tlsCode === 'TLS_INVALID_ARGUMENT') return new TLSError(err.tlsCode, err.message, { nodeCode: 'ERR_INVALID_ARG_VALUE' })
+  return e
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -155,6 +174,8 @@ export class TLSStream extends Duplex {
   #idleMs = 0
   #idleTimer: NodeJS.Timeout | null = null
   #handshakeTimer: NodeJS.Timeout | null = null
+  /** Set-up's own timer (tls_polltimeout: the next address to race). */
+  #setupTimer: NodeJS.Timeout | null = null
   #signal?: AbortSignal
   #onAbort?: () => void
   #protocol: string | null = null
@@ -171,14 +192,27 @@ export class TLSStream extends Duplex {
     if (options.minVersion !== undefined && options.minVersion !== 'TLSv1.2' && options.minVersion !== 'TLSv1.3') {
       throw Object.assign(new TypeError(`minVersion must be 'TLSv1.2' or 'TLSv1.3' (ostls never negotiates older versions), got ${String(options.minVersion)}`), { code: 'ERR_TLS_INVALID_PROTOCOL_VERSION' })
     }
+    checkNoNul('host', String(host))
+    if (typeof options.servername === 'string') checkNoNul('servername', options.servername)
     this.servername = options.servername ?? (net.isIP(host) ? '' : host)
 
-    const conn = new NativeConn(host, port)
+    let conn: NativeConn
+    try {
+      conn = new NativeConn(host, port)
+    } catch (e) {
+      throw asBadValue(e)
+    }
     this.#res = { conn, watcher: new Watcher(TLSStream.#weakDriver(new WeakRef(this))) }
     finalizer.register(this, this.#res, this)
 
     try {
-      if (options.servername) conn.setOption('servername', options.servername)
+      if (options.servername) {
+        try {
+          conn.setOption('servername', options.servername)
+        } catch (e) {
+          throw asBadValue(e)
+        }
+      }
       const ca = toPem(options.ca)
       if (ca) conn.setOption('ca', ca)
       if (options.rejectUnauthorized === false) conn.setOption('verify', 'none')
@@ -242,6 +276,8 @@ export class TLSStream extends Duplex {
     const { conn, watcher } = this.#res
     // During set-up the library may close the handle we watch: let go of it first.
     watcher.close()
+    if (this.#setupTimer) clearTimeout(this.#setupTimer)
+    this.#setupTimer = null
     let done: boolean
     try {
       done = conn.handshake()
@@ -251,6 +287,17 @@ export class TLSStream extends Duplex {
     }
     if (done) return this.#onSecure()
     this.#wait(WANT_READ | WANT_WRITE)
+    if (this.destroyed || conn.busy) return // a tls_wait fallback honours the timer itself
+    // While addresses are raced, only the newest attempt is the watched handle;
+    // the library also needs a call when the next one is due.
+    const ms = conn.pollTimeout()
+    if (ms >= 0) {
+      this.#setupTimer = setTimeout(() => {
+        this.#setupTimer = null
+        this.#drive()
+      }, ms)
+      if (!watcher.refed) this.#setupTimer.unref()
+    }
   }
 
   #onSecure(): void {
@@ -464,7 +511,8 @@ export class TLSStream extends Duplex {
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer)
     if (this.#idleTimer) clearTimeout(this.#idleTimer)
     if (this.#immediate) clearImmediate(this.#immediate)
-    this.#handshakeTimer = this.#idleTimer = this.#immediate = null
+    if (this.#setupTimer) clearTimeout(this.#setupTimer)
+    this.#handshakeTimer = this.#idleTimer = this.#immediate = this.#setupTimer = null
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort)
     waiting.delete(this)
     finalizer.unregister(this)
@@ -512,11 +560,13 @@ export class TLSStream extends Duplex {
 
   ref(): this {
     this.#res.watcher.ref()
+    this.#setupTimer?.ref()
     return this
   }
 
   unref(): this {
     this.#res.watcher.unref()
+    this.#setupTimer?.unref()
     return this
   }
 

@@ -15,6 +15,7 @@
 #include "../tls_client.h"
 #include "compat.h"
 #include "options.h"
+#include "race.h"
 #include "resolve.h"
 #include "sock.h"
 #include "strbuf.h"
@@ -41,9 +42,7 @@ struct tls_conn {
     int peer_name_is_ip;          /* verify against IP SANs, send no SNI */
 
     resolve_job *resolver;
-    struct addrinfo *addresses;   /* all results, freed once connected */
-    struct addrinfo *next_address;
-    char connect_failures[512];   /* "addr:port: reason; ..." for the final message */
+    conn_race race;               /* the addresses being raced; freed once connected */
     tls_socket sock;
 
     int setup_wants;              /* events the set-up step is blocked on */
@@ -59,6 +58,7 @@ struct tls_conn {
     char fail_msg[TLS_MSG_MAX];
     char call_msg[TLS_MSG_MAX];   /* message of the latest non-sticky failure */
     char os_error[32];
+    int os_error_fresh;           /* os_error was set for the failure being recorded */
 
     long verify_code;             /* verify.h code; -1 until verification ran */
     char verify_message[256];
@@ -82,7 +82,13 @@ int conn_fail(tls_conn *c, const char *code, const char *fmt, ...) TLS_PRINTF(3,
 /* Failure caused by the transport (sock_error / sock_eof): TLS_CONNECTION_RESET
  * with os_error set. during: e.g. "during the TLS handshake". Returns 0. */
 int conn_fail_socket(tls_conn *c, const char *during);
+/* Name the OS error behind the failure conn_fail is about to record. A
+ * failure recorded without one clears any earlier name, so a stale OS error
+ * is never reported with an unrelated failure. */
 void conn_set_os_error(tls_conn *c, const char *name);
+/* "example.com (192.0.2.1 port 443)", or "192.0.2.1 port 443" when the host
+ * is that address: for messages, so that none repeats the address. */
+const char *conn_peer_text(tls_conn *c, char *buf, size_t cap);
 
 /* Verification outcome (verify.h code, the OS's words for it). */
 void conn_set_verify_result(tls_conn *c, long code, const char *message);

@@ -3,6 +3,7 @@
 
 #include "../tls_client.h"
 #include "compat.h"
+#include "sock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,14 +90,61 @@ static const char *replace_string(char **slot, const char *value, char *msg, siz
     return NULL;
 }
 
+int options_host_valid(const char *text, size_t len, char *why, size_t whycap)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch < 0x21 || ch == 0x7f) {
+            snprintf(why, whycap, "byte %zu is a control character or space (0x%02x)", i, ch);
+            return 0;
+        }
+    }
+    char literal[80];
+    if (len < sizeof literal) {
+        memcpy(literal, text, len);
+        literal[len] = '\0';
+        if (text_is_ip_address(literal))
+            return 1;
+    }
+    size_t name_len = len && text[len - 1] == '.' ? len - 1 : len;
+    if (name_len == 0 || name_len > 253) {
+        snprintf(why, whycap, "a name must have 1 to 253 bytes, not %zu", name_len);
+        return 0;
+    }
+    size_t label = 0;
+    for (size_t i = 0; i <= name_len; i++) {
+        unsigned char ch = i < name_len ? (unsigned char)text[i] : '.';
+        if (ch == '.') {
+            if (label == 0 || label > 63) {
+                snprintf(why, whycap, "a label (between dots) must have 1 to 63 bytes, not %zu", label);
+                return 0;
+            }
+            label = 0;
+            continue;
+        }
+        label++;
+        if (!(ch >= 0x80 || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '-' || ch == '_')) {
+            snprintf(why, whycap, "'%c' (byte %zu) cannot appear in a host name", ch, i);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static const char *set_tls_option(struct tls_options *o, const char *key, const char *value,
                                   char *msg, size_t cap)
 {
     if (strcmp(key, "servername") == 0) {
+        char why[128];
         if (!*value)
             return bad_value(msg, cap, key, value, "must not be empty");
         if (strlen(value) > 255)
-            return bad_value(msg, cap, key, value, "longer than 255 bytes");
+            return bad_value(msg, cap, key, "<long text>", "longer than 255 bytes");
+        if (!options_host_valid(value, strlen(value), why, sizeof why)) {
+            snprintf(msg, cap, "invalid value for option servername: %s", why);
+            return TLS_INVALID_ARGUMENT;
+        }
         return replace_string(&o->servername, value, msg, cap, key);
     }
     if (strcmp(key, "ca") == 0) {

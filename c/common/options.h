@@ -33,4 +33,11 @@ const char *options_set(struct tls_options *opts, const char *key, const char *v
                         int setup_started, enum option_kind *kind,
                         char *msg, size_t msgcap);
 
+/* Is text (len bytes, not NUL-terminated necessarily) an IP address or a
+ * plausible DNS name: no control characters, spaces or punctuation other
+ * than '-', '_' and '.', no empty label but a final one, labels of at most 63
+ * and names of at most 253 bytes? Bytes >= 0x80 (UTF-8 names) are left to
+ * the resolver. 0 with *why filled otherwise. Used for host and servername. */
+int options_host_valid(const char *text, size_t len, char *why, size_t whycap);
+
 #endif

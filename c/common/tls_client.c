@@ -1,6 +1,6 @@
 /*
  * tls_client.c — the public tls_* API and the connection state machine:
- * resolving → connecting (each address in turn) → handshaking → open, with
+ * resolving → connecting (addresses raced, race.h) → handshaking → open, with
  * closed / failed as ends. Every entry point that "drives" the connection
  * first runs drive_setup, which advances as far as it can without waiting.
  */
@@ -89,26 +89,40 @@ int conn_fail(tls_conn *c, const char *code, const char *fmt, ...)
     va_end(ap);
     c->fail_code = code;
     c->state = CONN_FAILED;
+    /* The OS error explains this failure only if it was named for it. */
+    if (!c->os_error_fresh)
+        c->os_error[0] = '\0';
+    c->os_error_fresh = 0;
     return 0;
 }
 
 void conn_set_os_error(tls_conn *c, const char *name)
 {
     snprintf(c->os_error, sizeof c->os_error, "%s", name ? name : "");
+    c->os_error_fresh = 1;
+}
+
+const char *conn_peer_text(tls_conn *c, char *buf, size_t cap)
+{
+    if (!c->remote_address[0] || strcmp(c->host, c->remote_address) == 0)
+        snprintf(buf, cap, "%s port %d", c->host, c->remote_port ? c->remote_port : c->port);
+    else
+        snprintf(buf, cap, "%s (%s port %d)", c->host, c->remote_address, c->remote_port);
+    return buf;
 }
 
 int conn_fail_socket(tls_conn *c, const char *during)
 {
+    char peer[400];
+    conn_peer_text(c, peer, sizeof peer);
     if (c->sock_error) {
         char text[128];
         sock_error_text(c->sock_error, text, sizeof text);
         conn_set_os_error(c, sock_error_name(c->sock_error));
-        return conn_fail(c, TLS_CONNECTION_RESET, "connection to %s (%s port %d) lost %s: %s (%s)",
-                         c->host, c->remote_address, c->remote_port, during, text,
-                         sock_error_name(c->sock_error));
+        return conn_fail(c, TLS_CONNECTION_RESET, "connection to %s lost %s: %s (%s)", peer, during,
+                         text, sock_error_name(c->sock_error));
     }
-    return conn_fail(c, TLS_CONNECTION_RESET, "%s (%s port %d) closed the connection %s",
-                     c->host, c->remote_address, c->remote_port, during);
+    return conn_fail(c, TLS_CONNECTION_RESET, "%s closed the connection %s", peer, during);
 }
 
 void conn_set_verify_result(tls_conn *c, long code, const char *message)
@@ -156,9 +170,7 @@ static void release_transport(tls_conn *c)
 #endif
     resolve_release(c->resolver);
     c->resolver = NULL;
-    if (c->addresses)
-        freeaddrinfo(c->addresses);
-    c->addresses = c->next_address = NULL;
+    race_free(&c->race);
     sock_close(c->sock);
     c->sock = TLS_NO_SOCKET;
 }
@@ -193,26 +205,57 @@ static int finish_resolving(tls_conn *c)
             char text[128];
             sock_error_text(os_error, text, sizeof text);
             conn_set_os_error(c, sock_error_name(os_error));
-            return conn_fail(c, TLS_DNS_FAILED, "could not resolve %s: %s", c->host, text);
+            return conn_fail(c, TLS_DNS_FAILED, "could not resolve %s: %s (%s)", c->host, text,
+                             sock_error_name(os_error));
         }
         conn_set_os_error(c, resolve_error_name(gai_error));
         return conn_fail(c, TLS_DNS_FAILED, "could not resolve %s: %s (%s)", c->host,
                          resolve_error_text(gai_error), resolve_error_name(gai_error));
     }
-    c->addresses = c->next_address = found;
+    int ok = race_add(&c->race, found);
+    freeaddrinfo(found);
+    if (!ok)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory storing the addresses of %s", c->host);
+    race_arrange(&c->race);
     c->state = CONN_CONNECTING;
     return 1;
 }
 
-static void note_connect_failure(tls_conn *c, int os_error)
+/* A failure that means the server accepted the connection and then dropped it. */
+static int is_peer_reset(int os_error)
 {
+    const char *name = sock_error_name(os_error);
+    return strcmp(name, "ECONNRESET") == 0 || strcmp(name, "ECONNABORTED") == 0 ||
+           strcmp(name, "EPIPE") == 0;
+}
+
+/* Every address failed: one message naming each, the last OS error as the code. */
+static int fail_connect(tls_conn *c)
+{
+    const conn_race *r = &c->race;
+    char list[768] = "";
     char text[128];
-    sock_error_text(os_error, text, sizeof text);
-    int v6 = strchr(c->remote_address, ':') != NULL;
-    text_append(c->connect_failures, sizeof c->connect_failures, "%s%s%s%s:%d: %s (%s)",
-                c->connect_failures[0] ? "; " : "", v6 ? "[" : "", c->remote_address,
-                v6 ? "]" : "", c->remote_port, text, sock_error_name(os_error));
-    conn_set_os_error(c, sock_error_name(os_error));
+    if (r->count == 0)
+        return conn_fail(c, TLS_CONNECT_FAILED, "could not connect to %s port %d: it has no IPv4 or IPv6 address",
+                         c->host, c->port);
+    for (size_t i = 0; i < r->count; i++) {
+        const race_attempt *a = &r->list[i];
+        char addr[64];
+        int port;
+        sock_address_text((const struct sockaddr *)&a->addr, addr, sizeof addr, &port);
+        sock_error_text(a->os_error, text, sizeof text);
+        /* A host given as that one address is not repeated. */
+        int named = r->count > 1 || strcmp(addr, c->host) != 0;
+        int v6 = strchr(addr, ':') != NULL;
+        text_append(list, sizeof list, "%s%s%s%s%s%s (%s)", i ? "; " : "", named && v6 ? "[" : "",
+                    named ? addr : "", named && v6 ? "]" : "", named ? ": " : "", text,
+                    sock_error_name(a->os_error));
+    }
+    conn_set_os_error(c, sock_error_name(r->last_error));
+    if (is_peer_reset(r->last_error))
+        return conn_fail(c, TLS_CONNECTION_RESET, "connection to %s port %d was reset by the server: %s",
+                         c->host, c->port, list);
+    return conn_fail(c, TLS_CONNECT_FAILED, "could not connect to %s port %d: %s", c->host, c->port, list);
 }
 
 /* 1 connected, 0 waiting or failed (state says which). */
@@ -226,39 +269,19 @@ static int advance_connect(tls_conn *c)
         return 1;
     }
 #endif
-    for (;;) {
-        int os_error = 0;
-        net_status st;
-        if (c->sock == TLS_NO_SOCKET) {
-            struct addrinfo *ai = c->next_address;
-            if (!ai)
-                return conn_fail(c, TLS_CONNECT_FAILED, "could not connect to %s port %d: %s",
-                                 c->host, c->port, c->connect_failures);
-            c->next_address = ai->ai_next;
-            sock_address_text(ai->ai_addr, c->remote_address, sizeof c->remote_address,
-                              &c->remote_port);
-            st = sock_start_connect(ai->ai_addr, (socklen_t)ai->ai_addrlen, &c->sock, &os_error);
-        } else {
-            st = sock_finish_connect(c->sock, &os_error);
-        }
-        if (st == NET_AGAIN) {
-            c->setup_wants = TLS_WANT_WRITE;
-            return 0;
-        }
-        if (st == NET_OK)
-            break;
-        note_connect_failure(c, os_error);
-        sock_close(c->sock);
-        c->sock = TLS_NO_SOCKET;
-        if (sock_error_is_reset(os_error)) {
-            /* The server accepted the connection and then dropped it: another address
-             * of the same host would not help, and "refused" would mislead. */
-            return conn_fail(c, TLS_CONNECTION_RESET, "connection to %s port %d was reset by the server: %s",
-                             c->host, c->port, c->connect_failures);
-        }
+    tls_socket sock;
+    size_t index;
+    net_status st = race_step(&c->race, race_now_ms(), &sock, &index);
+    if (st == NET_AGAIN) {
+        c->setup_wants = TLS_WANT_WRITE;
+        return 0;
     }
-    freeaddrinfo(c->addresses);
-    c->addresses = c->next_address = NULL;
+    if (st != NET_OK)
+        return fail_connect(c);
+    c->sock = sock;
+    sock_address_text((const struct sockaddr *)&c->race.list[index].addr, c->remote_address,
+                      sizeof c->remote_address, &c->remote_port);
+    race_free(&c->race);
     c->os_error[0] = '\0';
     apply_socket_options(c);
     sock_local_address(c->sock, c->local_address, sizeof c->local_address, &c->local_port);
@@ -390,6 +413,9 @@ TLS_API int tls_connect(const char *host, int port, tls_conn **tlsout,
         host++;
         hostlen -= 2;
     }
+    char why[128];
+    if (!options_host_valid(host, hostlen, why, sizeof why))
+        return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_connect: host is not a valid name or address: %s", why);
 
     tls_conn *c = calloc(1, sizeof *c);
     char *host_copy = malloc(hostlen + 1);
@@ -409,7 +435,8 @@ TLS_API int tls_connect(const char *host, int port, tls_conn **tlsout,
     options_init(&c->opts);
 
     int gai_error = 0;
-    int numeric = resolve_numeric(c->host, port, &c->addresses, &gai_error);
+    struct addrinfo *literal = NULL;
+    int numeric = resolve_numeric(c->host, port, &literal, &gai_error);
     if (numeric < 0) {
         fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_connect: host %s is not a usable address: %s",
                         c->host, resolve_error_text(gai_error));
@@ -417,17 +444,28 @@ TLS_API int tls_connect(const char *host, int port, tls_conn **tlsout,
         free(c);
         return 0;
     }
+    int hooked = 0;
+    if (numeric) {
+        hooked = race_add(&c->race, literal) ? 1 : -1;
+        freeaddrinfo(literal);
+    } else {
+        hooked = race_test_hosts(&c->race, c->host, port);
+    }
+    if (hooked < 0) {
+        race_free(&c->race);
+        free(c->host);
+        free(c);
+        return fail_threadwide(err, errmsg, TLS_OUT_OF_MEMORY, "tls_connect: out of memory");
+    }
 #ifdef OSTLS_BACKEND_OWNS_TRANSPORT
     if (backend_owns_transport()) {
         /* The engine resolves and connects (backend_transport_connect). */
-        if (c->addresses)
-            freeaddrinfo(c->addresses);
-        c->addresses = NULL;
+        race_free(&c->race);
         c->state = CONN_CONNECTING;
     } else
 #endif
-    if (numeric) {
-        c->next_address = c->addresses;
+    if (hooked) {
+        race_arrange(&c->race);
         c->state = CONN_CONNECTING;
     } else {
         int os_error = 0;
@@ -652,14 +690,16 @@ static int poll_target(tls_conn *c, int want, int64_t *handle, int *events)
         *handle = resolve_handle(c->resolver);
         *events = TLS_WANT_READ;
         return 1;
-    case CONN_CONNECTING:
-        if (c->sock == TLS_NO_SOCKET) {
+    case CONN_CONNECTING: {
+        tls_socket newest = race_handle(&c->race);
+        if (newest == TLS_NO_SOCKET) {
             *events = TLS_POLL_NOW;   /* nothing started yet: drive it */
             return 1;
         }
-        *handle = (int64_t)c->sock;
+        *handle = (int64_t)newest;
         *events = TLS_WANT_WRITE;
         return 1;
+    }
     case CONN_HANDSHAKING:
         *handle = (int64_t)c->sock;
         *events = c->setup_wants ? c->setup_wants : TLS_POLL_NOW;
@@ -705,6 +745,17 @@ TLS_API int tls_pollhandle(tls_conn *c, int want, int64_t *handle, int *events,
     return 1;
 }
 
+TLS_API int tls_polltimeout(tls_conn *c)
+{
+    if (!c || c->state != CONN_CONNECTING)
+        return -1;
+#ifdef OSTLS_BACKEND_OWNS_TRANSPORT
+    if (backend_owns_transport())
+        return -1;
+#endif
+    return race_timeout_ms(&c->race, race_now_ms());
+}
+
 TLS_API int tls_wait(tls_conn *c, int want, int timeout_ms, const char **err, const char **errmsg)
 {
     if (!c)
@@ -726,9 +777,12 @@ TLS_API int tls_wait(tls_conn *c, int want, int timeout_ms, const char **err, co
         return report_failure(c, err, errmsg);
     if ((events & TLS_POLL_NOW) || events == 0 || handle < 0)
         return 1;
+    /* The set-up's own timer (the next address to try) may end the wait first. */
+    int timer = tls_polltimeout(c);
+    int wait_ms = timer >= 0 && (timeout_ms < 0 || timer < timeout_ms) ? timer : timeout_ms;
     int os_error = 0;
-    int rc = sock_wait(handle, events, timeout_ms, &os_error);
-    if (rc > 0)
+    int rc = sock_wait(handle, events, wait_ms, &os_error);
+    if (rc > 0 || (rc == 0 && wait_ms != timeout_ms))
         return 1;
     if (rc == 0)
         return fail_call(c, err, errmsg, TLS_TIMEOUT, "no progress on the connection to %s within %d ms",

@@ -6,6 +6,7 @@
  * same tests run under Wine.
  */
 import net from 'node:net'
+import { Worker } from 'node:worker_threads'
 import { setImmediate as tick } from 'node:timers/promises'
 import { closer } from './servers'
 import { libraryInfo } from '../../dist/cjs/native'
@@ -209,4 +210,61 @@ export function outcome(s: NodeJS.ReadableStream & { destroyed?: boolean }, boun
     const timer = setTimeout(() => finish(false), boundMs)
     s.once('close', () => finish(true))
   })
+}
+
+/**
+ * A blackholed address: a listener on host:port (0: any free port) that
+ * never accepts and whose accept queue is full, so the OS silently drops new
+ * SYNs (Linux with the default tcp_abort_on_overflow=0, and Wine on it): a
+ * connect there neither succeeds nor fails until the OS gives up minutes
+ * later. Plain Node, loopback only, no root: the listener lives in a worker
+ * thread whose event loop is then blocked, and two connections fill its
+ * queue (backlog 1 holds two).
+ */
+export async function blackhole(host: string, port = 0): Promise<{ port: number; close(): Promise<void> }> {
+  const gate = new Int32Array(new SharedArrayBuffer(4))
+  const worker = new Worker(
+    `const net = require('node:net'); const { parentPort, workerData } = require('node:worker_threads')
+     const srv = net.createServer()
+     srv.on('error', (e) => parentPort.postMessage({ error: e.code || String(e) }))
+     srv.listen({ host: workerData.host, port: workerData.port, backlog: 1 }, () => {
+       parentPort.postMessage({ port: srv.address().port })
+       parentPort.once('message', () => {
+         Atomics.wait(workerData.gate, 0, 0)
+         srv.close()
+         parentPort.close()
+       })
+     })`,
+    { eval: true, workerData: { host, port, gate } }
+  )
+  const msg = await new Promise<{ port?: number; error?: string }>((resolve, reject) => {
+    worker.once('message', resolve)
+    worker.once('error', reject)
+  })
+  if (!msg.port) {
+    await worker.terminate()
+    throw Object.assign(new Error(`blackhole: cannot listen on ${host}:${port}: ${msg.error}`), { code: msg.error })
+  }
+  worker.postMessage('block')
+  await new Promise((r) => setTimeout(r, 50))
+  const fillers: net.Socket[] = []
+  const connected = (s: net.Socket, ms: number) =>
+    new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms)
+      s.once('connect', () => (clearTimeout(timer), resolve(true)))
+      s.once('error', () => (clearTimeout(timer), resolve(false)))
+    })
+  for (let i = 0; i < 4; i++) {
+    const s = net.connect({ host, port: msg.port })
+    s.on('error', () => {})
+    fillers.push(s)
+    if (!(await connected(s, 300))) break // the queue is full: this SYN was dropped
+  }
+  const close = async () => {
+    for (const s of fillers) s.destroy()
+    Atomics.store(gate, 0, 1)
+    Atomics.notify(gate, 0)
+    await new Promise<void>((r) => worker.once('exit', () => r()))
+  }
+  return { port: msg.port, close }
 }
