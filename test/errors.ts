@@ -93,3 +93,17 @@ t.test('bad arguments are refused before any connection', async (t) => {
   t.throws(() => connect({ host: '', port: 443 }), { tlsCode: 'TLS_INVALID_ARGUMENT' })
   t.throws(() => connect({ host: '127.0.0.1', port: 443, ALPNProtocols: ['a,b'] }), { tlsCode: 'TLS_INVALID_ARGUMENT' })
 })
+
+t.test('DNS failures: EAI_SYSTEM carries its errno as the code; other detail only where it explains', async (t) => {
+  const { nodeCode } = await import('../dist/cjs/errors')
+  t.equal(nodeCode('TLS_DNS_FAILED', { osError: 'ENOTFOUND' }), 'ENOTFOUND')
+  t.equal(nodeCode('TLS_DNS_FAILED', { osError: 'EAI_AGAIN' }), 'EAI_AGAIN')
+  t.equal(nodeCode('TLS_DNS_FAILED', { osError: 'EMFILE' }), 'EMFILE', 'getaddrinfo failed with EAI_SYSTEM and errno EMFILE')
+  t.equal(nodeCode('TLS_DNS_FAILED', {}), 'ENOTFOUND')
+  const reset = new TLSError('TLS_CONNECTION_RESET', 'reset', { osError: 'ECONNRESET', verifyResult: 'DEPTH_ZERO_SELF_SIGNED_CERT' })
+  t.equal(reset.verifyResult, undefined, 'a verification result does not explain a reset')
+  t.equal(reset.osError, 'ECONNRESET')
+  const cert = new TLSError('TLS_CERT_UNTRUSTED', 'untrusted', { osError: 'ECONNREFUSED', verifyResult: 'DEPTH_ZERO_SELF_SIGNED_CERT' })
+  t.equal(cert.osError, undefined, 'an OS error does not explain a certificate failure')
+  t.equal(cert.code, 'DEPTH_ZERO_SELF_SIGNED_CERT')
+})

@@ -49,8 +49,10 @@ t.test('RST in the middle of the server handshake flight', async (t) => {
   const srv = await tlsServer(p.leaf)
   const proxy = await faultProxy(srv.port, { toClient: { after: 100, then: 'reset' } })
   t.teardown(() => Promise.all([proxy.close(), srv.close()]))
-  oneError(t, await outcome(connect(opts(proxy.port)), BOUND), 'TLS_CONNECTION_RESET', 'ECONNRESET')
+  const o = await outcome(connect(opts(proxy.port)), BOUND)
+  oneError(t, o, 'TLS_CONNECTION_RESET', 'ECONNRESET')
   t.equal(srv.handshakes, 0)
+  t.equal(o.errors[0]?.message.split('127.0.0.1').length - 1, 1, 'the message names the address once')
 })
 
 t.test('RST on an idle connection after the handshake is reported', async (t) => {
@@ -141,4 +143,18 @@ t.test('RST during a 4 MiB write: every pending write callback gets the error', 
   }
   oneError(t, await done, 'TLS_CONNECTION_RESET', /^(ECONNRESET|EPIPE)$/)
   t.equal(s.writableLength, 0, 'writableLength went back to 0')
+})
+
+t.test('a reset after an unverified handshake does not carry the old verification result', async (t) => {
+  noLeak(t)
+  const srv = await tlsServer(p.self)
+  const proxy = await faultProxy(srv.port)
+  t.teardown(() => Promise.all([proxy.close(), srv.close()]))
+  const s = await open(opts(proxy.port, { ca: undefined, rejectUnauthorized: false }))
+  t.equal(s.authorizationError, 'DEPTH_ZERO_SELF_SIGNED_CERT')
+  const done = outcome(s, BOUND)
+  proxy.reset()
+  const o = await done
+  oneError(t, o, 'TLS_CONNECTION_RESET', 'ECONNRESET')
+  t.equal((o.errors[0] as { verifyResult?: string })?.verifyResult, undefined, 'no verifyResult on a reset')
 })
