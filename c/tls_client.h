@@ -174,8 +174,9 @@ TLS_API int tls_handshake(tls_conn *tls, int *done, const char **err, const char
  * TLS_WANT_READ (watch for readable), TLS_WANT_WRITE (watch for writable) and
  * TLS_POLL_NOW (do not wait: call again at once); 0 means nothing to wait for.
  *
- * Handle lifetime: during set-up the handle may change (resolver, then one socket
- * per address tried). The library closes a handle it has reported only inside
+ * Handle lifetime: during set-up the handle may change (resolver, then the newest
+ * of the connection attempts in flight; see tls_polltimeout for the others).
+ * The library closes a handle it has reported only inside
  * tls_handshake, tls_isopen, tls_read, tls_write, tls_bytesavailable, tls_wait
  * while set-up is still going on, and inside tls_close and tls_free. A host that
  * watches the handle must stop watching it before such a call, and ask again
