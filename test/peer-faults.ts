@@ -97,6 +97,11 @@ t.test('RST on an idle pooled Agent socket: the next request gets a fresh connec
   t.ok(ms >= 0, `the pooled socket noticed the reset and closed (${ms} ms)`)
   t.equal(await get('/2'), 'hello /2', 'the next request works')
   t.equal(srv.handshakes, 2, 'over a new connection')
+  // A request sent the moment the pooled socket is reset: it works or fails cleanly, never hangs.
+  proxy.reset()
+  const third = await get('/3').catch((e: Error & { code?: string }) => e)
+  if (typeof third === 'string') t.equal(third, 'hello /3', 'the racing request worked')
+  else t.match(third.code, /^(ECONNRESET|EPIPE)$/, `the racing request failed cleanly: ${third.message}`)
 })
 
 t.test('a program whose connection is reset while idle does not exit 0 silently', async (t) => {
