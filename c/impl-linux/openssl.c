@@ -112,7 +112,17 @@ static BIO_METHOD *socket_bio_method;
 
 static SSL *ssl_of(tls_conn *c)
 {
-    return ((struct ossl_session *)c->session)->ssl;
+    struct ossl_session *s = c->session;
+    return s ? s->ssl : NULL;
+}
+
+/* A session whose set-up failed (a bad `ca`, no memory) has no SSL: c/common
+ * then only reports the stored failure, but every entry point checks anyway,
+ * since OpenSSL's functions do not accept a NULL SSL. */
+static step_result no_session(tls_conn *c, const char *call)
+{
+    conn_fail(c, TLS_INTERNAL_ERROR, "%s: the TLS session was never set up", call);
+    return STEP_FAILED;
 }
 
 /* ------------------------------------------------------------ socket BIO */
@@ -574,6 +584,8 @@ int backend_session_new(tls_conn *c)
 void backend_session_free(tls_conn *c)
 {
     struct ossl_session *s = c->session;
+    if (!s)
+        return;
     if (s->ssl)
         ossl.SSL_free(s->ssl);   /* also frees the BIO */
     free(s->out);
@@ -586,6 +598,8 @@ void backend_session_free(tls_conn *c)
 step_result backend_handshake(tls_conn *c)
 {
     struct ossl_session *s = c->session;
+    if (!s || !s->ssl)
+        return no_session(c, "tls_handshake");
     clear_for_call(c);
     int rc = ossl.SSL_do_handshake(s->ssl);
     if (rc == 1) {
@@ -609,6 +623,8 @@ static int clamp_int(size_t len)
 
 step_result backend_read(tls_conn *c, void *buf, size_t len, size_t *n)
 {
+    if (!ssl_of(c))
+        return no_session(c, "tls_read");
     clear_for_call(c);
     int rc = ossl.SSL_read(ssl_of(c), buf, clamp_int(len));
     if (rc > 0) {
@@ -635,10 +651,8 @@ static step_result write_progress(tls_conn *c, struct ossl_session *s, net_statu
 step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
 {
     struct ossl_session *s = c->session;
-    if (!s || !s->ssl) {
-        conn_fail(c, TLS_INTERNAL_ERROR, "tls_write: the TLS session was never set up");
-        return STEP_FAILED;
-    }
+    if (!s || !s->ssl)
+        return no_session(c, "tls_write");
     clear_for_call(c);
     /* Output an earlier call made but had not all sent: records (their
      * plaintext is at the start of buf: the caller retries with it first) or
@@ -689,6 +703,8 @@ step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
 step_result backend_peek(tls_conn *c)
 {
     char byte;
+    if (!ssl_of(c))
+        return no_session(c, "tls_bytesavailable");
     clear_for_call(c);
     int rc = ossl.SSL_peek(ssl_of(c), &byte, 1);
     return rc > 0 ? STEP_DONE : io_failure(c, rc, 0);
@@ -696,7 +712,8 @@ step_result backend_peek(tls_conn *c)
 
 size_t backend_pending(tls_conn *c)
 {
-    int n = c->session ? ossl.SSL_pending(ssl_of(c)) : 0;
+    SSL *ssl = ssl_of(c);
+    int n = ssl ? ossl.SSL_pending(ssl) : 0;
     return n > 0 ? (size_t)n : 0;
 }
 
@@ -709,6 +726,8 @@ int backend_has_buffered_input(tls_conn *c)
 
 step_result backend_shutdown(tls_conn *c)
 {
+    if (!ssl_of(c))
+        return no_session(c, "tls_shutdown");
     clear_for_call(c);
     int rc = ossl.SSL_shutdown(ssl_of(c));
     if (rc >= 0)
@@ -719,6 +738,8 @@ step_result backend_shutdown(tls_conn *c)
 
 void backend_close_notify(tls_conn *c)
 {
+    if (!ssl_of(c))
+        return;
     clear_for_call(c);
     ossl.SSL_shutdown(ssl_of(c));
     ossl.ERR_clear_error();
@@ -745,7 +766,15 @@ static void append_pem(strbuf *out, X509 *cert)
 int backend_conn_info(tls_conn *c, const char *key, strbuf *out)
 {
     struct ossl_session *s = c->session;
-    SSL *ssl = s->ssl;
+    SSL *ssl = s ? s->ssl : NULL;
+    static const char *const keys[] = { "protocol", "cipher", "alpn", "peer_cert", "peer_chain" };
+    if (!ssl) {
+        /* No session: every key this backend knows is empty. */
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (strcmp(key, keys[i]) == 0)
+                return 1;
+        return 0;
+    }
     ossl.ERR_clear_error();
     if (strcmp(key, "protocol") == 0) {
         if (s->handshake_done)
