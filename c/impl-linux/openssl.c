@@ -26,28 +26,64 @@ const char backend_name[] = "openssl";
 
 #define CA_CACHE_SIZE 8
 
-/* Records of one backend_write go to the socket in one send (Node, by
- * contrast with one send per 16 KiB record, makes one write per chunk). A
- * record's plaintext is reported written only once the socket took the whole
- * record; until then the caller retries with the same bytes first (the
- * tls_write contract) and backend_write reports them as the rest goes out. */
-#define OUT_RECORDS 4
-#define OUT_RECORD_MAX (16384 + 2048 + 5)   /* largest TLS record on the wire */
+/* What one backend_write encrypts goes to the socket in one send (Node, by
+ * contrast with one send per 16 KiB record, makes one write per chunk). Its
+ * plaintext is reported written only once the socket took every byte of its
+ * records; until then the caller retries with the same bytes first (the
+ * tls_write contract) and backend_write reports them as the rest goes out.
+ *
+ * Bytes OpenSSL has produced are never dropped: while collecting, the buffer
+ * grows to hold whatever the SSL_write calls make. That is bounded because
+ * each backend_write feeds at most OUT_PLAIN_MAX of plaintext: on TLS 1.2
+ * AES-CBC without encrypt-then-MAC on an AES-NI CPU, one SSL_write of 64 KiB
+ * or more encrypts 4 or 8 records at once ("multi-block"), and of 1 MiB it
+ * would encrypt the whole MiB in one call. A renegotiation that SSL_write
+ * drives adds its handshake flight (a few KiB) to the same buffer. */
+#define OUT_PLAIN_MAX ((size_t)8 * 16384)   /* one multi-block batch of 8 records */
+#define OUT_CALLS 8                          /* SSL_write calls per backend_write */
 
 struct ossl_session {
     SSL *ssl;
     int handshake_done;
     int collect;                 /* socket_bio_write appends to out instead of sending */
+    int collect_failed;          /* out could not grow: OpenSSL was told to retry */
     char *out;                   /* encrypted bytes not yet taken by the socket */
     size_t out_off, out_len;     /* sent so far, filled so far */
-    int nrec;                    /* records in out not yet fully sent, oldest first */
+    size_t out_cap;
+    int nrec;                    /* SSL_write outputs in out not yet fully sent, oldest first */
     int rec_first;
-    size_t rec_end[OUT_RECORDS];     /* offset in out where each record ends */
-    size_t rec_plain[OUT_RECORDS];   /* its plaintext length */
-    size_t done;                 /* plaintext of records sent but not yet reported */
+    size_t rec_end[OUT_CALLS];   /* offset in out where each output ends */
+    size_t rec_plain[OUT_CALLS]; /* its plaintext length */
+    size_t done;                 /* plaintext of outputs sent but not yet reported */
 };
 
-/* Hands out's bytes to the socket; the plaintext of records now fully sent is
+/* Appends to out, growing it; 0 when memory ran out. */
+static int out_append(struct ossl_session *s, const char *data, size_t len)
+{
+    if (s->out_cap - s->out_len < len) {
+        size_t cap = s->out_cap ? s->out_cap : 4 * 16384 + 8192;
+        while (cap - s->out_len < len)
+            cap *= 2;
+        char *grown = realloc(s->out, cap);
+        if (!grown)
+            return 0;
+        s->out = grown;
+        s->out_cap = cap;
+    }
+    memcpy(s->out + s->out_len, data, len);
+    s->out_len += len;
+    return 1;
+}
+
+static void out_release(struct ossl_session *s)
+{
+    free(s->out);   /* an idle connection keeps no buffer */
+    s->out = NULL;
+    s->out_off = s->out_len = s->out_cap = 0;
+    s->nrec = s->rec_first = 0;
+}
+
+/* Hands out's bytes to the socket; the plaintext of outputs now fully sent is
  * added to done (backend_write reports it). NET_OK once out is empty. */
 static net_status flush_out(tls_conn *c, struct ossl_session *s)
 {
@@ -65,10 +101,7 @@ static net_status flush_out(tls_conn *c, struct ossl_session *s)
         s->nrec--;
     }
     if (s->out_off == s->out_len) {
-        free(s->out);   /* an idle connection keeps no buffer */
-        s->out = NULL;
-        s->out_off = s->out_len = 0;
-        s->nrec = s->rec_first = 0;
+        out_release(s);
         return NET_OK;
     }
     return st == NET_OK ? NET_AGAIN : st;
@@ -79,7 +112,17 @@ static BIO_METHOD *socket_bio_method;
 
 static SSL *ssl_of(tls_conn *c)
 {
-    return ((struct ossl_session *)c->session)->ssl;
+    struct ossl_session *s = c->session;
+    return s ? s->ssl : NULL;
+}
+
+/* A session whose set-up failed (a bad `ca`, no memory) has no SSL: c/common
+ * then only reports the stored failure, but every entry point checks anyway,
+ * since OpenSSL's functions do not accept a NULL SSL. */
+static step_result no_session(tls_conn *c, const char *call)
+{
+    conn_fail(c, TLS_INTERNAL_ERROR, "%s: the TLS session was never set up", call);
+    return STEP_FAILED;
 }
 
 /* ------------------------------------------------------------ socket BIO */
@@ -94,12 +137,10 @@ static int socket_bio_write(BIO *bio, const char *data, int len)
     size_t sent = 0;
     net_status st = NET_OK;
     if (s && s->collect) {
-        if (OUT_RECORDS * OUT_RECORD_MAX - s->out_len >= (size_t)len) {
-            memcpy(s->out + s->out_len, data, (size_t)len);
-            s->out_len += (size_t)len;
+        if (out_append(s, data, (size_t)len))
             return len;
-        }
-        /* Full: OpenSSL keeps the record and the next SSL_write resends it. */
+        /* No memory: OpenSSL keeps the record and the next SSL_write resends it. */
+        s->collect_failed = 1;
         ossl.BIO_set_flags(bio, OSSL_BIO_FLAGS_WRITE | OSSL_BIO_FLAGS_SHOULD_RETRY);
         return -1;
     }
@@ -543,6 +584,8 @@ int backend_session_new(tls_conn *c)
 void backend_session_free(tls_conn *c)
 {
     struct ossl_session *s = c->session;
+    if (!s)
+        return;
     if (s->ssl)
         ossl.SSL_free(s->ssl);   /* also frees the BIO */
     free(s->out);
@@ -555,6 +598,8 @@ void backend_session_free(tls_conn *c)
 step_result backend_handshake(tls_conn *c)
 {
     struct ossl_session *s = c->session;
+    if (!s || !s->ssl)
+        return no_session(c, "tls_handshake");
     clear_for_call(c);
     int rc = ossl.SSL_do_handshake(s->ssl);
     if (rc == 1) {
@@ -578,6 +623,8 @@ static int clamp_int(size_t len)
 
 step_result backend_read(tls_conn *c, void *buf, size_t len, size_t *n)
 {
+    if (!ssl_of(c))
+        return no_session(c, "tls_read");
     clear_for_call(c);
     int rc = ossl.SSL_read(ssl_of(c), buf, clamp_int(len));
     if (rc > 0) {
@@ -587,57 +634,9 @@ step_result backend_read(tls_conn *c, void *buf, size_t len, size_t *n)
     return io_failure(c, rc, 0);
 }
 
-step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
+/* Reports the plaintext of outputs now fully sent, or what to wait for. */
+static step_result write_progress(tls_conn *c, struct ossl_session *s, net_status st, size_t *n)
 {
-    struct ossl_session *s = c->session;
-    clear_for_call(c);
-    /* Records an earlier call encrypted but had not all sent: their plaintext
-     * is at the start of buf (the caller retries with it first). */
-    if (s->out || s->done) {
-        net_status st = s->out ? flush_out(c, s) : NET_OK;
-        if (s->done > 0) {
-            *n = s->done;
-            s->done = 0;
-            return STEP_DONE;
-        }
-        if (st == NET_AGAIN)
-            return STEP_WANT_WRITE;
-        if (st != NET_OK) {
-            conn_fail_socket(c, "while sending");
-            return STEP_FAILED;
-        }
-    }
-    s->out = malloc(OUT_RECORDS * OUT_RECORD_MAX);
-    int rc = 0;
-    size_t taken = 0;
-    if (s->out) {
-        s->collect = 1;
-        while (s->nrec < OUT_RECORDS && taken < len) {
-            rc = ossl.SSL_write(s->ssl, (const char *)buf + taken, clamp_int(len - taken));
-            if (rc <= 0)
-                break;
-            s->rec_end[s->nrec] = s->out_len;
-            s->rec_plain[s->nrec] = (size_t)rc;
-            s->nrec++;
-            taken += (size_t)rc;
-        }
-        s->collect = 0;
-    } else {
-        rc = ossl.SSL_write(s->ssl, buf, clamp_int(len));   /* no memory: one record, sent directly */
-        if (rc > 0) {
-            *n = (size_t)rc;
-            return STEP_DONE;
-        }
-    }
-    if (taken == 0) {
-        free(s->out);
-        s->out = NULL;
-        s->out_off = s->out_len = 0;
-        return io_failure(c, rc, 1);
-    }
-    if (rc <= 0)
-        ossl.ERR_clear_error();   /* what stopped the batch is met again by the next call */
-    net_status st = flush_out(c, s);
     if (s->done > 0) {
         *n = s->done;
         s->done = 0;
@@ -649,9 +648,63 @@ step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
     return STEP_FAILED;
 }
 
+step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
+{
+    struct ossl_session *s = c->session;
+    if (!s || !s->ssl)
+        return no_session(c, "tls_write");
+    clear_for_call(c);
+    /* Output an earlier call made but had not all sent: records (their
+     * plaintext is at the start of buf: the caller retries with it first) or
+     * a handshake flight. It goes out before anything new is encrypted. */
+    if (s->out || s->done) {
+        net_status st = s->out ? flush_out(c, s) : NET_OK;
+        if (s->done > 0 || st != NET_OK)
+            return write_progress(c, s, st, n);
+    }
+    size_t cap = len < OUT_PLAIN_MAX ? len : OUT_PLAIN_MAX;
+    int rc = 0;
+    size_t taken = 0;
+    s->collect = 1;
+    s->collect_failed = 0;
+    while (s->nrec < OUT_CALLS && taken < cap) {
+        rc = ossl.SSL_write(s->ssl, (const char *)buf + taken, clamp_int(cap - taken));
+        if (rc <= 0)
+            break;
+        s->rec_end[s->nrec] = s->out_len;
+        s->rec_plain[s->nrec] = (size_t)rc;
+        s->nrec++;
+        taken += (size_t)rc;
+    }
+    s->collect = 0;
+    if (taken == 0) {
+        /* Nothing encrypted, but SSL_write may have driven a renegotiation
+         * and left its handshake flight in out: that is sent, never dropped. */
+        step_result step;
+        if (s->collect_failed) {
+            ossl.ERR_clear_error();
+            conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory buffering TLS records for %s", c->peer_name);
+            step = STEP_FAILED;
+        } else {
+            step = io_failure(c, rc, 1);
+        }
+        if (s->out) {
+            net_status st = flush_out(c, s);
+            if (step != STEP_FAILED && st != NET_OK)
+                return write_progress(c, s, st, n);
+        }
+        return step;
+    }
+    if (rc <= 0)
+        ossl.ERR_clear_error();   /* what stopped the batch is met again by the next call */
+    return write_progress(c, s, flush_out(c, s), n);
+}
+
 step_result backend_peek(tls_conn *c)
 {
     char byte;
+    if (!ssl_of(c))
+        return no_session(c, "tls_bytesavailable");
     clear_for_call(c);
     int rc = ossl.SSL_peek(ssl_of(c), &byte, 1);
     return rc > 0 ? STEP_DONE : io_failure(c, rc, 0);
@@ -659,7 +712,8 @@ step_result backend_peek(tls_conn *c)
 
 size_t backend_pending(tls_conn *c)
 {
-    int n = c->session ? ossl.SSL_pending(ssl_of(c)) : 0;
+    SSL *ssl = ssl_of(c);
+    int n = ssl ? ossl.SSL_pending(ssl) : 0;
     return n > 0 ? (size_t)n : 0;
 }
 
@@ -672,6 +726,8 @@ int backend_has_buffered_input(tls_conn *c)
 
 step_result backend_shutdown(tls_conn *c)
 {
+    if (!ssl_of(c))
+        return no_session(c, "tls_shutdown");
     clear_for_call(c);
     int rc = ossl.SSL_shutdown(ssl_of(c));
     if (rc >= 0)
@@ -682,6 +738,8 @@ step_result backend_shutdown(tls_conn *c)
 
 void backend_close_notify(tls_conn *c)
 {
+    if (!ssl_of(c))
+        return;
     clear_for_call(c);
     ossl.SSL_shutdown(ssl_of(c));
     ossl.ERR_clear_error();
@@ -708,7 +766,15 @@ static void append_pem(strbuf *out, X509 *cert)
 int backend_conn_info(tls_conn *c, const char *key, strbuf *out)
 {
     struct ossl_session *s = c->session;
-    SSL *ssl = s->ssl;
+    SSL *ssl = s ? s->ssl : NULL;
+    static const char *const keys[] = { "protocol", "cipher", "alpn", "peer_cert", "peer_chain" };
+    if (!ssl) {
+        /* No session: every key this backend knows is empty. */
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (strcmp(key, keys[i]) == 0)
+                return 1;
+        return 0;
+    }
     ossl.ERR_clear_error();
     if (strcmp(key, "protocol") == 0) {
         if (s->handshake_done)

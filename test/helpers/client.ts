@@ -1,4 +1,5 @@
 /** Promise helpers around the public API. */
+import { createHash } from 'node:crypto'
 import { connect, ConnectOptions, TLSStream } from '../../dist/cjs/index'
 
 export function open(options: ConnectOptions): Promise<TLSStream> {
@@ -32,4 +33,21 @@ export function collect(s: NodeJS.ReadableStream): Promise<Buffer> {
     s.once('end', () => resolve(Buffer.concat(chunks)))
     s.once('error', reject)
   })
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex')
+}
+
+/**
+ * Sends data in one write, ends, and resolves with the server's reply (a
+ * hashServer answers `<bytes> <sha256>`). Rejects on a stream error.
+ */
+export async function upload(options: ConnectOptions, data: Buffer): Promise<string> {
+  const s = await open(options)
+  const reply = collect(s)
+  const written = new Promise<void>((resolve, reject) => s.write(data, (err) => (err ? reject(err) : resolve())))
+  s.end()
+  await written
+  return (await reply).toString()
 }

@@ -127,3 +127,104 @@ export async function opensslServer(pair: { keyFile: string; certFile: string },
     if (attempt >= 3) throw new Error('openssl s_server did not start')
   }
 }
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port (tries for up to 5 s). */
+export async function listening(port: number): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy()
+        resolve(true)
+      })
+      s.on('error', () => resolve(false))
+    })
+    if (ok) return true
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return false
+}
+
+export interface Sink {
+  port: number
+  /** Bytes received so far and their SHA-256 (hex). */
+  received(): { bytes: number; sha256: string }
+  /** Resolves once at least n bytes have arrived (or the server exited). */
+  reached(n: number): Promise<void>
+  /** One s_server command line (e.g. 'R': renegotiate, asking for a client certificate). */
+  command(line: string): void
+  close(): Promise<void>
+}
+
+/**
+ * `openssl s_server -quiet` as an upload sink: with -quiet its stdout is
+ * exactly the application bytes the client sent, which are hashed here; its
+ * stdin takes s_server's one-letter commands. Linux only (the openssl binary).
+ */
+export async function opensslSink(pair: { keyFile: string; certFile: string }, args: string[] = []): Promise<Sink> {
+  const crypto = await import('node:crypto')
+  const port = await closedPort()
+  const proc = spawn('openssl', ['s_server', '-quiet', '-accept', `127.0.0.1:${port}`, '-key', pair.keyFile, '-cert', pair.certFile, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
+  const hash = crypto.createHash('sha256')
+  let bytes = 0
+  let waiters: Array<() => void> = []
+  const wake = () => {
+    const w = waiters
+    waiters = []
+    for (const f of w) f()
+  }
+  proc.stdout.on('data', (d: Buffer) => {
+    hash.update(d)
+    bytes += d.length
+    wake()
+  })
+  proc.stderr.on('data', () => {})
+  proc.on('exit', wake)
+  // The readiness probe is one failed handshake for s_server; it goes on accepting.
+  if (!(await listening(port))) {
+    proc.kill()
+    throw new Error('openssl s_server did not start')
+  }
+  return {
+    port,
+    received: () => ({ bytes, sha256: hash.copy().digest('hex') }),
+    reached: async (n) => {
+      while (bytes < n && proc.exitCode === null) await new Promise<void>((r) => waiters.push(r))
+    },
+    command: (line) => proc.stdin.write(line + '\n'),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null) return resolve()
+        proc.on('exit', () => resolve())
+        proc.kill()
+      })
+  }
+}
+
+/**
+ * A Node TLS server that hashes what each client sends and, when the client
+ * ends, answers `<bytes> <sha256 hex>` and ends too. onData sees every chunk
+ * with the running total (to act mid-upload, e.g. renegotiate).
+ */
+export async function hashServer(
+  pair: KeyPair,
+  extra: tls.TlsOptions = {},
+  onData: (s: tls.TLSSocket, total: number) => void = () => {}
+): Promise<TestServer> {
+  const crypto = await import('node:crypto')
+  return tlsServer(
+    pair,
+    (s) => {
+      const hash = crypto.createHash('sha256')
+      let total = 0
+      s.on('data', (d: Buffer) => {
+        hash.update(d)
+        total += d.length
+        onData(s, total)
+      })
+      s.on('end', () => s.end(`${total} ${hash.digest('hex')}`))
+    },
+    { allowHalfOpen: true, ...extra }
+  )
+}
