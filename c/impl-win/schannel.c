@@ -915,11 +915,39 @@ static step_result check_version(tls_conn *c)
     return STEP_FAILED;
 }
 
+/* In a renegotiation the server must present the certificate it was
+ * verified with. A different one is refused rather than re-verified: the
+ * verification result, getPeerCertificate() and whatever the application
+ * decided at secureConnect all describe the first one (browsers refuse the
+ * change too, since the triple-handshake attacks). Checked whenever Schannel
+ * has something to send, so a changed certificate is refused before our
+ * Finished leaves. */
+static step_result check_same_peer(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    PCCERT_CONTEXT leaf = NULL;
+    if (QueryContextAttributesW(&s->ctx, SECPKG_ATTR_REMOTE_CERT_CONTEXT, &leaf) != SEC_E_OK || !leaf)
+        return STEP_DONE;   /* not known yet: the verified one stands */
+    int same = s->peer && leaf->cbCertEncoded == s->peer->cbCertEncoded &&
+               memcmp(leaf->pbCertEncoded, s->peer->pbCertEncoded, leaf->cbCertEncoded) == 0;
+    CertFreeCertificateContext(leaf);
+    if (same)
+        return STEP_DONE;
+    s->out_len = s->out_off = 0;   /* never finish the renegotiation */
+    s->out_plain = 0;
+    conn_fail(c, TLS_HANDSHAKE_FAILED,
+              "%s presented a different certificate in a TLS renegotiation; ostls refuses a change of "
+              "server certificate within a connection", c->peer_name);
+    return STEP_FAILED;
+}
+
 /* After the server's certificate arrives (and before our Finished leaves). */
 static step_result check_peer(tls_conn *c)
 {
     struct sch_session *s = sess(c);
-    if (s->verified || s->handshake_done)
+    if (s->handshake_done)
+        return check_same_peer(c);
+    if (s->verified)
         return STEP_DONE;
     if (!verify_peer(c)) {
         if (!s->hs_complete)
@@ -1147,6 +1175,18 @@ step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
     struct sch_session *s = sess(c);
     *n = 0;
     c->sock_error = 0;
+    if (s->out_plain > 0) {
+        /* An earlier call encrypted the first out_plain bytes of buf into a
+         * record that is still (or was, until a handshake flush) queued.
+         * Those bytes are reported once that record is on the wire, whoever
+         * flushed it, and never encrypted a second time. */
+        step_result st = flush_out(c, "while sending");
+        if (st != STEP_DONE)
+            return st;
+        *n = s->out_plain <= len ? s->out_plain : len;
+        s->out_plain = 0;
+        return STEP_DONE;
+    }
     if (s->renegotiating) {
         /* App data waits until the renegotiation is done; drive it from here
          * too, so a writer that never reads still makes progress. */
@@ -1159,12 +1199,6 @@ step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
         step_result st = flush_out(c, "while sending");
         if (st != STEP_DONE)
             return st;
-        if (s->out_plain > 0) {
-            /* The record that was waiting carried the first out_plain bytes of buf. */
-            *n = s->out_plain <= len ? s->out_plain : len;
-            s->out_plain = 0;
-            return STEP_DONE;
-        }
     }
     size_t chunk = len < s->sizes.cbMaximumMessage ? len : s->sizes.cbMaximumMessage;
     size_t need = s->sizes.cbHeader + chunk + s->sizes.cbTrailer;
