@@ -11,12 +11,18 @@ if ! command -v "$CC" >/dev/null 2>&1; then
   exit 1
 fi
 out=prebuilds/win32-x64
+# The sources are binding.gyp's (the common list plus its OS=='win' branch):
+# one list for node-gyp on Windows and this cross-build.
+sources=$(node -e '
+  const gyp = JSON.parse(require("fs").readFileSync("binding.gyp", "utf8").replace(/^\s*#.*$/gm, ""))
+  const t = gyp.targets[0]
+  const win = t.conditions.find((c) => c[0] === "OS==\x27win\x27")[1]
+  console.log([...t.sources, ...win.sources].join(" "))') || { echo "build-win: cannot read the sources from binding.gyp" >&2; exit 1; }
 mkdir -p "$out"
 "$CC" -std=c11 -O2 -Wall -Wextra -Werror=implicit-function-declaration \
   -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 -DUNICODE -D_UNICODE \
   -Ic -shared -o "$out/ostls.node" \
-  c/common/options.c c/common/pem.c c/common/race.c c/common/resolve.c c/common/sock.c c/common/strbuf.c \
-  c/common/suites.c c/common/tls_client.c c/common/verify.c c/impl-win/schannel.c \
+  $sources \
   -static-libgcc -static -Wl,--no-undefined -Wl,--dynamicbase -Wl,--nxcompat -Wl,--high-entropy-va \
   -s -lsecur32 -lcrypt32 -lws2_32
 # Only DLLs every Windows has.

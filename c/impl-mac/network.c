@@ -509,6 +509,14 @@ static int start_connection(tls_conn *c)
         /* IP literals get no SNI (RFC 6066); the trust policy still checks IP SANs. */
         if (!sh->peer_name_is_ip)
             sec_protocol_options_set_tls_server_name(sec, sh->peer_name);
+        /* No session resumption. Network.framework's session cache is the
+         * process's, keyed by server, not by ostls's verification settings,
+         * and a resumed handshake carries no certificate, so the verify block
+         * does not run: a session made with rejectUnauthorized:false or
+         * another `ca` would let a later verifying connection through
+         * unverified. Every connection is a full, verified handshake. */
+        sec_protocol_options_set_tls_resumption_enabled(sec, false);
+        sec_protocol_options_set_tls_tickets_enabled(sec, false);
         sec_protocol_options_set_verify_block(sec, ^(sec_protocol_metadata_t metadata, sec_trust_t trust,
                                                      sec_protocol_verify_complete_t complete) {
             (void)metadata;
@@ -620,6 +628,18 @@ static step_result nw_handshake(tls_conn *c)
     if (failed) {
         fail_setup(c);
         return STEP_FAILED;
+    }
+    if (ready && c->verify_code < 0) {
+        /* Up without the verify block having run (a resumed session, should
+         * the framework resume despite the options above): nothing vouches
+         * for this server, and the connection says so. */
+        conn_set_verify_result(c, VERIFY_CERT_UNTRUSTED,
+                               "the handshake completed without the server's certificate being evaluated "
+                               "(a resumed TLS session?)");
+        if (c->opts.verify_peer) {
+            conn_fail_verify(c);
+            return STEP_FAILED;
+        }
     }
     return ready ? STEP_DONE : STEP_WANT_READ;
 }

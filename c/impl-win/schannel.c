@@ -5,18 +5,10 @@
  * the bytes, this file turns them into TLS records and back with
  * InitializeSecurityContext / EncryptMessage / DecryptMessage.
  *
- * Verification is manual (SCH_CRED_MANUAL_CRED_VALIDATION) and done by the OS
- * chain engine: CertGetCertificateChain with the certificates the server sent
- * (plus the `ca` option's anchors, in memory, for this connection only) and
- * CertVerifyCertificateChainPolicy(CERT_CHAIN_POLICY_SSL) with the server
- * name, so CurrentUser / LocalMachine / enterprise roots decide trust. It runs
- * as soon as the server's certificate is known, before the client's Finished
- * is sent, so a rejected server never sees a completed handshake. Results are
- * translated into the OpenSSL numbering of c/common/verify.h.
- *
- * Nothing here waits on the network: chain building and revocation use only
- * what is cached locally (CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL,
- * CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY).
+ * Verification is manual (SCH_CRED_MANUAL_CRED_VALIDATION), by the OS chain
+ * engine (schannel_verify.c). It runs as soon as the server's certificate is
+ * known, before the client's Finished is sent, so a rejected server never
+ * sees a completed handshake; a renegotiation may not change the certificate.
  */
 #define SECURITY_WIN32
 #define SCHANNEL_USE_BLACKLISTS
@@ -24,6 +16,7 @@
 #include "../common/pem.h"
 #include "../common/suites.h"
 #include "../common/verify.h"
+#include "schannel_verify.h"
 
 #include <windows.h>
 #include <wincrypt.h>
@@ -44,14 +37,6 @@ const char backend_name[] = "schannel";
 
 #ifndef SP_PROT_TLS1_3_CLIENT
 #  define SP_PROT_TLS1_3_CLIENT 0x00002000
-#endif
-/* fdwChecks of SSL_EXTRA_CERT_CHAIN_POLICY_PARA (declared in wininet.h). */
-#ifndef SECURITY_FLAG_IGNORE_REVOCATION
-#  define SECURITY_FLAG_IGNORE_REVOCATION        0x00000080
-#  define SECURITY_FLAG_IGNORE_UNKNOWN_CA        0x00000100
-#  define SECURITY_FLAG_IGNORE_WRONG_USAGE       0x00000200
-#  define SECURITY_FLAG_IGNORE_CERT_CN_INVALID   0x00001000
-#  define SECURITY_FLAG_IGNORE_CERT_DATE_INVALID 0x00002000
 #endif
 #ifndef SEC_E_NO_AUTHENTICATING_AUTHORITY
 #  define SEC_E_NO_AUTHENTICATING_AUTHORITY ((HRESULT)0x80090311L)
@@ -183,19 +168,6 @@ int backend_library_info(const char *key, char *buf, size_t cap, const char **va
 
 /* ------------------------------------------------------------------ text */
 
-static void status_text(DWORD code, char *buf, size_t cap)
-{
-    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code,
-                             MAKELANGID(LANG_ENGLISH, SUBLANG_DEFAULT), buf, (DWORD)cap, NULL);
-    if (n == 0)
-        n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code, 0, buf,
-                           (DWORD)cap, NULL);
-    while (n > 0 && (buf[n - 1] == '\r' || buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '.'))
-        buf[--n] = '\0';
-    if (n == 0 && cap)
-        buf[0] = '\0';
-}
-
 static const struct { DWORD code; const char *name; const char *text; } sspi_names[] = {
     { (DWORD)SEC_E_UNSUPPORTED_FUNCTION, "SEC_E_UNSUPPORTED_FUNCTION", "the function requested is not supported" },
     { (DWORD)SEC_E_ALGORITHM_MISMATCH, "SEC_E_ALGORITHM_MISMATCH", "the client and server cannot communicate, because they do not possess a common algorithm" },
@@ -222,7 +194,7 @@ static void sspi_text(SECURITY_STATUS st, char *buf, size_t cap)
             fallback = sspi_names[i].text;
         }
     char os[256];
-    status_text((DWORD)st, os, sizeof os);
+    sch_status_text((DWORD)st, os, sizeof os);
     snprintf(buf, cap, "%s (%s0x%08lx)", os[0] ? os : fallback ? fallback : "Schannel error",
              name ? name : "", (unsigned long)(DWORD)st);
     if (name) {
@@ -327,145 +299,8 @@ static void keep_extra(struct sch_session *s, const SecBuffer *extra)
     }
 }
 
-/* ------------------------------------------------------------ PEM / DER */
-
-/* Every certificate of the ca option into a fresh memory store. */
-static int load_anchors(tls_conn *c, struct sch_session *s)
-{
-    s->ca_store = CertOpenStore(CERT_STORE_PROV_MEMORY, 0, 0, CERT_STORE_CREATE_NEW_FLAG, NULL);
-    if (!s->ca_store)
-        return conn_fail(c, TLS_OUT_OF_MEMORY, "could not create a certificate store for option ca");
-    const char *p = c->opts.ca;
-    int count = 0;
-    unsigned char *der;
-    size_t len;
-    int got;
-    while ((got = pem_next_cert(&p, &der, &len)) != 0) {
-        if (got == PEM_NO_END)
-            return conn_fail(c, TLS_INVALID_ARGUMENT, "option ca: certificate %d has no END line", count + 1);
-        if (got == PEM_NO_MEMORY)
-            return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory reading option ca");
-        BOOL ok = got == 1 && CertAddEncodedCertificateToStore(s->ca_store, X509_ASN_ENCODING, der, (DWORD)len,
-                                                               CERT_STORE_ADD_USE_EXISTING, NULL);
-        DWORD why = ok ? 0 : GetLastError();
-        if (got == 1)
-            free(der);
-        if (!ok) {
-            char text[256];
-            status_text(why, text, sizeof text);
-            return conn_fail(c, TLS_INVALID_ARGUMENT, "option ca: certificate %d could not be used: %s",
-                             count + 1, got != 1 ? "bad base64" : text[0] ? text : "not a certificate");
-        }
-        count++;
-    }
-    if (count == 0)
-        return conn_fail(c, TLS_INVALID_ARGUMENT, "option ca: no certificate found");
-    return 1;
-}
-
-static int cert_in_store(HCERTSTORE store, PCCERT_CONTEXT cert)
-{
-    PCCERT_CONTEXT it = NULL;
-    while ((it = CertEnumCertificatesInStore(store, it)) != NULL) {
-        if (it->cbCertEncoded == cert->cbCertEncoded &&
-            memcmp(it->pbCertEncoded, cert->pbCertEncoded, cert->cbCertEncoded) == 0) {
-            CertFreeCertificateContext(it);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* ---------------------------------------------------------- verification */
-
-static void verify_text(DWORD hr, const char *fallback, char *buf, size_t cap)
-{
-    char os[256];
-    status_text(hr, os, sizeof os);
-    snprintf(buf, cap, "%s (0x%08lx)", os[0] ? os : fallback, (unsigned long)hr);
-}
-
-/* Is the IP literal `name` among the certificate's IP address SANs? */
-static int ip_in_cert(PCCERT_CONTEXT cert, const char *name)
-{
-    unsigned char want[16];
-    DWORD want_len;
-    char ip[64];
-    snprintf(ip, sizeof ip, "%.*s", (int)strcspn(name, "%"), name);
-    if (inet_pton(AF_INET, ip, want) == 1)
-        want_len = 4;
-    else if (inet_pton(AF_INET6, ip, want) == 1)
-        want_len = 16;
-    else
-        return 0;
-    PCERT_EXTENSION ext = CertFindExtension(szOID_SUBJECT_ALT_NAME2, cert->pCertInfo->cExtension,
-                                            cert->pCertInfo->rgExtension);
-    if (!ext)
-        return 0;
-    CERT_ALT_NAME_INFO *info = NULL;
-    DWORD size = 0;
-    if (!CryptDecodeObjectEx(X509_ASN_ENCODING, X509_ALTERNATE_NAME, ext->Value.pbData, ext->Value.cbData,
-                             CRYPT_DECODE_ALLOC_FLAG, NULL, &info, &size))
-        return 0;
-    int found = 0;
-    for (DWORD i = 0; i < info->cAltEntry && !found; i++) {
-        CERT_ALT_NAME_ENTRY *e = &info->rgAltEntry[i];
-        if (e->dwAltNameChoice == CERT_ALT_NAME_IP_ADDRESS && e->IPAddress.cbData == want_len &&
-            memcmp(e->IPAddress.pbData, want, want_len) == 0)
-            found = 1;
-    }
-    LocalFree(info);
-    return found;
-}
-
-static DWORD ssl_policy(PCCERT_CHAIN_CONTEXT chain, const wchar_t *name, DWORD checks, DWORD flags)
-{
-    SSL_EXTRA_CERT_CHAIN_POLICY_PARA ssl;
-    memset(&ssl, 0, sizeof ssl);
-    ssl.cbSize = sizeof ssl;
-    ssl.dwAuthType = AUTHTYPE_SERVER;
-    ssl.fdwChecks = checks;
-    ssl.pwszServerName = (wchar_t *)name;
-    CERT_CHAIN_POLICY_PARA para;
-    memset(&para, 0, sizeof para);
-    para.cbSize = sizeof para;
-    para.dwFlags = flags;
-    para.pvExtraPolicyPara = &ssl;
-    CERT_CHAIN_POLICY_STATUS ps;
-    memset(&ps, 0, sizeof ps);
-    ps.cbSize = sizeof ps;
-    if (!CertVerifyCertificateChainPolicy(CERT_CHAIN_POLICY_SSL, chain, &para, &ps))
-        return GetLastError() ? GetLastError() : (DWORD)TRUST_E_FAIL;
-    return ps.dwError;
-}
-
-static long map_policy_error(DWORD hr, DWORD elements)
-{
-    switch (hr) {
-    case (DWORD)CERT_E_UNTRUSTEDROOT:
-    case (DWORD)CERT_E_UNTRUSTEDTESTROOT:
-        return elements <= 1 ? VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT : VERIFY_SELF_SIGNED_CERT_IN_CHAIN;
-    case (DWORD)CERT_E_CHAINING:
-        return VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
-    case (DWORD)CERT_E_EXPIRED:
-        return VERIFY_CERT_HAS_EXPIRED;
-    case (DWORD)CERT_E_CN_NO_MATCH:
-        return VERIFY_HOSTNAME_MISMATCH;
-    case (DWORD)CRYPT_E_REVOKED:
-        return VERIFY_CERT_REVOKED;
-    case (DWORD)CERT_E_WRONG_USAGE:
-        return VERIFY_INVALID_PURPOSE;
-    case (DWORD)TRUST_E_CERT_SIGNATURE:
-        return VERIFY_CERT_SIGNATURE_FAILURE;
-    case (DWORD)CERT_E_ROLE:
-        return VERIFY_INVALID_CA;
-    default:
-        return VERIFY_CERT_REJECTED;
-    }
-}
-
-/* Builds and checks the chain; records the result. 1 when a result was
- * recorded, 0 when the server's certificate is not known yet. */
+/* Verifies the server's certificate once it is known: 1 when a result was
+ * recorded (now or earlier), 0 when the certificate is not known yet. */
 static int verify_peer(tls_conn *c)
 {
     struct sch_session *s = sess(c);
@@ -478,147 +313,7 @@ static int verify_peer(tls_conn *c)
     if (s->peer)
         CertFreeCertificateContext(s->peer);
     s->peer = leaf;
-
-    char msg[256];
-    HCERTSTORE extra = CertOpenStore(CERT_STORE_PROV_COLLECTION, 0, 0, 0, NULL);
-    if (extra) {
-        if (leaf->hCertStore)
-            CertAddStoreToCollection(extra, leaf->hCertStore, 0, 0);
-        if (s->ca_store)
-            CertAddStoreToCollection(extra, s->ca_store, 0, 0);
-    }
-    LPSTR usage[] = { (LPSTR)szOID_PKIX_KP_SERVER_AUTH };
-    CERT_CHAIN_PARA cp;
-    memset(&cp, 0, sizeof cp);
-    cp.cbSize = sizeof cp;
-    cp.RequestedUsage.dwType = USAGE_MATCH_TYPE_AND;
-    cp.RequestedUsage.Usage.cUsageIdentifier = 1;
-    cp.RequestedUsage.Usage.rgpszUsageIdentifier = usage;
-    DWORD flags = CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT | CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY |
-                  CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL;
-    PCCERT_CHAIN_CONTEXT chain = NULL;
-    BOOL built = CertGetCertificateChain(NULL, leaf, NULL, extra, &cp, flags, NULL, &chain);
-    DWORD why = built ? 0 : GetLastError();
-    if (extra)
-        CertCloseStore(extra, 0);
-    if (!built || !chain || chain->cChain == 0 || chain->rgpChain[0]->cElement == 0) {
-        verify_text(why, "the certificate chain could not be built", msg, sizeof msg);
-        conn_set_verify_result(c, VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, msg);
-        if (chain)
-            CertFreeCertificateChain(chain);
-        return 1;
-    }
-
-    PCERT_SIMPLE_CHAIN simple = chain->rgpChain[0];
-    DWORD n = simple->cElement;
-    PCCERT_CONTEXT root = simple->rgpElement[n - 1]->pCertContext;
-    int root_is_anchor = s->ca_store && cert_in_store(s->ca_store, root);
-    DWORD ignore = CERT_TRUST_REVOCATION_STATUS_UNKNOWN | CERT_TRUST_IS_OFFLINE_REVOCATION;
-    if (root_is_anchor)
-        ignore |= CERT_TRUST_IS_UNTRUSTED_ROOT;
-    DWORD err = chain->TrustStatus.dwErrorStatus & ~ignore;
-
-    long code = VERIFY_OK;
-    DWORD hr = 0;
-    const char *fallback = "ok";
-    /* The order follows OpenSSL's: building the chain, then the name, then
-     * revocation, then validity periods. */
-    if (err & CERT_TRUST_IS_PARTIAL_CHAIN) {
-        code = VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
-        hr = (DWORD)CERT_E_CHAINING;
-        fallback = "unable to get local issuer certificate: the chain does not reach a trusted root";
-    } else if (err & CERT_TRUST_IS_UNTRUSTED_ROOT) {
-        code = n <= 1 ? VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT : VERIFY_SELF_SIGNED_CERT_IN_CHAIN;
-        hr = (DWORD)CERT_E_UNTRUSTEDROOT;
-        fallback = "the certificate chain ends in a root certificate that is not trusted";
-    } else if (err & (CERT_TRUST_IS_NOT_SIGNATURE_VALID | CERT_TRUST_IS_CYCLIC)) {
-        code = VERIFY_CERT_SIGNATURE_FAILURE;
-        hr = (DWORD)TRUST_E_CERT_SIGNATURE;
-        fallback = "a certificate signature could not be verified";
-    }
-    if (code == VERIFY_OK) {
-        DWORD name_hr;
-        if (c->peer_name_is_ip) {
-            name_hr = ip_in_cert(leaf, c->peer_name) ? 0 : (DWORD)CERT_E_CN_NO_MATCH;
-        } else {
-            /* Only the name: everything else is judged from the chain above and below. */
-            DWORD checks = SECURITY_FLAG_IGNORE_UNKNOWN_CA | SECURITY_FLAG_IGNORE_CERT_DATE_INVALID |
-                           SECURITY_FLAG_IGNORE_WRONG_USAGE | SECURITY_FLAG_IGNORE_REVOCATION;
-            name_hr = ssl_policy(chain, s->target, checks,
-                                 CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS |
-                                     CERT_CHAIN_POLICY_ALLOW_UNKNOWN_CA_FLAG |
-                                     CERT_CHAIN_POLICY_IGNORE_ALL_NOT_TIME_VALID_FLAGS);
-            if (name_hr != (DWORD)CERT_E_CN_NO_MATCH)
-                name_hr = 0;
-        }
-        if (name_hr) {
-            code = c->peer_name_is_ip ? VERIFY_IP_ADDRESS_MISMATCH : VERIFY_HOSTNAME_MISMATCH;
-            hr = name_hr;
-            fallback = "the certificate is not valid for the requested name";
-        }
-    }
-    if (code == VERIFY_OK && (err & CERT_TRUST_IS_REVOKED)) {
-        code = VERIFY_CERT_REVOKED;
-        hr = (DWORD)CRYPT_E_REVOKED;
-        fallback = "a certificate in the chain has been revoked";
-    }
-    if (code == VERIFY_OK && (err & CERT_TRUST_IS_NOT_TIME_VALID)) {
-        code = VERIFY_CERT_HAS_EXPIRED;
-        for (DWORD i = 0; i < n; i++)
-            if ((simple->rgpElement[i]->TrustStatus.dwErrorStatus & CERT_TRUST_IS_NOT_TIME_VALID) &&
-                CertVerifyTimeValidity(NULL, simple->rgpElement[i]->pCertContext->pCertInfo) < 0) {
-                code = VERIFY_CERT_NOT_YET_VALID;
-                break;
-            }
-        hr = (DWORD)CERT_E_EXPIRED;
-        fallback = code == VERIFY_CERT_HAS_EXPIRED ? "certificate has expired" : "certificate is not yet valid";
-    }
-    if (code == VERIFY_OK && (err & CERT_TRUST_IS_NOT_VALID_FOR_USAGE)) {
-        code = VERIFY_INVALID_PURPOSE;
-        hr = (DWORD)CERT_E_WRONG_USAGE;
-        fallback = "the certificate is not valid for server authentication";
-    }
-    if (code == VERIFY_OK && err) {
-        code = VERIFY_CERT_REJECTED;
-        hr = (DWORD)TRUST_E_FAIL;
-        fallback = "the Windows chain engine rejected the certificate chain";
-    }
-    if (code == VERIFY_OK) {
-        /* The OS policy has the last word. */
-        DWORD checks = (root_is_anchor ? SECURITY_FLAG_IGNORE_UNKNOWN_CA : 0) |
-                       (c->peer_name_is_ip ? SECURITY_FLAG_IGNORE_CERT_CN_INVALID : 0);
-        DWORD pflags = CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS |
-                       (root_is_anchor ? CERT_CHAIN_POLICY_ALLOW_UNKNOWN_CA_FLAG : 0);
-        DWORD policy = ssl_policy(chain, c->peer_name_is_ip ? NULL : s->target, checks, pflags);
-        /* Revocation that could not be checked (nothing cached, no CRL / OCSP
-         * URL) is not a failure, as for OpenSSL; a revoked certificate was
-         * caught from the chain status above. Not every policy provider
-         * honours CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS (Wine's does not). */
-        if (policy == (DWORD)CERT_E_REVOCATION_FAILURE || policy == (DWORD)CRYPT_E_NO_REVOCATION_CHECK ||
-            policy == (DWORD)CRYPT_E_REVOCATION_OFFLINE)
-            policy = 0;
-        if (policy) {
-            code = map_policy_error(policy, n);
-            hr = policy;
-            fallback = "the Windows SSL policy rejected the certificate chain";
-        }
-    }
-    if (code == VERIFY_OK) {
-        snprintf(msg, sizeof msg, "ok");
-    } else {
-        verify_text(hr, fallback, msg, sizeof msg);
-        /* Which certificate the chain engine objected to, for diagnosis. */
-        for (DWORD i = 0; i < n; i++) {
-            DWORD e = simple->rgpElement[i]->TrustStatus.dwErrorStatus & ~ignore;
-            if (e) {
-                text_append(msg, sizeof msg, "; chain element %lu of %lu: trust error 0x%lx",
-                            (unsigned long)i, (unsigned long)n, (unsigned long)e);
-                break;
-            }
-        }
-    }
-    CertFreeCertificateChain(chain);
-    conn_set_verify_result(c, code, msg);
+    sch_verify_chain(c, leaf, s->ca_store, s->target);
     return 1;
 }
 
@@ -720,7 +415,7 @@ int backend_session_new(tls_conn *c)
         if (!s->target)
             return conn_fail(c, TLS_INVALID_ARGUMENT, "%s cannot be used as a server name", c->peer_name);
     }
-    if (c->opts.ca && !load_anchors(c, s))
+    if (c->opts.ca && !sch_load_anchors(c, &s->ca_store))
         return 0;
     if (c->opts.alpn && !build_alpn(c, s))
         return 0;
@@ -915,11 +610,39 @@ static step_result check_version(tls_conn *c)
     return STEP_FAILED;
 }
 
+/* In a renegotiation the server must present the certificate it was
+ * verified with. A different one is refused rather than re-verified: the
+ * verification result, getPeerCertificate() and whatever the application
+ * decided at secureConnect all describe the first one (browsers refuse the
+ * change too, since the triple-handshake attacks). Checked whenever Schannel
+ * has something to send, so a changed certificate is refused before our
+ * Finished leaves. */
+static step_result check_same_peer(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    PCCERT_CONTEXT leaf = NULL;
+    if (QueryContextAttributesW(&s->ctx, SECPKG_ATTR_REMOTE_CERT_CONTEXT, &leaf) != SEC_E_OK || !leaf)
+        return STEP_DONE;   /* not known yet: the verified one stands */
+    int same = s->peer && leaf->cbCertEncoded == s->peer->cbCertEncoded &&
+               memcmp(leaf->pbCertEncoded, s->peer->pbCertEncoded, leaf->cbCertEncoded) == 0;
+    CertFreeCertificateContext(leaf);
+    if (same)
+        return STEP_DONE;
+    s->out_len = s->out_off = 0;   /* never finish the renegotiation */
+    s->out_plain = 0;
+    conn_fail(c, TLS_HANDSHAKE_FAILED,
+              "%s presented a different certificate in a TLS renegotiation; ostls refuses a change of "
+              "server certificate within a connection", c->peer_name);
+    return STEP_FAILED;
+}
+
 /* After the server's certificate arrives (and before our Finished leaves). */
 static step_result check_peer(tls_conn *c)
 {
     struct sch_session *s = sess(c);
-    if (s->verified || s->handshake_done)
+    if (s->handshake_done)
+        return check_same_peer(c);
+    if (s->verified)
         return STEP_DONE;
     if (!verify_peer(c)) {
         if (!s->hs_complete)
@@ -1147,6 +870,18 @@ step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
     struct sch_session *s = sess(c);
     *n = 0;
     c->sock_error = 0;
+    if (s->out_plain > 0) {
+        /* An earlier call encrypted the first out_plain bytes of buf into a
+         * record that is still (or was, until a handshake flush) queued.
+         * Those bytes are reported once that record is on the wire, whoever
+         * flushed it, and never encrypted a second time. */
+        step_result st = flush_out(c, "while sending");
+        if (st != STEP_DONE)
+            return st;
+        *n = s->out_plain <= len ? s->out_plain : len;
+        s->out_plain = 0;
+        return STEP_DONE;
+    }
     if (s->renegotiating) {
         /* App data waits until the renegotiation is done; drive it from here
          * too, so a writer that never reads still makes progress. */
@@ -1159,12 +894,6 @@ step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
         step_result st = flush_out(c, "while sending");
         if (st != STEP_DONE)
             return st;
-        if (s->out_plain > 0) {
-            /* The record that was waiting carried the first out_plain bytes of buf. */
-            *n = s->out_plain <= len ? s->out_plain : len;
-            s->out_plain = 0;
-            return STEP_DONE;
-        }
     }
     size_t chunk = len < s->sizes.cbMaximumMessage ? len : s->sizes.cbMaximumMessage;
     size_t need = s->sizes.cbHeader + chunk + s->sizes.cbTrailer;
