@@ -2,6 +2,7 @@
 # Cross-compiles the Windows (Schannel) library with mingw-w64 into
 # prebuilds/win32-x64/ostls.node, where node-gyp-build finds it on Windows.
 # A plain DLL that koffi loads: it depends on system DLLs only (checked below).
+# The sources are binding.gyp's (scripts/sources.js).
 set -eu
 cd "$(dirname "$0")/.."
 CC=${CC:-x86_64-w64-mingw32-gcc}
@@ -15,8 +16,7 @@ mkdir -p "$out"
 "$CC" -std=c11 -O2 -Wall -Wextra -Werror=implicit-function-declaration \
   -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 -DUNICODE -D_UNICODE \
   -Ic -shared -o "$out/ostls.node" \
-  c/common/options.c c/common/pem.c c/common/resolve.c c/common/sock.c c/common/strbuf.c \
-  c/common/suites.c c/common/tls_client.c c/common/verify.c c/impl-win/schannel.c \
+  $(node scripts/sources.js win) \
   -static-libgcc -static -Wl,--no-undefined -Wl,--dynamicbase -Wl,--nxcompat -Wl,--high-entropy-va \
   -s -lsecur32 -lcrypt32 -lws2_32
 # Only DLLs every Windows has.
