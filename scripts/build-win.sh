@@ -2,6 +2,7 @@
 # Cross-compiles the Windows (Schannel) library with mingw-w64 into
 # prebuilds/win32-x64/ostls.node, where node-gyp-build finds it on Windows.
 # A plain DLL that koffi loads: it depends on system DLLs only (checked below).
+# The sources are binding.gyp's (scripts/sources.js).
 set -eu
 cd "$(dirname "$0")/.."
 CC=${CC:-x86_64-w64-mingw32-gcc}
@@ -11,18 +12,11 @@ if ! command -v "$CC" >/dev/null 2>&1; then
   exit 1
 fi
 out=prebuilds/win32-x64
-# The sources are binding.gyp's (the common list plus its OS=='win' branch):
-# one list for node-gyp on Windows and this cross-build.
-sources=$(node -e '
-  const gyp = JSON.parse(require("fs").readFileSync("binding.gyp", "utf8").replace(/^\s*#.*$/gm, ""))
-  const t = gyp.targets[0]
-  const win = t.conditions.find((c) => c[0] === "OS==\x27win\x27")[1]
-  console.log([...t.sources, ...win.sources].join(" "))') || { echo "build-win: cannot read the sources from binding.gyp" >&2; exit 1; }
 mkdir -p "$out"
 "$CC" -std=c11 -O2 -Wall -Wextra -Werror=implicit-function-declaration \
   -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 -DUNICODE -D_UNICODE \
   -Ic -shared -o "$out/ostls.node" \
-  $sources \
+  $(node scripts/sources.js win) \
   -static-libgcc -static -Wl,--no-undefined -Wl,--dynamicbase -Wl,--nxcompat -Wl,--high-entropy-va \
   -s -lsecur32 -lcrypt32 -lws2_32
 # Only DLLs every Windows has.

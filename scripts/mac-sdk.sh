@@ -55,11 +55,9 @@ mac_prepare_sysroot() {
   fi
 }
 
+# binding.gyp's list (common + OS=='mac'), through scripts/sources.js.
 mac_sources() {
-  echo "$mac_root/c/common/options.c $mac_root/c/common/pem.c $mac_root/c/common/race.c $mac_root/c/common/resolve.c $mac_root/c/common/sock.c" \
-       "$mac_root/c/common/strbuf.c $mac_root/c/common/suites.c $mac_root/c/common/tls_client.c $mac_root/c/common/verify.c" \
-       "$mac_root/c/impl-mac/backend.c $mac_root/c/impl-mac/mac_common.c" \
-       "$mac_root/c/impl-mac/network.c $mac_root/c/impl-mac/securetransport.c"
+  node "$mac_root/scripts/sources.js" mac --abs
 }
 
 # mac_link ARCH OUT [extra cc flags...]   ARCH: arm64 | x64
