@@ -5,10 +5,10 @@ import t from 'tap'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { execFileSync } from 'node:child_process'
-import { run } from './helpers/cli'
+import { execFile, execFileSync } from 'node:child_process'
+import { run, cli } from './helpers/cli'
 import { underWine } from './helpers/platform'
-import { foreignLibrary as foreignLib, aLibraryWithoutOurSymbols } from './helpers/binaries'
+import { foreignLibrary as foreignLib, aLibraryWithoutOurSymbols, damagedCopies } from './helpers/binaries'
 import { childEnv } from './helpers/child-env'
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ostls-cli-load-'))
@@ -135,4 +135,49 @@ t.test('the OS TLS library (libssl) missing', { skip: process.platform !== 'linu
     '  trust store  (none: the OS TLS library did not load)',
     'NOT healthy: see the FAILED lines above and the fix under each'
   ])
+})
+
+/** Runs doctor as a user would and says how it ended: an exit code, or the signal that killed it. */
+function doctorIn(cliPath: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: string | null; stdout: string }> {
+  return new Promise((resolve) =>
+    execFile(process.execPath, [cliPath, 'doctor'], { env: childEnv(env) }, (err, stdout) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, signal: err?.signal ?? null, stdout })
+    )
+  )
+}
+
+t.test('a damaged library is reported, never loaded: doctor exits 1 with the reason, not a signal', async (t) => {
+  // Handed to dlopen, the truncated copy kills the process with SIGBUS before
+  // anything is printed; the headers are checked against the file size first.
+  const damaged = damagedCopies(path.join(tmp, 'damaged'))
+  const expect: Record<string, RegExp> = {
+    truncated: /^    reason     not a complete library: .*truncated\.node is not a complete library: .*past the end of the \d+-byte file$/m,
+    corrupt: underWine ? /^    reason     not a library: / : /^    reason     not a complete library: /m,
+    random: /^    reason     not a library: /m,
+    empty: /^    reason     not a complete library: .*the file is empty \(0 bytes\)$/m
+  }
+  for (const [kind, file] of Object.entries(damaged)) {
+    const r = await doctorIn(cli, { OSTLS_LIBRARY: file })
+    t.equal(r.signal, null, `${kind}: no signal`)
+    t.equal(r.code, 1, `${kind}: exit code 1`)
+    t.match(r.stdout, expect[kind], `${kind}: the reason`)
+    t.match(r.stdout, /^NOT healthy/m, `${kind}: the report is complete`)
+  }
+})
+
+t.test('an installed prebuild cut short: "not a complete library", reinstall', { skip: underWine && 'Wine cannot create symbolic links or junctions (ENOTSUP), which this copy of the package needs' }, async (t) => {
+  const pkg = path.join(tmp, 'pkg-damaged')
+  fs.mkdirSync(pkg)
+  fs.cpSync(path.join(__dirname, '..', 'dist'), path.join(pkg, 'dist'), { recursive: true })
+  fs.copyFileSync(path.join(__dirname, '..', 'package.json'), path.join(pkg, 'package.json'))
+  fs.symlinkSync(path.join(__dirname, '..', 'node_modules'), path.join(pkg, 'node_modules'), 'junction')
+  const dir = path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`)
+  fs.mkdirSync(dir, { recursive: true })
+  const libc = process.platform === 'linux' ? (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime ? '.glibc' : '.musl' : ''
+  const file = path.join(dir, `ostls${libc}.node`)
+  fs.copyFileSync(damagedCopies(path.join(tmp, 'damaged2')).truncated, file)
+  const r = await doctorIn(path.join(pkg, 'dist', 'cjs', 'cli.js'), { OSTLS_LIBRARY: '' })
+  t.equal(r.signal, null, 'no signal')
+  t.equal(r.code, 1)
+  t.match(r.stdout, new RegExp(`^  FAILED       ${esc(file)}  \\[prebuild\\]\\n    reason     not a complete library: .*\\n    fix        not a complete library \\(an interrupted download or copy\\), so it was not loaded: reinstall ostls`, 'm'))
 })

@@ -56,13 +56,18 @@ function elf(head: Buffer, size: number, read: Read): BinaryInfo {
   if (phoff + phnum * phentsize > size) return bad(`its program headers end at byte ${phoff + phnum * phentsize}, past the end of the ${size}-byte file`)
   if (shoff && shnum && shoff + shnum * shentsize > size) return bad(`its section headers end at byte ${shoff + shnum * shentsize}, past the end of the ${size}-byte file`)
   const ph = read(phoff, phnum * phentsize)
+  let loads = 0
   for (let i = 0; i < phnum; i++) {
     const o = i * phentsize
-    if (u32(ph, o) !== 1) continue // PT_LOAD: the parts dlopen maps from the file
+    const type = u32(ph, o)
+    // PT_LOAD (what dlopen maps from the file) and PT_DYNAMIC (what it reads first).
+    if (type !== 1 && type !== 2) continue
+    loads += type === 1 ? 1 : 0
     const offset = is64 ? u64(ph, o + 8, le) : u32(ph, o + 4)
     const filesz = is64 ? u64(ph, o + 32, le) : u32(ph, o + 16)
-    if (offset + filesz > size) return bad(`a loadable segment ends at byte ${offset + filesz}, past the end of the ${size}-byte file`)
+    if (offset + filesz > size) return bad(`a ${type === 1 ? 'loadable' : 'dynamic'} segment ends at byte ${offset + filesz}, past the end of the ${size}-byte file`)
   }
+  if (!loads) return bad('its program headers name no loadable segment')
   return { format, arch }
 }
 
