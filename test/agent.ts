@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process'
 import { Agent } from '../dist/cjs/index'
 import { pki } from './helpers/pki'
 import { httpsServer } from './helpers/http-server'
+import { childEnv } from './helpers/child-env'
 
 const p = pki()
 const MiB = 1024 * 1024
@@ -75,7 +76,7 @@ t.test('idle pooled sockets do not keep the process alive', async (t) => {
   `
   const started = Date.now()
   const out = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, ['-e', script], { timeout: 20_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)))
+    execFile(process.execPath, ['-e', script], { env: childEnv(), timeout: 20_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)))
   )
   t.equal(out.trim(), '1', 'the socket was pooled, still open')
   t.ok(Date.now() - started < 10_000, 'the process exited on its own while the pooled socket stayed open')

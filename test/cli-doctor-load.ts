@@ -5,10 +5,11 @@ import t from 'tap'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { execFileSync } from 'node:child_process'
-import { run } from './helpers/cli'
+import { execFile, execFileSync } from 'node:child_process'
+import { run, cli } from './helpers/cli'
 import { underWine } from './helpers/platform'
-import { foreignLibrary as foreignLib, aLibraryWithoutOurSymbols } from './helpers/binaries'
+import { foreignLibrary as foreignLib, aLibraryWithoutOurSymbols, damagedCopies } from './helpers/binaries'
+import { childEnv } from './helpers/child-env'
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ostls-cli-load-'))
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }))
@@ -67,7 +68,7 @@ t.test('wrong architecture', (t) =>
 t.test('not a library', (t) => {
   const f = path.join(tmp, 'text.node')
   fs.writeFileSync(f, 'just some text, not machine code\n'.repeat(10))
-  return failedLoad(t, f, 'not a library', /not a (ELF|PE|Mach-O) shared library/, /not a shared library: unset OSTLS_LIBRARY/)
+  return failedLoad(t, f, 'not a library', /is not (an ELF|a PE|a Mach-O) shared library/, /not a shared library: unset OSTLS_LIBRARY/)
 })
 
 t.test('symbol missing', (t) => failedLoad(t, aLibraryWithoutOurSymbols, 'symbol missing', /tls_\w+ is not exported/, /this is not ostls's library: unset OSTLS_LIBRARY/))
@@ -100,20 +101,28 @@ t.test('an install without its native library (no build, no prebuild)', { skip: 
   fs.copyFileSync(path.join(__dirname, '..', 'package.json'), path.join(pkg, 'package.json'))
   fs.symlinkSync(path.join(__dirname, '..', 'node_modules'), path.join(pkg, 'node_modules'), 'junction')
   const r = await new Promise<{ code: number; stdout: string }>((resolve) =>
-    require('node:child_process').execFile(process.execPath, [path.join(pkg, 'dist', 'cjs', 'cli.js'), 'doctor'], { env: { ...process.env, OSTLS_LIBRARY: '' } }, (err: { code?: number } | null, stdout: string) =>
+    require('node:child_process').execFile(process.execPath, [path.join(pkg, 'dist', 'cjs', 'cli.js'), 'doctor'], { env: childEnv({ OSTLS_LIBRARY: '' }) }, (err: { code?: number } | null, stdout: string) =>
       resolve({ code: err ? err.code ?? 1 : 0, stdout })
     )
   )
   t.equal(r.code, 1)
-  t.match(r.stdout, new RegExp(`^  FAILED       ${esc(path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`))}  \\[prebuild\\]$`, 'm'))
-  t.match(r.stdout, /^    reason     file missing: node-gyp-build found no build or prebuild for this platform: /m)
-  t.match(r.stdout, new RegExp(`^    fix        ostls has no native library for ${process.platform}-${process.arch}: run \`npm rebuild ostls\` \\(builds it here; needs Python and a C compiler\\) or reinstall ostls$`, 'm'))
+  const tuple = `${process.platform}-${process.arch}`
+  const lines = r.stdout.split('\n').slice(4, 10)
+  t.match(lines[0], new RegExp(`^  missing      ${esc(path.join(pkg, 'prebuilds', tuple))}\\S*\\.node  \\[prebuild\\]$`), 'the prebuild this platform wants')
+  t.match(lines[1], new RegExp(`^    reason     file missing: no prebuild for ${tuple}.* in ${esc(path.join(pkg, 'prebuilds'))}$`))
+  t.equal(lines[2], `  missing      ${path.join(pkg, 'build', 'Release', 'ostls.node')}  [build]`, 'then the local build')
+  t.match(lines[3], /^    reason     file missing: no such file: /)
+  t.match(lines[4], /^  FAILED       TLS_LIBRARY_NOT_FOUND: /)
+  t.match(lines[5], new RegExp(`^    fix        ostls has no prebuilt library for ${tuple}: reinstall ostls .*\`npm run build:native\``), 'one fix: the first candidate\'s')
+  t.notMatch(r.stdout, /npm rebuild/, 'no advice to rebuild: installing compiles nothing')
 })
 
 t.test('the OS TLS library (libssl) missing', { skip: process.platform !== 'linux' && 'only the Linux backend loads its OS TLS library by a name that can be overridden' }, async (t) => {
   const r = await run(['doctor'], { OSTLS_LIBSSL: '/nonexistent/libssl.so.3:libssl-not-here.so' })
   t.equal(r.code, 1)
-  const lines = r.stdout.trimEnd().split('\n')
+  // A clone without prebuilds lists the missing prebuild before the local build that loads.
+  const all = r.stdout.trimEnd().split('\n')
+  const lines = all.slice(all.findIndex((l) => l.startsWith('  loaded ')) - 4)
   t.match(lines[4], /^  loaded       \S+ {2}\[(build|prebuild)\]$/, 'the ostls library itself loaded')
   t.match(lines[5], /^  FAILED       TLS_LIBRARY_NOT_FOUND: could not load the system OpenSSL \(libssl 1\.1\.1 or 3\.x\) from OSTLS_LIBSSL: \/nonexistent\/libssl\.so\.3: .*libssl-not-here\.so: /)
   t.match(lines[6], /^    fix        install the system OpenSSL: (`apt-get install libssl3`|`dnf install openssl-libs`|`apk add libssl3`|`zypper install libopenssl3`|`pacman -S openssl`|OpenSSL 3\.x or 1\.1\.1).*; OSTLS_LIBSSL is set and replaces the default names: fix the names in it or unset it$/)
@@ -126,4 +135,49 @@ t.test('the OS TLS library (libssl) missing', { skip: process.platform !== 'linu
     '  trust store  (none: the OS TLS library did not load)',
     'NOT healthy: see the FAILED lines above and the fix under each'
   ])
+})
+
+/** Runs doctor as a user would and says how it ended: an exit code, or the signal that killed it. */
+function doctorIn(cliPath: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: string | null; stdout: string }> {
+  return new Promise((resolve) =>
+    execFile(process.execPath, [cliPath, 'doctor'], { env: childEnv(env) }, (err, stdout) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, signal: err?.signal ?? null, stdout })
+    )
+  )
+}
+
+t.test('a damaged library is reported, never loaded: doctor exits 1 with the reason, not a signal', async (t) => {
+  // Handed to dlopen, the truncated copy kills the process with SIGBUS before
+  // anything is printed; the headers are checked against the file size first.
+  const damaged = damagedCopies(path.join(tmp, 'damaged'))
+  const expect: Record<string, RegExp> = {
+    truncated: /^    reason     not a complete library: .*truncated\.node is not a complete library: .*past the end of the \d+-byte file$/m,
+    corrupt: underWine ? /^    reason     not a library: / : /^    reason     not a complete library: /m,
+    random: /^    reason     not a library: /m,
+    empty: /^    reason     not a complete library: .*the file is empty \(0 bytes\)$/m
+  }
+  for (const [kind, file] of Object.entries(damaged)) {
+    const r = await doctorIn(cli, { OSTLS_LIBRARY: file })
+    t.equal(r.signal, null, `${kind}: no signal`)
+    t.equal(r.code, 1, `${kind}: exit code 1`)
+    t.match(r.stdout, expect[kind], `${kind}: the reason`)
+    t.match(r.stdout, /^NOT healthy/m, `${kind}: the report is complete`)
+  }
+})
+
+t.test('an installed prebuild cut short: "not a complete library", reinstall', { skip: underWine && 'Wine cannot create symbolic links or junctions (ENOTSUP), which this copy of the package needs' }, async (t) => {
+  const pkg = path.join(tmp, 'pkg-damaged')
+  fs.mkdirSync(pkg)
+  fs.cpSync(path.join(__dirname, '..', 'dist'), path.join(pkg, 'dist'), { recursive: true })
+  fs.copyFileSync(path.join(__dirname, '..', 'package.json'), path.join(pkg, 'package.json'))
+  fs.symlinkSync(path.join(__dirname, '..', 'node_modules'), path.join(pkg, 'node_modules'), 'junction')
+  const dir = path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`)
+  fs.mkdirSync(dir, { recursive: true })
+  const libc = process.platform === 'linux' ? (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime ? '.glibc' : '.musl' : ''
+  const file = path.join(dir, `ostls${libc}.node`)
+  fs.copyFileSync(damagedCopies(path.join(tmp, 'damaged2')).truncated, file)
+  const r = await doctorIn(path.join(pkg, 'dist', 'cjs', 'cli.js'), { OSTLS_LIBRARY: '' })
+  t.equal(r.signal, null, 'no signal')
+  t.equal(r.code, 1)
+  t.match(r.stdout, new RegExp(`^  FAILED       ${esc(file)}  \\[prebuild\\]\\n    reason     not a complete library: .*\\n    fix        not a complete library \\(an interrupted download or copy\\), so it was not loaded: reinstall ostls`, 'm'))
 })

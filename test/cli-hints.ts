@@ -7,19 +7,23 @@ import { loadFailureHint, osLibraryHint, codeHint, hintedCodes } from '../dist/c
 import { errorLine, CliError } from '../dist/cjs/cli-style'
 
 const env = { platform: 'linux', arch: 'arm64', insideAsar: false }
-const reasons = ['file missing', 'not a file', 'not a library', 'wrong architecture', 'missing dependency', 'symbol missing', 'load failed']
+const reasons = ['file missing', 'not a file', 'not a library', 'not a complete library', 'wrong architecture', 'missing dependency', 'symbol missing', 'load failed']
 
 t.test('every load-failure reason has a fix, for an installed candidate and for OSTLS_LIBRARY', async (t) => {
   for (const reason of reasons) {
     for (const source of ['prebuild', 'OSTLS_LIBRARY']) {
       const hint = loadFailureHint({ source, path: '/x/ostls.node', reason }, env)
       t.match(hint, /\S.*: /, `${reason} / ${source}`)
-      if (source === 'prebuild' && reason !== 'missing dependency' && reason !== 'wrong architecture') t.match(hint, /npm rebuild ostls/, `${reason}: says how to rebuild`)
+      if (source === 'prebuild' && reason !== 'missing dependency' && reason !== 'wrong architecture') t.match(hint, /reinstall ostls/, `${reason}: says to reinstall`)
+      t.notMatch(hint, /npm rebuild/, `${reason} / ${source}: installing builds nothing, so rebuilding fixes nothing`)
       if (source === 'OSTLS_LIBRARY' && reason !== 'missing dependency') t.match(hint, /OSTLS_LIBRARY/, `${reason}: names the override`)
     }
   }
   t.match(loadFailureHint({ source: 'prebuild', path: '/x', reason: 'wrong architecture' }, env), /on linux arm64/)
-  t.match(loadFailureHint({ source: 'prebuild', path: '/x', reason: 'file missing' }, { ...env, insideAsar: true }), /add ostls's prebuilds\/ and build\/ to asarUnpack$/)
+  const inAsar = loadFailureHint({ source: 'prebuild', path: '/x', reason: 'file missing' }, { ...env, insideAsar: true })
+  t.match(inAsar, /^the library was not unpacked from app\.asar.*: add "\*\*\/node_modules\/ostls\/prebuilds\/\*\*", .*"\*\*\/node_modules\/@koromix\/koffi-\*\/\*\*" to asarUnpack/, 'inside asar the fix is the unpack rule, first')
+  t.notMatch(inAsar, /reinstall|build:native/)
+  t.match(loadFailureHint({ source: 'prebuild', path: '/x', reason: 'not a complete library' }, env), /^not a complete library .*: reinstall ostls/)
   t.notMatch(loadFailureHint({ source: 'prebuild', path: '/x', reason: 'file missing' }, env), /asar/)
 })
 

@@ -8,6 +8,7 @@ import { fetch, createDispatcher, register, unregister, isRegistered, Agent } fr
 import { pki } from './helpers/pki'
 import { underWine } from './helpers/platform'
 import { httpsServer, HttpsServer } from './helpers/http-server'
+import { childEnv } from './helpers/child-env'
 
 const p = pki()
 const dispatcherSlot = Symbol.for('undici.globalDispatcher.1')
@@ -141,7 +142,7 @@ t.test('ostls/register on import, and OSTLS_DISABLE=1 turns it off', async (t) =
   `
   const run = (env: NodeJS.ProcessEnv) =>
     new Promise<{ ostls: boolean }>((resolve, reject) =>
-      execFile(process.execPath, ['-e', script], { env: { ...process.env, ...env } }, (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout))))
+      execFile(process.execPath, ['-e', script], { env: childEnv(env) }, (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout))))
     )
   t.same(await run({}), { ostls: true })
   t.same(await run({ OSTLS_DISABLE: '1' }), { ostls: false })
@@ -155,6 +156,6 @@ t.test('importing ostls changes nothing process-wide', async (t) => {
     require(${JSON.stringify(index)})
     console.log(JSON.stringify({ same: before === globalThis[Symbol.for('undici.globalDispatcher.1')] && a === https.globalAgent }))
   `
-  const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, ['-e', script], (err, stdout) => (err ? reject(err) : resolve(stdout))))
+  const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, ['-e', script], { env: childEnv() }, (err, stdout) => (err ? reject(err) : resolve(stdout))))
   t.same(JSON.parse(out), { same: true })
 })

@@ -7,6 +7,7 @@ import path from 'node:path'
 import { execFile } from 'node:child_process'
 import { unpackedPath, insideAsar, describeBinary } from '../dist/cjs/loader'
 import { foreignLibrary as foreignLib, aLibraryWithoutOurSymbols } from './helpers/binaries'
+import { childEnv } from './helpers/child-env'
 
 const cli = path.join(__dirname, '..', 'dist', 'cjs', 'cli.js')
 
@@ -18,7 +19,7 @@ interface Report {
 
 function doctorJson(env: NodeJS.ProcessEnv): Promise<{ code: number; report: Report }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [cli, 'doctor', '--json'], { env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [cli, 'doctor', '--json'], { env: childEnv(env) }, (err, stdout, stderr) => {
       try {
         resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, report: JSON.parse(stdout) })
       } catch {
@@ -77,7 +78,7 @@ t.test('the same error reaches API users', { skip: process.platform !== 'linux' 
   const index = path.join(__dirname, '..', 'dist', 'cjs', 'index.js')
   const script = `const o = require(${JSON.stringify(index)}); try { o.backendInfo() } catch (e) { console.log(JSON.stringify({ tlsCode: e.tlsCode, code: e.code, message: e.message, isTLSError: e instanceof o.TLSError })) }`
   const out = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, ['-e', script], { env: { ...process.env, OSTLS_LIBSSL: 'libssl-not-here.so.9' } }, (err, stdout) => (err ? reject(err) : resolve(stdout)))
+    execFile(process.execPath, ['-e', script], { env: childEnv({ OSTLS_LIBSSL: 'libssl-not-here.so.9' }) }, (err, stdout) => (err ? reject(err) : resolve(stdout)))
   )
   t.match(JSON.parse(out), { tlsCode: 'TLS_LIBRARY_NOT_FOUND', code: 'TLS_LIBRARY_NOT_FOUND', message: /libssl-not-here\.so\.9/, isTLSError: true })
 })

@@ -10,6 +10,7 @@ import { libraryInfo } from '../dist/cjs/native'
 import { pki } from './helpers/pki'
 import { tlsServer, silentServer } from './helpers/servers'
 import { open, collect } from './helpers/client'
+import { childEnv } from './helpers/child-env'
 
 v8.setFlagsFromString('--expose-gc')
 const gc: () => void = vm.runInNewContext('gc')
@@ -144,7 +145,7 @@ t.test('the tls_wait fallback (no pollable handle) works and is safe to destroy'
     s.write('x'.repeat(200000))
   `
   const out = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, ['-e', script], { env: { ...process.env, OSTLS_POLL: 'wait' }, timeout: 20000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, ['-e', script], { env: childEnv({ OSTLS_POLL: 'wait' }), timeout: 20000 }, (err, stdout, stderr) =>
       err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)
     )
   )

@@ -3,12 +3,13 @@
 import t from 'tap'
 import path from 'node:path'
 import { execFile } from 'node:child_process'
+import { childEnv } from './helpers/child-env'
 
 const root = path.join(__dirname, '..')
 
 function node(args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, args, { cwd: root }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.trim())))
+    execFile(process.execPath, args, { cwd: root, env: childEnv() }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout.trim())))
   )
 }
 

@@ -7,6 +7,7 @@ import { pki } from './helpers/pki'
 import { tlsServer } from './helpers/servers'
 import { osTrust } from './helpers/ostrust'
 import { open, failure } from './helpers/client'
+import { childEnv } from './helpers/child-env'
 
 const p = pki()
 const index = path.join(__dirname, '..', 'dist', 'cjs', 'index.js')
@@ -20,7 +21,7 @@ function connectFromChild(port: number, env: NodeJS.ProcessEnv): Promise<{ ok: b
     s.on('error', (e) => console.log(JSON.stringify({ ok: false, tlsCode: e.tlsCode, code: e.code })))
   `
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', script], { env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['-e', script], { env: childEnv(env) }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`child failed: ${err.message}\n${stderr}`))
       resolve(JSON.parse(stdout.trim().split('\n').pop()!))
     })

@@ -17,7 +17,10 @@ function selfTestLines(t: SelfTest, c: Palette): string[] {
   if (t.ok) {
     lines.push(row('result', `${c.ok('ok')}: ${t.protocol}, ${t.cipher}${t.alpn ? `, ALPN ${t.alpn}` : ''}`))
     const m = t.timings
-    if (m) lines.push(row('timings', `TCP accepted by the server after ${m.connectMs.toFixed(2)} ms, handshake ${m.handshakeMs.toFixed(2)} ms, total ${m.totalMs.toFixed(2)} ms`))
+    if (m) {
+      lines.push(row('set-up', `${m.setupMs.toFixed(2)} ms, once per process (library load, OS TLS start-up, a first connection with its context and trust store)`))
+      lines.push(row('timings', `then a connection: TCP accepted by the server after ${m.connectMs.toFixed(2)} ms, handshake ${m.handshakeMs.toFixed(2)} ms, total ${m.totalMs.toFixed(2)} ms`))
+    }
   } else {
     const e = t.error!
     lines.push(row(c.bad('FAILED'), `${e.code}${e.tlsCode !== e.code ? ` (${e.tlsCode})` : ''}: ${e.message}`))
@@ -58,20 +61,35 @@ function probeLines(p: ProbeReport, c: Palette): string[] {
   return lines
 }
 
-export function renderText(r: DoctorReport, c: Palette = plain): string {
-  const lines: string[] = []
+type Attempt = DoctorReport['library']['attempts'][number]
+
+/** The title, the platform, and the heading the candidates follow. */
+export function headerLines(r: Pick<DoctorReport, 'ostlsVersion' | 'platform'>, c: Palette = plain): string[] {
   const p = r.platform
-  lines.push(c.bold(`ostls doctor`) + ` (ostls ${r.ostlsVersion})`)
-  lines.push(row('platform', `${p.os} ${p.arch}, ${p.libc}, ${p.runtime} ${p.runtimeVersion}`))
-  lines.push(row('asar', p.insideAsar ? 'running from inside an asar archive: native files load from app.asar.unpacked' : 'not inside an asar archive'))
-  lines.push('native library (candidates in the order tried)')
-  for (const a of r.library.attempts) {
-    lines.push(row(a.ok ? c.ok('loaded') : c.bad('FAILED'), `${a.path}  [${a.source}]`))
-    if (!a.ok) {
-      lines.push(sub('reason', `${a.reason}: ${a.detail ?? ''}`))
-      if (a.hint) lines.push(sub('fix', a.hint))
-    }
-  }
+  return [
+    c.bold(`ostls doctor`) + ` (ostls ${r.ostlsVersion})`,
+    row('platform', `${p.os} ${p.arch}, ${p.libc}, ${p.runtime} ${p.runtimeVersion}`),
+    row('asar', p.insideAsar ? 'running from inside an asar archive: native files load from app.asar.unpacked' : 'not inside an asar archive'),
+    'native library (candidates in the order tried)'
+  ]
+}
+
+/**
+ * One candidate. An installed candidate that is simply absent is `missing`, not
+ * FAILED: a later one may load (a clone has a local build and no prebuilds); when
+ * none does, the library's fix line says what to do.
+ */
+export function attemptLines(a: Attempt, c: Palette = plain): string[] {
+  if (a.ok) return [row(c.ok('loaded'), `${a.path}  [${a.source}]`)]
+  const absent = a.reason === 'file missing' && a.source !== 'OSTLS_LIBRARY'
+  const lines = [row(absent ? 'missing' : c.bad('FAILED'), `${a.path}  [${a.source}]`), sub('reason', `${a.reason}: ${a.detail ?? ''}`)]
+  if (a.hint && !absent) lines.push(sub('fix', a.hint))
+  return lines
+}
+
+/** Why the library is unusable, if it is, and the OS TLS stack it loaded. */
+export function libraryLines(r: DoctorReport, c: Palette = plain): string[] {
+  const lines: string[] = []
   if (r.library.error) {
     lines.push(row(c.bad('FAILED'), `${r.library.error.code}: ${r.library.error.message}`))
     lines.push(sub('fix', r.library.error.hint))
@@ -86,9 +104,27 @@ export function renderText(r: DoctorReport, c: Palette = plain): string {
     lines.push(row('tried', b.libraryTried ? b.libraryTried.split(';').join(', ') : '(nothing)'))
     lines.push(row('trust store', b.trustStore || none))
   }
-  if (r.selfTest) lines.push(...selfTestLines(r.selfTest, c))
-  for (const probe of r.connect ?? []) lines.push(...probeLines(probe, c))
+  return lines
+}
+
+/** Skipped --connect targets and the verdict. */
+export function closingLines(r: DoctorReport, c: Palette = plain): string[] {
+  const lines: string[] = []
   for (const target of r.connectSkipped ?? []) lines.push(`connect ${target}`, row('skipped', 'no handshake is possible until the native library loads (see above)'))
   lines.push(r.ok ? c.ok('healthy') : c.bad('NOT healthy') + ': see the FAILED lines above and the fix under each')
+  return lines
+}
+
+export { selfTestLines, probeLines }
+
+export function renderText(r: DoctorReport, c: Palette = plain): string {
+  const lines = [
+    ...headerLines(r, c),
+    ...r.library.attempts.flatMap((a) => attemptLines(a, c)),
+    ...libraryLines(r, c),
+    ...(r.selfTest ? selfTestLines(r.selfTest, c) : []),
+    ...(r.connect ?? []).flatMap((p) => probeLines(p, c)),
+    ...closingLines(r, c)
+  ]
   return lines.join('\n') + '\n'
 }

@@ -1,7 +1,7 @@
 /** The `ostls doctor` command: options, help, exit code. */
 import { parseArgs } from 'node:util'
-import { doctor } from './doctor'
-import { renderText } from './cli-doctor-text'
+import { doctor, DoctorProgress } from './doctor'
+import { headerLines, attemptLines, libraryLines, selfTestLines, probeLines, closingLines } from './cli-doctor-text'
 import { parseTarget } from './cli-probe'
 import { CliError, palette, usageError } from './cli-style'
 import { readCaFiles } from './cli-ca'
@@ -63,11 +63,24 @@ export async function runDoctor(argv: string[], out: NodeJS.WriteStream, err: No
   if (!(timeout > 0)) throw new CliError('ERR_INVALID_ARG_VALUE', `--timeout wants a number of seconds, got ${JSON.stringify(values.timeout)}`, 2)
   const ca = readCaFiles(values.ca)
   if (values.insecure) err.write(`ostls: warning: --insecure: --connect reports verification failures without failing on them\n`)
+  // The text report is written part by part as doctor learns it: if anything
+  // were ever to kill the process, the lines before it would still be there.
+  const c = palette(out)
+  const put = (lines: string[]) => void out.write(lines.map((l) => l + '\n').join(''))
+  const progress: DoctorProgress = values.json ? {} : {
+    platform: (r) => put(headerLines(r, c)),
+    attempt: (a) => put(attemptLines(a, c)),
+    library: (r) => put(libraryLines(r, c)),
+    selfTest: (t) => put(selfTestLines(t, c)),
+    connect: (p) => put(probeLines(p, c))
+  }
   const report = await doctor({
     connect: targets,
-    probe: { ca, servername: values.servername, insecure: values.insecure, timeoutMs: timeout * 1000 }
+    probe: { ca, servername: values.servername, insecure: values.insecure, timeoutMs: timeout * 1000 },
+    progress
   })
-  out.write(values.json ? JSON.stringify(report, null, 2) + '\n' : renderText(report, palette(out)))
+  if (values.json) out.write(JSON.stringify(report, null, 2) + '\n')
+  else put(closingLines(report, c))
   return report.ok ? 0 : 1
 }
 

@@ -4,27 +4,39 @@
  */
 import fs from 'node:fs'
 
+/** The unpack globs (README, Electron): ostls's library, which only the OS loader reads, and koffi's, which Electron would otherwise copy out to a temporary file. */
+export const asarUnpackGlobs = ['**/node_modules/ostls/prebuilds/**', '**/node_modules/ostls/build/Release/**', '**/node_modules/@koromix/koffi-*/**']
+
+export const asarUnpackRule = `add ${asarUnpackGlobs.map((g) => JSON.stringify(g)).join(', ')} to asarUnpack (electron-builder; Electron Forge: packagerConfig.asar.unpack) and repackage`
+
 /** How the failed candidate was found decides the advice: an override is the user's to fix. */
 export function loadFailureHint(a: { source: string; path: string; reason?: string }, env: { platform: string; arch: string; insideAsar: boolean }): string {
   const override = a.source === 'OSTLS_LIBRARY'
-  const reinstall = 'run `npm rebuild ostls` (builds it here; needs Python and a C compiler) or reinstall ostls'
+  const reinstall = 'reinstall ostls (`npm ci`, or `npm install ostls`): its package carries the library'
   const unset = 'unset OSTLS_LIBRARY to use the installed library, or point it at ostls\'s own library file'
   switch (a.reason) {
     case 'file missing':
       if (override) return 'OSTLS_LIBRARY names a file that does not exist: correct the path, or unset OSTLS_LIBRARY to use the installed library'
-      return `ostls has no native library for ${env.platform}-${env.arch}: ${reinstall}` +
-        (env.insideAsar ? '; in an Electron app packed with asar, add ostls\'s prebuilds/ and build/ to asarUnpack' : '')
+      // Inside a packed Electron app the usual cause is a missing unpack rule, not a broken install.
+      if (env.insideAsar) return `the library was not unpacked from app.asar, and the OS cannot load it from inside the archive: ${asarUnpackRule}`
+      if (a.source === 'build') return 'no local build (only needed where no prebuild fits): build one with `npm run build:native` in the ostls directory (needs Python and a C compiler)'
+      return `ostls has no prebuilt library for ${env.platform}-${env.arch}: ${reinstall} (prebuilds: see README, Building); ` +
+        'on a platform without one, build it with `npm run build:native` in the ostls directory (needs Python and a C compiler)'
     case 'not a file':
       return override ? `OSTLS_LIBRARY must name the library file itself, not a directory: ${unset}` : `the library path is not a regular file: ${reinstall}`
     case 'not a library':
       return override
         ? `the file is not a shared library: ${unset}`
         : `the file is damaged or not a library (an interrupted download, a Git LFS pointer): ${reinstall}`
+    case 'not a complete library':
+      return override
+        ? `not a complete library (cut short or corrupt), so it was not loaded: ${unset}`
+        : `not a complete library (an interrupted download or copy), so it was not loaded: ${reinstall}`
     case 'wrong architecture':
-      return `the library was built for another platform or CPU: install ostls on this machine (\`npm ci\` or \`npm rebuild ostls\` on ${env.platform} ${env.arch}); ` +
+      return `the library was built for another platform or CPU: install ostls on this machine (\`npm ci\` on ${env.platform} ${env.arch}); ` +
         `when installing for another target, set npm_config_platform and npm_config_arch to match it` + (override ? `; or ${unset}` : '')
     case 'missing dependency':
-      return `a library it needs is not installed: \`ldd ${a.path}\` (Linux) or \`otool -L\` (macOS) names it; install that, or \`npm rebuild ostls\` to build against this system`
+      return `a library it needs is not installed: \`ldd ${a.path}\` (Linux) or \`otool -L\` (macOS) names it; install that, or build ostls against this system with \`npm run build:native\``
     case 'symbol missing':
       return override ? `this is not ostls's library: ${unset}` : `the library is from another ostls version or damaged: ${reinstall}`
     default:

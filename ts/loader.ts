@@ -6,13 +6,16 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import koffi, { LibraryHandle } from 'koffi'
+import { describeBinary } from './binfile'
+
+export { describeBinary } from './binfile'
 
 export interface LoadAttempt {
-  /** Where the candidate came from: "OSTLS_LIBRARY", "build", "prebuild". */
+  /** Where the candidate came from: "OSTLS_LIBRARY", "prebuild", "build". */
   source: string
   path: string
   ok: boolean
-  /** One of: file missing, not a file, not a library, wrong architecture, missing dependency, symbol missing, load failed. */
+  /** One of: file missing, not a file, not a library, not a complete library, wrong architecture, missing dependency, symbol missing, load failed. */
   reason?: string
   /** The loader's own words (dlerror, LoadLibrary) and what we read from the file. */
   detail?: string
@@ -54,26 +57,115 @@ export function insideAsar(p: string): boolean {
   return /\.asar[\\/]/.test(p)
 }
 
-/** Candidates in the order they are tried. An explicit override is the only candidate. */
-export function candidates(env: NodeJS.ProcessEnv = process.env): Candidate[] {
-  if (env.OSTLS_LIBRARY) return [{ source: 'OSTLS_LIBRARY', path: env.OSTLS_LIBRARY }]
-  const root = packageRoot()
+export type Libc = 'glibc' | 'musl'
+
+/** The facts the choice of prebuild depends on; tests inject them (no musl Node runs here). */
+export interface HostFacts {
+  platform: string
+  arch: string
+  /** Linux only; undefined when it cannot be told (then either libc's prebuild may be tried). */
+  libc?: Libc
+}
+
+/** The subset of process.report.getReport() that says which libc this process runs on. */
+export interface LibcEvidence {
+  header?: { glibcVersionRuntime?: string }
+  sharedObjects?: string[]
+}
+
+/**
+ * glibc or musl, from what the running process shows: glibc builds of Node report
+ * the glibc version they run on; a musl process has musl's loader among its
+ * shared objects (not merely an /etc/alpine-release file, which other musl
+ * distributions and containers lack).
+ */
+export function detectLibc(platform: string, evidence: LibcEvidence | undefined): Libc | undefined {
+  if (platform !== 'linux') return undefined
+  if (evidence?.header?.glibcVersionRuntime) return 'glibc'
+  if (evidence?.sharedObjects?.some((o) => /(^|\/)(ld-musl-[^/]*\.so|libc\.musl-[^/]*\.so)/.test(o))) return 'musl'
+  if (evidence?.sharedObjects?.some((o) => /(^|\/)libc\.so\.6$/.test(o))) return 'glibc'
+  return undefined
+}
+
+let facts: HostFacts | undefined
+
+export function hostFacts(): HostFacts {
+  if (facts) return facts
+  let evidence: LibcEvidence | undefined
+  if (process.platform === 'linux') {
+    try {
+      evidence = process.report?.getReport() as LibcEvidence | undefined
+    } catch {
+      // no report: libc stays unknown and both flavours are tried
+    }
+  }
+  return (facts = { platform: process.platform, arch: process.arch, libc: detectLibc(process.platform, evidence) })
+}
+
+function list(dir: string): string[] {
+  // Inside Electron an unpacked directory holds only what asarUnpack let out;
+  // the archive's own listing (Electron's fs reads it) still says what ships.
+  for (const d of [unpackedPath(dir), dir]) {
+    try {
+      return fs.readdirSync(d).sort()
+    } catch {
+      // not there: try the archive's view
+    }
+  }
+  return []
+}
+
+interface GypBuild {
+  parseTuple(name: string): { name: string; platform: string; architectures: string[] } | undefined
+  matchTuple(platform: string, arch: string): (t: unknown) => boolean
+  compareTuples(a: unknown, b: unknown): number
+  parseTags(file: string): { file: string; libc?: string; armv?: string; specificity: number } | undefined
+}
+
+/**
+ * prebuilds/<platform>-<arch>/ostls[.<tags>].node, laid out as node-gyp-build
+ * lays them out; its directory and tag parsing is reused, not its runtime/ABI
+ * matching (this library has no Node ABI) nor its libc guess.
+ */
+function prebuildCandidates(root: string, host: HostFacts): Candidate[] {
+  const gyp: GypBuild = require('node-gyp-build')
+  const dir = path.join(root, 'prebuilds')
+  const tuples = list(dir).map(gyp.parseTuple).filter(gyp.matchTuple(host.platform, host.arch)) as Array<{ name: string; architectures: string[] }>
+  tuples.sort(gyp.compareTuples)
   const found: Candidate[] = []
-  // node-gyp-build's own resolver decides which build or prebuild fits this
-  // platform, arch, libc and runtime; asking it is how the choice stays the
-  // same as every other prebuildify package's.
-  const gypBuild: { path(dir: string): string } = require('node-gyp-build')
-  try {
-    const p = gypBuild.path(root)
-    found.push({ source: /[\\/]prebuilds[\\/]/.test(p) ? 'prebuild' : 'build', path: unpackedPath(p) })
-  } catch (e) {
+  const skipped: string[] = []
+  for (const tuple of tuples) {
+    const tagged = list(path.join(dir, tuple.name)).map(gyp.parseTags).filter((x): x is NonNullable<typeof x> => Boolean(x))
+    const fits = tagged.filter((x) => {
+      const ok = !x.libc || (host.platform === 'linux' && (!host.libc || x.libc === host.libc))
+      if (!ok) skipped.push(`${tuple.name}/${x.file} (for ${x.libc})`)
+      return ok
+    })
+    // An exact libc tag first, then the more specific names, then glibc before musl when libc is unknown.
+    fits.sort((a, b) => Number(Boolean(b.libc && b.libc === host.libc)) - Number(Boolean(a.libc && a.libc === host.libc)) || b.specificity - a.specificity || a.file.localeCompare(b.file))
+    for (const x of fits) found.push({ source: 'prebuild', path: unpackedPath(path.join(dir, tuple.name, x.file)) })
+  }
+  if (!found.length) {
+    const want = `${host.platform}-${host.arch}`
+    const name = `ostls${host.libc ? `.${host.libc}` : ''}.node`
     found.push({
       source: 'prebuild',
-      path: path.join(unpackedPath(root), 'prebuilds', `${process.platform}-${process.arch}`),
-      note: `node-gyp-build found no build or prebuild for this platform: ${firstLine(e)}`
+      path: unpackedPath(path.join(dir, want, name)),
+      note: `no prebuild for ${want}${host.libc ? ` (${host.libc})` : ''} in ${unpackedPath(dir)}` + (skipped.length ? `; only ${skipped.join(', ')}` : '')
     })
   }
   return found
+}
+
+/**
+ * Candidates in the order they are tried: the prebuilds that fit this platform,
+ * CPU and libc, then a local build (build/Release, made by `npm run build:native`).
+ * OSTLS_LIBRARY, when set, is the only candidate: an explicit choice is never
+ * silently replaced by another library.
+ */
+export function candidates(env: NodeJS.ProcessEnv = process.env, root: string = packageRoot(), host: HostFacts = hostFacts()): Candidate[] {
+  if (env.OSTLS_LIBRARY) return [{ source: 'OSTLS_LIBRARY', path: env.OSTLS_LIBRARY }]
+  return [...prebuildCandidates(root, host), { source: 'build', path: unpackedPath(path.join(root, 'build', 'Release', 'ostls.node')) }]
 }
 
 function firstLine(e: unknown): string {
@@ -84,67 +176,44 @@ const archNames: Record<string, string> = {
   x64: 'x86-64', arm64: 'arm64', ia32: 'x86', arm: 'arm', riscv64: 'riscv64', ppc64: 'ppc64', s390x: 's390x'
 }
 
-/** Reads a file's header and names its format and architecture, e.g. "ELF 64-bit x86-64". */
-export function describeBinary(file: string): { format: string; arch?: string } {
-  let head: Buffer
+const nativeFormat = (platform: string) => (platform === 'win32' ? 'PE' : platform === 'darwin' ? 'Mach-O' : 'ELF')
+
+/**
+ * Checks a file before the OS loader sees it. Returns why it must not be loaded
+ * (a file for another OS or CPU, not a library, or one whose headers point past
+ * its end), or undefined when it may be handed to the loader.
+ */
+export function precheck(file: string, host: { platform: string; arch: string } = process): { reason: string; detail: string } | undefined {
+  let st: fs.Stats
   try {
-    const fd = fs.openSync(file, 'r')
-    try {
-      head = Buffer.alloc(4096)
-      head = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0))
-    } finally {
-      fs.closeSync(fd)
-    }
+    st = fs.statSync(file)
   } catch {
-    return { format: 'unreadable' }
+    // Not a file we can see: the loader may still find it (its search path,
+    // macOS's shared cache), and explains its own failure.
+    return undefined
   }
-  if (head.length >= 20 && head.readUInt32BE(0) === 0x7f454c46) {
-    const bits = head[4] === 2 ? 64 : 32
-    const le = head[5] === 1
-    const machine = le ? head.readUInt16LE(18) : head.readUInt16BE(18)
-    const m: Record<number, string> = { 0x3e: 'x86-64', 0xb7: 'arm64', 0x03: 'x86', 0x28: 'arm', 0xf3: 'riscv64', 0x15: 'ppc64', 0x16: 's390x' }
-    return { format: `ELF ${bits}-bit`, arch: m[machine] ?? `machine 0x${machine.toString(16)}` }
+  if (!st.isFile()) return { reason: 'not a file', detail: `${file} is not a regular file` }
+  const bin = describeBinary(file)
+  const want = archNames[host.arch] ?? host.arch
+  const native = nativeFormat(host.platform)
+  const incomplete = { reason: 'not a complete library', detail: `${file} is not a complete library: ${bin.incomplete}` }
+  if (bin.format === 'empty' || (bin.format === 'unreadable' && bin.incomplete)) return incomplete
+  if (bin.format === 'unreadable') return { reason: 'not a library', detail: `${file} cannot be read` }
+  if (bin.format === 'not a shared library' || bin.format === 'MZ') {
+    return { reason: 'not a library', detail: `${file} is not ${native === 'ELF' ? 'an' : 'a'} ${native} shared library (${bin.format === 'MZ' ? 'a DOS program' : 'no known header'})` }
   }
-  if (head.length >= 64 && head.readUInt16LE(0) === 0x5a4d) {
-    const pe = head.readUInt32LE(0x3c)
-    if (pe + 6 <= head.length && head.readUInt32LE(pe) === 0x4550) {
-      const machine = head.readUInt16LE(pe + 4)
-      const m: Record<number, string> = { 0x8664: 'x86-64', 0xaa64: 'arm64', 0x14c: 'x86' }
-      return { format: 'PE', arch: m[machine] ?? `machine 0x${machine.toString(16)}` }
-    }
-    return { format: 'MZ' }
+  if (!bin.format.startsWith(native) || (bin.arch && bin.arch !== want)) {
+    return { reason: 'wrong architecture', detail: `${file} is ${bin.arch ? `${bin.format} ${bin.arch}` : bin.format}; this process is ${host.platform} ${want}` }
   }
-  if (head.length >= 8) {
-    const magic = head.readUInt32LE(0)
-    if (magic === 0xfeedfacf || magic === 0xfeedface) {
-      const cpu = head.readUInt32LE(4)
-      const m: Record<number, string> = { 0x01000007: 'x86-64', 0x0100000c: 'arm64' }
-      return { format: 'Mach-O', arch: m[cpu] ?? `cputype 0x${cpu.toString(16)}` }
-    }
-    if (head.readUInt32BE(0) === 0xcafebabe) return { format: 'Mach-O universal' }
-  }
-  return { format: 'not a shared library' }
+  if (bin.incomplete) return incomplete
+  return undefined
 }
 
 /** Explains a failed load of `file` from the loader's message and the file itself. */
 export function explainLoadFailure(file: string, message: string): { reason: string; detail: string } {
-  let st: fs.Stats | undefined
-  try {
-    st = fs.statSync(file)
-  } catch {
-    return { reason: 'file missing', detail: `no such file: ${file}` }
-  }
-  if (!st.isFile()) return { reason: 'not a file', detail: `${file} is not a regular file` }
-  const bin = describeBinary(file)
-  const want = archNames[process.arch] ?? process.arch
-  const nativeFormat = process.platform === 'win32' ? 'PE' : process.platform === 'darwin' ? 'Mach-O' : 'ELF'
-  const what = bin.arch ? `${bin.format} ${bin.arch}` : bin.format
-  if (!bin.arch && !bin.format.startsWith('Mach-O universal')) {
-    return { reason: 'not a library', detail: `${file} is ${what}, not a ${nativeFormat} shared library (${message})` }
-  }
-  if (!bin.format.startsWith(nativeFormat) || (bin.arch && bin.arch !== want)) {
-    return { reason: 'wrong architecture', detail: `${file} is ${what}; this process is ${process.platform} ${want} (${message})` }
-  }
+  if (!fs.existsSync(file)) return { reason: 'file missing', detail: `no such file: ${file}` }
+  const pre = precheck(file)
+  if (pre) return { reason: pre.reason, detail: `${pre.detail} (${message})` }
   const dep = /([^\s:/\\]+\.(?:so[.\d]*|dylib|dll))\s*:\s*cannot open shared object file/i.exec(message)
   if (dep && path.basename(file) !== dep[1]) {
     return { reason: 'missing dependency', detail: `${dep[1]} is needed by ${file} and was not found (${message})` }
@@ -162,34 +231,53 @@ export interface Loaded<T> {
   attempts: LoadAttempt[]
 }
 
+const listeners = new Set<(a: LoadAttempt) => void>()
+
+/** Calls `fn` with each attempt as soon as it is decided (doctor prints them as they come). */
+export function onLoadAttempt(fn: (a: LoadAttempt) => void): () => void {
+  listeners.add(fn)
+  return () => listeners.delete(fn)
+}
+
 /**
- * Tries each candidate: load it, then bind (declare every function; a missing
- * symbol throws). Returns the first that fully binds, plus the record of all
- * attempts. Throws nothing: `api` is undefined when every candidate failed.
+ * Tries each candidate: check the file's headers, load it, then bind (declare
+ * every function; a missing symbol throws). Returns the first that fully binds,
+ * plus the record of all attempts. Throws nothing: `loaded` is undefined when
+ * every candidate failed.
  */
 export function loadFirst<T>(bind: (lib: LibraryHandle) => T, list: Candidate[] = candidates()): { loaded?: Loaded<T>; attempts: LoadAttempt[] } {
   const attempts: LoadAttempt[] = []
+  const record = (a: LoadAttempt) => {
+    attempts.push(a)
+    for (const fn of listeners) fn(a)
+  }
   for (const c of list) {
-    if (c.note) {
-      attempts.push({ source: c.source, path: c.path, ok: false, reason: 'file missing', detail: c.note })
+    const { note, ...where } = c
+    if (note) {
+      record({ ...where, ok: false, reason: 'file missing', detail: note })
+      continue
+    }
+    const refused = precheck(c.path)
+    if (refused) {
+      record({ ...where, ok: false, ...refused })
       continue
     }
     let lib: LibraryHandle
     try {
       lib = koffi.load(c.path)
     } catch (e) {
-      attempts.push({ ...c, ok: false, ...explainLoadFailure(c.path, firstLine(e)) })
+      record({ ...where, ok: false, ...explainLoadFailure(c.path, firstLine(e)) })
       continue
     }
     try {
       const api = bind(lib)
-      attempts.push({ ...c, ok: true })
+      record({ ...where, ok: true })
       return { loaded: { lib, path: c.path, api, attempts }, attempts }
     } catch (e) {
       const msg = firstLine(e)
       const sym = /function '?(\w+)'?/.exec(msg)
-      attempts.push({
-        ...c,
+      record({
+        ...where,
         ok: false,
         reason: 'symbol missing',
         detail: `${sym ? sym[1] : 'a tls_* function'} is not exported: not an ostls library, or one from an incompatible version (${msg})`

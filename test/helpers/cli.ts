@@ -1,6 +1,7 @@
 /** Runs the built `ostls` CLI (dist/cjs/cli.js) as a child process, as a user would. */
 import path from 'node:path'
 import { execFile, execFileSync } from 'node:child_process'
+import { childEnv } from './child-env'
 
 export const cli = path.join(__dirname, '..', '..', 'dist', 'cjs', 'cli.js')
 
@@ -14,7 +15,7 @@ export interface Run {
 
 export function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { env: { ...process.env, NO_COLOR: '', ...env }, encoding: 'buffer', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [cli, ...args], { env: childEnv({ NO_COLOR: '', ...env }), encoding: 'buffer', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0
       resolve({ code, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8'), raw: stdout })
     })
@@ -38,7 +39,7 @@ const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 export function runInPty(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; screen: string }> {
   const command = [process.execPath, cli, ...args].map(sh).join(' ')
   return new Promise((resolve) => {
-    execFile('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, TERM: 'xterm', ...env } }, (err, stdout) => {
+    execFile('script', ['-qfec', command, '/dev/null'], { env: childEnv({ TERM: 'xterm', ...env }) }, (err, stdout) => {
       resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, screen: stdout })
     })
   })
