@@ -9,6 +9,7 @@
 import t, { Test } from 'tap'
 import tls from 'node:tls'
 import net from 'node:net'
+import fs from 'node:fs'
 import { TLSError } from '../dist/cjs/index'
 import { pki } from './helpers/pki'
 import { closer, closedPort } from './helpers/servers'
@@ -68,6 +69,21 @@ async function deadAndLive(t: Test, dead: string, live: string) {
   }
 }
 
+/** Open sockets of this process (Linux: /proc/self/fd); -1 where that cannot be seen. */
+function socketFds(): number {
+  try {
+    return fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')
+      } catch {
+        return false
+      }
+    }).length
+  } catch {
+    return -1
+  }
+}
+
 const opts = (host: string, port: number) => ({ host, port, servername: 'localhost', ca: p.ca, handshakeTimeout: HANDSHAKE_TIMEOUT })
 
 t.test('dual stack', async (t) => {
@@ -76,6 +92,7 @@ t.test('dual stack', async (t) => {
   t.test('the IPv6 address blackholes: connects over IPv4 well within the handshake timeout', async (t) => {
     const before = handles()
     const srv = await deadAndLive(t, '::1', '127.0.0.1')
+    const fdsBefore = socketFds()
     const host = testName('v6-blackhole.ostls.test', ['::1', '127.0.0.1'])
     const started = Date.now()
     const s = await open(opts(host, srv.port))
@@ -86,6 +103,11 @@ t.test('dual stack', async (t) => {
     s.destroy()
     await new Promise((r) => s.once('close', r))
     t.equal(handles(), before, 'no native handle left behind')
+    if (fdsBefore >= 0) {
+      // The server's end of the connection closes when it sees the FIN.
+      for (let i = 0; i < 50 && socketFds() !== fdsBefore; i++) await new Promise((r) => setTimeout(r, 20))
+      t.equal(socketFds(), fdsBefore, 'the losing attempt was closed: no socket left behind')
+    }
   })
 
   t.test('IPv6 is tried first, and wins when it works', async (t) => {
