@@ -20,10 +20,10 @@ const BOUND = 5000
 const opts = (port: number, extra: Partial<ConnectOptions> = {}): ConnectOptions => ({ host: '127.0.0.1', port, servername: 'localhost', ca: p.ca, ...extra })
 
 /**
- * Under Wine, recv() on a socket the peer reset returns 0, as for an orderly
- * end (Winsock's WSAECONNRESET never arrives): "RST before any byte" shows it
- * (no OS error, "closed the connection"). A reset is then an end of stream
- * there, so the cases that need the reset itself are todo under Wine.
+ * Under Wine, recv() on a socket the peer reset often returns 0, as for an
+ * orderly end, instead of WSAECONNRESET: the mid-handshake case shows it (no
+ * OS error, "closed the connection"). A reset is then an end of stream there,
+ * so the cases that need the reset itself are todo under Wine.
  */
 const wineReset = underWine ? 'under Wine a reset reads as an orderly end of stream (recv returns 0)' : undefined
 /** Schannel engine defects found by these cases, for the c/impl-win owners. */
