@@ -14,7 +14,8 @@ import { TLSError } from '../dist/cjs/index'
 import { pki } from './helpers/pki'
 import { closer, closedPort } from './helpers/servers'
 import { open, failure } from './helpers/client'
-import { blackhole, handles } from './helpers/evil'
+import { blackhole } from './helpers/evil'
+import { handles } from './helpers/handles'
 
 const p = pki()
 /** Well under handshakeTimeout (and generous for a loaded machine): the fallback starts after 250 ms. */

@@ -11,7 +11,8 @@ import { tlsServer, silentServer } from './helpers/servers'
 import { httpsServer } from './helpers/http-server'
 import { underWine } from './helpers/platform'
 import { open } from './helpers/client'
-import { handles, rawServer, faultProxy, outcome, Outcome, record, fatalAlert, oldServerHello } from './helpers/evil'
+import { handles } from './helpers/handles'
+import { rawServer, faultProxy, outcome, Outcome, record, fatalAlert, oldServerHello } from './helpers/evil'
 
 const p = pki()
 const MiB = 1024 * 1024

@@ -9,10 +9,6 @@ import net from 'node:net'
 import { Worker } from 'node:worker_threads'
 import { setImmediate as tick } from 'node:timers/promises'
 import { closer } from './servers'
-import { libraryInfo } from '../../dist/cjs/native'
-
-/** Native connections not yet freed (tls_info(NULL, "handles")): must return to its start after each case. */
-export const handles = (): number => Number(libraryInfo('handles'))
 
 /** A TCP server on 127.0.0.1 that hands each accepted socket to onConnection. */
 export async function rawServer(onConnection: (s: net.Socket) => void): Promise<{ port: number; close(): Promise<void> }> {
