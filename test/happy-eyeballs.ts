@@ -9,11 +9,13 @@
 import t, { Test } from 'tap'
 import tls from 'node:tls'
 import net from 'node:net'
+import fs from 'node:fs'
 import { TLSError } from '../dist/cjs/index'
 import { pki } from './helpers/pki'
 import { closer, closedPort } from './helpers/servers'
 import { open, failure } from './helpers/client'
-import { blackhole, handles } from './helpers/evil'
+import { blackhole } from './helpers/evil'
+import { handles } from './helpers/handles'
 
 const p = pki()
 /** Well under handshakeTimeout (and generous for a loaded machine): the fallback starts after 250 ms. */
@@ -53,10 +55,20 @@ async function ipv6Loopback(): Promise<boolean> {
   })
 }
 
-/** A blackhole on `dead` and a TLS server on `live`, on one port number (a name has one port for all its addresses). */
+/**
+ * A blackhole on `dead` and a TLS server on `live`, on one port number (a name
+ * has one port for all its addresses). Null, with the test skipped, where no
+ * blackhole can be made.
+ */
 async function deadAndLive(t: Test, dead: string, live: string) {
   for (let attempt = 0; ; attempt++) {
-    const hole = await blackhole(dead)
+    let hole: Awaited<ReturnType<typeof blackhole>>
+    try {
+      hole = await blackhole(dead)
+    } catch (e) {
+      t.skip(`no blackholed address can be made here: ${(e as Error).message}`)
+      return null
+    }
     try {
       const srv = await tlsOn(live, hole.port)
       t.teardown(() => Promise.all([srv.close(), hole.close()]))
@@ -68,6 +80,21 @@ async function deadAndLive(t: Test, dead: string, live: string) {
   }
 }
 
+/** Open sockets of this process (Linux: /proc/self/fd); -1 where that cannot be seen. */
+function socketFds(): number {
+  try {
+    return fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')
+      } catch {
+        return false
+      }
+    }).length
+  } catch {
+    return -1
+  }
+}
+
 const opts = (host: string, port: number) => ({ host, port, servername: 'localhost', ca: p.ca, handshakeTimeout: HANDSHAKE_TIMEOUT })
 
 t.test('dual stack', async (t) => {
@@ -76,6 +103,8 @@ t.test('dual stack', async (t) => {
   t.test('the IPv6 address blackholes: connects over IPv4 well within the handshake timeout', async (t) => {
     const before = handles()
     const srv = await deadAndLive(t, '::1', '127.0.0.1')
+    if (!srv) return
+    const fdsBefore = socketFds()
     const host = testName('v6-blackhole.ostls.test', ['::1', '127.0.0.1'])
     const started = Date.now()
     const s = await open(opts(host, srv.port))
@@ -86,6 +115,11 @@ t.test('dual stack', async (t) => {
     s.destroy()
     await new Promise((r) => s.once('close', r))
     t.equal(handles(), before, 'no native handle left behind')
+    if (fdsBefore >= 0) {
+      // The server's end of the connection closes when it sees the FIN.
+      for (let i = 0; i < 50 && socketFds() !== fdsBefore; i++) await new Promise((r) => setTimeout(r, 20))
+      t.equal(socketFds(), fdsBefore, 'the losing attempt was closed: no socket left behind')
+    }
   })
 
   t.test('IPv6 is tried first, and wins when it works', async (t) => {
@@ -112,6 +146,7 @@ t.test('dual stack', async (t) => {
 
   t.test('the tls_wait fallback (OSTLS_POLL=wait) races too', async (t) => {
     const srv = await deadAndLive(t, '::1', '127.0.0.1')
+    if (!srv) return
     const host = testName('v6-blackhole-wait.ostls.test', ['::1', '127.0.0.1'])
     process.env.OSTLS_POLL = 'wait'
     t.teardown(() => void delete process.env.OSTLS_POLL)
@@ -138,8 +173,11 @@ t.test('dual stack', async (t) => {
 })
 
 t.test('two IPv4 addresses, the first blackholed', async (t) => {
-  const srv = await deadAndLive(t, '127.0.0.2', '127.0.0.1').catch(() => null)
-  if (!srv) return t.skip('cannot listen on 127.0.0.2 here')
+  const srv = await deadAndLive(t, '127.0.0.2', '127.0.0.1').catch((e: Error) => {
+    t.skip(`cannot listen on 127.0.0.2 here: ${e.message}`)
+    return null
+  })
+  if (!srv) return
   const host = testName('v4-blackhole.ostls.test', ['127.0.0.2', '127.0.0.1'])
   const started = Date.now()
   const s = await open(opts(host, srv.port))

@@ -8,7 +8,7 @@ import { NativeConn } from '../dist/cjs/native'
 import { pki } from './helpers/pki'
 import { tlsServer } from './helpers/servers'
 import { failure } from './helpers/client'
-import { handles } from './helpers/evil'
+import { handles } from './helpers/handles'
 
 const p = pki()
 const badValue = { tlsCode: 'TLS_INVALID_ARGUMENT', code: 'ERR_INVALID_ARG_VALUE' }

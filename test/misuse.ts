@@ -6,16 +6,15 @@ import vm from 'node:vm'
 import path from 'node:path'
 import { execFile } from 'node:child_process'
 import { connect, TLSStream } from '../dist/cjs/index'
-import { libraryInfo } from '../dist/cjs/native'
 import { pki } from './helpers/pki'
 import { tlsServer, silentServer } from './helpers/servers'
 import { open, collect } from './helpers/client'
 import { childEnv } from './helpers/child-env'
+import { handles } from './helpers/handles'
 
 v8.setFlagsFromString('--expose-gc')
 const gc: () => void = vm.runInNewContext('gc')
 const p = pki()
-const handles = () => Number(libraryInfo('handles'))
 const closed = (s: TLSStream) => new Promise<void>((r) => (s.destroyed && s.closed ? r() : s.once('close', () => r())))
 const opts = (port: number) => ({ host: '127.0.0.1', port, servername: 'localhost', ca: p.ca })
 

@@ -269,9 +269,11 @@ void sock_error_text(int os_error, char *buf, size_t cap)
 
 int sock_error_is_reset(int os_error)
 {
+    /* Not ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ENETDOWN, EHOSTDOWN: while
+     * connecting they mean this address is unreachable and the next one may
+     * work (Happy Eyeballs), not that a server dropped us. */
     return os_error == ECONNRESET || os_error == EPIPE || os_error == ECONNABORTED ||
-           os_error == ETIMEDOUT || os_error == EHOSTUNREACH || os_error == ENETUNREACH ||
-           os_error == ENETDOWN || os_error == EHOSTDOWN || os_error == ENOTCONN;
+           os_error == ENOTCONN;
 }
 
 void sock_address_text(const struct sockaddr *sa, char *addr, size_t cap, int *port)

@@ -59,7 +59,8 @@ int sock_wait(int64_t handle, int events, int timeout_ms, int *os_error);
 const char *sock_error_name(int os_error);
 /* The OS's words for os_error. */
 void sock_error_text(int os_error, char *buf, size_t cap);
-/* Is os_error a "connection reset or dropped" kind of error? */
+/* Did the peer reset or abort an established connection (ECONNRESET, EPIPE,
+ * ECONNABORTED, ENOTCONN)? Unreachable or timed-out addresses are not resets. */
 int sock_error_is_reset(int os_error);
 
 /* Numeric address text (no brackets) and port of a socket address. */

@@ -221,14 +221,6 @@ static int finish_resolving(tls_conn *c)
     return 1;
 }
 
-/* A failure that means the server accepted the connection and then dropped it. */
-static int is_peer_reset(int os_error)
-{
-    const char *name = sock_error_name(os_error);
-    return strcmp(name, "ECONNRESET") == 0 || strcmp(name, "ECONNABORTED") == 0 ||
-           strcmp(name, "EPIPE") == 0;
-}
-
 /* Every address failed: one message naming each, the last OS error as the code. */
 static int fail_connect(tls_conn *c)
 {
@@ -252,7 +244,8 @@ static int fail_connect(tls_conn *c)
                     sock_error_name(a->os_error));
     }
     conn_set_os_error(c, sock_error_name(r->last_error));
-    if (is_peer_reset(r->last_error))
+    /* The server accepted the connection and then dropped it: "refused" would mislead. */
+    if (sock_error_is_reset(r->last_error))
         return conn_fail(c, TLS_CONNECTION_RESET, "connection to %s port %d was reset by the server: %s",
                          c->host, c->port, list);
     return conn_fail(c, TLS_CONNECT_FAILED, "could not connect to %s port %d: %s", c->host, c->port, list);

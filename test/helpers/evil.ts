@@ -9,10 +9,6 @@ import net from 'node:net'
 import { Worker } from 'node:worker_threads'
 import { setImmediate as tick } from 'node:timers/promises'
 import { closer } from './servers'
-import { libraryInfo } from '../../dist/cjs/native'
-
-/** Native connections not yet freed (tls_info(NULL, "handles")): must return to its start after each case. */
-export const handles = (): number => Number(libraryInfo('handles'))
 
 /** A TCP server on 127.0.0.1 that hands each accepted socket to onConnection. */
 export async function rawServer(onConnection: (s: net.Socket) => void): Promise<{ port: number; close(): Promise<void> }> {
@@ -218,8 +214,9 @@ export function outcome(s: NodeJS.ReadableStream & { destroyed?: boolean }, boun
  * SYNs (Linux with the default tcp_abort_on_overflow=0, and Wine on it): a
  * connect there neither succeeds nor fails until the OS gives up minutes
  * later. Plain Node, loopback only, no root: the listener lives in a worker
- * thread whose event loop is then blocked, and two connections fill its
- * queue (backlog 1 holds two).
+ * thread whose event loop is then blocked, and connections fill its queue
+ * (backlog 1 holds two on Linux; libuv on Windows has some 32 accepts posted
+ * in advance, so it takes more there). Throws if the queue cannot be filled.
  */
 export async function blackhole(host: string, port = 0): Promise<{ port: number; close(): Promise<void> }> {
   const gate = new Int32Array(new SharedArrayBuffer(4))
@@ -254,17 +251,22 @@ export async function blackhole(host: string, port = 0): Promise<{ port: number;
       s.once('connect', () => (clearTimeout(timer), resolve(true)))
       s.once('error', () => (clearTimeout(timer), resolve(false)))
     })
-  for (let i = 0; i < 4; i++) {
+  let full = false
+  for (let i = 0; i < 80 && !full; i++) {
     const s = net.connect({ host, port: msg.port })
     s.on('error', () => {})
     fillers.push(s)
-    if (!(await connected(s, 300))) break // the queue is full: this SYN was dropped
+    full = !(await connected(s, 300)) // the queue is full: this SYN was dropped
   }
   const close = async () => {
     for (const s of fillers) s.destroy()
     Atomics.store(gate, 0, 1)
     Atomics.notify(gate, 0)
     await new Promise<void>((r) => worker.once('exit', () => r()))
+  }
+  if (!full) {
+    await close()
+    throw new Error(`blackhole: ${host} kept accepting connections; no full accept queue here`)
   }
   return { port: msg.port, close }
 }
