@@ -26,6 +26,11 @@ const char backend_name[] = "openssl";
 
 #define CA_CACHE_SIZE 8
 
+/* The largest certificate chain (Certificate message) accepted: a browser's
+ * worth; a certificate with 10,000 names is about 250 KB. Bigger fails the
+ * handshake cleanly with TLS_PROTOCOL_ERROR. */
+#define MAX_CERT_LIST 300000
+
 /* What one backend_write encrypts goes to the socket in one send (Node, by
  * contrast with one send per 16 KiB record, makes one write per chunk). Its
  * plaintext is reported written only once the socket took every byte of its
@@ -209,8 +214,10 @@ static void error_text(unsigned long e, char *buf, size_t cap)
 
 struct error_scan {
     unsigned long first;        /* earliest queued error: usually the cause */
-    int version_mismatch;
-    int wrong_version_number;   /* an old server, or one not speaking TLS at all */
+    int version_mismatch;       /* a real older-version ServerHello or protocol_version alert */
+    int not_tls;                /* bytes that are not a TLS record at all (HTTP, SSH, garbage) */
+    int malformed;              /* TLS records or messages that break the protocol's rules */
+    int too_big;                /* a handshake message over the size limit (a huge chain) */
     int verify_failed;
     int unexpected_eof;
 };
@@ -227,8 +234,10 @@ static void scan_errors(struct error_scan *scan)
             continue;
         switch (ossl_error_reason(e)) {
         case OSSL_SSL_R_WRONG_VERSION_NUMBER:
-            scan->wrong_version_number = 1;
-            /* fall through */
+            /* The record header's version bytes are not TLS's: whatever the
+             * peer speaks, it is not an older TLS (which has 3.x there). */
+            scan->not_tls = 1;
+            break;
         case OSSL_SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
         case OSSL_SSL_R_UNSUPPORTED_PROTOCOL:
         case OSSL_SSL_R_UNSUPPORTED_SSL_VERSION:
@@ -237,6 +246,36 @@ static void scan_errors(struct error_scan *scan)
         case OSSL_SSL_R_VERSION_TOO_HIGH:
         case OSSL_SSL_R_UNKNOWN_PROTOCOL:
             scan->version_mismatch = 1;
+            break;
+        case OSSL_SSL_R_EXCESSIVE_MESSAGE_SIZE:
+            scan->too_big = 1;
+            /* fall through */
+        case OSSL_SSL_R_BAD_CHANGE_CIPHER_SPEC:
+        case OSSL_SSL_R_BAD_EXTENSION:
+        case OSSL_SSL_R_BAD_HANDSHAKE_LENGTH:
+        case OSSL_SSL_R_BAD_HELLO_REQUEST:
+        case OSSL_SSL_R_BAD_LENGTH:
+        case OSSL_SSL_R_BAD_PACKET:
+        case OSSL_SSL_R_BAD_PACKET_LENGTH:
+        case OSSL_SSL_R_BAD_RECORD_TYPE:
+        case OSSL_SSL_R_CCS_RECEIVED_EARLY:
+        case OSSL_SSL_R_CERT_LENGTH_MISMATCH:
+        case OSSL_SSL_R_DATA_LENGTH_TOO_LONG:
+        case OSSL_SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC:
+        case OSSL_SSL_R_ENCRYPTED_LENGTH_TOO_LONG:
+        case OSSL_SSL_R_INVALID_ALERT:
+        case OSSL_SSL_R_LENGTH_MISMATCH:
+        case OSSL_SSL_R_LENGTH_TOO_LONG:
+        case OSSL_SSL_R_LENGTH_TOO_SHORT:
+        case OSSL_SSL_R_PACKET_LENGTH_TOO_LONG:
+        case OSSL_SSL_R_PARSE_TLSEXT:
+        case OSSL_SSL_R_RECORD_LENGTH_MISMATCH:
+        case OSSL_SSL_R_RECORD_TOO_SMALL:
+        case OSSL_SSL_R_TOO_MANY_WARN_ALERTS:
+        case OSSL_SSL_R_UNEXPECTED_MESSAGE:
+        case OSSL_SSL_R_UNEXPECTED_RECORD:
+        case OSSL_SSL_R_UNKNOWN_ALERT_TYPE:
+            scan->malformed = 1;
             break;
         case OSSL_SSL_R_CERTIFICATE_VERIFY_FAILED:
             scan->verify_failed = 1;
@@ -269,13 +308,20 @@ static int fail_handshake(tls_conn *c, int ssl_error)
         if (c->verify_code != VERIFY_OK)
             return conn_fail_verify(c);
     }
-    if (scan.wrong_version_number)
-        return conn_fail(c, TLS_PROTOCOL_VERSION,
-                         "%s did not answer with TLS 1.2 or newer (is it speaking TLS on port %d?): %s",
+    if (scan.not_tls)
+        return conn_fail(c, TLS_PROTOCOL_ERROR,
+                         "%s did not answer with TLS (is port %d a TLS port?): %s",
                          c->peer_name, c->remote_port, text);
     if (scan.version_mismatch)
         return conn_fail(c, TLS_PROTOCOL_VERSION,
                          "no TLS version in common with %s (ostls requires TLS 1.2 or newer): %s",
+                         c->peer_name, text);
+    if (scan.too_big)
+        return conn_fail(c, TLS_PROTOCOL_ERROR,
+                         "%s sent a handshake message larger than ostls accepts (a certificate chain "
+                         "over %d KB?): %s", c->peer_name, MAX_CERT_LIST / 1000, text);
+    if (scan.malformed)
+        return conn_fail(c, TLS_PROTOCOL_ERROR, "%s broke the TLS protocol during the handshake: %s",
                          c->peer_name, text);
     if (ssl_error == OSSL_SSL_ERROR_SYSCALL || scan.unexpected_eof || !scan.first) {
         if (c->sock_error || c->sock_eof || scan.unexpected_eof)
@@ -328,12 +374,31 @@ static void clear_for_call(tls_conn *c)
 
 /* ------------------------------------------------------------- contexts */
 
+/* TLS 1.2 suites offered (TLS 1.3's are all sound and left to OpenSSL).
+ * Forward-secret ECDHE first; no finite-field DHE at all, as in current
+ * browsers (weak, composite or small-subgroup groups can never be used).
+ * RSA key exchange with AES (GCM and CBC-SHA) stays: IIS-era and enterprise
+ * servers still offer nothing else, and the CBC-SHA ones without
+ * encrypt-then-MAC must keep working (test/old-peers.ts). Never 3DES, RC4,
+ * NULL, export, anonymous, PSK/SRP, or the less tested block ciphers; the
+ * system's security level (openssl.cnf) still applies on top. */
+static const char cipher_list[] =
+    "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:RSA+AESGCM:RSA+AES"
+    ":!kDHE:!aNULL:!eNULL:!EXP:!LOW:!3DES:!RC4:!MD5:!PSK:!SRP:!DSS"
+    ":!CAMELLIA:!ARIA:!SEED:!IDEA";
+
 static SSL_CTX *new_client_ctx(void)
 {
     SSL_CTX *ctx = ossl.SSL_CTX_new(ossl.TLS_client_method());
     if (!ctx)
         return NULL;
+    if (!ossl.SSL_CTX_set_cipher_list(ctx, cipher_list)) {
+        ossl.SSL_CTX_free(ctx);
+        return NULL;
+    }
+    /* Never below TLS 1.2, whatever openssl.cnf allows (SSLv3, TLS 1.0/1.1). */
     ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_SET_MIN_PROTO_VERSION, OSSL_TLS1_2_VERSION, NULL);
+    ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_SET_MAX_CERT_LIST, MAX_CERT_LIST, NULL);
     /* RELEASE_BUFFERS: an idle connection keeps no record buffers (about
      * 34 KiB for reading and writing together); Node sets it too. */
     ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_MODE,
@@ -530,7 +595,11 @@ static int configure_session(tls_conn *c, SSL *ssl)
     if (!c->peer_name_is_ip) {
         ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_SET_TLSEXT_HOSTNAME, OSSL_TLSEXT_NAMETYPE_host_name,
                       (void *)c->peer_name);
-        ossl.SSL_set_hostflags(ssl, OSSL_X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        /* NEVER_CHECK_SUBJECT: a certificate without subjectAltName does not
+         * match by its subject CN, as in browsers (RFC 6125 and the CA/B
+         * Forum rules require the name in the SAN). */
+        ossl.SSL_set_hostflags(ssl, OSSL_X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+                                        OSSL_X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
         if (!ossl.SSL_set1_host(ssl, c->peer_name))
             return conn_fail(c, TLS_INVALID_ARGUMENT, "%s cannot be used as a verification name",
                              c->peer_name);
