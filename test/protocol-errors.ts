@@ -5,19 +5,7 @@
 import t from 'tap'
 import { scriptedServer } from './helpers/servers'
 import { failure } from './helpers/client'
-
-/** A TLS record: type, version 3.minor, body. */
-function record(type: number, minor: number, body: Buffer): Buffer {
-  const head = Buffer.from([type, 3, minor, body.length >> 8, body.length & 255])
-  return Buffer.concat([head, body])
-}
-
-/** A minimal ServerHello (TLS_RSA_WITH_AES_128_CBC_SHA) with the given legacy version. */
-function serverHello(minor: number): Buffer {
-  const body = Buffer.concat([Buffer.from([3, minor]), Buffer.alloc(32, 7), Buffer.from([0, 0, 0x2f, 0])])
-  const msg = Buffer.concat([Buffer.from([2, 0, 0, body.length]), body])
-  return record(22, minor, msg)
-}
+import { record, serverHello } from './helpers/tls-bytes'
 
 const cases: Array<[string, Buffer, string]> = [
   ['an HTTP reply', Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'), 'TLS_PROTOCOL_ERROR'],

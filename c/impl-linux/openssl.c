@@ -60,6 +60,7 @@ struct ossl_session {
     size_t rec_end[OUT_CALLS];   /* offset in out where each output ends */
     size_t rec_plain[OUT_CALLS]; /* its plaintext length */
     size_t done;                 /* plaintext of outputs sent but not yet reported */
+    int ocsp_revoked;            /* the server stapled a verified "revoked" for its certificate */
 };
 
 /* Appends to out, growing it; 0 when memory ran out. */
@@ -289,10 +290,16 @@ static void scan_errors(struct error_scan *scan)
 
 static void record_verify_result(tls_conn *c)
 {
+    struct ossl_session *s = c->session;
     long raw = ossl.SSL_get_verify_result(ssl_of(c));
     long code = raw;
     if (!ossl.is_3x && raw == OSSL_X509_V_ERR_INVALID_CA_1_1)
         code = VERIFY_INVALID_CA;
+    if (code == VERIFY_OK && s->ocsp_revoked) {
+        conn_set_verify_result(c, VERIFY_CERT_REVOKED,
+                               "certificate revoked (the server's stapled OCSP response says so)");
+        return;
+    }
     conn_set_verify_result(c, code, ossl.X509_verify_cert_error_string(raw));
 }
 
@@ -303,7 +310,7 @@ static int fail_handshake(tls_conn *c, int ssl_error)
     char text[256];
     error_text(scan.first, text, sizeof text);
 
-    if (scan.verify_failed) {
+    if (scan.verify_failed || ((struct ossl_session *)c->session)->ocsp_revoked) {
         record_verify_result(c);
         if (c->verify_code != VERIFY_OK)
             return conn_fail_verify(c);
@@ -372,6 +379,87 @@ static void clear_for_call(tls_conn *c)
     c->sock_error = 0;
 }
 
+/* ------------------------------------------------------------ stapled OCSP */
+
+/* The client asks for the server's stapled OCSP response (status_request).
+ * A response that verifies (signed by the issuer or its delegated responder,
+ * chaining to the trusted store) and says the leaf is revoked fails the
+ * handshake with TLS_CERT_REVOKED; a "good", absent, unverifiable or
+ * unrelated staple changes nothing (an attacker could strip it anyway).
+ * No OCSP request of ostls's own ever goes out. */
+static int ocsp_available(void)
+{
+    return ossl.SSL_CTX_callback_ctrl && ossl.SSL_get_SSL_CTX && ossl.SSL_get_rbio &&
+           ossl.SSL_get0_verified_chain && ossl.X509_check_issued && ossl.d2i_OCSP_RESPONSE &&
+           ossl.OCSP_response_status && ossl.OCSP_response_get1_basic && ossl.OCSP_basic_verify &&
+           ossl.OCSP_cert_to_id && ossl.OCSP_resp_find_status && ossl.OCSP_CERTID_free &&
+           ossl.OCSP_BASICRESP_free && ossl.OCSP_RESPONSE_free;
+}
+
+/* The certificate in chain that issued leaf, or NULL. */
+static X509 *find_issuer(OPENSSL_STACK *chain, X509 *leaf)
+{
+    int count = chain ? ossl.OPENSSL_sk_num(chain) : 0;
+    for (int i = 0; i < count; i++) {
+        X509 *candidate = ossl.OPENSSL_sk_value(chain, i);
+        if (candidate != leaf && ossl.X509_check_issued(candidate, leaf) == 0)
+            return candidate;
+    }
+    return NULL;
+}
+
+static int staple_says_revoked(SSL *ssl, const unsigned char *der, long len)
+{
+    int revoked = 0;
+    OCSP_BASICRESP *basic = NULL;
+    OCSP_CERTID *id = NULL;
+    OCSP_RESPONSE *resp = ossl.d2i_OCSP_RESPONSE(NULL, &der, len);
+    if (!resp || ossl.OCSP_response_status(resp) != OSSL_OCSP_RESPONSE_STATUS_SUCCESSFUL)
+        goto out;
+    basic = ossl.OCSP_response_get1_basic(resp);
+    OPENSSL_STACK *sent = ossl.SSL_get_peer_cert_chain(ssl);
+    OPENSSL_STACK *verified = ossl.SSL_get0_verified_chain(ssl);
+    X509 *leaf = sent && ossl.OPENSSL_sk_num(sent) > 0 ? ossl.OPENSSL_sk_value(sent, 0) : NULL;
+    if (!basic || !leaf)
+        goto out;
+    X509 *issuer = find_issuer(verified, leaf);
+    if (!issuer)
+        issuer = find_issuer(sent, leaf);
+    /* The verified chain holds the issuer even when the server did not send
+     * it; the responder's own certificate travels inside the response. */
+    X509_STORE *store = ossl.SSL_CTX_get_cert_store(ossl.SSL_get_SSL_CTX(ssl));
+    if (!issuer || ossl.OCSP_basic_verify(basic, verified ? verified : sent, store, 0) <= 0)
+        goto out;
+    id = ossl.OCSP_cert_to_id(NULL, leaf, issuer);
+    int status = -1;
+    if (id && ossl.OCSP_resp_find_status(basic, id, &status, NULL, NULL, NULL, NULL) == 1)
+        revoked = status == OSSL_V_OCSP_CERTSTATUS_REVOKED;   /* revocation never expires */
+out:
+    if (id)
+        ossl.OCSP_CERTID_free(id);
+    if (basic)
+        ossl.OCSP_BASICRESP_free(basic);
+    if (resp)
+        ossl.OCSP_RESPONSE_free(resp);
+    ossl.ERR_clear_error();
+    return revoked;
+}
+
+/* OpenSSL calls this during the handshake once the server's flight (with its
+ * certificate and any staple) is in; returning 0 fails the handshake. */
+static int ocsp_status_cb(SSL *ssl, void *arg)
+{
+    (void)arg;
+    tls_conn *c = ossl.BIO_get_data(ossl.SSL_get_rbio(ssl));
+    struct ossl_session *s = c ? c->session : NULL;
+    const unsigned char *der = NULL;
+    long len = ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_GET_TLSEXT_STATUS_REQ_OCSP_RESP, 0, &der);
+    if (!s || len <= 0 || !der || !staple_says_revoked(ssl, der, len))
+        return 1;
+    s->ocsp_revoked = 1;
+    return c->opts.verify_peer ? 0 : 1;   /* unverified: only reported, as other results */
+}
+
 /* ------------------------------------------------------------- contexts */
 
 /* TLS 1.2 suites offered (TLS 1.3's are all sound and left to OpenSSL).
@@ -408,6 +496,9 @@ static SSL_CTX *new_client_ctx(void)
     if (ossl.is_3x)
         ossl.SSL_CTX_set_options(ctx, OSSL_SSL_OP_IGNORE_UNEXPECTED_EOF);
     ossl.SSL_CTX_set_verify(ctx, OSSL_SSL_VERIFY_PEER, NULL);
+    if (ocsp_available())
+        ossl.SSL_CTX_callback_ctrl(ctx, OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB,
+                                   (void (*)(void))ocsp_status_cb);
     /* A missing default bundle is not fatal here: verification then fails
      * per connection with a clear UNABLE_TO_GET_ISSUER_CERT_LOCALLY. */
     ossl.SSL_CTX_set_default_verify_paths(ctx);
@@ -612,6 +703,8 @@ static int configure_session(tls_conn *c, SSL *ssl)
                              c->peer_name);
     }
     ossl.SSL_set_verify(ssl, o->verify_peer ? OSSL_SSL_VERIFY_PEER : OSSL_SSL_VERIFY_NONE, NULL);
+    if (ocsp_available())
+        ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_TYPE, OSSL_TLSEXT_STATUSTYPE_ocsp, NULL);
     if (o->alpn && ossl.SSL_set_alpn_protos(ssl, o->alpn, (unsigned)o->alpn_len) != 0)
         return conn_fail(c, TLS_INVALID_ARGUMENT, "option alpn could not be applied");
     if (!ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_SET_MIN_PROTO_VERSION, o->min_version, NULL) ||

@@ -21,6 +21,10 @@ typedef struct x509_st X509;
 typedef struct x509_store_st X509_STORE;
 typedef struct X509_VERIFY_PARAM_st X509_VERIFY_PARAM;
 typedef struct stack_st OPENSSL_STACK;
+typedef struct ocsp_response_st OCSP_RESPONSE;
+typedef struct ocsp_basic_response_st OCSP_BASICRESP;
+typedef struct ocsp_cert_id_st OCSP_CERTID;
+typedef struct evp_md_st EVP_MD;
 
 #define OSSL_OPENSSL_VERSION                 0
 #define OSSL_SSL_CTRL_MODE                   33
@@ -37,6 +41,12 @@ typedef struct stack_st OPENSSL_STACK;
 #define OSSL_X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS 0x4
 #define OSSL_X509_CHECK_FLAG_NEVER_CHECK_SUBJECT  0x20
 #define OSSL_SSL_CTRL_SET_MAX_CERT_LIST      51
+#define OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB        63
+#define OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_TYPE      65
+#define OSSL_SSL_CTRL_GET_TLSEXT_STATUS_REQ_OCSP_RESP 70
+#define OSSL_TLSEXT_STATUSTYPE_ocsp          1
+#define OSSL_OCSP_RESPONSE_STATUS_SUCCESSFUL 0
+#define OSSL_V_OCSP_CERTSTATUS_REVOKED       1
 
 #define OSSL_SSL_ERROR_NONE        0
 #define OSSL_SSL_ERROR_SSL         1
@@ -179,10 +189,30 @@ typedef struct stack_st OPENSSL_STACK;
     X(int, OPENSSL_sk_num, (const OPENSSL_STACK *stack))                                \
     X(void *, OPENSSL_sk_value, (const OPENSSL_STACK *stack, int i))
 
-/* Present in only some versions; NULL when absent. */
+/* Present in only some versions (or builds: OCSP can be compiled out); NULL
+ * when absent. Stapled OCSP is checked only when every OCSP_* one is there. */
 #define OSSL_OPTIONAL_FUNCTIONS(X)                                                      \
     X(X509 *, SSL_get1_peer_certificate, (const SSL *ssl))      /* 3.0+ */              \
-    X(X509 *, SSL_get_peer_certificate, (const SSL *ssl))       /* before 3.0 */
+    X(X509 *, SSL_get_peer_certificate, (const SSL *ssl))       /* before 3.0 */        \
+    X(long, SSL_CTX_callback_ctrl, (SSL_CTX *ctx, int cmd, void (*fp)(void)))           \
+    X(SSL_CTX *, SSL_get_SSL_CTX, (const SSL *ssl))                                     \
+    X(BIO *, SSL_get_rbio, (const SSL *ssl))                                            \
+    X(OPENSSL_STACK *, SSL_get0_verified_chain, (const SSL *ssl))                       \
+    X(int, X509_check_issued, (X509 *issuer, X509 *subject))                            \
+    X(OCSP_RESPONSE *, d2i_OCSP_RESPONSE, (OCSP_RESPONSE **out, const unsigned char **in, \
+                                          long len))                                    \
+    X(int, OCSP_response_status, (OCSP_RESPONSE *resp))                                 \
+    X(OCSP_BASICRESP *, OCSP_response_get1_basic, (OCSP_RESPONSE *resp))               \
+    X(int, OCSP_basic_verify, (OCSP_BASICRESP *bs, OPENSSL_STACK *certs,                \
+                               X509_STORE *store, unsigned long flags))                 \
+    X(OCSP_CERTID *, OCSP_cert_to_id, (const EVP_MD *md, const X509 *subject,          \
+                                       const X509 *issuer))                             \
+    X(int, OCSP_resp_find_status, (OCSP_BASICRESP *bs, OCSP_CERTID *id, int *status,    \
+                                   int *reason, void **revtime, void **thisupd,         \
+                                   void **nextupd))                                     \
+    X(void, OCSP_CERTID_free, (OCSP_CERTID *id))                                        \
+    X(void, OCSP_BASICRESP_free, (OCSP_BASICRESP *bs))                                  \
+    X(void, OCSP_RESPONSE_free, (OCSP_RESPONSE *resp))
 
 #define OSSL_DECLARE_POINTER(ret, name, params) ret (*name) params;
 
