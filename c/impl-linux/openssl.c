@@ -64,19 +64,27 @@ struct ossl_session {
     int ocsp_revoked;            /* the server stapled a verified "revoked" for its certificate */
 };
 
+/* Makes room for len more bytes in out; 0 when memory ran out. */
+static int out_reserve(struct ossl_session *s, size_t len)
+{
+    if (s->out_cap - s->out_len >= len)
+        return 1;
+    size_t cap = s->out_cap ? s->out_cap : 16384;
+    while (cap - s->out_len < len)
+        cap *= 2;
+    char *grown = realloc(s->out, cap);
+    if (!grown)
+        return 0;
+    s->out = grown;
+    s->out_cap = cap;
+    return 1;
+}
+
 /* Appends to out, growing it; 0 when memory ran out. */
 static int out_append(struct ossl_session *s, const char *data, size_t len)
 {
-    if (s->out_cap - s->out_len < len) {
-        size_t cap = s->out_cap ? s->out_cap : 4 * 16384 + 8192;
-        while (cap - s->out_len < len)
-            cap *= 2;
-        char *grown = realloc(s->out, cap);
-        if (!grown)
-            return 0;
-        s->out = grown;
-        s->out_cap = cap;
-    }
+    if (!out_reserve(s, len))
+        return 0;
     memcpy(s->out + s->out_len, data, len);
     s->out_len += len;
     return 1;
@@ -820,6 +828,9 @@ step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
             return write_progress(c, s, st, n);
     }
     size_t cap = len < OUT_PLAIN_MAX ? len : OUT_PLAIN_MAX;
+    /* Room for the records (each adds at most header, IV, MAC and padding:
+     * under 256 bytes) in one allocation; growing later stays possible. */
+    out_reserve(s, cap + (cap / 16384 + 1) * 256);
     int rc = 0;
     size_t taken = 0;
     s->collect = 1;
