@@ -24,7 +24,9 @@ enum {
     VERIFY_CERT_REJECTED = 28,
     VERIFY_HOSTNAME_MISMATCH = 62,
     VERIFY_IP_ADDRESS_MISMATCH = 64,
+    VERIFY_OCSP_VERIFY_FAILED = 74,
     VERIFY_INVALID_CA = 79,
+    VERIFY_LAST_KNOWN = 104,     /* X509_V_ERR_DUPLICATE_EXTENSION (OpenSSL 3.6) */
 };
 
 /* Node's name for a verification result: "ok", "CERT_HAS_EXPIRED", ...,

@@ -26,6 +26,12 @@ const char backend_name[] = "openssl";
 
 #define CA_CACHE_SIZE 8
 
+/* The largest certificate chain (Certificate message) accepted, against
+ * OpenSSL's default of 100 KB: certificates with thousands of names exist
+ * (one with 10,000 short names is about 160 KB). Bigger fails the handshake
+ * cleanly with TLS_PROTOCOL_ERROR. */
+#define MAX_CERT_LIST 300000
+
 /* What one backend_write encrypts goes to the socket in one send (Node, by
  * contrast with one send per 16 KiB record, makes one write per chunk). Its
  * plaintext is reported written only once the socket took every byte of its
@@ -55,21 +61,30 @@ struct ossl_session {
     size_t rec_end[OUT_CALLS];   /* offset in out where each output ends */
     size_t rec_plain[OUT_CALLS]; /* its plaintext length */
     size_t done;                 /* plaintext of outputs sent but not yet reported */
+    int ocsp_revoked;            /* the server stapled a verified "revoked" for its certificate */
 };
+
+/* Makes room for len more bytes in out; 0 when memory ran out. */
+static int out_reserve(struct ossl_session *s, size_t len)
+{
+    if (s->out_cap - s->out_len >= len)
+        return 1;
+    size_t cap = s->out_cap ? s->out_cap : 16384;
+    while (cap - s->out_len < len)
+        cap *= 2;
+    char *grown = realloc(s->out, cap);
+    if (!grown)
+        return 0;
+    s->out = grown;
+    s->out_cap = cap;
+    return 1;
+}
 
 /* Appends to out, growing it; 0 when memory ran out. */
 static int out_append(struct ossl_session *s, const char *data, size_t len)
 {
-    if (s->out_cap - s->out_len < len) {
-        size_t cap = s->out_cap ? s->out_cap : 4 * 16384 + 8192;
-        while (cap - s->out_len < len)
-            cap *= 2;
-        char *grown = realloc(s->out, cap);
-        if (!grown)
-            return 0;
-        s->out = grown;
-        s->out_cap = cap;
-    }
+    if (!out_reserve(s, len))
+        return 0;
     memcpy(s->out + s->out_len, data, len);
     s->out_len += len;
     return 1;
@@ -209,8 +224,10 @@ static void error_text(unsigned long e, char *buf, size_t cap)
 
 struct error_scan {
     unsigned long first;        /* earliest queued error: usually the cause */
-    int version_mismatch;
-    int wrong_version_number;   /* an old server, or one not speaking TLS at all */
+    int version_mismatch;       /* a real older-version ServerHello or protocol_version alert */
+    int not_tls;                /* bytes that are not a TLS record at all (HTTP, SSH, garbage) */
+    int malformed;              /* TLS records or messages that break the protocol's rules */
+    int too_big;                /* a handshake message over the size limit (a huge chain) */
     int verify_failed;
     int unexpected_eof;
 };
@@ -227,8 +244,10 @@ static void scan_errors(struct error_scan *scan)
             continue;
         switch (ossl_error_reason(e)) {
         case OSSL_SSL_R_WRONG_VERSION_NUMBER:
-            scan->wrong_version_number = 1;
-            /* fall through */
+            /* The record header's version bytes are not TLS's: whatever the
+             * peer speaks, it is not an older TLS (which has 3.x there). */
+            scan->not_tls = 1;
+            break;
         case OSSL_SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
         case OSSL_SSL_R_UNSUPPORTED_PROTOCOL:
         case OSSL_SSL_R_UNSUPPORTED_SSL_VERSION:
@@ -237,6 +256,36 @@ static void scan_errors(struct error_scan *scan)
         case OSSL_SSL_R_VERSION_TOO_HIGH:
         case OSSL_SSL_R_UNKNOWN_PROTOCOL:
             scan->version_mismatch = 1;
+            break;
+        case OSSL_SSL_R_EXCESSIVE_MESSAGE_SIZE:
+            scan->too_big = 1;
+            /* fall through */
+        case OSSL_SSL_R_BAD_CHANGE_CIPHER_SPEC:
+        case OSSL_SSL_R_BAD_EXTENSION:
+        case OSSL_SSL_R_BAD_HANDSHAKE_LENGTH:
+        case OSSL_SSL_R_BAD_HELLO_REQUEST:
+        case OSSL_SSL_R_BAD_LENGTH:
+        case OSSL_SSL_R_BAD_PACKET:
+        case OSSL_SSL_R_BAD_PACKET_LENGTH:
+        case OSSL_SSL_R_BAD_RECORD_TYPE:
+        case OSSL_SSL_R_CCS_RECEIVED_EARLY:
+        case OSSL_SSL_R_CERT_LENGTH_MISMATCH:
+        case OSSL_SSL_R_DATA_LENGTH_TOO_LONG:
+        case OSSL_SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC:
+        case OSSL_SSL_R_ENCRYPTED_LENGTH_TOO_LONG:
+        case OSSL_SSL_R_INVALID_ALERT:
+        case OSSL_SSL_R_LENGTH_MISMATCH:
+        case OSSL_SSL_R_LENGTH_TOO_LONG:
+        case OSSL_SSL_R_LENGTH_TOO_SHORT:
+        case OSSL_SSL_R_PACKET_LENGTH_TOO_LONG:
+        case OSSL_SSL_R_PARSE_TLSEXT:
+        case OSSL_SSL_R_RECORD_LENGTH_MISMATCH:
+        case OSSL_SSL_R_RECORD_TOO_SMALL:
+        case OSSL_SSL_R_TOO_MANY_WARN_ALERTS:
+        case OSSL_SSL_R_UNEXPECTED_MESSAGE:
+        case OSSL_SSL_R_UNEXPECTED_RECORD:
+        case OSSL_SSL_R_UNKNOWN_ALERT_TYPE:
+            scan->malformed = 1;
             break;
         case OSSL_SSL_R_CERTIFICATE_VERIFY_FAILED:
             scan->verify_failed = 1;
@@ -250,10 +299,16 @@ static void scan_errors(struct error_scan *scan)
 
 static void record_verify_result(tls_conn *c)
 {
+    struct ossl_session *s = c->session;
     long raw = ossl.SSL_get_verify_result(ssl_of(c));
     long code = raw;
     if (!ossl.is_3x && raw == OSSL_X509_V_ERR_INVALID_CA_1_1)
         code = VERIFY_INVALID_CA;
+    if (code == VERIFY_OK && s->ocsp_revoked) {
+        conn_set_verify_result(c, VERIFY_CERT_REVOKED,
+                               "certificate revoked (the server's stapled OCSP response says so)");
+        return;
+    }
     conn_set_verify_result(c, code, ossl.X509_verify_cert_error_string(raw));
 }
 
@@ -264,18 +319,25 @@ static int fail_handshake(tls_conn *c, int ssl_error)
     char text[256];
     error_text(scan.first, text, sizeof text);
 
-    if (scan.verify_failed) {
+    if (scan.verify_failed || ((struct ossl_session *)c->session)->ocsp_revoked) {
         record_verify_result(c);
         if (c->verify_code != VERIFY_OK)
             return conn_fail_verify(c);
     }
-    if (scan.wrong_version_number)
-        return conn_fail(c, TLS_PROTOCOL_VERSION,
-                         "%s did not answer with TLS 1.2 or newer (is it speaking TLS on port %d?): %s",
+    if (scan.not_tls)
+        return conn_fail(c, TLS_PROTOCOL_ERROR,
+                         "%s did not answer with TLS (is port %d a TLS port?): %s",
                          c->peer_name, c->remote_port, text);
     if (scan.version_mismatch)
         return conn_fail(c, TLS_PROTOCOL_VERSION,
                          "no TLS version in common with %s (ostls requires TLS 1.2 or newer): %s",
+                         c->peer_name, text);
+    if (scan.too_big)
+        return conn_fail(c, TLS_PROTOCOL_ERROR,
+                         "%s sent a handshake message larger than ostls accepts (a certificate chain "
+                         "over %d KB?): %s", c->peer_name, MAX_CERT_LIST / 1000, text);
+    if (scan.malformed)
+        return conn_fail(c, TLS_PROTOCOL_ERROR, "%s broke the TLS protocol during the handshake: %s",
                          c->peer_name, text);
     if (ssl_error == OSSL_SSL_ERROR_SYSCALL || scan.unexpected_eof || !scan.first) {
         if (c->sock_error || c->sock_eof || scan.unexpected_eof)
@@ -326,14 +388,108 @@ static void clear_for_call(tls_conn *c)
     c->sock_error = 0;
 }
 
+/* ------------------------------------------------------------ stapled OCSP */
+
+/* The client asks for the server's stapled OCSP response (status_request).
+ * A response that verifies (signed by the issuer or its delegated responder,
+ * chaining to the trusted store) and says the leaf is revoked fails the
+ * handshake with TLS_CERT_REVOKED; a "good", absent, unverifiable or
+ * unrelated staple changes nothing (an attacker could strip it anyway).
+ * No OCSP request of ostls's own ever goes out. */
+static int ocsp_available(void)
+{
+    return ossl.SSL_CTX_callback_ctrl && ossl.SSL_get_SSL_CTX && ossl.SSL_get_rbio &&
+           ossl.SSL_get0_verified_chain && ossl.X509_check_issued && ossl.d2i_OCSP_RESPONSE &&
+           ossl.OCSP_response_status && ossl.OCSP_response_get1_basic && ossl.OCSP_basic_verify &&
+           ossl.OCSP_cert_to_id && ossl.OCSP_resp_find_status && ossl.OCSP_CERTID_free &&
+           ossl.OCSP_BASICRESP_free && ossl.OCSP_RESPONSE_free;
+}
+
+/* The certificate in chain that issued leaf, or NULL. */
+static X509 *find_issuer(OPENSSL_STACK *chain, X509 *leaf)
+{
+    int count = chain ? ossl.OPENSSL_sk_num(chain) : 0;
+    for (int i = 0; i < count; i++) {
+        X509 *candidate = ossl.OPENSSL_sk_value(chain, i);
+        if (candidate != leaf && ossl.X509_check_issued(candidate, leaf) == 0)
+            return candidate;
+    }
+    return NULL;
+}
+
+static int staple_says_revoked(SSL *ssl, const unsigned char *der, long len)
+{
+    int revoked = 0, status = -1;
+    OCSP_BASICRESP *basic = NULL;
+    OCSP_CERTID *id = NULL;
+    OPENSSL_STACK *sent = ossl.SSL_get_peer_cert_chain(ssl);
+    OPENSSL_STACK *verified = ossl.SSL_get0_verified_chain(ssl);
+    X509 *leaf = sent && ossl.OPENSSL_sk_num(sent) > 0 ? ossl.OPENSSL_sk_value(sent, 0) : NULL;
+    /* The verified chain holds the issuer even when the server did not send
+     * it; a delegated responder's certificate travels inside the response. */
+    X509 *issuer = leaf ? find_issuer(verified, leaf) : NULL;
+    if (leaf && !issuer)
+        issuer = find_issuer(sent, leaf);
+    X509_STORE *store = ossl.SSL_CTX_get_cert_store(ossl.SSL_get_SSL_CTX(ssl));
+    OCSP_RESPONSE *resp = issuer ? ossl.d2i_OCSP_RESPONSE(NULL, &der, len) : NULL;
+    if (resp && ossl.OCSP_response_status(resp) == OSSL_OCSP_RESPONSE_STATUS_SUCCESSFUL)
+        basic = ossl.OCSP_response_get1_basic(resp);
+    if (basic && ossl.OCSP_basic_verify(basic, verified ? verified : sent, store, 0) > 0)
+        id = ossl.OCSP_cert_to_id(NULL, leaf, issuer);
+    if (id && ossl.OCSP_resp_find_status(basic, id, &status, NULL, NULL, NULL, NULL) == 1)
+        revoked = status == OSSL_V_OCSP_CERTSTATUS_REVOKED;   /* revocation never expires */
+    if (id)
+        ossl.OCSP_CERTID_free(id);
+    if (basic)
+        ossl.OCSP_BASICRESP_free(basic);
+    if (resp)
+        ossl.OCSP_RESPONSE_free(resp);
+    ossl.ERR_clear_error();
+    return revoked;
+}
+
+/* OpenSSL calls this during the handshake once the server's flight (with its
+ * certificate and any staple) is in; returning 0 fails the handshake. */
+static int ocsp_status_cb(SSL *ssl, void *arg)
+{
+    (void)arg;
+    tls_conn *c = ossl.BIO_get_data(ossl.SSL_get_rbio(ssl));
+    struct ossl_session *s = c ? c->session : NULL;
+    const unsigned char *der = NULL;
+    long len = ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_GET_TLSEXT_STATUS_REQ_OCSP_RESP, 0, &der);
+    if (!s || len <= 0 || !der || !staple_says_revoked(ssl, der, len))
+        return 1;
+    s->ocsp_revoked = 1;
+    return c->opts.verify_peer ? 0 : 1;   /* unverified: only reported, as other results */
+}
+
 /* ------------------------------------------------------------- contexts */
+
+/* TLS 1.2 suites offered (TLS 1.3's are all sound and left to OpenSSL).
+ * Forward-secret ECDHE first; no finite-field DHE at all, as in current
+ * browsers (weak, composite or small-subgroup groups can never be used).
+ * RSA key exchange with AES (GCM and CBC-SHA) stays: IIS-era and enterprise
+ * servers still offer nothing else, and the CBC-SHA ones without
+ * encrypt-then-MAC must keep working (test/old-peers.ts). Never 3DES, RC4,
+ * NULL, export, anonymous, PSK/SRP, or the less tested block ciphers; the
+ * system's security level (openssl.cnf) still applies on top. */
+static const char cipher_list[] =
+    "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:RSA+AESGCM:RSA+AES"
+    ":!kDHE:!aNULL:!eNULL:!EXP:!LOW:!3DES:!RC4:!MD5:!PSK:!SRP:!DSS"
+    ":!CAMELLIA:!ARIA:!SEED:!IDEA";
 
 static SSL_CTX *new_client_ctx(void)
 {
     SSL_CTX *ctx = ossl.SSL_CTX_new(ossl.TLS_client_method());
     if (!ctx)
         return NULL;
+    if (!ossl.SSL_CTX_set_cipher_list(ctx, cipher_list)) {
+        ossl.SSL_CTX_free(ctx);
+        return NULL;
+    }
+    /* Never below TLS 1.2, whatever openssl.cnf allows (SSLv3, TLS 1.0/1.1). */
     ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_SET_MIN_PROTO_VERSION, OSSL_TLS1_2_VERSION, NULL);
+    ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_SET_MAX_CERT_LIST, MAX_CERT_LIST, NULL);
     /* RELEASE_BUFFERS: an idle connection keeps no record buffers (about
      * 34 KiB for reading and writing together); Node sets it too. */
     ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_MODE,
@@ -343,6 +499,9 @@ static SSL_CTX *new_client_ctx(void)
     if (ossl.is_3x)
         ossl.SSL_CTX_set_options(ctx, OSSL_SSL_OP_IGNORE_UNEXPECTED_EOF);
     ossl.SSL_CTX_set_verify(ctx, OSSL_SSL_VERIFY_PEER, NULL);
+    if (ocsp_available())
+        ossl.SSL_CTX_callback_ctrl(ctx, OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB,
+                                   (void (*)(void))ocsp_status_cb);
     /* A missing default bundle is not fatal here: verification then fails
      * per connection with a clear UNABLE_TO_GET_ISSUER_CERT_LOCALLY. */
     ossl.SSL_CTX_set_default_verify_paths(ctx);
@@ -530,7 +689,11 @@ static int configure_session(tls_conn *c, SSL *ssl)
     if (!c->peer_name_is_ip) {
         ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_SET_TLSEXT_HOSTNAME, OSSL_TLSEXT_NAMETYPE_host_name,
                       (void *)c->peer_name);
-        ossl.SSL_set_hostflags(ssl, OSSL_X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        /* NEVER_CHECK_SUBJECT: a certificate without subjectAltName does not
+         * match by its subject CN, as in browsers (RFC 6125 and the CA/B
+         * Forum rules require the name in the SAN). */
+        ossl.SSL_set_hostflags(ssl, OSSL_X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+                                        OSSL_X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
         if (!ossl.SSL_set1_host(ssl, c->peer_name))
             return conn_fail(c, TLS_INVALID_ARGUMENT, "%s cannot be used as a verification name",
                              c->peer_name);
@@ -543,6 +706,8 @@ static int configure_session(tls_conn *c, SSL *ssl)
                              c->peer_name);
     }
     ossl.SSL_set_verify(ssl, o->verify_peer ? OSSL_SSL_VERIFY_PEER : OSSL_SSL_VERIFY_NONE, NULL);
+    if (ocsp_available())
+        ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_TYPE, OSSL_TLSEXT_STATUSTYPE_ocsp, NULL);
     if (o->alpn && ossl.SSL_set_alpn_protos(ssl, o->alpn, (unsigned)o->alpn_len) != 0)
         return conn_fail(c, TLS_INVALID_ARGUMENT, "option alpn could not be applied");
     if (!ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_SET_MIN_PROTO_VERSION, o->min_version, NULL) ||
@@ -663,6 +828,9 @@ step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
             return write_progress(c, s, st, n);
     }
     size_t cap = len < OUT_PLAIN_MAX ? len : OUT_PLAIN_MAX;
+    /* Room for the records (each adds at most header, IV, MAC and padding:
+     * under 256 bytes) in one allocation; growing later stays possible. */
+    out_reserve(s, cap + (cap / 16384 + 1) * 256);
     int rc = 0;
     size_t taken = 0;
     s->collect = 1;

@@ -21,6 +21,10 @@ typedef struct x509_st X509;
 typedef struct x509_store_st X509_STORE;
 typedef struct X509_VERIFY_PARAM_st X509_VERIFY_PARAM;
 typedef struct stack_st OPENSSL_STACK;
+typedef struct ocsp_response_st OCSP_RESPONSE;
+typedef struct ocsp_basic_response_st OCSP_BASICRESP;
+typedef struct ocsp_cert_id_st OCSP_CERTID;
+typedef struct evp_md_st EVP_MD;
 
 #define OSSL_OPENSSL_VERSION                 0
 #define OSSL_SSL_CTRL_MODE                   33
@@ -35,6 +39,14 @@ typedef struct stack_st OPENSSL_STACK;
 #define OSSL_SSL_VERIFY_NONE                 0
 #define OSSL_SSL_VERIFY_PEER                 1
 #define OSSL_X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS 0x4
+#define OSSL_X509_CHECK_FLAG_NEVER_CHECK_SUBJECT  0x20
+#define OSSL_SSL_CTRL_SET_MAX_CERT_LIST      51
+#define OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB        63
+#define OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_TYPE      65
+#define OSSL_SSL_CTRL_GET_TLSEXT_STATUS_REQ_OCSP_RESP 70
+#define OSSL_TLSEXT_STATUSTYPE_ocsp          1
+#define OSSL_OCSP_RESPONSE_STATUS_SUCCESSFUL 0
+#define OSSL_V_OCSP_CERTSTATUS_REVOKED       1
 
 #define OSSL_SSL_ERROR_NONE        0
 #define OSSL_SSL_ERROR_SSL         1
@@ -60,15 +72,42 @@ typedef struct stack_st OPENSSL_STACK;
 
 #define OSSL_ERR_LIB_SSL 20
 /* SSL reason codes (same numbers in 1.1.1 and 3.x). */
+#define OSSL_SSL_R_BAD_DH_VALUE                   102
+#define OSSL_SSL_R_BAD_CHANGE_CIPHER_SPEC         103
+#define OSSL_SSL_R_BAD_HELLO_REQUEST              105
+#define OSSL_SSL_R_BAD_EXTENSION                  110
+#define OSSL_SSL_R_BAD_PACKET_LENGTH              115
+#define OSSL_SSL_R_CCS_RECEIVED_EARLY             133
 #define OSSL_SSL_R_CERTIFICATE_VERIFY_FAILED      134
+#define OSSL_SSL_R_CERT_LENGTH_MISMATCH           135
+#define OSSL_SSL_R_DATA_LENGTH_TOO_LONG           146
+#define OSSL_SSL_R_ENCRYPTED_LENGTH_TOO_LONG      150
+#define OSSL_SSL_R_EXCESSIVE_MESSAGE_SIZE         152
+#define OSSL_SSL_R_LENGTH_MISMATCH                159
+#define OSSL_SSL_R_LENGTH_TOO_SHORT               160
 #define OSSL_SSL_R_VERSION_TOO_HIGH               166
 #define OSSL_SSL_R_NO_PROTOCOLS_AVAILABLE         191
+#define OSSL_SSL_R_PACKET_LENGTH_TOO_LONG         198
+#define OSSL_SSL_R_INVALID_ALERT                  205
+#define OSSL_SSL_R_RECORD_LENGTH_MISMATCH         213
+#define OSSL_SSL_R_PARSE_TLSEXT                   227
+#define OSSL_SSL_R_BAD_PACKET                     240
+#define OSSL_SSL_R_UNEXPECTED_MESSAGE             244
+#define OSSL_SSL_R_UNEXPECTED_RECORD              245
+#define OSSL_SSL_R_UNKNOWN_ALERT_TYPE             246
 #define OSSL_SSL_R_UNKNOWN_PROTOCOL               252
 #define OSSL_SSL_R_UNSUPPORTED_PROTOCOL           258
 #define OSSL_SSL_R_UNSUPPORTED_SSL_VERSION        259
 #define OSSL_SSL_R_WRONG_VERSION_NUMBER           267
+#define OSSL_SSL_R_BAD_LENGTH                     271
+#define OSSL_SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC 281
 #define OSSL_SSL_R_UNEXPECTED_EOF_WHILE_READING   294
+#define OSSL_SSL_R_RECORD_TOO_SMALL               298
+#define OSSL_SSL_R_BAD_HANDSHAKE_LENGTH           332
 #define OSSL_SSL_R_VERSION_TOO_LOW                396
+#define OSSL_SSL_R_LENGTH_TOO_LONG                404
+#define OSSL_SSL_R_TOO_MANY_WARN_ALERTS           409
+#define OSSL_SSL_R_BAD_RECORD_TYPE                443
 #define OSSL_SSL_R_TLSV1_ALERT_PROTOCOL_VERSION   1070
 
 /* X509_V_ERR_INVALID_CA was 24 before 3.0 (where 24 became
@@ -86,6 +125,7 @@ typedef struct stack_st OPENSSL_STACK;
     X(int, SSL_CTX_up_ref, (SSL_CTX *ctx))                                              \
     X(long, SSL_CTX_ctrl, (SSL_CTX *ctx, int cmd, long larg, void *parg))               \
     X(uint64_t, SSL_CTX_set_options, (SSL_CTX *ctx, uint64_t options))                  \
+    X(int, SSL_CTX_set_cipher_list, (SSL_CTX *ctx, const char *list))                   \
     X(void, SSL_CTX_set_verify, (SSL_CTX *ctx, int mode, void *callback))               \
     X(int, SSL_CTX_set_default_verify_paths, (SSL_CTX *ctx))                            \
     X(X509_STORE *, SSL_CTX_get_cert_store, (const SSL_CTX *ctx))                       \
@@ -149,10 +189,30 @@ typedef struct stack_st OPENSSL_STACK;
     X(int, OPENSSL_sk_num, (const OPENSSL_STACK *stack))                                \
     X(void *, OPENSSL_sk_value, (const OPENSSL_STACK *stack, int i))
 
-/* Present in only some versions; NULL when absent. */
+/* Present in only some versions (or builds: OCSP can be compiled out); NULL
+ * when absent. Stapled OCSP is checked only when every OCSP_* one is there. */
 #define OSSL_OPTIONAL_FUNCTIONS(X)                                                      \
     X(X509 *, SSL_get1_peer_certificate, (const SSL *ssl))      /* 3.0+ */              \
-    X(X509 *, SSL_get_peer_certificate, (const SSL *ssl))       /* before 3.0 */
+    X(X509 *, SSL_get_peer_certificate, (const SSL *ssl))       /* before 3.0 */        \
+    X(long, SSL_CTX_callback_ctrl, (SSL_CTX *ctx, int cmd, void (*fp)(void)))           \
+    X(SSL_CTX *, SSL_get_SSL_CTX, (const SSL *ssl))                                     \
+    X(BIO *, SSL_get_rbio, (const SSL *ssl))                                            \
+    X(OPENSSL_STACK *, SSL_get0_verified_chain, (const SSL *ssl))                       \
+    X(int, X509_check_issued, (X509 *issuer, X509 *subject))                            \
+    X(OCSP_RESPONSE *, d2i_OCSP_RESPONSE, (OCSP_RESPONSE **out, const unsigned char **in, \
+                                          long len))                                    \
+    X(int, OCSP_response_status, (OCSP_RESPONSE *resp))                                 \
+    X(OCSP_BASICRESP *, OCSP_response_get1_basic, (OCSP_RESPONSE *resp))               \
+    X(int, OCSP_basic_verify, (OCSP_BASICRESP *bs, OPENSSL_STACK *certs,                \
+                               X509_STORE *store, unsigned long flags))                 \
+    X(OCSP_CERTID *, OCSP_cert_to_id, (const EVP_MD *md, const X509 *subject,          \
+                                       const X509 *issuer))                             \
+    X(int, OCSP_resp_find_status, (OCSP_BASICRESP *bs, OCSP_CERTID *id, int *status,    \
+                                   int *reason, void **revtime, void **thisupd,         \
+                                   void **nextupd))                                     \
+    X(void, OCSP_CERTID_free, (OCSP_CERTID *id))                                        \
+    X(void, OCSP_BASICRESP_free, (OCSP_BASICRESP *bs))                                  \
+    X(void, OCSP_RESPONSE_free, (OCSP_RESPONSE *resp))
 
 #define OSSL_DECLARE_POINTER(ret, name, params) ret (*name) params;
 

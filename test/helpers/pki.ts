@@ -13,6 +13,8 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import os from 'node:os'
+import crypto from 'node:crypto'
 import { execFileSync } from 'node:child_process'
 
 export const pkiDir = process.env.OSTLS_TEST_PKI || path.join(__dirname, '..', '.pki')
@@ -54,11 +56,54 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] })
 }
 
-/** Makes the PKI unless it is already complete. */
+/** Makes the PKI unless it is already complete, then the extra leaves and OCSP responses. */
 export function ensurePki(dir = pkiDir): void {
   const done = path.join(dir, 'done')
   // Leaves are valid for 30 days: a PKI kept from an earlier run is remade after a week.
-  if (fs.existsSync(done) && Date.now() - fs.statSync(done).mtimeMs < 7 * 86400_000) return
+  if (!fs.existsSync(done) || Date.now() - fs.statSync(done).mtimeMs >= 7 * 86400_000) makePki(dir)
+  makeExtras(dir)
+}
+
+/** Numbered DNS names: n00000.example, ... (each `pad` characters longer). */
+export function manyNames(count: number, pad = 0): string[] {
+  return Array.from({ length: count }, (_, i) => `DNS:n${String(i).padStart(5, '0')}${'x'.repeat(pad)}.example`)
+}
+
+/**
+ * Leaves made once per PKI (extraLeaf) and OCSP responses remade each run:
+ *   x-nosan       no subjectAltName, CN=localhost
+ *   x-bigchain    localhost + 10,000 more names: a chain of about 160 KB (DER)
+ *   x-hugechain   localhost + 12,000 longer names: a chain of about 430 KB (DER)
+ *   x-ecx-ca, x-ecx  a CA with explicit EC parameters and its leaf (explicitParamsChain)
+ *   ocsp-leaf-good.der / ocsp-leaf-revoked.der   the test CA's word on leaf.pem
+ */
+function makeExtras(dir: string): void {
+  extraLeaf('nosan', serverExtensions([]), 'localhost', dir)
+  explicitParamsChain(dir)
+  extraLeaf('bigchain', serverExtensions(['DNS:localhost', 'IP:127.0.0.1', ...manyNames(10_000)]), 'localhost', dir)
+  extraLeaf('hugechain', serverExtensions(['DNS:localhost', 'IP:127.0.0.1', ...manyNames(12_000, 20)]), 'localhost', dir)
+  for (const status of ['good', 'revoked'] as const) {
+    const file = path.join(dir, `ocsp-leaf-${status}.der`)
+    if (fs.existsSync(file) && Date.now() - fs.statSync(file).mtimeMs < 12 * 3600_000) continue
+    fs.writeFileSync(file + '.tmp', ocspResponse(path.join(dir, 'leaf.pem'), status, dir))
+    fs.renameSync(file + '.tmp', file)
+  }
+}
+
+/** A file of the PKI directory (extra leaves: extraPair). */
+export function pkiFile(name: string): Buffer {
+  return fs.readFileSync(path.join(pkiDir, name))
+}
+
+/** A leaf made by makeExtras, e.g. extraPair('nosan'). */
+export function extraPair(name: string): KeyPair & { keyFile: string; certFile: string } {
+  const keyFile = path.join(pkiDir, `x-${name}.key`)
+  const certFile = path.join(pkiDir, `x-${name}.pem`)
+  return { key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile), keyFile, certFile }
+}
+
+function makePki(dir: string): void {
+  const done = path.join(dir, 'done')
   fs.mkdirSync(dir, { recursive: true })
   const ext = `
 [ca_ext]
@@ -114,4 +159,82 @@ commonName=supplied
   openssl(['req', '-x509', '-new', '-key', 'self.key', '-out', 'self.pem', '-subj', '/CN=localhost', '-days', '30', '-config', 'ext.cnf', '-extensions', 'leaf_localhost'], dir)
   for (const n of names) if (!fs.existsSync(path.join(dir, `${n}.pem`))) throw new Error(`test PKI: ${n}.pem was not made`)
   fs.writeFileSync(path.join(dir, 'done'), new Date().toISOString() + '\n')
+}
+
+/**
+ * A leaf signed by the test CA with the given v3 extension lines (one per
+ * line, e.g. 'subjectAltName=DNS:localhost'; none at all is allowed), made on
+ * first use and kept in the PKI directory. Built with `openssl x509 -req` and
+ * a random serial, in a private temporary directory, so test files running at
+ * the same time never share a CA database; the result is renamed into place.
+ */
+export function extraLeaf(name: string, extensions: string[], cn = 'localhost', dir = pkiDir): KeyPair {
+  const keyFile = path.join(dir, `x-${name}.key`)
+  const certFile = path.join(dir, `x-${name}.pem`)
+  if (!fs.existsSync(certFile)) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ostls-pki-'))
+    try {
+      fs.writeFileSync(path.join(tmp, 'ext.cnf'), `[x]\n${extensions.join('\n')}\n`)
+      openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'k.pem'], tmp)
+      openssl(['req', '-new', '-key', 'k.pem', '-out', 'r.csr', '-subj', `/CN=${cn}`], tmp)
+      const serial = '0x' + crypto.randomBytes(12).toString('hex')
+      openssl(['x509', '-req', '-in', 'r.csr', '-CA', path.join(dir, 'ca.pem'), '-CAkey', path.join(dir, 'ca.key'), '-set_serial', serial, '-days', '30', '-sha256', '-extfile', 'ext.cnf', '-extensions', 'x', '-out', 'c.pem'], tmp)
+      fs.renameSync(path.join(tmp, 'k.pem'), keyFile)
+      fs.renameSync(path.join(tmp, 'c.pem'), certFile)
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true })
+    }
+  }
+  return { key: fs.readFileSync(keyFile), cert: fs.readFileSync(certFile) }
+}
+
+/** The usual server-certificate extensions, with these subjectAltName entries (none: no SAN at all). */
+export function serverExtensions(san: string[]): string[] {
+  const lines = ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=serverAuth']
+  if (san.length) lines.push(`subjectAltName=${san.join(',')}`)
+  return lines
+}
+
+/**
+ * A DER OCSP response from the test CA about `certFile`: 'good' or 'revoked'.
+ * Made in a private temporary directory with a one-line index of its own.
+ */
+export function ocspResponse(certFile: string, status: 'good' | 'revoked', dir = pkiDir): Buffer {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ostls-ocsp-'))
+  try {
+    const serial = execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-serial']).toString().trim().split('=')[1]
+    const now = new Date().toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z'
+    const line = status === 'revoked' ? ['R', '491231235959Z', now, serial, 'unknown', '/CN=localhost'] : ['V', '491231235959Z', '', serial, 'unknown', '/CN=localhost']
+    fs.writeFileSync(path.join(tmp, 'index.txt'), line.join('\t') + '\n')
+    const ca = path.join(dir, 'ca.pem')
+    openssl(['ocsp', '-index', 'index.txt', '-rsigner', ca, '-rkey', path.join(dir, 'ca.key'), '-CA', ca, '-issuer', ca, '-cert', certFile, '-no_nonce', '-ndays', '1', '-respout', 'resp.der'], tmp)
+    return fs.readFileSync(path.join(tmp, 'resp.der'))
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
+/**
+ * A CA whose EC key carries explicit curve parameters (OpenSSL 3 refuses it
+ * with X509_V_ERR_EC_KEY_EXPLICIT_PARAMS, code 94) and a leaf it signed for
+ * localhost. Made on first use; { ca, key, cert } as PEM.
+ */
+export function explicitParamsChain(dir = pkiDir): { ca: Buffer; key: Buffer; cert: Buffer } {
+  const files = ['x-ecx-ca.pem', 'x-ecx.key', 'x-ecx.pem'].map((f) => path.join(dir, f))
+  if (!files.every((f) => fs.existsSync(f))) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ostls-ecx-'))
+    try {
+      fs.writeFileSync(path.join(tmp, 'ext.cnf'), '[ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n[x]\n' + serverExtensions(['DNS:localhost', 'IP:127.0.0.1']).join('\n') + '\n')
+      openssl(['ecparam', '-name', 'prime256v1', '-param_enc', 'explicit', '-genkey', '-noout', '-out', 'ca.key'], tmp)
+      openssl(['req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=ostls explicit-parameters CA', '-days', '3650', '-config', 'ext.cnf', '-extensions', 'ca', '-out', 'ca.pem'], tmp)
+      openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'leaf.key'], tmp)
+      openssl(['req', '-new', '-key', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=localhost', '-config', 'ext.cnf'], tmp)
+      openssl(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '0x' + crypto.randomBytes(12).toString('hex'), '-days', '30', '-extfile', 'ext.cnf', '-extensions', 'x', '-out', 'leaf.pem'], tmp)
+      ;['ca.pem', 'leaf.key', 'leaf.pem'].forEach((f, i) => fs.renameSync(path.join(tmp, f), files[i]))
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true })
+    }
+  }
+  const [ca, key, cert] = files.map((f) => fs.readFileSync(f))
+  return { ca, key, cert }
 }

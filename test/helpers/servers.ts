@@ -228,3 +228,21 @@ export async function hashServer(
     { allowHalfOpen: true, ...extra }
   )
 }
+
+/**
+ * A TCP server that answers the client's first bytes (its ClientHello) with
+ * `reply`, verbatim, then closes after closeAfterMs: a peer that is not TLS,
+ * or a broken one.
+ */
+export async function scriptedServer(reply: Buffer, closeAfterMs = 200): Promise<{ port: number; close(): Promise<void> }> {
+  const server = net.createServer((s) => {
+    s.on('error', () => {})
+    s.once('data', () => {
+      s.write(reply)
+      setTimeout(() => s.end(), closeAfterMs)
+    })
+  })
+  const close = closer(server)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { port: (server.address() as net.AddressInfo).port, close }
+}

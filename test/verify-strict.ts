@@ -1,0 +1,116 @@
+// Verification stricter than Node's, as browsers are: no CN fallback, a
+// stapled "revoked" fails the handshake, large chains are fine and oversized
+// ones fail cleanly, and every verification result has its name.
+import t from 'tap'
+import path from 'node:path'
+import { pki, extraPair, pkiFile, explicitParamsChain } from './helpers/pki'
+import { tlsServer, opensslServer } from './helpers/servers'
+import { open, failure } from './helpers/client'
+import { backendInfo } from '../dist/cjs/index'
+
+const p = pki()
+const opts = (port: number) => ({ host: '127.0.0.1', port, servername: 'localhost', ca: p.ca })
+const notOpenssl = backendInfo().backend !== 'openssl' ? 'checks an OpenSSL verification code' : false
+const noOpensslBinary = process.platform === 'win32' ? 'needs the openssl binary, which Windows Node cannot run' : false
+
+t.test('a certificate without subjectAltName does not match by its CN', async (t) => {
+  const srv = await tlsServer(extraPair('nosan'))
+  t.teardown(() => srv.close())
+  const err = await failure(opts(srv.port))
+  t.equal(err.tlsCode, 'TLS_CERT_HOSTNAME_MISMATCH', err.message)
+  t.equal(err.code, 'ERR_TLS_CERT_ALTNAME_INVALID')
+  t.equal(srv.handshakes, 0, 'the handshake was refused')
+})
+
+t.test('with rejectUnauthorized: false the CN-only certificate is reported unauthorized', async (t) => {
+  const srv = await tlsServer(extraPair('nosan'))
+  t.teardown(() => srv.close())
+  const s = await open({ ...opts(srv.port), rejectUnauthorized: false })
+  t.equal(s.authorized, false)
+  t.equal(s.authorizationError, 'ERR_TLS_CERT_ALTNAME_INVALID')
+  s.destroy()
+})
+
+/** A Node TLS server that staples `response` (DER) when the client asks. */
+async function staplingServer(response: Buffer | null, asked: { count: number }) {
+  const srv = await tlsServer(p.leaf)
+  srv.server.on('OCSPRequest', (_cert: Buffer, _issuer: Buffer, cb: (err: Error | null, resp?: Buffer) => void) => {
+    asked.count++
+    cb(null, response ?? undefined)
+  })
+  return srv
+}
+
+t.test('a stapled OCSP "revoked" fails the handshake with CERT_REVOKED', async (t) => {
+  const asked = { count: 0 }
+  const srv = await staplingServer(pkiFile('ocsp-leaf-revoked.der'), asked)
+  t.teardown(() => srv.close())
+  const err = await failure(opts(srv.port))
+  t.equal(asked.count, 1, 'the client asked for the status')
+  t.equal(err.tlsCode, 'TLS_CERT_REVOKED', err.message)
+  t.equal(err.code, 'CERT_REVOKED')
+})
+
+t.test('a stapled "revoked" with rejectUnauthorized: false is reported, not fatal', async (t) => {
+  const srv = await staplingServer(pkiFile('ocsp-leaf-revoked.der'), { count: 0 })
+  t.teardown(() => srv.close())
+  const s = await open({ ...opts(srv.port), rejectUnauthorized: false })
+  t.equal(s.authorized, false)
+  t.equal(s.authorizationError, 'CERT_REVOKED')
+  s.destroy()
+})
+
+t.test('a stapled "good" or no staple: the connection goes on', async (t) => {
+  for (const [what, response] of [['good', pkiFile('ocsp-leaf-good.der')], ['none', null]] as const) {
+    const srv = await staplingServer(response, { count: 0 })
+    const s = await open(opts(srv.port))
+    t.equal(s.authorized, true, `staple: ${what}`)
+    s.destroy()
+    await srv.close()
+  }
+})
+
+t.test('a stapled "revoked" about another certificate is ignored', async (t) => {
+  // The response names leaf.pem; this server presents another certificate of the same CA.
+  const srv = await tlsServer(extraPair('bigchain'))
+  srv.server.on('OCSPRequest', (_c: Buffer, _i: Buffer, cb: (e: Error | null, r?: Buffer) => void) => cb(null, pkiFile('ocsp-leaf-revoked.der')))
+  t.teardown(() => srv.close())
+  const s = await open(opts(srv.port))
+  t.equal(s.authorized, true)
+  s.destroy()
+})
+
+t.test('openssl s_server -status_file with a "revoked" response', { skip: noOpensslBinary }, async (t) => {
+  const srv = await opensslServer({ keyFile: path.join(p.dir, 'leaf.key'), certFile: path.join(p.dir, 'leaf.pem') }, ['-status_file', path.join(p.dir, 'ocsp-leaf-revoked.der')])
+  t.teardown(() => srv.close())
+  const err = await failure(opts(srv.port))
+  t.equal(err.tlsCode, 'TLS_CERT_REVOKED', err.message)
+  t.equal(err.code, 'CERT_REVOKED')
+})
+
+t.test('a chain of about 160 KB (10,000 names) is accepted', async (t) => {
+  const srv = await tlsServer(extraPair('bigchain'))
+  t.teardown(() => srv.close())
+  const s = await open(opts(srv.port))
+  t.equal(s.authorized, true)
+  t.ok((s.getPeerCertificate().raw?.length ?? 0) > 150_000, 'the whole certificate arrived')
+  s.destroy()
+})
+
+t.test('a chain over 300 KB fails with a clear TLS_PROTOCOL_ERROR', async (t) => {
+  const srv = await tlsServer(extraPair('hugechain'))
+  t.teardown(() => srv.close())
+  const err = await failure({ ...opts(srv.port), rejectUnauthorized: false })
+  t.equal(err.tlsCode, 'TLS_PROTOCOL_ERROR', err.message)
+  t.match(err.message, /larger|too long|size/i, 'the message says what was too big')
+})
+
+t.test('verification codes above 79 have names (EC_KEY_EXPLICIT_PARAMS)', { skip: notOpenssl }, async (t) => {
+  // A CA whose EC key has explicit curve parameters: OpenSSL 3 reports 94.
+  const chain = explicitParamsChain()
+  const srv = await tlsServer({ key: chain.key, cert: chain.cert })
+  t.teardown(() => srv.close())
+  const err = await failure({ ...opts(srv.port), ca: chain.ca })
+  t.equal(err.tlsCode, 'TLS_CERT_UNTRUSTED', err.message)
+  t.equal(err.code, 'EC_KEY_EXPLICIT_PARAMS')
+})
