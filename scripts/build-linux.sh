@@ -21,7 +21,7 @@ target=${1:-}
 case $target in
   x64-glibc)
     if command -v x86_64-linux-gnu-gcc >/dev/null 2>&1; then cc=x86_64-linux-gnu-gcc
-    elif [ "$(uname -m)" = x86_64 ]; then cc=gcc
+    elif [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then cc=gcc
     else cc=x86_64-linux-gnu-gcc; fi
     readelf=readelf dir=linux-x64 libc=glibc loader='ld-linux-x86-64\.so\.2' ;;
   x64-musl)

@@ -26,8 +26,26 @@ function libraryFound() {
   }
 }
 
-const found = libraryFound()
-if (found) process.exit(0)
+// A prebuild older than the C sources would still be loaded (prebuilds/ come
+// before build/ for the loader): say so rather than test stale code.
+function newestSource(dir) {
+  let newest = 0
+  for (const f of fs.readdirSync(dir, { recursive: true })) {
+    if (/\.[ch]$/.test(f)) newest = Math.max(newest, fs.statSync(path.join(dir, f)).mtimeMs)
+  }
+  return newest
+}
+
+const dir = path.join('prebuilds', `${process.platform}-${process.arch}`)
+const otherLibc = process.platform !== 'linux' ? null : process.report.getReport().header.glibcVersionRuntime ? '.musl.' : '.glibc.'
+const sources = newestSource(path.join(root, 'c'))
+for (const f of fs.existsSync(path.join(root, dir)) ? fs.readdirSync(path.join(root, dir)) : []) {
+  if (otherLibc && f.includes(otherLibc)) continue
+  if (f.endsWith('.node') && fs.statSync(path.join(root, dir, f)).mtimeMs < sources) {
+    say(`${path.join(dir, f)} is older than the C sources in c/ and the loader tries prebuilds/ before build/: run npm run prebuilds, or delete it`)
+  }
+}
+if (libraryFound()) process.exit(0)
 say('no native library for this machine in this clone: building it (npm run build:native)')
 const npm = process.env.npm_execpath
 const r = npm

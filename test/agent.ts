@@ -56,13 +56,17 @@ t.test('maxSockets is honoured and sockets are shared', async (t) => {
   t.teardown(() => agent.destroy())
   const results = await Promise.all(Array.from({ length: 10 }, (_, i) => get(`${srv.origin}/${i}`, agent)))
   t.ok(results.every((r) => r.body.toString() === 'ok'))
-  t.equal(peak, 2, 'never more than maxSockets at once')
+  // At most 2; exactly 2 needs the second handshake to finish while the first
+  // socket is still busy, which a slow machine (qemu) does not guarantee.
+  t.ok(peak >= 1 && peak <= 2, `never more than maxSockets at once (peak ${peak})`)
   t.equal(srv.handshakes, 2, 'ten requests over two connections')
 })
 
 t.test('idle pooled sockets do not keep the process alive', async (t) => {
   const srv = await httpsServer((_req, res) => res.end('x'))
-  srv.server.keepAliveTimeout = 60_000 // the server keeps the idle connection open
+  // The server keeps the idle connection open far longer than the child may
+  // live: a child that exits at all before being killed did not wait for it.
+  srv.server.keepAliveTimeout = 600_000
   t.teardown(() => srv.close())
   const index = path.join(__dirname, '..', 'dist', 'cjs', 'index.js')
   const script = `
@@ -76,10 +80,10 @@ t.test('idle pooled sockets do not keep the process alive', async (t) => {
   `
   const started = Date.now()
   const out = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, ['-e', script], { env: childEnv(), timeout: 20_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)))
+    execFile(process.execPath, ['-e', script], { env: childEnv(), timeout: 90_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)))
   )
   t.equal(out.trim(), '1', 'the socket was pooled, still open')
-  t.ok(Date.now() - started < 10_000, 'the process exited on its own while the pooled socket stayed open')
+  t.ok(Date.now() - started < srv.server.keepAliveTimeout, 'the process exited on its own while the pooled socket stayed open')
   t.equal(srv.handshakes, 1)
 })
 
