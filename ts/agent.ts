@@ -3,7 +3,7 @@
  * anything else that takes an agent talk through the OS's TLS stack, with
  * Node's own keep-alive pooling (maxSockets, idle sockets unref'd) unchanged.
  */
-import https from 'node:https'
+import * as https from 'node:https'
 import net from 'node:net'
 import { connect, ConnectOptions, TLSStream } from './stream'
 
