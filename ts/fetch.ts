@@ -32,7 +32,7 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
       s.once('connect', () => callback(null, s)).once('error', (e) => callback(e, null))
       return s
     }
-    const s = connect({
+    const options: ConnectOptions = {
       host: opts.hostname,
       port,
       servername: opts.servername || (net.isIP(opts.hostname) ? undefined : opts.hostname),
@@ -40,7 +40,15 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
       rejectUnauthorized: defaults.rejectUnauthorized,
       handshakeTimeout: defaults.handshakeTimeout,
       ALPNProtocols: ['http/1.1']
-    })
+    }
+    let s: ReturnType<typeof connect>
+    try {
+      s = connect(options)
+    } catch (e) {
+      // No native library: the request fails with the reason, it does not throw.
+      callback(e as Error, null)
+      return undefined as unknown as net.Socket
+    }
     const onError = (e: Error) => callback(e, null)
     s.once('error', onError)
     s.once('secureConnect', () => {
