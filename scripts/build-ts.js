@@ -14,7 +14,7 @@ execFileSync(process.execPath, [tsc, '-p', root], { stdio: 'inherit' })
 
 // ESM wrappers: one per public entry point, named exports listed explicitly
 // so `import { connect } from 'ostls'` works in every Node version we support.
-const entries = { index: 'index.js', register: 'auto-register.js' }
+const entries = { index: 'index.js', register: 'auto-register.js', doctor: 'doctor-api.js' }
 const esmDir = path.join(root, 'dist', 'esm')
 fs.mkdirSync(esmDir, { recursive: true })
 for (const [name, file] of Object.entries(entries)) {
@@ -29,3 +29,15 @@ for (const [name, file] of Object.entries(entries)) {
   fs.writeFileSync(path.join(esmDir, `${name}.mjs`), src)
 }
 fs.chmodSync(path.join(root, 'dist', 'cjs', 'cli.js'), 0o755)
+
+// tsc writes `#private;` into the .d.ts of a class with #private members; a
+// project compiled for ES5 (tsc's default target) rejects that line (TS18028)
+// in our types. It only makes the class nominal, so the public types lose
+// nothing when it goes.
+for (const f of fs.readdirSync(path.join(root, 'dist', 'cjs'))) {
+  if (!f.endsWith('.d.ts')) continue
+  const file = path.join(root, 'dist', 'cjs', f)
+  const text = fs.readFileSync(file, 'utf8')
+  const stripped = text.replace(/^[ \t]*#private;\r?\n/gm, '')
+  if (stripped !== text) fs.writeFileSync(file, stripped)
+}

@@ -67,4 +67,9 @@ t.test('error lines', async (t) => {
   t.equal(errorLine(new Error('plain')), 'ostls: ERR_UNEXPECTED: plain')
   t.equal(errorLine('a string'), 'ostls: ERR_UNEXPECTED: a string')
   t.equal(errorLine(new CliError('ERR_X', 'y', 2)), 'ostls: ERR_X: y')
+  // Each code once: the OS and library messages often carry it already.
+  t.equal(errorLine(Object.assign(new Error('could not connect to h port 2: Connection refused (ECONNREFUSED)'), { code: 'ECONNREFUSED', tlsCode: 'TLS_CONNECT_FAILED' })), 'ostls: ECONNREFUSED (TLS_CONNECT_FAILED): could not connect to h port 2: Connection refused')
+  t.equal(errorLine(Object.assign(new Error("--ca x.pem: ENOENT: no such file or directory, open 'x.pem'"), { code: 'ENOENT' })), "ostls: ENOENT: --ca x.pem: no such file or directory, open 'x.pem'")
+  t.equal(errorLine(Object.assign(new Error('TLS_CLOSED: closed'), { code: 'TLS_CLOSED', tlsCode: 'TLS_CLOSED' })), 'ostls: TLS_CLOSED: closed')
+  t.equal(errorLine(Object.assign(new Error('the ENOENTITY table'), { code: 'ENOENT' })), 'ostls: ENOENT: the ENOENTITY table', 'only whole codes')
 })

@@ -46,6 +46,15 @@ t.teardown(() => srv.close())
 const dispatcher = createDispatcher({ ca: p.ca })
 t.teardown(() => dispatcher.close())
 
+t.test('fetch from ostls takes a Request made by Node\'s own fetch (typed as Node\'s fetch, it must)', async (t) => {
+  const before = srv.viaOstls
+  const get = await fetch(new Request(`${srv.origin}/json`, { headers: { accept: 'application/json' } }), { dispatcher })
+  t.same(await get.json(), { via: 'ostls', n: 42 })
+  const post = await fetch(new Request(`${srv.origin}/posted`, { method: 'POST', body: 'x' }), { dispatcher })
+  t.equal(await post.text(), 'text at /posted')
+  t.equal(srv.viaOstls - before, 2, 'both through ostls')
+})
+
 t.test('fetch from ostls: text, JSON, redirects', async (t) => {
   const before = srv.viaOstls
   const r = await fetch(`${srv.origin}/hello`, { dispatcher })

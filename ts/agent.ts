@@ -3,8 +3,9 @@
  * anything else that takes an agent talk through the OS's TLS stack, with
  * Node's own keep-alive pooling (maxSockets, idle sockets unref'd) unchanged.
  */
-import https from 'node:https'
+import * as https from 'node:https'
 import net from 'node:net'
+import type { Duplex } from 'node:stream'
 import { connect, ConnectOptions, TLSStream } from './stream'
 
 /** https.AgentOptions plus ostls's own (handshakeTimeout). ALPN defaults to http/1.1. */
@@ -41,10 +42,19 @@ export class Agent extends https.Agent {
     super(options)
   }
 
-  /** Called by Node's Agent for each new pooled connection. */
-  // Node's Agent uses the socket returned here at once (its callback argument is
-  // only for implementations that cannot return one), so there is nothing to call back.
-  override createConnection(options: CreateOptions): TLSStream {
-    return connect(connectOptionsFrom(options))
+  /**
+   * Called by Node's Agent for each new pooled connection. Node's Agent uses the
+   * socket returned here at once; a failure to create one (the native library
+   * did not load) goes to the callback instead, so that it reaches the request
+   * as an 'error' event rather than as a throw out of https.get().
+   */
+  override createConnection(options: CreateOptions, callback?: (err: Error | null, stream: Duplex) => void): TLSStream | undefined {
+    try {
+      return connect(connectOptionsFrom(options))
+    } catch (e) {
+      if (!callback) throw e
+      callback(e as Error, undefined as never)
+      return undefined
+    }
   }
 }

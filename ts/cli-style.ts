@@ -31,18 +31,36 @@ export class CliError extends Error {
   }
 }
 
-/** `ostls: CODE (TLS_CODE): message` on one line; the library code is shown when it differs from Node's. */
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/**
+ * `ostls: CODE (TLS_CODE): message` on one line; the library code is shown when
+ * it differs from Node's. The line names each code once: a message that repeats
+ * one (Node's "ENOENT: no such file…", the library's "… (ECONNREFUSED)") loses
+ * the repeat.
+ */
 export function errorLine(e: unknown, prefix = 'ostls'): string {
   const err = (e ?? {}) as { code?: unknown; tlsCode?: unknown; message?: unknown }
   const code = typeof err.code === 'string' && err.code ? err.code : 'ERR_UNEXPECTED'
-  const tls = typeof err.tlsCode === 'string' && err.tlsCode !== code ? ` (${err.tlsCode})` : ''
-  const message = String(err.message ?? e).replace(/\s*\n\s*/g, ' ').trim()
+  const tlsCode = typeof err.tlsCode === 'string' ? err.tlsCode : undefined
+  const tls = tlsCode && tlsCode !== code ? ` (${tlsCode})` : ''
+  let message = String(err.message ?? e).replace(/\s*\n\s*/g, ' ').trim()
+  for (const c of [code, tlsCode]) {
+    if (!c || c === 'ERR_UNEXPECTED') continue
+    message = message
+      .replace(new RegExp(`(^|: )${escape(c)}: `, 'g'), '$1')
+      .replace(new RegExp(`\\s*\\(${escape(c)}\\)`, 'g'), '')
+  }
   return `${prefix}: ${code}${tls}: ${message}`
 }
 
-/** parseArgs' own errors as bad usage, pointing at the command's help. */
+/** parseArgs' own errors as bad usage that names the option, pointing at the command's help. */
 export function usageError(e: unknown, command: string): CliError {
   const err = e as { code?: string; message?: string }
-  const message = String(err.message ?? e).replace(/\.$/, '')
+  let message = String(err.message ?? e)
+  // parseArgs appends advice about '--' to an unknown option (with unbalanced quotes); the option is what matters.
+  const unknown = /^Unknown option '([^']+)'/.exec(message)
+  if (unknown) message = `unknown option ${unknown[1]}`
+  message = message.replace(/\.$/, '')
   return new CliError(err.code ?? 'ERR_USAGE', `${message}; see \`ostls ${command} --help\``, 2)
 }

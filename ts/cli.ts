@@ -54,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       }
       throw new CliError('ERR_UNKNOWN_COMMAND', `no help for ${JSON.stringify(rest.join(' '))}; commands: doctor, get`, 2)
   }
+  if (cmd.startsWith('-')) throw new CliError('ERR_PARSE_ARGS_UNKNOWN_OPTION', `unknown option ${cmd}; see \`ostls --help\``, 2)
   throw new CliError('ERR_UNKNOWN_COMMAND', `unknown command ${JSON.stringify(cmd)}; see \`ostls --help\``, 2)
 }
 

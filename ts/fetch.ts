@@ -32,7 +32,7 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
       s.once('connect', () => callback(null, s)).once('error', (e) => callback(e, null))
       return s
     }
-    const s = connect({
+    const options: ConnectOptions = {
       host: opts.hostname,
       port,
       servername: opts.servername || (net.isIP(opts.hostname) ? undefined : opts.hostname),
@@ -40,7 +40,15 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
       rejectUnauthorized: defaults.rejectUnauthorized,
       handshakeTimeout: defaults.handshakeTimeout,
       ALPNProtocols: ['http/1.1']
-    })
+    }
+    let s: ReturnType<typeof connect>
+    try {
+      s = connect(options)
+    } catch (e) {
+      // No native library: the request fails with the reason, it does not throw.
+      callback(e as Error, null)
+      return undefined as unknown as net.Socket
+    }
     const onError = (e: Error) => callback(e, null)
     s.once('error', onError)
     s.once('secureConnect', () => {
@@ -59,10 +67,49 @@ export function createDispatcher(options: DispatcherOptions = {}): Undici.Agent 
 
 let shared: Undici.Agent | undefined
 
-type FetchInput = Parameters<typeof Undici.fetch>[0]
-type FetchInit = NonNullable<Parameters<typeof Undici.fetch>[1]>
+/**
+ * A Request made by another fetch implementation (Node's global Request is
+ * Node's bundled undici, not this one) is rebuilt field by field: undici only
+ * recognises its own Request objects and would read any other as a URL string.
+ */
+function ownInput(input: string | URL | globalThis.Request): Parameters<typeof Undici.fetch>[0] {
+  const u = undici()
+  if (typeof input === 'string' || input instanceof URL || input instanceof u.Request) return input
+  const r = input as globalThis.Request
+  return new u.Request(r.url, {
+    method: r.method,
+    headers: [...r.headers],
+    body: r.body as Undici.RequestInit['body'],
+    redirect: r.redirect,
+    signal: r.signal as Undici.RequestInit['signal'],
+    credentials: r.credentials,
+    integrity: r.integrity,
+    keepalive: r.keepalive,
+    mode: r.mode,
+    referrer: r.referrer,
+    referrerPolicy: r.referrerPolicy,
+    ...(r.body ? { duplex: 'half' as const } : {})
+  })
+}
 
-/** WHATWG fetch through the OS's TLS stack (init.dispatcher overrides the shared ostls dispatcher). */
-export function fetch(input: FetchInput, init: FetchInit = {}): ReturnType<typeof Undici.fetch> {
-  return undici().fetch(input, { ...init, dispatcher: init.dispatcher ?? (shared ??= createDispatcher()) })
+/**
+ * WHATWG fetch through the OS's TLS stack (init.dispatcher overrides the shared
+ * ostls dispatcher). Typed as Node's own global fetch, so it can stand in for it.
+ */
+export function fetch(input: string | URL | globalThis.Request, init: globalThis.RequestInit = {}): Promise<globalThis.Response> {
+  const own = init as Undici.RequestInit
+  return undici().fetch(ownInput(input), { ...own, dispatcher: own.dispatcher ?? (shared ??= createDispatcher()) }) as unknown as Promise<globalThis.Response>
+}
+
+declare global {
+  interface RequestInit {
+    /**
+     * undici's per-request dispatcher, which Node's fetch reads:
+     * `globalThis.fetch(url, { dispatcher: createDispatcher() })`. @types/node
+     * declares it only when the DOM library is absent; ostls declares it for
+     * projects that include DOM too. Typed `any` because a narrower type would
+     * conflict with @types/node's own declaration where that one is present.
+     */
+    dispatcher?: any
+  }
 }

@@ -4,7 +4,7 @@
 import { loadBinding, libraryInfo } from './native'
 
 export { connect, TLSStream } from './stream'
-export type { ConnectOptions, TLSVersion } from './stream'
+export type { ConnectOptions, TLSVersion, CipherInfo, TLSStreamError } from './stream'
 export { TLSError, nodeCode } from './errors'
 export type { TLSCode } from './errors'
 export type { PeerCertificate } from './cert'

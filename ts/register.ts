@@ -7,6 +7,7 @@
 import https from 'node:https'
 import { Agent, AgentOptions } from './agent'
 import { createDispatcher, DispatcherOptions } from './fetch'
+import { loadBinding } from './native'
 
 /** The global-dispatcher slots undici (and Node's bundled undici) read and write. */
 const dispatcherSlots = [Symbol.for('undici.globalDispatcher.1'), Symbol.for('undici.globalDispatcher.2')]
@@ -34,11 +35,24 @@ export function isRegistered(): boolean {
 
 /**
  * Routes https.globalAgent and the global fetch dispatcher through ostls.
- * Returns false (and changes nothing) when OSTLS_DISABLE=1.
+ * Returns true when ostls is active. Returns false when it is not:
+ * - OSTLS_DISABLE=1: nothing is changed;
+ * - the native library cannot load: a process warning (OstlsWarning,
+ *   TLS_LIBRARY_NOT_FOUND) says why at once, and the agents are installed all
+ *   the same, so HTTPS requests fail with that error (an 'error' event, a
+ *   rejected fetch) instead of silently bypassing the OS's trust store.
+ * Never throws for a broken install.
  */
 export function register(options: RegisterOptions = {}): boolean {
   if (process.env.OSTLS_DISABLE === '1') return false
   if (saved) unregister()
+  const binding = loadBinding()
+  if (!binding.ok) {
+    process.emitWarning(`ostls is not active: HTTPS requests will fail until this is fixed (run \`npx ostls doctor\`): ${binding.error?.message}`, {
+      type: 'OstlsWarning',
+      code: binding.error?.tlsCode ?? 'TLS_LIBRARY_NOT_FOUND'
+    })
+  }
   const g = globalThis as unknown as Slots
   // Read the slots before undici is loaded: loading it fills empty ones.
   const dispatchers = dispatcherSlots.map((s) => g[s])
@@ -48,7 +62,7 @@ export function register(options: RegisterOptions = {}): boolean {
   saved = { agent: https.globalAgent, dispatchers, installed: { agent, dispatcher } }
   https.globalAgent = agent
   setSlots(dispatcherSlots.map(() => dispatcher))
-  return true
+  return binding.ok
 }
 
 /** Restores the agent and dispatcher that were in place before register(). */

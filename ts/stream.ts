@@ -593,9 +593,13 @@ export class TLSStream extends Duplex {
     return this.#protocol
   }
 
-  /** The cipher suite; name and standardName are both the IANA name on every backend. */
-  getCipher(): { name: string; standardName: string; version: string } | undefined {
-    return this.#cipher ?? undefined
+  /**
+   * The cipher suite; name and standardName are both the IANA name on every
+   * backend. Typed, as Node types tls.TLSSocket#getCipher, for use after
+   * 'secureConnect'; before it, the value is undefined.
+   */
+  getCipher(): CipherInfo {
+    return (this.#cipher ?? undefined) as CipherInfo
   }
 
   /** The server's certificate ({} before the handshake or when none). detailed: link the chain. */
@@ -619,6 +623,33 @@ export class TLSStream extends Duplex {
   isSessionReused(): boolean {
     return false
   }
+}
+
+export interface CipherInfo {
+  name: string
+  standardName: string
+  version: string
+}
+
+/** What 'error' listeners receive: a TLSError from the connection, or Node's own stream and abort errors. */
+export type TLSStreamError = Error & Partial<Pick<TLSError, 'code' | 'tlsCode' | 'osError' | 'verifyResult'>>
+
+// Listener types for the events a TLSStream emits beyond Duplex's, so that
+// `socket.on('error', (err) => err.tlsCode)` type-checks. Any other event
+// keeps Duplex's typing through the catch-all overload.
+export interface TLSStream {
+  on(event: 'error', listener: (err: TLSStreamError) => void): this
+  on(event: 'connect' | 'secureConnect' | 'timeout' | 'end' | 'close' | 'drain' | 'finish' | 'readable', listener: () => void): this
+  on(event: 'data', listener: (chunk: Buffer | string) => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+  once(event: 'error', listener: (err: TLSStreamError) => void): this
+  once(event: 'connect' | 'secureConnect' | 'timeout' | 'end' | 'close' | 'drain' | 'finish' | 'readable', listener: () => void): this
+  once(event: 'data', listener: (chunk: Buffer | string) => void): this
+  once(event: string | symbol, listener: (...args: any[]) => void): this
+  addListener(event: 'error', listener: (err: TLSStreamError) => void): this
+  addListener(event: string | symbol, listener: (...args: any[]) => void): this
+  prependListener(event: 'error', listener: (err: TLSStreamError) => void): this
+  prependListener(event: string | symbol, listener: (...args: any[]) => void): this
 }
 
 /** Opens a TLS connection through the OS's TLS stack. */
