@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -139,8 +140,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ok = tls_write(c, "ping", 4, &n, &err, &msg);
             FUZZ_CHECK_ERROR(ok, err, msg);
         }
-        if (server < 0)
+        if (server == -1) {
             server = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            /* No Nagle: small chunks would wait for the client's delayed ACK. */
+            int one = 1;
+            if (server >= 0)
+                setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
         if (server >= 0 && !ended) {
             char sink[16384];
             while (recv(server, sink, sizeof sink, 0) > 0)
