@@ -55,6 +55,33 @@ export function oldServerHello(version: number): Buffer {
 export interface Fault {
   after: number
   then: 'reset' | 'end' | 'stall'
+  /** Fire only once the TLS record in which `after` falls has been forwarded whole. */
+  atRecordEnd?: boolean
+}
+
+/** Follows TLS record boundaries in a byte stream: how many bytes finish the current record. */
+function recordCursor() {
+  const header: number[] = []
+  let bodyLeft = 0
+  return {
+    feed(b: Buffer) {
+      for (let i = 0; i < b.length; ) {
+        if (bodyLeft > 0) {
+          const k = Math.min(bodyLeft, b.length - i)
+          bodyLeft -= k
+          i += k
+          continue
+        }
+        header.push(b[i++])
+        if (header.length === 5) {
+          bodyLeft = (header[3] << 8) | header[4]
+          header.length = 0
+        }
+      }
+    },
+    /** 0 on a boundary; else the bytes to the end of the header, or of the body. */
+    left: () => (header.length ? 5 - header.length : bodyLeft)
+  }
 }
 
 export interface ProxyOptions {
@@ -127,6 +154,8 @@ export async function faultProxy(targetPort: number, opts: ProxyOptions = {}): P
 function forward(from: net.Socket, to: net.Socket, segment: number | undefined, fault: Fault | undefined, count: (n: number) => void, act: (f: Fault) => void): void {
   const queue: Buffer[] = []
   let sent = 0
+  let limit = fault ? fault.after : Infinity
+  const records = fault?.atRecordEnd ? recordCursor() : undefined
   let busy = false
   let ended = false
   let stopped = false
@@ -145,17 +174,22 @@ function forward(from: net.Socket, to: net.Socket, segment: number | undefined, 
     while (queue.length && !stopped && !to.destroyed) {
       let n = queue[0].length
       if (segment) n = Math.min(n, segment)
-      if (fault) n = Math.min(n, fault.after - sent)
+      if (fault) n = Math.min(n, limit - sent)
       if (n > 0) {
         const part = queue[0].subarray(0, n)
         queue[0] = queue[0].subarray(n)
         if (!queue[0].length) queue.shift()
         sent += n
+        records?.feed(part)
         count(n)
         if (!to.write(part)) await drained()
         if (segment) await tick()
       }
-      if (fault && sent >= fault.after) {
+      if (fault && sent >= limit && records?.left()) {
+        limit = sent + records.left()
+        continue
+      }
+      if (fault && sent >= limit) {
         stopped = true
         from.pause()
         act(fault)
