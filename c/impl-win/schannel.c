@@ -61,7 +61,7 @@ struct sch_session {
 
     unsigned char *out;     /* bytes to hand to the socket */
     size_t out_len, out_off, out_cap;
-    size_t out_plain;       /* app bytes the pending record carries (write retry) */
+    size_t out_plain;       /* app bytes in a queued record: reported once, by the next backend_write */
 
     unsigned char *plain;   /* decrypted bytes not yet read */
     size_t plain_len, plain_off, plain_cap;
