@@ -120,10 +120,11 @@ t.test('an install without its native library (no build, no prebuild)', { skip: 
 t.test('the OS TLS library (libssl) missing', { skip: process.platform !== 'linux' && 'only the Linux backend loads its OS TLS library by a name that can be overridden' }, async (t) => {
   const r = await run(['doctor'], { OSTLS_LIBSSL: '/nonexistent/libssl.so.3:libssl-not-here.so' })
   t.equal(r.code, 1)
-  // A clone without prebuilds lists the missing prebuild before the local build that loads.
+  // A clone without prebuilds lists the missing prebuild before the local build that loads;
+  // OSTLS_LIBRARY: the sanitizer runs (scripts/test-sanitizers.sh) point it at their build.
   const all = r.stdout.trimEnd().split('\n')
   const lines = all.slice(all.findIndex((l) => l.startsWith('  loaded ')) - 4)
-  t.match(lines[4], /^  loaded       \S+ {2}\[(build|prebuild)\]$/, 'the ostls library itself loaded')
+  t.match(lines[4], /^  loaded       \S+ {2}\[(build|prebuild|OSTLS_LIBRARY)\]$/, 'the ostls library itself loaded')
   t.match(lines[5], /^  FAILED       TLS_LIBRARY_NOT_FOUND: could not load the system OpenSSL \(libssl 1\.1\.1 or 3\.x\) from OSTLS_LIBSSL: \/nonexistent\/libssl\.so\.3: .*libssl-not-here\.so: /)
   t.match(lines[6], /^    fix        install the system OpenSSL: (`apt-get install libssl3`|`dnf install openssl-libs`|`apk add libssl3`|`zypper install libopenssl3`|`pacman -S openssl`|OpenSSL 3\.x or 1\.1\.1).*; OSTLS_LIBSSL is set and replaces the default names: fix the names in it or unset it$/)
   t.same(lines.slice(7), [
