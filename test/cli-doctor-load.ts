@@ -155,7 +155,7 @@ t.test('a damaged library is reported, never loaded: doctor exits 1 with the rea
   const damaged = damagedCopies(path.join(tmp, 'damaged'))
   const expect: Record<string, RegExp> = {
     truncated: /^    reason     not a complete library: .*truncated\.node is not a complete library: .*past the end of the \d+-byte file$/m,
-    corrupt: underWine ? /^    reason     not a library: / : /^    reason     not a complete library: /m,
+    corrupt: underWine ? /^    reason     not a library: /m : /^    reason     not a complete library: /m,
     random: /^    reason     not a library: /m,
     empty: /^    reason     not a complete library: .*the file is empty \(0 bytes\)$/m
   }
