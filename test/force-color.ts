@@ -13,11 +13,14 @@ const printTrue = (env: NodeJS.ProcessEnv) =>
   )
 
 t.test('the CLI with FORCE_COLOR set, writing to a pipe: plain text', async (t) => {
-  const doctor = await run(['doctor'], { FORCE_COLOR: '1' })
+  // As in a terminal under tap: FORCE_COLOR set, NO_COLOR not (with both, Node
+  // itself warns on stderr, under Wine even for an empty NO_COLOR).
+  const env = { FORCE_COLOR: '1', NO_COLOR: undefined }
+  const doctor = await run(['doctor'], env)
   t.equal(doctor.code, 0, doctor.stderr)
   t.notMatch(doctor.stdout, /\x1b\[/, 'doctor report')
   t.match(doctor.stdout, /^healthy$/m)
-  const bad = await run(['--nope'], { FORCE_COLOR: '1' })
+  const bad = await run(['--nope'], env)
   t.equal(bad.code, 2)
   t.equal(bad.stderr, 'ostls: ERR_PARSE_ARGS_UNKNOWN_OPTION: unknown option --nope; see `ostls --help`\n', 'error line')
 })
