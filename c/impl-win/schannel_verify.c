@@ -101,6 +101,15 @@ static void verify_text(DWORD hr, const char *fallback, char *buf, size_t cap)
     snprintf(buf, cap, "%s (0x%08lx)", os[0] ? os : fallback, (unsigned long)hr);
 }
 
+/* Does the certificate carry a subjectAltName extension at all? Browsers match
+ * names against it only; the SSL chain policy would fall back to the subject
+ * CN for a certificate without one. */
+static int has_alt_names(PCCERT_CONTEXT cert)
+{
+    return CertFindExtension(szOID_SUBJECT_ALT_NAME2, cert->pCertInfo->cExtension,
+                             cert->pCertInfo->rgExtension) != NULL;
+}
+
 /* Is the IP literal `name` among the certificate's IP address SANs? */
 static int ip_in_cert(PCCERT_CONTEXT cert, const char *name)
 {
@@ -256,6 +265,8 @@ void sch_verify_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, con
                                      CERT_CHAIN_POLICY_IGNORE_ALL_NOT_TIME_VALID_FLAGS);
             if (name_hr != (DWORD)CERT_E_CN_NO_MATCH)
                 name_hr = 0;
+            if (!name_hr && !has_alt_names(leaf))
+                name_hr = (DWORD)CERT_E_CN_NO_MATCH;   /* no CN fallback */
         }
         if (name_hr) {
             code = c->peer_name_is_ip ? VERIFY_IP_ADDRESS_MISMATCH : VERIFY_HOSTNAME_MISMATCH;

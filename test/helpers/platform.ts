@@ -5,3 +5,12 @@
 
 /** Windows Node under Wine (scripts/test-windows.sh sets OSTLS_TEST_WINE=1). */
 export const underWine = process.platform === 'win32' && process.env.OSTLS_TEST_WINE === '1'
+
+/**
+ * A known gap of the Schannel engine, found by a shared test: the test still
+ * runs there and reports, as a todo that names the gap (c/impl-win owns it).
+ */
+export const schannelGap = (what: string): string | undefined => (process.platform === 'win32' ? `Schannel engine: ${what}` : undefined)
+
+/** A limit of Wine's own Schannel (its GnuTLS back end), not of the engine. */
+export const wineGap = (what: string): string | undefined => (underWine ? `Wine's Schannel: ${what}` : undefined)
