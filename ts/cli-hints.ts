@@ -14,14 +14,16 @@ export function loadFailureHint(a: { source: string; path: string; reason?: stri
   const override = a.source === 'OSTLS_LIBRARY'
   const reinstall = 'reinstall ostls (`npm ci`, or `npm install ostls`): its package carries the library'
   const unset = 'unset OSTLS_LIBRARY to use the installed library, or point it at ostls\'s own library file'
+  // The package ships prebuilds, not C sources: a build comes from a clone.
+  const buildFromClone = 'build it in a clone of the ostls repository with `npm run build:native` (needs Python and a C compiler) and set OSTLS_LIBRARY to its build/Release/ostls.node'
   switch (a.reason) {
     case 'file missing':
       if (override) return 'OSTLS_LIBRARY names a file that does not exist: correct the path, or unset OSTLS_LIBRARY to use the installed library'
       // Inside a packed Electron app the usual cause is a missing unpack rule, not a broken install.
       if (env.insideAsar) return `the library was not unpacked from app.asar, and the OS cannot load it from inside the archive: ${asarUnpackRule}`
-      if (a.source === 'build') return 'no local build (only needed where no prebuild fits): build one with `npm run build:native` in the ostls directory (needs Python and a C compiler)'
+      if (a.source === 'build') return `no local build (only needed where no prebuild fits): ${buildFromClone}`
       return `ostls has no prebuilt library for ${env.platform}-${env.arch}: ${reinstall} (prebuilds: see README, Building); ` +
-        'on a platform without one, build it with `npm run build:native` in the ostls directory (needs Python and a C compiler)'
+        `on a platform without one, ${buildFromClone}`
     case 'not a file':
       return override ? `OSTLS_LIBRARY must name the library file itself, not a directory: ${unset}` : `the library path is not a regular file: ${reinstall}`
     case 'not a library':
@@ -36,7 +38,7 @@ export function loadFailureHint(a: { source: string; path: string; reason?: stri
       return `the library was built for another platform or CPU: install ostls on this machine (\`npm ci\` on ${env.platform} ${env.arch}); ` +
         `when installing for another target, set npm_config_platform and npm_config_arch to match it` + (override ? `; or ${unset}` : '')
     case 'missing dependency':
-      return `a library it needs is not installed: \`ldd ${a.path}\` (Linux) or \`otool -L\` (macOS) names it; install that, or build ostls against this system with \`npm run build:native\``
+      return `a library it needs is not installed: \`ldd ${a.path}\` (Linux) or \`otool -L\` (macOS) names it; install that, or ${buildFromClone}`
     case 'symbol missing':
       return override ? `this is not ostls's library: ${unset}` : `the library is from another ostls version or damaged: ${reinstall}`
     default:
