@@ -78,6 +78,9 @@ void backend_close_notify(tls_conn *c);
  * "alpn", "peer_cert", "peer_chain". Append the value to out and return 1
  * (appending nothing means ""); return 0 for other keys. */
 int backend_conn_info(tls_conn *c, const char *key, strbuf *out);
+/* 1 when key is one of the per-connection keys backend_conn_info answers
+ * (c/common's list): a backend without a usable session answers them as "". */
+int conn_info_is_backend_key(const char *key);
 
 #ifdef OSTLS_BACKEND_OWNS_TRANSPORT
 /* For an engine that brings its own DNS and TCP (Network.framework's

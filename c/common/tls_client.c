@@ -880,6 +880,15 @@ static void port_text(strbuf *sb, int port)
         strbuf_printf(sb, "%d", port);
 }
 
+int conn_info_is_backend_key(const char *key)
+{
+    static const char *const keys[] = { "protocol", "cipher", "alpn", "peer_cert", "peer_chain" };
+    for (size_t i = 0; i < TLS_ARRAY_LEN(keys); i++)
+        if (strcmp(key, keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
 TLS_API int tls_info(tls_conn *c, const char *key, const char **value,
                      const char **err, const char **errmsg)
 {
@@ -913,12 +922,7 @@ TLS_API int tls_info(tls_conn *c, const char *key, const char **value,
     else if (strcmp(key, "local_port") == 0)
         port_text(sb, c->local_port);
     else if (!c->session) {
-        static const char *const backend_keys[] = { "protocol", "cipher", "alpn", "peer_cert",
-                                                    "peer_chain" };
-        size_t i = 0;
-        while (i < TLS_ARRAY_LEN(backend_keys) && strcmp(key, backend_keys[i]) != 0)
-            i++;
-        if (i == TLS_ARRAY_LEN(backend_keys))
+        if (!conn_info_is_backend_key(key))
             return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT, "unknown info key \"%.100s\"", key);
     } else if (!backend_conn_info(c, key, sb))
         return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT, "unknown info key \"%.100s\"", key);

@@ -977,14 +977,8 @@ int backend_conn_info(tls_conn *c, const char *key, strbuf *out)
 {
     struct ossl_session *s = c->session;
     SSL *ssl = s ? s->ssl : NULL;
-    static const char *const keys[] = { "protocol", "cipher", "alpn", "peer_cert", "peer_chain" };
-    if (!ssl) {
-        /* No session: every key this backend knows is empty. */
-        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-            if (strcmp(key, keys[i]) == 0)
-                return 1;
-        return 0;
-    }
+    if (!ssl)
+        return conn_info_is_backend_key(key);   /* no session: every such key is "" */
     ossl.ERR_clear_error();
     if (strcmp(key, "protocol") == 0) {
         if (s->handshake_done)
