@@ -4,7 +4,7 @@ import crypto from 'node:crypto'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { pki } from './helpers/pki'
-import { tlsServer } from './helpers/servers'
+import { tlsServer, endsFirstServer } from './helpers/servers'
 import { open, collect } from './helpers/client'
 
 const p = pki()
@@ -132,16 +132,7 @@ t.test('half-close: after end() the client still receives the reply', async (t) 
 })
 
 t.test('allowHalfOpen: the client may keep writing after the server ends', async (t) => {
-  let serverGot = ''
-  const srv = await tlsServer(
-    p.leaf,
-    (s) => {
-      s.setEncoding('utf8')
-      s.on('data', (d: string) => (serverGot += d))
-      s.end('server done')
-    },
-    { allowHalfOpen: true }
-  )
+  const srv = await endsFirstServer(p.leaf, 'server done')
   t.teardown(() => srv.close())
   const s = await open({ ...opts(srv.port), allowHalfOpen: true })
   const body = await collect(s)
@@ -149,5 +140,5 @@ t.test('allowHalfOpen: the client may keep writing after the server ends', async
   t.equal(s.writable, true, 'still writable after the server ended')
   await new Promise<void>((r) => s.end('late words', () => r()))
   await new Promise((r) => setTimeout(r, 100))
-  t.equal(serverGot, 'late words')
+  t.equal(srv.received(), 'late words')
 })

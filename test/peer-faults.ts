@@ -7,7 +7,7 @@ import path from 'node:path'
 import { execFile } from 'node:child_process'
 import { connect, Agent, TLSStream, ConnectOptions } from '../dist/cjs/index'
 import { pki } from './helpers/pki'
-import { tlsServer, silentServer } from './helpers/servers'
+import { tlsServer, silentServer, endsFirstServer } from './helpers/servers'
 import { httpsServer } from './helpers/http-server'
 import { underWine, schannelGap } from './helpers/platform'
 import { open } from './helpers/client'
@@ -264,16 +264,7 @@ fault('a FIN between records without close_notify ends the stream cleanly, as in
 
 fault('half-close in both directions through the proxy', async (t) => {
   // Server → client ends first: the client keeps writing and the server gets it.
-  let serverGot = ''
-  const srv = await tlsServer(
-    p.leaf,
-    (s) => {
-      s.setEncoding('utf8')
-      s.on('data', (d: string) => (serverGot += d))
-      s.end('server done')
-    },
-    { allowHalfOpen: true }
-  )
+  const srv = await endsFirstServer(p.leaf, 'server done')
   const proxy = await faultProxy(srv.port)
   t.teardown(() => Promise.all([proxy.close(), srv.close()]))
   const s = await open(opts(proxy.port, { allowHalfOpen: true }))
@@ -284,7 +275,7 @@ fault('half-close in both directions through the proxy', async (t) => {
   t.equal(res.data.toString(), 'server done')
   t.equal(res.errors.length, 0, res.errors.map((e) => e.message).join())
   await new Promise((r) => setTimeout(r, 100))
-  t.equal(serverGot, 'client words after the server ended')
+  t.equal(srv.received(), 'client words after the server ended')
 
   // Client → server ends first: the server still answers afterwards.
   const srv2 = await tlsServer(

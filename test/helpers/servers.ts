@@ -51,6 +51,24 @@ export async function tlsServer(
   return result
 }
 
+/**
+ * A half-closing server: it ends its side at once with `reply` and keeps
+ * reading; received() is what the client sent, after the server's end.
+ */
+export async function endsFirstServer(pair: KeyPair, reply: string): Promise<TestServer & { received(): string }> {
+  let got = ''
+  const srv = await tlsServer(
+    pair,
+    (s) => {
+      s.setEncoding('utf8')
+      s.on('data', (d: string) => (got += d))
+      s.end(reply)
+    },
+    { allowHalfOpen: true }
+  )
+  return Object.assign(srv, { received: () => got })
+}
+
 /** A TCP server that accepts and then says nothing: a handshake against it never completes. */
 export async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
   const server = net.createServer((s) => s.on('error', () => {}))
