@@ -124,6 +124,15 @@ function renderMarkdown(report) {
     }
     out.push('')
   }
+  const g = report.loopGap
+  if (g) {
+    out.push('## Event-loop gap', '')
+    out.push(`Lateness of a 1 ms timer (ms, max and p99) while the client works: the first connection in a process (trust store loaded), a connection with a new \`ca\`, and ${g.concurrent} simultaneous connects (\`bench/loop-gap.js\`). Goal: no ostls call holds the loop for more than 5 ms.`, '')
+    out.push('| phase | ostls max | ostls p99 | Node max | Node p99 |', '| --- | ---: | ---: | ---: | ---: |')
+    for (const phase of Object.keys(g.results.ostls))
+      out.push(`| ${phase} | ${fmt(g.results.ostls[phase].max, 1)} | ${fmt(g.results.ostls[phase].p99, 1)} | ${fmt(g.results.node[phase].max, 1)} | ${fmt(g.results.node[phase].p99, 1)} |`)
+    out.push('')
+  }
   out.push('![ostls/Node ratios](ratios.svg)', '')
   return out.join('\n')
 }

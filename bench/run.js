@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /*
- * npm run bench [-- --quick] [-- --repeat N] [-- --only recv,send,hs,ping,idle] [-- --out DIR]
+ * npm run bench [-- --quick] [-- --repeat N] [-- --only recv,send,hs,ping,idle,gap] [-- --out DIR]
  *
  * ostls (public connect()/TLSStream API) against Node's tls.connect and a C
  * client on the same system OpenSSL (the reference limit). Every client run is
@@ -38,11 +38,11 @@ const GiB = 1024 ** 3
 const MiB = 1024 ** 2
 
 const config = quick
-  ? { repeat: 4, bulkBytes: 128 * MiB, chunk: 64 * 1024, hs: { 1: 150, 16: 300, 64: 300 }, hsRepeat: 3, ping: 3000, pingWarm: 300, idle: [1000], idleRepeat: 1, probeBytes: 32 * MiB }
-  : { repeat: 7, bulkBytes: 1 * GiB, chunk: 64 * 1024, hs: { 1: 800, 16: 1500, 64: 1500 }, hsRepeat: 5, ping: 20000, pingWarm: 1000, idle: [1000, 10000], idleRepeat: 3, probeBytes: 256 * MiB }
+  ? { repeat: 4, bulkBytes: 128 * MiB, chunk: 64 * 1024, hs: { 1: 150, 16: 300, 64: 300 }, hsRepeat: 3, ping: 3000, pingWarm: 300, idle: [1000], idleRepeat: 1, probeBytes: 32 * MiB, gapConcurrent: 200 }
+  : { repeat: 7, bulkBytes: 1 * GiB, chunk: 64 * 1024, hs: { 1: 800, 16: 1500, 64: 1500 }, hsRepeat: 5, ping: 20000, pingWarm: 1000, idle: [1000, 10000], idleRepeat: 3, probeBytes: 256 * MiB, gapConcurrent: 1000 }
 config.repeat = Number(opt('repeat', config.repeat))
 config.hsRepeat = Number(opt('repeat', config.hsRepeat))
-const only = opt('only', 'recv,send,hs,ping,idle').split(',')
+const only = opt('only', 'recv,send,hs,ping,idle,gap').split(',')
 const outDir = path.resolve(opt('out', quick ? path.join(work, 'quick') : path.join(__dirname, 'results')))
 
 function log(msg) {
@@ -247,6 +247,12 @@ async function main() {
     }
   }
 
+  let loopGap
+  if (only.includes('gap')) {
+    log('event-loop gap')
+    loopGap = JSON.parse(execFileSync(process.execPath, [path.join(__dirname, 'loop-gap.js'), '--json', '--concurrent', String(config.gapConcurrent)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }))
+  }
+
   log('FFI probe')
   const probe = await new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [path.join(__dirname, 'ffi-probe.js'), String(config.probeBytes)], {
@@ -273,6 +279,7 @@ async function main() {
     config,
     durationS: Math.round((Date.now() - started) / 1000),
     scenarios: results.map(summarize),
+    loopGap,
     ffi: probe
   }
   fs.mkdirSync(outDir, { recursive: true })

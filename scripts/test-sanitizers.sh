@@ -144,8 +144,9 @@ run_tsan() {
   # The files that connect, close and destroy while the background DNS lookup
   # runs (host "localhost"): misuse (destroy at every stage), connect and
   # errors (resolution, failures). Not agent.ts: its "exits within 10 s" check
-  # times a child node, ~5x slower under TSan.
-  local files=(${OSTLS_TSAN_FILES:-test/misuse.ts test/connect.ts test/errors.ts})
+  # times a child node, ~5x slower under TSan. trust-off-thread: the trust
+  # store loading on its worker while connections start and end.
+  local files=(${OSTLS_TSAN_FILES:-test/misuse.ts test/connect.ts test/errors.ts test/trust-off-thread.ts test/trust.ts})
   echo "== tsan: ${files[*]} against it (LD_PRELOAD=$rt)"
   # setarch -R: TSan's fixed shadow layout and this kernel's 28-bit mmap ASLR.
   # exitcode=0: node's own false reports must not fail tap's processes; the

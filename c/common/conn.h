@@ -42,6 +42,7 @@ struct tls_conn {
     int peer_name_is_ip;          /* verify against IP SANs, send no SNI */
 
     resolve_job *resolver;
+    resolve_job *trust_job;       /* the engine's trust material loading off-thread */
     conn_race race;               /* the addresses being raced; freed once connected */
     tls_socket sock;
 

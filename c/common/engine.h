@@ -79,6 +79,18 @@ struct tls_engine {
      * return 1 (appending nothing means ""); return 0 for other keys. */
     int (*conn_info)(tls_conn *c, const char *key, strbuf *out);
 
+    /* Optional. Loading trust material (the OS store, a `ca`) reads files
+     * and parses hundreds of certificates: tens of milliseconds that must not
+     * land on the host's thread. trust_ready says, without blocking or
+     * waiting on a lock, whether session_new for these options would load
+     * any; if it would, c/common first runs trust_prepare(opts->ca) on a
+     * worker thread behind the poll handle (as for DNS), then session_new.
+     * trust_prepare must be thread-safe, touch no connection, and leave what
+     * it built where session_new finds it; a failure is left for session_new
+     * to report on its connection. */
+    int (*trust_ready)(const struct tls_options *opts);
+    void (*trust_prepare)(const char *ca);
+
     /* Optional, NULL for engines that let c/common do DNS and TCP. An engine
      * that brings its own transport (Network.framework's nw_connection) sets
      * all three: c/common then starts no resolver and no socket, the

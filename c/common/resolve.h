@@ -22,6 +22,13 @@ int resolve_numeric(const char *host, int port, struct addrinfo **out, int *gai_
 /* Start a background lookup. 0 on failure with *os_error set. */
 int resolve_start(const char *host, int port, resolve_job **out, int *os_error);
 
+/* Run work(arg) on the same kind of background thread, for other work that
+ * may block (loading a trust store): the job's handle and resolve_finished
+ * then say when it has returned (with no addresses). work must not touch
+ * anything the connection may free meanwhile; arg is work's to free. 0 on
+ * failure with *os_error set (work has not run and arg is still the caller's). */
+int resolve_start_work(void (*work)(void *), void *arg, resolve_job **out, int *os_error);
+
 /* The handle that becomes readable when the lookup has finished. */
 int64_t resolve_handle(const resolve_job *job);
 

@@ -22,6 +22,8 @@ struct resolve_job {
     struct addrinfo *result;
     int gai_error;
     int os_error;
+    void (*work)(void *);   /* resolve_start_work: run this instead of a lookup */
+    void *work_arg;
     char host[];            /* flexible: the name being looked up */
 };
 
@@ -65,13 +67,17 @@ static void job_unref(resolve_job *job)
 static void *lookup_thread(void *arg)
 {
     resolve_job *job = arg;
-    struct addrinfo hints;
-    fill_hints(&hints, AI_NUMERICSERV);
-    int rc = getaddrinfo(job->host, job->service, &hints, &job->result);
-    job->gai_error = rc;
-    job->os_error = rc == EAI_SYSTEM ? errno : 0;
-    if (rc != 0)
-        job->result = NULL;
+    if (job->work) {
+        job->work(job->work_arg);
+    } else {
+        struct addrinfo hints;
+        fill_hints(&hints, AI_NUMERICSERV);
+        int rc = getaddrinfo(job->host, job->service, &hints, &job->result);
+        job->gai_error = rc;
+        job->os_error = rc == EAI_SYSTEM ? errno : 0;
+        if (rc != 0)
+            job->result = NULL;
+    }
     atomic_store_explicit(&job->finished, 1, memory_order_release);
     /* The connection holds its reference until it has seen the result or let
      * go, so the read end is still open here and this write cannot SIGPIPE. */
@@ -101,16 +107,9 @@ static int make_wake_pipe(int fds[2])
     return 0;
 }
 
-int resolve_start(const char *host, int port, resolve_job **out, int *os_error)
+/* Starts the thread for a job filled by the caller; frees it on failure. */
+static int start_job(resolve_job *job, int *os_error)
 {
-    size_t hostlen = strlen(host);
-    resolve_job *job = calloc(1, sizeof *job + hostlen + 1);
-    if (!job) {
-        *os_error = ENOMEM;
-        return 0;
-    }
-    memcpy(job->host, host, hostlen + 1);
-    snprintf(job->service, sizeof job->service, "%d", port);
     int fds[2];
     if (make_wake_pipe(fds) < 0) {
         *os_error = errno;
@@ -125,8 +124,8 @@ int resolve_start(const char *host, int port, resolve_job **out, int *os_error)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    /* The lookup thread must never take the host's signals (Node relies on
-     * its own threads handling them), so it starts with all blocked. */
+    /* The job thread must never take the host's signals (Node relies on its
+     * own threads handling them), so it starts with all blocked. */
     sigset_t all, saved;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved);
@@ -141,6 +140,36 @@ int resolve_start(const char *host, int port, resolve_job **out, int *os_error)
         free(job);
         return 0;
     }
+    return 1;
+}
+
+int resolve_start(const char *host, int port, resolve_job **out, int *os_error)
+{
+    size_t hostlen = strlen(host);
+    resolve_job *job = calloc(1, sizeof *job + hostlen + 1);
+    if (!job) {
+        *os_error = ENOMEM;
+        return 0;
+    }
+    memcpy(job->host, host, hostlen + 1);
+    snprintf(job->service, sizeof job->service, "%d", port);
+    if (!start_job(job, os_error))
+        return 0;
+    *out = job;
+    return 1;
+}
+
+int resolve_start_work(void (*work)(void *), void *arg, resolve_job **out, int *os_error)
+{
+    resolve_job *job = calloc(1, sizeof *job + 1);
+    if (!job) {
+        *os_error = ENOMEM;
+        return 0;
+    }
+    job->work = work;
+    job->work_arg = arg;
+    if (!start_job(job, os_error))
+        return 0;
     *out = job;
     return 1;
 }

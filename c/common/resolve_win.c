@@ -31,6 +31,8 @@ struct resolve_job {
     struct addrinfo *result;
     int gai_error;
     int os_error;
+    void (*work)(void *);     /* resolve_start_work: run this instead of a lookup */
+    void *work_arg;
     char host[];              /* the name being looked up */
 };
 
@@ -73,13 +75,17 @@ static void job_unref(resolve_job *job)
 static unsigned __stdcall lookup_thread(void *arg)
 {
     resolve_job *job = arg;
-    struct addrinfo hints;
-    fill_hints(&hints, 0);
-    int rc = getaddrinfo(job->host, job->service, &hints, &job->result);
-    job->gai_error = rc;
-    job->os_error = 0;
-    if (rc != 0)
-        job->result = NULL;
+    if (job->work) {
+        job->work(job->work_arg);
+    } else {
+        struct addrinfo hints;
+        fill_hints(&hints, 0);
+        int rc = getaddrinfo(job->host, job->service, &hints, &job->result);
+        job->gai_error = rc;
+        job->os_error = 0;
+        if (rc != 0)
+            job->result = NULL;
+    }
     InterlockedExchange(&job->finished, 1);
     /* The connection holds its reference until it has seen the result or let
      * go, so the socket is still open here. */
@@ -153,16 +159,9 @@ static void drain_wake(resolve_job *job)
     }
 }
 
-int resolve_start(const char *host, int port, resolve_job **out, int *os_error)
+/* Starts the thread for a job filled by the caller; frees it on failure. */
+static int start_job(resolve_job *job, int *os_error)
 {
-    size_t hostlen = strlen(host);
-    resolve_job *job = calloc(1, sizeof *job + hostlen + 1);
-    if (!job) {
-        *os_error = WSA_NOT_ENOUGH_MEMORY;
-        return 0;
-    }
-    memcpy(job->host, host, hostlen + 1);
-    snprintf(job->service, sizeof job->service, "%d", port);
     if (!make_wake_pair(job, os_error)) {
         free(job);
         return 0;
@@ -178,6 +177,36 @@ int resolve_start(const char *host, int port, resolve_job **out, int *os_error)
         return 0;
     }
     CloseHandle((HANDLE)thread);   /* detached */
+    return 1;
+}
+
+int resolve_start(const char *host, int port, resolve_job **out, int *os_error)
+{
+    size_t hostlen = strlen(host);
+    resolve_job *job = calloc(1, sizeof *job + hostlen + 1);
+    if (!job) {
+        *os_error = WSA_NOT_ENOUGH_MEMORY;
+        return 0;
+    }
+    memcpy(job->host, host, hostlen + 1);
+    snprintf(job->service, sizeof job->service, "%d", port);
+    if (!start_job(job, os_error))
+        return 0;
+    *out = job;
+    return 1;
+}
+
+int resolve_start_work(void (*work)(void *), void *arg, resolve_job **out, int *os_error)
+{
+    resolve_job *job = calloc(1, sizeof *job + 1);
+    if (!job) {
+        *os_error = WSA_NOT_ENOUGH_MEMORY;
+        return 0;
+    }
+    job->work = work;
+    job->work_arg = arg;
+    if (!start_job(job, os_error))
+        return 0;
     *out = job;
     return 1;
 }

@@ -168,6 +168,8 @@ static void release_transport(tls_conn *c)
         tls_engine->transport_close(c);
     resolve_release(c->resolver);
     c->resolver = NULL;
+    resolve_release(c->trust_job);
+    c->trust_job = NULL;
     race_free(&c->race);
     sock_close(c->sock);
     c->sock = TLS_NO_SOCKET;
@@ -177,7 +179,47 @@ static void release_transport(tls_conn *c)
 
 typedef enum { SETUP_DONE, SETUP_WAIT, SETUP_FAILED, SETUP_CLOSED } setup_status;
 
-/* Options become final at the first call that drives the connection. */
+/* trust_prepare's job on the worker thread: the engine builds and caches
+ * what session_new will need for this `ca` (NULL: the OS store). */
+struct trust_work {
+    void (*prepare)(const char *ca);
+    char *ca;
+};
+
+static void run_trust_work(void *arg)
+{
+    struct trust_work *w = arg;
+    w->prepare(w->ca);
+    free(w->ca);
+    free(w);
+}
+
+/* 1 when the engine's trust material for these options is being loaded on
+ * the worker (c->trust_job set); 0 when session_new may run now, also when
+ * the worker could not be started (session_new then loads it itself). */
+static int start_trust_job(tls_conn *c)
+{
+    const struct tls_engine *e = tls_engine;
+    if (!e->trust_ready || !e->trust_prepare || e->trust_ready(&c->opts))
+        return 0;
+    struct trust_work *w = calloc(1, sizeof *w);
+    if (!w)
+        return 0;
+    w->prepare = e->trust_prepare;
+    w->ca = c->opts.ca ? strdup(c->opts.ca) : NULL;
+    int os_error;
+    if ((c->opts.ca && !w->ca) || !resolve_start_work(run_trust_work, w, &c->trust_job, &os_error)) {
+        free(w->ca);
+        free(w);
+        c->trust_job = NULL;
+        return 0;
+    }
+    return 1;
+}
+
+/* Options become final at the first call that drives the connection. The
+ * engine session is made then, or once its trust material has been loaded
+ * off this thread (finish_trust_job), whichever the engine needs. */
 static int start_setup(tls_conn *c)
 {
     if (c->setup_started)
@@ -185,6 +227,25 @@ static int start_setup(tls_conn *c)
     c->setup_started = 1;
     c->peer_name = c->opts.servername ? c->opts.servername : c->host;
     c->peer_name_is_ip = text_is_ip_address(c->peer_name);
+    if (start_trust_job(c))
+        return 1;
+    return tls_engine->session_new(c);
+}
+
+/* 1 once the engine session exists; 0 while the trust job runs
+ * (setup_wants set) or after conn_fail. */
+static int finish_trust_job(tls_conn *c)
+{
+    if (!c->trust_job)
+        return 1;
+    struct addrinfo *none;
+    int gai_error, os_error;
+    if (!resolve_finished(c->trust_job, &none, &gai_error, &os_error)) {
+        c->setup_wants = TLS_WANT_READ;
+        return 0;
+    }
+    resolve_release(c->trust_job);
+    c->trust_job = NULL;
     return tls_engine->session_new(c);
 }
 
@@ -302,6 +363,8 @@ static setup_status drive_setup(tls_conn *c)
                 return c->state == CONN_FAILED ? SETUP_FAILED : SETUP_WAIT;
             break;
         case CONN_HANDSHAKING: {
+            if (!finish_trust_job(c))
+                return c->state == CONN_FAILED ? SETUP_FAILED : SETUP_WAIT;
             step_result step = tls_engine->handshake(c);
             if (step == STEP_DONE) {
                 c->state = CONN_OPEN;
@@ -683,6 +746,11 @@ static int poll_target(tls_conn *c, int want, int64_t *handle, int *events)
         return 1;
     }
     case CONN_HANDSHAKING:
+        if (c->trust_job) {
+            *handle = resolve_handle(c->trust_job);
+            *events = TLS_WANT_READ;
+            return 1;
+        }
         *handle = (int64_t)c->sock;
         *events = c->setup_wants ? c->setup_wants : TLS_POLL_NOW;
         return 1;

@@ -14,6 +14,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,7 +152,6 @@ static net_status flush_out(tls_conn *c, struct ossl_session *s)
     return st == NET_OK ? NET_AGAIN : st;
 }
 
-static SSL_CTX *default_ctx;
 static BIO_METHOD *socket_bio_method;
 
 static SSL *ssl_of(tls_conn *c)
@@ -519,7 +519,8 @@ static const char cipher_list[] =
     ":!kDHE:!aNULL:!eNULL:!EXP:!LOW:!3DES:!RC4:!MD5:!PSK:!SRP:!DSS"
     ":!CAMELLIA:!ARIA:!SEED:!IDEA";
 
-static SSL_CTX *new_client_ctx(void)
+/* default_paths: load the OS store (file and directory) into the context. */
+static SSL_CTX *new_client_ctx(int default_paths)
 {
     SSL_CTX *ctx = ossl.SSL_CTX_new(ossl.TLS_client_method());
     if (!ctx)
@@ -545,7 +546,8 @@ static SSL_CTX *new_client_ctx(void)
                                    (void (*)(void))ocsp_status_cb);
     /* A missing default bundle is not fatal here: verification then fails
      * per connection with a clear UNABLE_TO_GET_ISSUER_CERT_LOCALLY. */
-    ossl.SSL_CTX_set_default_verify_paths(ctx);
+    if (default_paths)
+        ossl.SSL_CTX_set_default_verify_paths(ctx);
     ossl.ERR_clear_error();
     return ctx;
 }
@@ -577,12 +579,25 @@ static SSL_CTX *ca_cache_find(const char *pem)
     return found;
 }
 
-static void ca_cache_add(const char *pem, SSL_CTX *ctx)
+/* wait: a worker thread may wait for the lock; the host's thread only tries. */
+/* 1 when a context for pem is cached (0 also when the lock is busy). */
+static int ca_cache_contains(const char *pem)
+{
+    int found = 0;
+    if (pthread_mutex_trylock(&ca_lock) != 0)
+        return 0;
+    for (int i = 0; i < CA_CACHE_SIZE && !found; i++)
+        found = ca_cache[i].pem && strcmp(ca_cache[i].pem, pem) == 0;
+    pthread_mutex_unlock(&ca_lock);
+    return found;
+}
+
+static void ca_cache_add(const char *pem, SSL_CTX *ctx, int wait)
 {
     char *key = strdup(pem);
     if (!key)
         return;
-    if (pthread_mutex_trylock(&ca_lock) != 0) {
+    if ((wait ? pthread_mutex_lock(&ca_lock) : pthread_mutex_trylock(&ca_lock)) != 0) {
         free(key);
         return;
     }
@@ -609,12 +624,15 @@ static void ca_cache_add(const char *pem, SSL_CTX *ctx)
     free(key);
 }
 
-/* 1 when every certificate in pem was added to ctx's store. */
-static int add_anchors(tls_conn *c, SSL_CTX *ctx, const char *pem)
+/* 1 when every certificate in pem was added to ctx's store; else 0 with
+ * why filled. Needs no connection: it also runs on trust_prepare's thread. */
+static int add_anchors(SSL_CTX *ctx, const char *pem, char *why, size_t whycap)
 {
     BIO *mem = ossl.BIO_new_mem_buf(pem, -1);
-    if (!mem)
-        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory reading option ca");
+    if (!mem) {
+        snprintf(why, whycap, "out of memory reading option ca");
+        return 0;
+    }
     X509_STORE *store = ossl.SSL_CTX_get_cert_store(ctx);
     int added = 0;
     X509 *cert;
@@ -634,8 +652,59 @@ static int add_anchors(tls_conn *c, SSL_CTX *ctx, const char *pem)
         return 1;
     char text[256];
     error_text(scan.first, text, sizeof text);
-    return conn_fail(c, TLS_INVALID_ARGUMENT, "option ca: certificate %d could not be used: %s",
-                     added + 1, text);
+    snprintf(why, whycap, "option ca: certificate %d could not be used: %s", added + 1, text);
+    return 0;
+}
+
+static SSL_CTX *shared_default_ctx(void);
+
+/* A new context trusting what the default one does without reading the OS
+ * bundle again: its certificates (shared by reference) and the same hashed
+ * directory (SSL_CERT_DIR or OpenSSL's default), looked up on demand. */
+static SSL_CTX *new_ctx_like_default(void)
+{
+    SSL_CTX *def = shared_default_ctx();
+    SSL_CTX *ctx = def ? new_client_ctx(0) : NULL;
+    if (!ctx)
+        return NULL;
+    X509_STORE *from = ossl.SSL_CTX_get_cert_store(def);
+    X509_STORE *to = ossl.SSL_CTX_get_cert_store(ctx);
+    int ok = 1;
+    ossl.X509_STORE_lock(from);   /* lookups add to it while verifying */
+    OPENSSL_STACK *objects = ossl.X509_STORE_get0_objects(from);
+    int count = objects ? ossl.OPENSSL_sk_num(objects) : 0;
+    for (int i = 0; i < count && ok; i++) {
+        X509 *cert = ossl.X509_OBJECT_get0_X509(ossl.OPENSSL_sk_value(objects, i));
+        if (cert)
+            ok = ossl.X509_STORE_add_cert(to, cert);
+    }
+    ossl.X509_STORE_unlock(from);
+    X509_LOOKUP *dir = ok ? ossl.X509_STORE_add_lookup(to, ossl.X509_LOOKUP_hash_dir()) : NULL;
+    if (!dir) {
+        ossl.SSL_CTX_free(ctx);
+        return NULL;
+    }
+    ossl.X509_LOOKUP_ctrl(dir, OSSL_X509_L_ADD_DIR, NULL, OSSL_X509_FILETYPE_DEFAULT, NULL);
+    ossl.ERR_clear_error();
+    return ctx;
+}
+
+/* A context trusting the OS store + pem, or NULL with why filled (and
+ * *invalid set when pem itself is at fault). */
+static SSL_CTX *build_anchor_ctx(const char *pem, int *invalid, char *why, size_t whycap)
+{
+    *invalid = 0;
+    SSL_CTX *ctx = new_ctx_like_default();
+    if (!ctx) {
+        snprintf(why, whycap, "could not create an OpenSSL context");
+        return NULL;
+    }
+    if (!add_anchors(ctx, pem, why, whycap)) {
+        *invalid = 1;
+        ossl.SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
 }
 
 static SSL_CTX *ctx_with_anchors(tls_conn *c)
@@ -643,17 +712,68 @@ static SSL_CTX *ctx_with_anchors(tls_conn *c)
     SSL_CTX *ctx = ca_cache_find(c->opts.ca);
     if (ctx)
         return ctx;
-    ctx = new_client_ctx();
+    char why[TLS_MSG_MAX / 2];
+    int invalid;
+    ctx = build_anchor_ctx(c->opts.ca, &invalid, why, sizeof why);
     if (!ctx) {
-        conn_fail(c, TLS_OUT_OF_MEMORY, "could not create an OpenSSL context");
+        conn_fail(c, invalid ? TLS_INVALID_ARGUMENT : TLS_OUT_OF_MEMORY, "%s", why);
         return NULL;
     }
-    if (!add_anchors(c, ctx, c->opts.ca)) {
-        ossl.SSL_CTX_free(ctx);
-        return NULL;
-    }
-    ca_cache_add(c->opts.ca, ctx);
+    ca_cache_add(c->opts.ca, ctx, 0);
     return ctx;
+}
+
+/* The OS trust store is read and parsed once per process: 20-60 ms of file
+ * reading and CPU for a distribution bundle, so it is loaded by the first
+ * trust_prepare (on c/common's worker thread), never by global_init. */
+static SSL_CTX *default_ctx;
+static atomic_int default_ctx_ready;
+static pthread_once_t default_ctx_once = PTHREAD_ONCE_INIT;
+
+static void load_default_ctx(void)
+{
+    default_ctx = new_client_ctx(1);
+    atomic_store_explicit(&default_ctx_ready, 1, memory_order_release);
+}
+
+static SSL_CTX *shared_default_ctx(void)
+{
+    pthread_once(&default_ctx_once, load_default_ctx);
+    return default_ctx;
+}
+
+/* A `ca` up to this size is parsed where session_new runs (well under a
+ * millisecond: a few certificates, the OS store shared by reference); a
+ * bigger one (a whole bundle passed as ca) is parsed on the worker. */
+#define CA_PARSE_INLINE_MAX (16 * 1024)
+
+/* engine.trust_ready: would session_new load trust material for these options? */
+static int openssl_trust_ready(const struct tls_options *o)
+{
+    if (!atomic_load_explicit(&default_ctx_ready, memory_order_acquire))
+        return 0;
+    return !o->ca || strlen(o->ca) <= CA_PARSE_INLINE_MAX || ca_cache_contains(o->ca);
+}
+
+/* engine.trust_prepare, on a worker thread: what session_new will need,
+ * built and cached. A `ca` that does not parse is left for session_new to
+ * report on its connection. */
+static void openssl_trust_prepare(const char *ca)
+{
+    if (!ca) {
+        shared_default_ctx();
+        return;
+    }
+    if (ca_cache_contains(ca))
+        return;
+    char why[256];
+    int invalid;
+    SSL_CTX *ctx = build_anchor_ctx(ca, &invalid, why, sizeof why);
+    if (ctx) {
+        ca_cache_add(ca, ctx, 1);
+        ossl.SSL_CTX_free(ctx);
+    }
+    ossl.ERR_clear_error();
 }
 
 /* ----------------------------------------------------------- global init */
@@ -662,7 +782,10 @@ static const char *openssl_global_init(char *msg, size_t msgcap)
 {
     if (!ossl_load(msg, msgcap))
         return TLS_LIBRARY_NOT_FOUND;
-    ossl.OPENSSL_init_ssl(0, NULL);
+    /* No atexit clean-up: a worker may still be loading a trust store when
+     * the host exits, and OpenSSL freeing its tables under it would crash
+     * the exit. The process's end frees everything anyway. */
+    ossl.OPENSSL_init_ssl(OSSL_OPENSSL_INIT_NO_ATEXIT, NULL);
     socket_bio_method = ossl.BIO_meth_new(ossl.BIO_get_new_index() | OSSL_BIO_TYPE_SOURCE_SINK,
                                           "ostls socket");
     if (socket_bio_method) {
@@ -671,8 +794,7 @@ static const char *openssl_global_init(char *msg, size_t msgcap)
         ossl.BIO_meth_set_ctrl(socket_bio_method, socket_bio_ctrl);
         ossl.BIO_meth_set_create(socket_bio_method, socket_bio_create);
     }
-    default_ctx = new_client_ctx();
-    if (!socket_bio_method || !default_ctx) {
+    if (!socket_bio_method) {
         snprintf(msg, msgcap, "%s loaded but could not be initialised",
                  ossl.OpenSSL_version(OSSL_OPENSSL_VERSION));
         return TLS_INTERNAL_ERROR;
@@ -783,15 +905,16 @@ static int openssl_session_new(tls_conn *c)
     if (!s)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
     c->session = s;
-    SSL_CTX *ctx = c->opts.ca ? ctx_with_anchors(c) : default_ctx;
+    int own_ref = c->opts.ca != NULL;   /* the cache handed out a reference */
+    SSL_CTX *ctx = own_ref ? ctx_with_anchors(c) : shared_default_ctx();
     if (!ctx)
-        return 0;
+        return own_ref ? 0 : conn_fail(c, TLS_OUT_OF_MEMORY, "could not create an OpenSSL context");
     /* The PEM only chose the context, and options are final now: an open
      * connection need not carry its own copy (0.7+ KiB each, idle or not). */
     free(c->opts.ca);
     c->opts.ca = NULL;
     s->ssl = ossl.SSL_new(ctx);
-    if (ctx != default_ctx)
+    if (own_ref)
         ossl.SSL_CTX_free(ctx);   /* the SSL holds its own reference */
     BIO *bio = s->ssl ? ossl.BIO_new(socket_bio_method) : NULL;
     if (!bio)
@@ -1047,4 +1170,6 @@ const struct tls_engine openssl_engine = {
     .shutdown = openssl_shutdown,
     .close_notify = openssl_close_notify,
     .conn_info = openssl_conn_info,
+    .trust_ready = openssl_trust_ready,
+    .trust_prepare = openssl_trust_prepare,
 };

@@ -25,8 +25,14 @@ typedef struct ocsp_response_st OCSP_RESPONSE;
 typedef struct ocsp_basic_response_st OCSP_BASICRESP;
 typedef struct ocsp_cert_id_st OCSP_CERTID;
 typedef struct evp_md_st EVP_MD;
+typedef struct x509_object_st X509_OBJECT;
+typedef struct x509_lookup_st X509_LOOKUP;
+typedef struct x509_lookup_method_st X509_LOOKUP_METHOD;
 
 #define OSSL_OPENSSL_VERSION                 0
+#define OSSL_X509_L_ADD_DIR                  2
+#define OSSL_X509_FILETYPE_DEFAULT           3
+#define OSSL_OPENSSL_INIT_NO_ATEXIT          0x00080000L   /* 1.1.1b+; ignored before */
 #define OSSL_SSL_CTRL_MODE                   33
 #define OSSL_SSL_CTRL_SET_TLSEXT_HOSTNAME    55
 #define OSSL_SSL_CTRL_SET_MIN_PROTO_VERSION  123
@@ -163,6 +169,15 @@ typedef struct evp_md_st EVP_MD;
     X(const char *, X509_verify_cert_error_string, (long n))                            \
     X(void, X509_free, (X509 *cert))                                                    \
     X(int, X509_STORE_add_cert, (X509_STORE *store, X509 *cert))                        \
+    X(int, X509_STORE_lock, (X509_STORE *store))                                        \
+    X(int, X509_STORE_unlock, (X509_STORE *store))                                      \
+    X(OPENSSL_STACK *, X509_STORE_get0_objects, (const X509_STORE *store))              \
+    X(X509 *, X509_OBJECT_get0_X509, (const X509_OBJECT *object))                       \
+    X(X509_LOOKUP *, X509_STORE_add_lookup, (X509_STORE *store,                          \
+                                             X509_LOOKUP_METHOD *method))               \
+    X(X509_LOOKUP_METHOD *, X509_LOOKUP_hash_dir, (void))                               \
+    X(int, X509_LOOKUP_ctrl, (X509_LOOKUP *lookup, int cmd, const char *arg, long argl, \
+                              char **ret))                                              \
     X(int, X509_VERIFY_PARAM_set1_ip_asc, (X509_VERIFY_PARAM *param, const char *ip))   \
     X(const char *, X509_get_default_cert_file, (void))                                 \
     X(const char *, X509_get_default_cert_dir, (void))                                  \

@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+/*
+ * Event-loop gap: how long any one ostls call (or Node's) holds the JS thread.
+ *
+ *   node bench/loop-gap.js [--json] [--concurrent N]
+ *
+ * For each client (ostls, Node tls) a fresh process measures, with
+ * perf_hooks.monitorEventLoopDelay at 1 ms resolution, the lateness of the
+ * loop (max and p99) over three phases:
+ *   first   the first connection in the process (trust store loaded here)
+ *   new-ca  a connection with a `ca` not seen before
+ *   many    N simultaneous connects (default 1000)
+ * (and each phase's wall time).
+ * against a Node tls server in its own process (so its work does not land on
+ * the measured loop). Both clients verify: ostls trusts the test CA through
+ * SSL_CERT_FILE = the system bundle + the test CA (a realistic store size);
+ * Node gets the same roots as `ca` (tls.rootCertificates + the test CA).
+ *
+ * The design goal (issue 15): no gap above 5 ms caused by an ostls call.
+ */
+'use strict'
+const { spawn } = require('node:child_process')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const root = path.resolve(__dirname, '..')
+const assets = path.join(root, 'assets', 'selftest')
+const argv = process.argv.slice(2)
+const concurrentAt = argv.indexOf('--concurrent')
+const concurrent = (concurrentAt >= 0 && Number(argv[concurrentAt + 1])) || 1000
+
+// ------------------------------------------------------------- server side
+
+function serverMain() {
+  const tls = require('node:tls')
+  const server = tls.createServer({
+    cert: fs.readFileSync(path.join(assets, 'server.pem')),
+    key: fs.readFileSync(path.join(assets, 'server.key')),
+    sessionTimeout: 0,
+  }, (sock) => { sock.on('error', () => {}); sock.end('ok') })
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`))
+}
+
+// ------------------------------------------------------------- client side
+
+async function clientMain(impl, port, extraCaFile) {
+  const { monitorEventLoopDelay } = require('node:perf_hooks')
+  const testCa = fs.readFileSync(path.join(assets, 'ca.pem'), 'utf8')
+  const extraCa = fs.readFileSync(extraCaFile, 'utf8')
+  let connect
+  if (impl === 'ostls') {
+    const ostls = require(root)
+    connect = (ca) => ostls.connect({ host: '127.0.0.1', port, ...(ca ? { ca } : {}) })
+  } else {
+    const tls = require('node:tls')
+    // One SecureContext for the default roots, made by the first connection
+    // and shared after it, as https.Agent and a well-written program do.
+    let shared
+    connect = (ca) => {
+      if (ca) return tls.connect({ host: '127.0.0.1', port, ca: [testCa, ca] })
+      shared ??= tls.createSecureContext({ ca: tls.rootCertificates.concat(testCa) })
+      return tls.connect({ host: '127.0.0.1', port, secureContext: shared })
+    }
+  }
+  const once = (ca) => new Promise((resolve, reject) => {
+    const s = connect(ca)
+    s.on('error', reject)
+    s.on('data', () => {})
+    s.on('end', () => { s.destroy(); resolve() })
+  })
+  const measure = async (work) => {
+    const h = monitorEventLoopDelay({ resolution: 1 })
+    await new Promise((r) => setTimeout(r, 20))
+    h.enable()
+    const t0 = process.hrtime.bigint()
+    await work()
+    const wall = Number(process.hrtime.bigint() - t0) / 1e6
+    await new Promise((r) => setTimeout(r, 20))
+    h.disable()
+    // Lateness beyond the 1 ms resolution itself.
+    const ms = (ns) => Math.max(0, ns / 1e6 - 1)
+    return { max: ms(h.max), p99: ms(h.percentile(99)), wall }
+  }
+  const out = {}
+  out.first = await measure(() => once(null))
+  out['new-ca'] = await measure(() => once(extraCa))
+  out.many = await measure(() => Promise.all(Array.from({ length: concurrent }, () => once(null))))
+  process.stdout.write(JSON.stringify(out) + '\n')
+}
+
+// ------------------------------------------------------------- driver
+
+function run(args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [__filename, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d) => { out += d })
+    child.on('exit', (code) => code === 0 ? resolve(out.trim()) : reject(new Error(`${args[0]} exited ${code}`)))
+  })
+}
+
+async function main() {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ostls-gap-'))
+  const system = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem']
+    .find((f) => fs.existsSync(f))
+  const bundle = path.join(work, 'bundle.pem')
+  fs.writeFileSync(bundle, (system ? fs.readFileSync(system, 'utf8') : '') + fs.readFileSync(path.join(assets, 'ca.pem'), 'utf8'))
+  // A second CA (any certificate not yet seen) makes the `ca` "new".
+  const tls = require('node:tls')
+  const extra = path.join(work, 'extra.pem')
+  fs.writeFileSync(extra, tls.rootCertificates[0] + '\n')
+
+  const server = spawn(process.execPath, [__filename, '--server'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise((resolve) => server.stdout.once('data', (d) => resolve(Number(String(d).trim()))))
+  const env = { ...process.env, SSL_CERT_FILE: bundle }
+  delete env.NODE_EXTRA_CA_CERTS
+  const results = {}
+  try {
+    for (const impl of ['ostls', 'node'])
+      results[impl] = JSON.parse(await run(['--client', impl, String(port), extra, '--concurrent', String(concurrent)], env))
+  } finally {
+    server.kill()
+    fs.rmSync(work, { recursive: true, force: true })
+  }
+  if (argv.includes('--json')) {
+    process.stdout.write(JSON.stringify({ concurrent, results }, null, 2) + '\n')
+    return
+  }
+  const f = (v) => v.toFixed(1).padStart(6)
+  console.log(`event-loop gap (ms beyond a 1 ms timer), ${concurrent} concurrent in "many"`)
+  console.log('phase     ostls max   p99  wall | node max   p99  wall')
+  for (const phase of ['first', 'new-ca', 'many']) {
+    const o = results.ostls[phase], n = results.node[phase]
+    console.log(`${phase.padEnd(8)} ${f(o.max)} ${f(o.p99)} ${f(o.wall)} | ${f(n.max)} ${f(n.p99)} ${f(n.wall)}`)
+  }
+}
+
+if (argv[0] === '--server') serverMain()
+else if (argv[0] === '--client') clientMain(argv[1], Number(argv[2]), argv[3]).catch((e) => { console.error(e); process.exit(1) })
+else main().catch((e) => { console.error(e); process.exit(1) })
