@@ -1,0 +1,856 @@
+/*
+ * mbedtls.c — the Mbed TLS engine (Linux): Debian's libmbedtls 2.28 LTS,
+ * loaded at run time, TLS 1.2 only (2.28 has no TLS 1.3 client).
+ *
+ * Mbed TLS has no trust store of its own, so the engine reads the one OpenSSL
+ * would (SSL_CERT_FILE, SSL_CERT_DIR, the distribution's bundle) once, at
+ * global_init, and shares it read-only between connections. What 2.28's
+ * verification lacks is added in the verify callback: IP-literal peers are
+ * matched against iPAddress SANs, and a certificate without subjectAltName
+ * never matches a name by its CN (as on the OpenSSL engine).
+ *
+ * Bytes move through mbedtls_ssl_set_bio callbacks over conn_send/conn_recv.
+ * Mbed TLS reads exactly one record header, then exactly its body, from the
+ * transport: it never holds a second record the socket has already given, so
+ * "buffered input" is just its decrypted bytes.
+ */
+#define _GNU_SOURCE
+#include "../common/engine.h"
+#include "../common/pem.h"
+#include "../common/suites.h"
+#include "../common/verify.h"
+#include "mbedtls_api.h"
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <glob.h>
+#include <limits.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct mbed_api mb;
+static char library_path[PATH_MAX];
+static char library_tried[256];
+static char version_text[64];
+static char trust_text[1024];
+static mbedtls_entropy_context entropy;
+static mbedtls_ctr_drbg_context drbg;   /* locked internally (MBEDTLS_THREADING_C) */
+static mbedtls_x509_crt system_ca;      /* read-only once loaded */
+static int system_ca_count;
+
+/* TLS 1.2 suites offered, as the OpenSSL engine: ECDHE (AES-GCM, ChaCha20,
+ * AES-CBC) first, RSA key exchange with AES for IIS-era servers; never
+ * finite-field DHE, 3DES, RC4, NULL, PSK or the less tested block ciphers. */
+static const int suites[] = {
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+    MBEDTLS_TLS_RSA_WITH_AES_128_GCM_SHA256, MBEDTLS_TLS_RSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_RSA_WITH_AES_128_CBC_SHA256, MBEDTLS_TLS_RSA_WITH_AES_256_CBC_SHA256,
+    MBEDTLS_TLS_RSA_WITH_AES_128_CBC_SHA, MBEDTLS_TLS_RSA_WITH_AES_256_CBC_SHA,
+    0
+};
+/* 2.28 would otherwise offer every compiled curve (secp192r1, brainpool...). */
+static const mbedtls_ecp_group_id curves[] = {
+    MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_SECP384R1,
+    MBEDTLS_ECP_DP_SECP521R1, MBEDTLS_ECP_DP_NONE
+};
+static const int sig_hashes[] = { MBEDTLS_MD_SHA512, MBEDTLS_MD_SHA384, MBEDTLS_MD_SHA256,
+                                  MBEDTLS_MD_NONE };
+
+#define RECORD_MAX 16384   /* plaintext of one record (MBEDTLS_SSL_OUT_CONTENT_LEN) */
+
+struct mbed_session {
+    mbedtls_ssl_context ssl;
+    mbedtls_ssl_config conf;
+    int ready;                   /* ssl and conf were set up */
+    int handshake_done;
+    mbedtls_x509_crt *extra_ca;  /* option ca, with system_ca linked after its tail */
+    mbedtls_x509_crt *extra_tail;
+    char *alpn_buf;              /* ALPN names, NUL-separated, and their list */
+    const char **alpn_list;
+    size_t write_held;           /* plaintext of a record mbedtls holds after WANT_WRITE */
+    long untrusted_code;         /* why the chain was not trusted (verify.h) */
+    unsigned char in_header[5];  /* record tracking: a FIN inside a record is truncation */
+    int in_header_have;
+    size_t in_body_left;
+    int records_seen;
+};
+
+/* ------------------------------------------------------------ loading */
+
+/* Other libmbedtls SONAMEs on the machine, for the "wrong version" message. */
+static void find_other_sonames(char *out, size_t cap)
+{
+    static const char *const patterns[] = {
+        "/usr/lib/*/libmbedtls.so.*", "/usr/lib/libmbedtls.so.*", "/usr/lib64/libmbedtls.so.*",
+        "/lib/*/libmbedtls.so.*", "/usr/local/lib/libmbedtls.so.*", "/usr/local/lib64/libmbedtls.so.*"
+    };
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof patterns / sizeof patterns[0]; i++) {
+        glob_t g;
+        if (glob(patterns[i], 0, NULL, &g) != 0)
+            continue;
+        for (size_t j = 0; j < g.gl_pathc; j++) {
+            const char *base = strrchr(g.gl_pathv[j], '/') + 1;
+            const char *num = base + strlen("libmbedtls.so.");
+            if (strspn(num, "0123456789") == strlen(num) && !strstr(out, base))   /* a SONAME */
+                text_append(out, cap, "%s%s", out[0] ? ", " : "", g.gl_pathv[j]);
+        }
+        globfree(&g);
+    }
+}
+
+static int load_library(char *msg, size_t msgcap)
+{
+    const char *override = getenv("OSTLS_LIBMBEDTLS");
+    const char *name = (override && *override) ? override : MBED_SONAME_TLS;
+    snprintf(library_tried, sizeof library_tried, "%s", name);
+    void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *why = dlerror();
+        char others[512];
+        find_other_sonames(others, sizeof others);
+        snprintf(msg, msgcap, "could not load Mbed TLS 2.28 (%s, with %s and %s): %s", name,
+                 MBED_SONAME_X509, MBED_SONAME_CRYPTO, why ? why : "not found");
+        if (others[0])
+            text_append(msg, msgcap, "; installed is another Mbed TLS version (%s), whose structures "
+                        "differ: this engine is built for %s", others, MBED_SONAME_TLS);
+        return 0;
+    }
+    /* Every name resolves through libmbedtls's own dependency tree. */
+#define MBED_BIND(fn)                                                             \
+    if (!(mb.fn = (__typeof__(mb.fn))dlsym(h, "mbedtls_" #fn))) {                 \
+        snprintf(msg, msgcap, "%s: no symbol mbedtls_%s", name, #fn);             \
+        goto fail;                                                                \
+    }
+    MBED_FUNCTIONS(MBED_BIND)
+#undef MBED_BIND
+    unsigned v = mb.version_get_number();
+    if ((v >> 16) != (MBEDTLS_VERSION_NUMBER >> 16)) {
+        snprintf(msg, msgcap, "%s is Mbed TLS %u.%u.%u; this engine is built for Mbed TLS %d.%d",
+                 name, v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, MBEDTLS_VERSION_MAJOR,
+                 MBEDTLS_VERSION_MINOR);
+        goto fail;
+    }
+    mb.version_get_string_full(version_text);   /* "mbed TLS 2.28.3": at most 18 bytes */
+    struct link_map *map = NULL;
+    if (dlinfo(h, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name) {
+        char real[PATH_MAX];
+        snprintf(library_path, sizeof library_path, "%s",
+                 realpath(map->l_name, real) ? real : map->l_name);
+    }
+    return 1;   /* never dlclose'd: connections use it until exit */
+fail:
+    dlclose(h);
+    memset(&mb, 0, sizeof mb);
+    return 0;
+}
+
+/* -------------------------------------------------------------- trust */
+
+/* What OpenSSL reads: SSL_CERT_FILE (else the distribution's bundle) and
+ * SSL_CERT_DIR (else its default directory, which on these systems holds the
+ * bundle's certificates: the bundle stands in for it). */
+static const char *const bundles[] = {
+    "/etc/ssl/certs/ca-certificates.crt",                  /* Debian, Ubuntu, Alpine, Arch */
+    "/etc/pki/tls/certs/ca-bundle.crt",                    /* Fedora, RHEL */
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",   /* RHEL 7+ */
+    "/etc/ssl/ca-bundle.pem",                              /* openSUSE */
+    "/etc/ssl/cert.pem",                                   /* Alpine, macOS-like layouts */
+    "/usr/lib/ssl/cert.pem",                               /* OpenSSL's own default on Debian */
+};
+
+static void load_file(const char *path, const char *from)
+{
+    int before = system_ca_count;
+    int rc = mb.x509_crt_parse_file(&system_ca, path);
+    int n = 0;
+    for (mbedtls_x509_crt *c = &system_ca; c && c->raw.p; c = c->next)
+        n++;
+    system_ca_count = n;
+    text_append(trust_text, sizeof trust_text, "%sfile %s (%s, %d certificates%s)",
+                trust_text[0] ? "; " : "", path, from, n - before,
+                rc < 0 ? ", unreadable" : rc > 0 ? ", some unparsable" : "");
+}
+
+static void load_trust(void)
+{
+    const char *file = getenv("SSL_CERT_FILE");
+    const char *dir = getenv("SSL_CERT_DIR");
+    const char *bundle = NULL;
+    for (size_t i = 0; i < sizeof bundles / sizeof bundles[0] && !bundle; i++)
+        if (access(bundles[i], R_OK) == 0)
+            bundle = bundles[i];
+    if (file && *file)
+        load_file(file, "from SSL_CERT_FILE");
+    else if (bundle)
+        load_file(bundle, "the distribution's bundle");
+    if (dir && *dir) {
+        char *dirs = strdup(dir), *save = NULL;
+        for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
+            int before = system_ca_count;
+            mb.x509_crt_parse_path(&system_ca, d);
+            system_ca_count = 0;
+            for (mbedtls_x509_crt *c = &system_ca; c && c->raw.p; c = c->next)
+                system_ca_count++;
+            text_append(trust_text, sizeof trust_text, "%sdir %s (from SSL_CERT_DIR, %d certificates)",
+                        trust_text[0] ? "; " : "", d, system_ca_count - before);
+        }
+        free(dirs);
+    } else if (file && *file && bundle) {
+        load_file(bundle, "the distribution's bundle, standing in for OpenSSL's default directory");
+    }
+    if (!trust_text[0])
+        snprintf(trust_text, sizeof trust_text, "none found (no SSL_CERT_FILE, SSL_CERT_DIR or bundle)");
+}
+
+/* ---------------------------------------------------------- global init */
+
+static const char *mbed_global_init(char *msg, size_t msgcap)
+{
+    if (!load_library(msg, msgcap))
+        return TLS_LIBRARY_NOT_FOUND;
+    mb.entropy_init(&entropy);
+    mb.ctr_drbg_init(&drbg);
+    static const unsigned char personal[] = "ostls";
+    int rc = mb.ctr_drbg_seed(&drbg, mb.entropy_func, &entropy, personal, sizeof personal - 1);
+    if (rc != 0) {
+        char text[128];
+        mb.strerror(rc, text, sizeof text);
+        snprintf(msg, msgcap, "%s loaded but its random generator could not be seeded: %s",
+                 version_text, text);
+        return TLS_INTERNAL_ERROR;
+    }
+    mb.x509_crt_init(&system_ca);
+    load_trust();
+    return NULL;
+}
+
+static int mbed_library_info(const char *key, char *buf, size_t cap, const char **value)
+{
+    (void)buf;
+    (void)cap;
+    if (strcmp(key, "backend_version") == 0)
+        *value = version_text;
+    else if (strcmp(key, "library_path") == 0)
+        *value = library_path;
+    else if (strcmp(key, "library_tried") == 0)
+        *value = library_tried;
+    else if (strcmp(key, "trust_store") == 0)
+        *value = trust_text;
+    else if (strcmp(key, "install_hint") == 0)
+        *value = "apt-get install libmbedtls14 (Mbed TLS 2.28; this engine needs "
+                 MBED_SONAME_TLS ", " MBED_SONAME_X509 " and " MBED_SONAME_CRYPTO ")";
+    else
+        return 0;
+    return 1;
+}
+
+/* ------------------------------------------------------------ transport */
+
+static void track_records(struct mbed_session *s, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        if (s->in_body_left > 0) {
+            size_t k = n < s->in_body_left ? n : s->in_body_left;
+            s->in_body_left -= k;
+            p += k;
+            n -= k;
+            if (s->in_body_left == 0)
+                s->records_seen++;
+            continue;
+        }
+        s->in_header[s->in_header_have++] = *p++;
+        n--;
+        if (s->in_header_have == 5) {
+            s->in_body_left = ((size_t)s->in_header[3] << 8) | s->in_header[4];
+            s->in_header_have = 0;
+        }
+    }
+}
+
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    size_t sent = 0;
+    net_status st = conn_send(ctx, buf, len > INT_MAX ? INT_MAX : len, &sent);
+    if (st == NET_OK)
+        return (int)sent;
+    return st == NET_AGAIN ? MBEDTLS_ERR_SSL_WANT_WRITE : MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+    tls_conn *c = ctx;
+    size_t got = 0;
+    net_status st = conn_recv(c, buf, len > INT_MAX ? INT_MAX : len, &got);
+    if (st == NET_OK) {
+        track_records(c->session, buf, got);
+        return (int)got;
+    }
+    if (st == NET_EOF)
+        return 0;
+    return st == NET_AGAIN ? MBEDTLS_ERR_SSL_WANT_READ : MBEDTLS_ERR_NET_RECV_FAILED;
+}
+
+/* --------------------------------------------------------- verification */
+
+/* One DER element at *p: its tag, contents and the position after it. */
+static int der_next(const unsigned char **p, const unsigned char *end, int *tag,
+                    const unsigned char **val, size_t *len)
+{
+    const unsigned char *q = *p;
+    if (end - q < 2)
+        return 0;
+    *tag = *q++;
+    size_t n = *q++;
+    if (n & 0x80) {
+        int bytes = n & 0x7f;
+        if (bytes < 1 || bytes > 3 || end - q < bytes)
+            return 0;
+        for (n = 0; bytes-- > 0;)
+            n = (n << 8) | *q++;
+    }
+    if ((size_t)(end - q) < n)
+        return 0;
+    *val = q;
+    *len = n;
+    *p = q + n;
+    return 1;
+}
+
+/* 2.28 keeps only dNSName and otherName SANs: iPAddress ones are read from
+ * the raw extensions here. 1 when one equals addr (4 or 16 bytes). */
+static int san_has_ip(const mbedtls_x509_crt *crt, const unsigned char *addr, size_t addrlen)
+{
+    const unsigned char *p = crt->v3_ext.p, *end = p + crt->v3_ext.len, *v;
+    size_t n;
+    int tag;
+    if (!p)
+        return 0;
+    if (*p == 0xa3 && der_next(&p, end, &tag, &v, &n)) {   /* [3] EXPLICIT, when kept */
+        p = v;
+        end = v + n;
+    }
+    if (!der_next(&p, end, &tag, &v, &n) || tag != 0x30)
+        return 0;
+    const unsigned char *ext = v, *exts_end = v + n;
+    while (ext < exts_end) {
+        const unsigned char *e, *f, *fend;
+        size_t elen;
+        if (!der_next(&ext, exts_end, &tag, &e, &elen) || tag != 0x30)
+            return 0;
+        f = e;
+        fend = e + elen;
+        if (!der_next(&f, fend, &tag, &v, &n) || tag != 0x06)
+            return 0;
+        if (n != 3 || memcmp(v, "\x55\x1d\x11", 3) != 0)   /* id-ce-subjectAltName */
+            continue;
+        if (!der_next(&f, fend, &tag, &v, &n))
+            return 0;
+        if (tag == 0x01 && !der_next(&f, fend, &tag, &v, &n))   /* critical */
+            return 0;
+        const unsigned char *g = v, *gend = v + n;
+        if (tag != 0x04 || !der_next(&g, gend, &tag, &v, &n) || tag != 0x30)
+            return 0;
+        g = v;
+        gend = v + n;
+        while (g < gend) {
+            if (!der_next(&g, gend, &tag, &v, &n))
+                return 0;
+            if (tag == 0x87 && n == addrlen && memcmp(v, addr, n) == 0)
+                return 1;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+static int peer_ip_matches(tls_conn *c, const mbedtls_x509_crt *crt)
+{
+    char ip[64];
+    unsigned char addr[16];
+    snprintf(ip, sizeof ip, "%.*s", (int)strcspn(c->peer_name, "%"), c->peer_name);
+    if (inet_pton(AF_INET, ip, addr) == 1)
+        return san_has_ip(crt, addr, 4);
+    if (inet_pton(AF_INET6, ip, addr) == 1)
+        return san_has_ip(crt, addr, 16);
+    return 0;
+}
+
+/* Called for every certificate of the chain, the top first, the leaf last. */
+static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    tls_conn *c = ctx;
+    struct mbed_session *s = c->session;
+    if ((*flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) && !s->untrusted_code) {
+        int self = crt->issuer_raw.len == crt->subject_raw.len &&
+                   memcmp(crt->issuer_raw.p, crt->subject_raw.p, crt->subject_raw.len) == 0;
+        s->untrusted_code = !self ? VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+                            : depth == 0 ? VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT
+                                         : VERIFY_SELF_SIGNED_CERT_IN_CHAIN;
+    }
+    if (depth == 0) {
+        if (c->peer_name_is_ip) {
+            if (!peer_ip_matches(c, crt))
+                *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+        } else if (!(crt->ext_types & MBEDTLS_X509_EXT_SUBJECT_ALT_NAME)) {
+            /* No CN fallback: the name must be in subjectAltName. */
+            *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+        }
+    }
+    return 0;
+}
+
+/* Mbed TLS's flags as OpenSSL's verification codes and words, in the order
+ * OpenSSL meets them: chain, purpose, name, revocation, validity. */
+static void record_verify_result(tls_conn *c)
+{
+    struct mbed_session *s = c->session;
+    uint32_t f = mb.ssl_get_verify_result(&s->ssl);
+    long code = VERIFY_OK;
+    const char *text = "ok";
+    if (f & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_MISSING)) {
+        code = s->untrusted_code ? s->untrusted_code : VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+        text = code == VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT ? "self-signed certificate"
+               : code == VERIFY_SELF_SIGNED_CERT_IN_CHAIN ? "self-signed certificate in certificate chain"
+                                                          : "unable to get local issuer certificate";
+    } else if (f & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE |
+                    MBEDTLS_X509_BADCERT_NS_CERT_TYPE)) {
+        code = VERIFY_INVALID_PURPOSE;
+        text = "unsupported certificate purpose";
+    } else if (f & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
+        code = c->peer_name_is_ip ? VERIFY_IP_ADDRESS_MISMATCH : VERIFY_HOSTNAME_MISMATCH;
+        text = c->peer_name_is_ip ? "IP address mismatch" : "hostname mismatch";
+    } else if (f & MBEDTLS_X509_BADCERT_REVOKED) {
+        code = VERIFY_CERT_REVOKED;
+        text = "certificate revoked";
+    } else if (f & MBEDTLS_X509_BADCERT_EXPIRED) {
+        code = VERIFY_CERT_HAS_EXPIRED;
+        text = "certificate has expired";
+    } else if (f & MBEDTLS_X509_BADCERT_FUTURE) {
+        code = VERIFY_CERT_NOT_YET_VALID;
+        text = "certificate is not yet valid";
+    } else if (f & MBEDTLS_X509_BADCERT_BAD_MD) {
+        code = 68;   /* X509_V_ERR_CA_MD_TOO_WEAK */
+        text = "CA signature digest algorithm too weak";
+    } else if (f & (MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY)) {
+        code = 66;   /* X509_V_ERR_EE_KEY_TOO_SMALL */
+        text = "EE certificate key too weak";
+    } else if (f & ~(uint32_t)(MBEDTLS_X509_BADCRL_NOT_TRUSTED | MBEDTLS_X509_BADCRL_EXPIRED |
+                               MBEDTLS_X509_BADCRL_FUTURE | MBEDTLS_X509_BADCRL_BAD_MD |
+                               MBEDTLS_X509_BADCRL_BAD_PK | MBEDTLS_X509_BADCRL_BAD_KEY)) {
+        code = VERIFY_CERT_REJECTED;
+        text = "certificate rejected";
+    }
+    conn_set_verify_result(c, code, text);
+}
+
+/* ------------------------------------------------------------- sessions */
+
+static int apply_alpn(tls_conn *c, struct mbed_session *s)
+{
+    const unsigned char *w = c->opts.alpn;
+    size_t len = c->opts.alpn_len, count = 0;
+    for (size_t i = 0; i < len; i += 1 + w[i])
+        count++;
+    s->alpn_buf = malloc(len + 1);
+    s->alpn_list = calloc(count + 1, sizeof *s->alpn_list);
+    if (!s->alpn_buf || !s->alpn_list)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory setting ALPN");
+    size_t k = 0;
+    for (size_t i = 0; i < len && k < count; i += 1 + w[i]) {
+        size_t n = w[i];
+        if (i + 1 + n > len)
+            break;
+        memcpy(s->alpn_buf + i, w + i + 1, n);
+        s->alpn_buf[i + n] = '\0';
+        s->alpn_list[k++] = s->alpn_buf + i;
+    }
+    if (mb.ssl_conf_alpn_protocols(&s->conf, s->alpn_list) != 0)
+        return conn_fail(c, TLS_INVALID_ARGUMENT, "option alpn could not be applied");
+    return 1;
+}
+
+/* Trust = the system's anchors plus option ca (added, never replacing): the
+ * connection's own certificates are parsed, and the shared list is linked
+ * after them (unlinked again before they are freed). */
+static int apply_ca(tls_conn *c, struct mbed_session *s)
+{
+    s->extra_ca = malloc(sizeof *s->extra_ca);
+    if (!s->extra_ca)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory reading option ca");
+    mb.x509_crt_init(s->extra_ca);
+    const char *pem = c->opts.ca;
+    int rc = mb.x509_crt_parse(s->extra_ca, (const unsigned char *)pem, strlen(pem) + 1);
+    if (rc != 0 || !s->extra_ca->raw.p) {
+        char text[160] = "no certificate found";
+        if (rc < 0)
+            mb.strerror(rc, text, sizeof text);
+        else if (rc > 0)
+            snprintf(text, sizeof text, "%d certificate(s) could not be parsed", rc);
+        return conn_fail(c, TLS_INVALID_ARGUMENT, "option ca: %s", text);
+    }
+    s->extra_tail = s->extra_ca;
+    while (s->extra_tail->next && s->extra_tail->next->raw.p)
+        s->extra_tail = s->extra_tail->next;
+    if (s->extra_tail->next) {   /* an empty trailing node of its own */
+        mb.x509_crt_free(s->extra_tail->next);
+        free(s->extra_tail->next);
+    }
+    s->extra_tail->next = system_ca.raw.p ? &system_ca : NULL;
+    return 1;
+}
+
+static int mbed_session_new(tls_conn *c)
+{
+    struct mbed_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
+    c->session = s;
+    const struct tls_options *o = &c->opts;
+    if (o->min_version == TLS_VERSION_1_3)
+        return conn_fail(c, TLS_PROTOCOL_VERSION,
+                         "minVersion TLS 1.3 asked for, but %s does not offer TLS 1.3 (2.28 has no TLS 1.3 client)",
+                         version_text);
+    mb.ssl_init(&s->ssl);
+    mb.ssl_config_init(&s->conf);
+    s->ready = 1;
+    if (mb.ssl_config_defaults(&s->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                               MBEDTLS_SSL_PRESET_DEFAULT) != 0)
+        return conn_fail(c, TLS_INTERNAL_ERROR, "Mbed TLS refused its default configuration");
+    /* OPTIONAL still verifies: the result is reported, as with OpenSSL's VERIFY_NONE + result. */
+    mb.ssl_conf_authmode(&s->conf, o->verify_peer ? MBEDTLS_SSL_VERIFY_REQUIRED
+                                                  : MBEDTLS_SSL_VERIFY_OPTIONAL);
+    mb.ssl_conf_rng(&s->conf, mb.ctr_drbg_random, &drbg);
+    mb.ssl_conf_ciphersuites(&s->conf, suites);
+    mb.ssl_conf_curves(&s->conf, curves);
+    mb.ssl_conf_sig_hashes(&s->conf, sig_hashes);
+    mb.ssl_conf_min_version(&s->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    mb.ssl_conf_max_version(&s->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    /* A server may renegotiate (OpenSSL's client accepts that too). */
+    mb.ssl_conf_renegotiation(&s->conf, MBEDTLS_SSL_RENEGOTIATION_ENABLED);
+    mb.ssl_conf_verify(&s->conf, verify_cb, c);
+    if (o->ca) {
+        if (!apply_ca(c, s))
+            return 0;
+        mb.ssl_conf_ca_chain(&s->conf, s->extra_ca, NULL);
+        free(c->opts.ca);   /* parsed; options are final */
+        c->opts.ca = NULL;
+    } else {
+        /* An empty list still verifies (and fails as "unable to get local issuer"). */
+        mb.ssl_conf_ca_chain(&s->conf, &system_ca, NULL);
+    }
+    if (o->alpn && !apply_alpn(c, s))
+        return 0;
+    int rc = mb.ssl_setup(&s->ssl, &s->conf);
+    if (rc == 0 && !c->peer_name_is_ip)   /* SNI and the verification name; IPs get neither */
+        rc = mb.ssl_set_hostname(&s->ssl, c->peer_name);
+    if (rc != 0) {
+        char text[128];
+        mb.strerror(rc, text, sizeof text);
+        return conn_fail(c, rc == MBEDTLS_ERR_SSL_ALLOC_FAILED ? TLS_OUT_OF_MEMORY : TLS_INVALID_ARGUMENT,
+                         "could not set up the TLS session for %s: %s", c->peer_name, text);
+    }
+    mb.ssl_set_bio(&s->ssl, c, bio_send, bio_recv, NULL);
+    return 1;
+}
+
+static void mbed_session_free(tls_conn *c)
+{
+    struct mbed_session *s = c->session;
+    if (!s)
+        return;
+    if (s->ready) {
+        mb.ssl_free(&s->ssl);
+        mb.ssl_config_free(&s->conf);
+    }
+    if (s->extra_ca) {
+        if (s->extra_tail)
+            s->extra_tail->next = NULL;   /* system_ca is shared */
+        mb.x509_crt_free(s->extra_ca);
+        free(s->extra_ca);
+    }
+    free(s->alpn_buf);
+    free(s->alpn_list);
+    free(s);
+    c->session = NULL;
+}
+
+static struct mbed_session *ready_session(tls_conn *c, const char *call)
+{
+    struct mbed_session *s = c->session;
+    if (s && s->ready)
+        return s;
+    conn_fail(c, TLS_INTERNAL_ERROR, "%s: the TLS session was never set up", call);
+    return NULL;
+}
+
+/* ------------------------------------------------------------- failures */
+
+static int is_protocol_error(int rc)
+{
+    switch (rc) {
+    case MBEDTLS_ERR_SSL_INVALID_RECORD:
+    case MBEDTLS_ERR_SSL_INVALID_MAC:
+    case MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE:
+    case MBEDTLS_ERR_SSL_UNEXPECTED_RECORD:
+    case MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE:   /* e.g. a handshake message over one record */
+    case MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO:
+    case MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE:
+    case MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE_REQUEST:
+    case MBEDTLS_ERR_SSL_BAD_HS_SERVER_KEY_EXCHANGE:
+    case MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO_DONE:
+    case MBEDTLS_ERR_SSL_BAD_HS_CHANGE_CIPHER_SPEC:
+    case MBEDTLS_ERR_SSL_BAD_HS_FINISHED:
+    case MBEDTLS_ERR_SSL_BAD_HS_NEW_SESSION_TICKET:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int fail_handshake(tls_conn *c, struct mbed_session *s, int rc)
+{
+    char text[160];
+    mb.strerror(rc, text, sizeof text);
+    if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+        record_verify_result(c);
+        if (c->verify_code != VERIFY_OK)
+            return conn_fail_verify(c);
+    }
+    if (rc == MBEDTLS_ERR_NET_SEND_FAILED || rc == MBEDTLS_ERR_NET_RECV_FAILED ||
+        rc == MBEDTLS_ERR_SSL_CONN_EOF)
+        return conn_fail_socket(c, "during the TLS handshake");
+    if (rc == MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION ||
+        (rc == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE &&
+         s->ssl.in_msg[1] == MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION))
+        return conn_fail(c, TLS_PROTOCOL_VERSION,
+                         "no TLS version in common with %s (ostls requires TLS 1.2; %s has no TLS 1.3): %s",
+                         c->peer_name, version_text, text);
+    if (rc == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE)
+        return conn_fail(c, TLS_HANDSHAKE_FAILED, "TLS handshake with %s failed: the server sent alert %u",
+                         c->peer_name, s->ssl.in_msg[1]);
+    if (rc == MBEDTLS_ERR_SSL_ALLOC_FAILED)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory during the TLS handshake");
+    if (rc == MBEDTLS_ERR_SSL_INVALID_RECORD && s->records_seen == 0)
+        return conn_fail(c, TLS_PROTOCOL_ERROR, "%s did not answer with TLS (is port %d a TLS port?): %s",
+                         c->peer_name, c->remote_port, text);
+    if (is_protocol_error(rc))
+        return conn_fail(c, TLS_PROTOCOL_ERROR, "%s broke the TLS protocol during the handshake: %s",
+                         c->peer_name, text);
+    return conn_fail(c, TLS_HANDSHAKE_FAILED, "TLS handshake with %s failed: %s", c->peer_name, text);
+}
+
+/* A failed ssl_read / ssl_write / close_notify (rc < 0 or read's 0). */
+static step_result io_failure(tls_conn *c, struct mbed_session *s, int rc, int writing)
+{
+    if (rc == MBEDTLS_ERR_SSL_WANT_READ)
+        return STEP_WANT_READ;
+    if (rc == MBEDTLS_ERR_SSL_WANT_WRITE)
+        return STEP_WANT_WRITE;
+    const char *during = writing ? "while sending" : "while receiving";
+    if (!writing && (rc == 0 || rc == MBEDTLS_ERR_SSL_CONN_EOF)) {
+        if (s->in_header_have > 0 || s->in_body_left > 0) {
+            conn_fail(c, TLS_CONNECTION_RESET,
+                      "%s closed the connection in the middle of a TLS record: the data is truncated",
+                      c->peer_name);
+            return STEP_FAILED;
+        }
+        return STEP_EOF;   /* a FIN between records: a clean end, as in Node */
+    }
+    if (!writing && rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
+        return STEP_EOF;
+    if (rc == MBEDTLS_ERR_NET_SEND_FAILED || rc == MBEDTLS_ERR_NET_RECV_FAILED ||
+        rc == MBEDTLS_ERR_SSL_CONN_EOF) {
+        conn_fail_socket(c, during);
+        return STEP_FAILED;
+    }
+    char text[160];
+    mb.strerror(rc, text, sizeof text);
+    if (rc == MBEDTLS_ERR_SSL_ALLOC_FAILED)
+        conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory %s: %s", during, text);
+    else
+        conn_fail(c, TLS_PROTOCOL_ERROR, "TLS protocol error %s %s: %s", during, c->peer_name, text);
+    return STEP_FAILED;
+}
+
+/* ---------------------------------------------------------------- steps */
+
+static step_result mbed_handshake(tls_conn *c)
+{
+    struct mbed_session *s = ready_session(c, "tls_handshake");
+    if (!s)
+        return STEP_FAILED;
+    c->sock_error = 0;
+    int rc = mb.ssl_handshake(&s->ssl);
+    if (rc == 0) {
+        s->handshake_done = 1;
+        record_verify_result(c);
+        return STEP_DONE;
+    }
+    if (rc == MBEDTLS_ERR_SSL_WANT_READ)
+        return STEP_WANT_READ;
+    if (rc == MBEDTLS_ERR_SSL_WANT_WRITE)
+        return STEP_WANT_WRITE;
+    fail_handshake(c, s, rc);
+    return STEP_FAILED;
+}
+
+static step_result mbed_read(tls_conn *c, void *buf, size_t len, size_t *n)
+{
+    struct mbed_session *s = ready_session(c, "tls_read");
+    if (!s)
+        return STEP_FAILED;
+    c->sock_error = 0;
+    int rc = mb.ssl_read(&s->ssl, buf, len > INT_MAX ? INT_MAX : len);
+    if (rc > 0) {
+        *n = (size_t)rc;
+        return STEP_DONE;
+    }
+    return io_failure(c, s, rc, 0);
+}
+
+static step_result mbed_write(tls_conn *c, const void *buf, size_t len, size_t *n)
+{
+    struct mbed_session *s = ready_session(c, "tls_write");
+    if (!s)
+        return STEP_FAILED;
+    c->sock_error = 0;
+    /* After WANT_WRITE Mbed TLS holds the encrypted record and, called again,
+     * only flushes it and returns the length it is given: it must be given
+     * exactly the record's plaintext length, never the caller's larger retry. */
+    size_t take = s->write_held ? s->write_held : (len < RECORD_MAX ? len : RECORD_MAX);
+    if (!s->write_held && s->ssl.out_left > 0) {
+        /* Output of its own (an alert, a renegotiation flight) still queued:
+         * with data, 2.28 would report the data sent while only flushing. */
+        int rc = mb.ssl_write(&s->ssl, buf, 0);
+        if (rc < 0)
+            return io_failure(c, s, rc, 1);
+    }
+    int rc = mb.ssl_write(&s->ssl, buf, take);
+    if (rc > 0) {
+        s->write_held = 0;
+        *n = (size_t)rc;
+        return STEP_DONE;
+    }
+    if (rc == MBEDTLS_ERR_SSL_WANT_WRITE && s->ssl.out_left > 0 && s->handshake_done &&
+        s->ssl.state == MBEDTLS_SSL_HANDSHAKE_OVER)
+        s->write_held = take;
+    return io_failure(c, s, rc, 1);
+}
+
+static step_result mbed_peek(tls_conn *c)
+{
+    struct mbed_session *s = ready_session(c, "tls_bytesavailable");
+    if (!s)
+        return STEP_FAILED;
+    c->sock_error = 0;
+    unsigned char byte;
+    /* A zero-length read processes records without consuming application data. */
+    for (int i = 0; i < 4; i++) {
+        int rc = mb.ssl_read(&s->ssl, &byte, 0);
+        if (mb.ssl_get_bytes_avail(&s->ssl) > 0)
+            return STEP_DONE;
+        if (rc < 0 || c->sock_eof)
+            return io_failure(c, s, rc, 0);
+    }
+    return STEP_WANT_READ;
+}
+
+static size_t mbed_pending(tls_conn *c)
+{
+    struct mbed_session *s = c->session;
+    return s && s->ready ? mb.ssl_get_bytes_avail(&s->ssl) : 0;
+}
+
+static int mbed_has_buffered_input(tls_conn *c)
+{
+    return mbed_pending(c) > 0;
+}
+
+static step_result mbed_shutdown(tls_conn *c)
+{
+    struct mbed_session *s = ready_session(c, "tls_shutdown");
+    if (!s)
+        return STEP_FAILED;
+    c->sock_error = 0;
+    int rc = mb.ssl_close_notify(&s->ssl);
+    if (rc == 0)
+        return STEP_DONE;
+    step_result step = io_failure(c, s, rc, 1);
+    return step == STEP_EOF ? STEP_DONE : step;
+}
+
+static void mbed_close_notify(tls_conn *c)
+{
+    struct mbed_session *s = c->session;
+    if (s && s->ready && s->handshake_done)
+        mb.ssl_close_notify(&s->ssl);
+}
+
+/* ------------------------------------------------------------------ info */
+
+static int mbed_conn_info(tls_conn *c, const char *key, strbuf *out)
+{
+    struct mbed_session *s = c->session;
+    if (!s || !s->ready)
+        return conn_info_is_backend_key(key);
+    if (strcmp(key, "protocol") == 0) {
+        if (s->handshake_done)
+            strbuf_puts(out, mb.ssl_get_version(&s->ssl));
+    } else if (strcmp(key, "cipher") == 0) {
+        const char *name = s->handshake_done ? mb.ssl_get_ciphersuite(&s->ssl) : NULL;
+        if (name) {
+            /* IANA's name, as the other engines; Mbed TLS's own spelling uses '-'. */
+            const char *iana = suite_name((unsigned)mb.ssl_get_ciphersuite_id(name));
+            if (iana) {
+                strbuf_puts(out, iana);
+            } else {
+                size_t start = out->len;
+                strbuf_puts(out, name);
+                for (size_t i = start; out->data && i < out->len; i++)
+                    if (out->data[i] == '-')
+                        out->data[i] = '_';
+            }
+        }
+    } else if (strcmp(key, "alpn") == 0) {
+        const char *proto = mb.ssl_get_alpn_protocol(&s->ssl);
+        if (proto)
+            strbuf_puts(out, proto);
+    } else if (strcmp(key, "peer_cert") == 0 || strcmp(key, "peer_chain") == 0) {
+        /* The chain as the server sent it, leaf first. */
+        int all = strcmp(key, "peer_chain") == 0;
+        for (const mbedtls_x509_crt *crt = mb.ssl_get_peer_cert(&s->ssl); crt && crt->raw.p;
+             crt = all ? crt->next : NULL)
+            pem_append_cert(out, crt->raw.p, crt->raw.len);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+const struct tls_engine mbedtls_engine = {
+    .name = "mbedtls",
+    .global_init = mbed_global_init,
+    .library_info = mbed_library_info,
+    .session_new = mbed_session_new,
+    .session_free = mbed_session_free,
+    .handshake = mbed_handshake,
+    .read = mbed_read,
+    .write = mbed_write,
+    .peek = mbed_peek,
+    .pending = mbed_pending,
+    .has_buffered_input = mbed_has_buffered_input,
+    .shutdown = mbed_shutdown,
+    .close_notify = mbed_close_notify,
+    .conn_info = mbed_conn_info,
+};

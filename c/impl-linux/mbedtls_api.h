@@ -1,0 +1,51 @@
+/*
+ * mbedtls_api.h — the Mbed TLS 2.28 functions the mbedtls engine calls,
+ * bound at run time (dlopen/dlsym) so that the library builds and loads on
+ * machines without Mbed TLS. Debian's headers give the types, constants and
+ * struct layouts: those are ABI, which is why the engine accepts only the
+ * SONAMEs (and version line) it was compiled against.
+ */
+#ifndef OSTLS_MBEDTLS_API_H
+#define OSTLS_MBEDTLS_API_H
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/version.h>
+#include <mbedtls/x509_crt.h>
+
+#if MBEDTLS_VERSION_MAJOR != 2 || MBEDTLS_VERSION_MINOR != 28
+#  error "the mbedtls engine is written for Mbed TLS 2.28 LTS (libmbedtls-dev 2.28)"
+#endif
+
+/* The SONAMEs of 2.28 (libmbedtls.so.14 pulls in the other two). */
+#define MBED_SONAME_TLS "libmbedtls.so.14"
+#define MBED_SONAME_X509 "libmbedx509.so.1"
+#define MBED_SONAME_CRYPTO "libmbedcrypto.so.7"
+
+/* Each entry X(name) becomes the member `name` typed as mbedtls_<name>. */
+#define MBED_FUNCTIONS(X)                                                                  \
+    X(version_get_number) X(version_get_string_full) X(strerror)                         \
+    X(entropy_init) X(entropy_func) X(ctr_drbg_init) X(ctr_drbg_seed) X(ctr_drbg_random) \
+    X(x509_crt_init) X(x509_crt_free) X(x509_crt_parse) X(x509_crt_parse_file)           \
+    X(x509_crt_parse_path)                                                               \
+    X(ssl_init) X(ssl_free) X(ssl_setup) X(ssl_config_init) X(ssl_config_free)           \
+    X(ssl_config_defaults) X(ssl_conf_authmode) X(ssl_conf_rng) X(ssl_conf_ca_chain)     \
+    X(ssl_conf_ciphersuites) X(ssl_conf_curves) X(ssl_conf_sig_hashes)                   \
+    X(ssl_conf_min_version) X(ssl_conf_max_version) X(ssl_conf_alpn_protocols)           \
+    X(ssl_conf_renegotiation) X(ssl_conf_verify) X(ssl_set_hostname) X(ssl_set_bio)      \
+    X(ssl_handshake) X(ssl_read) X(ssl_write) X(ssl_close_notify)                        \
+    X(ssl_get_bytes_avail) X(ssl_get_verify_result) X(ssl_get_version)                   \
+    X(ssl_get_ciphersuite) X(ssl_get_ciphersuite_id) X(ssl_get_alpn_protocol)            \
+    X(ssl_get_peer_cert)
+
+#define MBED_MEMBER(name) __typeof__(mbedtls_##name) *name;
+struct mbed_api {
+    MBED_FUNCTIONS(MBED_MEMBER)
+};
+#undef MBED_MEMBER
+
+#endif
