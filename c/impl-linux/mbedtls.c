@@ -22,24 +22,13 @@
 #include "mbedtls_api.h"
 
 #include <arpa/inet.h>
-#include <dlfcn.h>
-#include <glob.h>
 #include <limits.h>
-#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-static struct mbed_api mb;
-static char library_path[PATH_MAX];
-static char library_tried[256];
-static char version_text[64];
-static char trust_text[1024];
 static mbedtls_entropy_context entropy;
 static mbedtls_ctr_drbg_context drbg;   /* locked internally (MBEDTLS_THREADING_C) */
-static mbedtls_x509_crt system_ca;      /* read-only once loaded */
-static int system_ca_count;
 
 /* TLS 1.2 suites offered, as the OpenSSL engine: ECDHE (AES-GCM, ChaCha20,
  * AES-CBC) first, RSA key exchange with AES for IIS-era servers; never
@@ -73,151 +62,26 @@ struct mbed_session {
     mbedtls_ssl_config conf;
     int ready;                   /* ssl and conf were set up */
     int handshake_done;
-    mbedtls_x509_crt *extra_ca;  /* option ca, with system_ca linked after its tail */
+    mbedtls_x509_crt *extra_ca;  /* option ca, with mbed_system_ca linked after its tail */
     mbedtls_x509_crt *extra_tail;
     char *alpn_buf;              /* ALPN names, NUL-separated, and their list */
     const char **alpn_list;
     size_t write_held;           /* plaintext of a record mbedtls holds after WANT_WRITE */
     long untrusted_code;         /* why the chain was not trusted (verify.h) */
+    uint32_t vflags;             /* MBEDTLS_X509_BADCERT_* of the whole chain */
+    int verified;                /* verify_cb ran */
+    int verify_rejected;         /* verify_cb failed the handshake */
     unsigned char in_header[5];  /* record tracking: a FIN inside a record is truncation */
     int in_header_have;
     size_t in_body_left;
     int records_seen;
 };
 
-/* ------------------------------------------------------------ loading */
-
-/* Other libmbedtls SONAMEs on the machine, for the "wrong version" message. */
-static void find_other_sonames(char *out, size_t cap)
-{
-    static const char *const patterns[] = {
-        "/usr/lib/*/libmbedtls.so.*", "/usr/lib/libmbedtls.so.*", "/usr/lib64/libmbedtls.so.*",
-        "/lib/*/libmbedtls.so.*", "/usr/local/lib/libmbedtls.so.*", "/usr/local/lib64/libmbedtls.so.*"
-    };
-    out[0] = '\0';
-    for (size_t i = 0; i < sizeof patterns / sizeof patterns[0]; i++) {
-        glob_t g;
-        if (glob(patterns[i], 0, NULL, &g) != 0)
-            continue;
-        for (size_t j = 0; j < g.gl_pathc; j++) {
-            const char *base = strrchr(g.gl_pathv[j], '/') + 1;
-            const char *num = base + strlen("libmbedtls.so.");
-            if (strspn(num, "0123456789") == strlen(num) && !strstr(out, base))   /* a SONAME */
-                text_append(out, cap, "%s%s", out[0] ? ", " : "", g.gl_pathv[j]);
-        }
-        globfree(&g);
-    }
-}
-
-static int load_library(char *msg, size_t msgcap)
-{
-    const char *override = getenv("OSTLS_LIBMBEDTLS");
-    const char *name = (override && *override) ? override : MBED_SONAME_TLS;
-    snprintf(library_tried, sizeof library_tried, "%s", name);
-    void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        const char *why = dlerror();
-        char others[512];
-        find_other_sonames(others, sizeof others);
-        snprintf(msg, msgcap, "could not load Mbed TLS 2.28 (%s, with %s and %s): %s", name,
-                 MBED_SONAME_X509, MBED_SONAME_CRYPTO, why ? why : "not found");
-        if (others[0])
-            text_append(msg, msgcap, "; installed is another Mbed TLS version (%s), whose structures "
-                        "differ: this engine is built for %s", others, MBED_SONAME_TLS);
-        return 0;
-    }
-    /* Every name resolves through libmbedtls's own dependency tree. */
-#define MBED_BIND(fn)                                                             \
-    if (!(mb.fn = (__typeof__(mb.fn))dlsym(h, "mbedtls_" #fn))) {                 \
-        snprintf(msg, msgcap, "%s: no symbol mbedtls_%s", name, #fn);             \
-        goto fail;                                                                \
-    }
-    MBED_FUNCTIONS(MBED_BIND)
-#undef MBED_BIND
-    unsigned v = mb.version_get_number();
-    if ((v >> 16) != (MBEDTLS_VERSION_NUMBER >> 16)) {
-        snprintf(msg, msgcap, "%s is Mbed TLS %u.%u.%u; this engine is built for Mbed TLS %d.%d",
-                 name, v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, MBEDTLS_VERSION_MAJOR,
-                 MBEDTLS_VERSION_MINOR);
-        goto fail;
-    }
-    mb.version_get_string_full(version_text);   /* "mbed TLS 2.28.3": at most 18 bytes */
-    struct link_map *map = NULL;
-    if (dlinfo(h, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name) {
-        char real[PATH_MAX];
-        snprintf(library_path, sizeof library_path, "%s",
-                 realpath(map->l_name, real) ? real : map->l_name);
-    }
-    return 1;   /* never dlclose'd: connections use it until exit */
-fail:
-    dlclose(h);
-    memset(&mb, 0, sizeof mb);
-    return 0;
-}
-
-/* -------------------------------------------------------------- trust */
-
-/* What OpenSSL reads: SSL_CERT_FILE (else the distribution's bundle) and
- * SSL_CERT_DIR (else its default directory, which on these systems holds the
- * bundle's certificates: the bundle stands in for it). */
-static const char *const bundles[] = {
-    "/etc/ssl/certs/ca-certificates.crt",                  /* Debian, Ubuntu, Alpine, Arch */
-    "/etc/pki/tls/certs/ca-bundle.crt",                    /* Fedora, RHEL */
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",   /* RHEL 7+ */
-    "/etc/ssl/ca-bundle.pem",                              /* openSUSE */
-    "/etc/ssl/cert.pem",                                   /* Alpine, macOS-like layouts */
-    "/usr/lib/ssl/cert.pem",                               /* OpenSSL's own default on Debian */
-};
-
-static void load_file(const char *path, const char *from)
-{
-    int before = system_ca_count;
-    int rc = mb.x509_crt_parse_file(&system_ca, path);
-    int n = 0;
-    for (mbedtls_x509_crt *c = &system_ca; c && c->raw.p; c = c->next)
-        n++;
-    system_ca_count = n;
-    text_append(trust_text, sizeof trust_text, "%sfile %s (%s, %d certificates%s)",
-                trust_text[0] ? "; " : "", path, from, n - before,
-                rc < 0 ? ", unreadable" : rc > 0 ? ", some unparsable" : "");
-}
-
-static void load_trust(void)
-{
-    const char *file = getenv("SSL_CERT_FILE");
-    const char *dir = getenv("SSL_CERT_DIR");
-    const char *bundle = NULL;
-    for (size_t i = 0; i < sizeof bundles / sizeof bundles[0] && !bundle; i++)
-        if (access(bundles[i], R_OK) == 0)
-            bundle = bundles[i];
-    if (file && *file)
-        load_file(file, "from SSL_CERT_FILE");
-    else if (bundle)
-        load_file(bundle, "the distribution's bundle");
-    if (dir && *dir) {
-        char *dirs = strdup(dir), *save = NULL;
-        for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
-            int before = system_ca_count;
-            mb.x509_crt_parse_path(&system_ca, d);
-            system_ca_count = 0;
-            for (mbedtls_x509_crt *c = &system_ca; c && c->raw.p; c = c->next)
-                system_ca_count++;
-            text_append(trust_text, sizeof trust_text, "%sdir %s (from SSL_CERT_DIR, %d certificates)",
-                        trust_text[0] ? "; " : "", d, system_ca_count - before);
-        }
-        free(dirs);
-    } else if (file && *file && bundle) {
-        load_file(bundle, "the distribution's bundle, standing in for OpenSSL's default directory");
-    }
-    if (!trust_text[0])
-        snprintf(trust_text, sizeof trust_text, "none found (no SSL_CERT_FILE, SSL_CERT_DIR or bundle)");
-}
-
 /* ---------------------------------------------------------- global init */
 
 static const char *mbed_global_init(char *msg, size_t msgcap)
 {
-    if (!load_library(msg, msgcap))
+    if (!mbed_load(msg, msgcap))
         return TLS_LIBRARY_NOT_FOUND;
     mb.entropy_init(&entropy);
     mb.ctr_drbg_init(&drbg);
@@ -227,11 +91,10 @@ static const char *mbed_global_init(char *msg, size_t msgcap)
         char text[128];
         mb.strerror(rc, text, sizeof text);
         snprintf(msg, msgcap, "%s loaded but its random generator could not be seeded: %s",
-                 version_text, text);
+                 mbed_version, text);
         return TLS_INTERNAL_ERROR;
     }
-    mb.x509_crt_init(&system_ca);
-    load_trust();
+    mbed_load_trust();
     return NULL;
 }
 
@@ -240,13 +103,13 @@ static int mbed_library_info(const char *key, char *buf, size_t cap, const char 
     (void)buf;
     (void)cap;
     if (strcmp(key, "backend_version") == 0)
-        *value = version_text;
+        *value = mbed_version;
     else if (strcmp(key, "library_path") == 0)
-        *value = library_path;
+        *value = mbed_library_path;
     else if (strcmp(key, "library_tried") == 0)
-        *value = library_tried;
+        *value = mbed_library_tried;
     else if (strcmp(key, "trust_store") == 0)
-        *value = trust_text;
+        *value = mbed_trust_text;
     else if (strcmp(key, "install_hint") == 0)
         *value = "apt-get install libmbedtls14 (Mbed TLS 2.28; this engine needs "
                  MBED_SONAME_TLS ", " MBED_SONAME_X509 " and " MBED_SONAME_CRYPTO ")";
@@ -386,7 +249,12 @@ static int peer_ip_matches(tls_conn *c, const mbedtls_x509_crt *crt)
     return 0;
 }
 
-/* Called for every certificate of the chain, the top first, the leaf last. */
+/* Called for every certificate of the chain, the top first, the leaf last.
+ * The engine runs Mbed TLS in VERIFY_OPTIONAL mode and decides here, at the
+ * leaf, with every flag known: REQUIRED would also enforce keyEncipherment
+ * for RSA key exchange, which OpenSSL does not (IIS-era certificates lack it).
+ * A non-zero return aborts the handshake with an alert; VERIFY_FAILED itself
+ * would be swallowed by OPTIONAL, hence FATAL_ERROR. */
 static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
     tls_conn *c = ctx;
@@ -406,6 +274,18 @@ static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flag
             /* No CN fallback: the name must be in subjectAltName. */
             *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
         }
+        if (mb.x509_crt_check_extended_key_usage(crt, MBEDTLS_OID_SERVER_AUTH,
+                                                 MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)) != 0)
+            *flags |= MBEDTLS_X509_BADCERT_EXT_KEY_USAGE;
+    }
+    /* No CRLs are configured: their flags say nothing. */
+    s->vflags |= *flags & ~(uint32_t)(MBEDTLS_X509_BADCRL_NOT_TRUSTED | MBEDTLS_X509_BADCRL_EXPIRED |
+                                      MBEDTLS_X509_BADCRL_FUTURE | MBEDTLS_X509_BADCRL_BAD_MD |
+                                      MBEDTLS_X509_BADCRL_BAD_PK | MBEDTLS_X509_BADCRL_BAD_KEY);
+    s->verified = 1;
+    if (depth == 0 && s->vflags && c->opts.verify_peer) {
+        s->verify_rejected = 1;
+        return MBEDTLS_ERR_X509_FATAL_ERROR;
     }
     return 0;
 }
@@ -415,7 +295,7 @@ static int verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flag
 static void record_verify_result(tls_conn *c)
 {
     struct mbed_session *s = c->session;
-    uint32_t f = mb.ssl_get_verify_result(&s->ssl);
+    uint32_t f = s->verified ? s->vflags : MBEDTLS_X509_BADCERT_MISSING;
     long code = VERIFY_OK;
     const char *text = "ok";
     if (f & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_MISSING)) {
@@ -445,9 +325,7 @@ static void record_verify_result(tls_conn *c)
     } else if (f & (MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY)) {
         code = 66;   /* X509_V_ERR_EE_KEY_TOO_SMALL */
         text = "EE certificate key too weak";
-    } else if (f & ~(uint32_t)(MBEDTLS_X509_BADCRL_NOT_TRUSTED | MBEDTLS_X509_BADCRL_EXPIRED |
-                               MBEDTLS_X509_BADCRL_FUTURE | MBEDTLS_X509_BADCRL_BAD_MD |
-                               MBEDTLS_X509_BADCRL_BAD_PK | MBEDTLS_X509_BADCRL_BAD_KEY)) {
+    } else if (f) {
         code = VERIFY_CERT_REJECTED;
         text = "certificate rejected";
     }
@@ -506,7 +384,7 @@ static int apply_ca(tls_conn *c, struct mbed_session *s)
         mb.x509_crt_free(s->extra_tail->next);
         free(s->extra_tail->next);
     }
-    s->extra_tail->next = system_ca.raw.p ? &system_ca : NULL;
+    s->extra_tail->next = mbed_system_ca.raw.p ? &mbed_system_ca : NULL;
     return 1;
 }
 
@@ -520,16 +398,15 @@ static int mbed_session_new(tls_conn *c)
     if (o->min_version == TLS_VERSION_1_3)
         return conn_fail(c, TLS_PROTOCOL_VERSION,
                          "minVersion TLS 1.3 asked for, but %s does not offer TLS 1.3 (2.28 has no TLS 1.3 client)",
-                         version_text);
+                         mbed_version);
     mb.ssl_init(&s->ssl);
     mb.ssl_config_init(&s->conf);
     s->ready = 1;
     if (mb.ssl_config_defaults(&s->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
                                MBEDTLS_SSL_PRESET_DEFAULT) != 0)
         return conn_fail(c, TLS_INTERNAL_ERROR, "Mbed TLS refused its default configuration");
-    /* OPTIONAL still verifies: the result is reported, as with OpenSSL's VERIFY_NONE + result. */
-    mb.ssl_conf_authmode(&s->conf, o->verify_peer ? MBEDTLS_SSL_VERIFY_REQUIRED
-                                                  : MBEDTLS_SSL_VERIFY_OPTIONAL);
+    /* Verification runs either way; verify_cb fails the handshake when it must. */
+    mb.ssl_conf_authmode(&s->conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
     mb.ssl_conf_rng(&s->conf, mb.ctr_drbg_random, &drbg);
     mb.ssl_conf_ciphersuites(&s->conf, suites);
     mb.ssl_conf_curves(&s->conf, curves);
@@ -547,7 +424,7 @@ static int mbed_session_new(tls_conn *c)
         c->opts.ca = NULL;
     } else {
         /* An empty list still verifies (and fails as "unable to get local issuer"). */
-        mb.ssl_conf_ca_chain(&s->conf, &system_ca, NULL);
+        mb.ssl_conf_ca_chain(&s->conf, &mbed_system_ca, NULL);
     }
     if (o->alpn && !apply_alpn(c, s))
         return 0;
@@ -575,7 +452,7 @@ static void mbed_session_free(tls_conn *c)
     }
     if (s->extra_ca) {
         if (s->extra_tail)
-            s->extra_tail->next = NULL;   /* system_ca is shared */
+            s->extra_tail->next = NULL;   /* mbed_system_ca is shared */
         mb.x509_crt_free(s->extra_ca);
         free(s->extra_ca);
     }
@@ -622,7 +499,7 @@ static int fail_handshake(tls_conn *c, struct mbed_session *s, int rc)
 {
     char text[160];
     mb.strerror(rc, text, sizeof text);
-    if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+    if (s->verify_rejected || rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
         record_verify_result(c);
         if (c->verify_code != VERIFY_OK)
             return conn_fail_verify(c);
@@ -635,7 +512,7 @@ static int fail_handshake(tls_conn *c, struct mbed_session *s, int rc)
          s->ssl.in_msg[1] == MBEDTLS_SSL_ALERT_MSG_PROTOCOL_VERSION))
         return conn_fail(c, TLS_PROTOCOL_VERSION,
                          "no TLS version in common with %s (ostls requires TLS 1.2; %s has no TLS 1.3): %s",
-                         c->peer_name, version_text, text);
+                         c->peer_name, mbed_version, text);
     if (rc == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE)
         return conn_fail(c, TLS_HANDSHAKE_FAILED, "TLS handshake with %s failed: the server sent alert %u",
                          c->peer_name, s->ssl.in_msg[1]);

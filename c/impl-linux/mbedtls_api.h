@@ -31,14 +31,14 @@
     X(version_get_number) X(version_get_string_full) X(strerror)                         \
     X(entropy_init) X(entropy_func) X(ctr_drbg_init) X(ctr_drbg_seed) X(ctr_drbg_random) \
     X(x509_crt_init) X(x509_crt_free) X(x509_crt_parse) X(x509_crt_parse_file)           \
-    X(x509_crt_parse_path)                                                               \
+    X(x509_crt_parse_path) X(x509_crt_check_extended_key_usage)                                                               \
     X(ssl_init) X(ssl_free) X(ssl_setup) X(ssl_config_init) X(ssl_config_free)           \
     X(ssl_config_defaults) X(ssl_conf_authmode) X(ssl_conf_rng) X(ssl_conf_ca_chain)     \
     X(ssl_conf_ciphersuites) X(ssl_conf_curves) X(ssl_conf_sig_hashes)                   \
     X(ssl_conf_min_version) X(ssl_conf_max_version) X(ssl_conf_alpn_protocols)           \
     X(ssl_conf_renegotiation) X(ssl_conf_verify) X(ssl_set_hostname) X(ssl_set_bio)      \
     X(ssl_handshake) X(ssl_read) X(ssl_write) X(ssl_close_notify)                        \
-    X(ssl_get_bytes_avail) X(ssl_get_verify_result) X(ssl_get_version)                   \
+    X(ssl_get_bytes_avail) X(ssl_get_version)                   \
     X(ssl_get_ciphersuite) X(ssl_get_ciphersuite_id) X(ssl_get_alpn_protocol)            \
     X(ssl_get_peer_cert)
 
@@ -47,5 +47,18 @@ struct mbed_api {
     MBED_FUNCTIONS(MBED_MEMBER)
 };
 #undef MBED_MEMBER
+
+/* mbedtls_load.c: the bound functions and what was loaded, for tls_info. */
+extern struct mbed_api mb;
+extern char mbed_library_path[];
+extern char mbed_library_tried[];
+extern char mbed_version[];      /* "mbed TLS 2.28.3" */
+extern char mbed_trust_text[];   /* where the anchors came from */
+extern mbedtls_x509_crt mbed_system_ca;   /* read-only once loaded; may be empty */
+
+/* 1 once bound; 0 with msg saying why (and which other version is installed). */
+int mbed_load(char *msg, size_t msgcap);
+/* Reads SSL_CERT_FILE / SSL_CERT_DIR / the distribution bundle into mbed_system_ca. */
+void mbed_load_trust(void);
 
 #endif
