@@ -478,9 +478,9 @@ static int is_protocol_error(int rc)
     switch (rc) {
     case MBEDTLS_ERR_SSL_INVALID_RECORD:
     case MBEDTLS_ERR_SSL_INVALID_MAC:
+    case MBEDTLS_ERR_SSL_BAD_INPUT_DATA:   /* a record longer than the input buffer */
     case MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE:
     case MBEDTLS_ERR_SSL_UNEXPECTED_RECORD:
-    case MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE:   /* e.g. a handshake message over one record */
     case MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO:
     case MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE:
     case MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE_REQUEST:
@@ -518,6 +518,11 @@ static int fail_handshake(tls_conn *c, struct mbed_session *s, int rc)
                          c->peer_name, s->ssl.in_msg[1]);
     if (rc == MBEDTLS_ERR_SSL_ALLOC_FAILED)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory during the TLS handshake");
+    if (rc == MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE)
+        return conn_fail(c, TLS_PROTOCOL_ERROR,
+                         "%s sent a handshake message larger than one TLS record (16 KB: a large "
+                         "certificate chain?), which %s cannot reassemble: %s",
+                         c->peer_name, mbed_version, text);
     if (rc == MBEDTLS_ERR_SSL_INVALID_RECORD && s->records_seen == 0)
         return conn_fail(c, TLS_PROTOCOL_ERROR, "%s did not answer with TLS (is port %d a TLS port?): %s",
                          c->peer_name, c->remote_port, text);
