@@ -67,6 +67,7 @@ struct mbed_session {
     char *alpn_buf;              /* ALPN names, NUL-separated, and their list */
     const char **alpn_list;
     size_t write_held;           /* plaintext of a record mbedtls holds after WANT_WRITE */
+    size_t held_left;            /* its encrypted bytes not yet sent */
     long untrusted_code;         /* why the chain was not trusted (verify.h) */
     uint32_t vflags;             /* MBEDTLS_X509_BADCERT_* of the whole chain */
     int verified;                /* verify_cb ran */
@@ -143,10 +144,15 @@ static void track_records(struct mbed_session *s, const unsigned char *p, size_t
 
 static int bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
+    tls_conn *c = ctx;
+    struct mbed_session *s = c->session;
     size_t sent = 0;
-    net_status st = conn_send(ctx, buf, len > INT_MAX ? INT_MAX : len, &sent);
-    if (st == NET_OK)
+    net_status st = conn_send(c, buf, len > INT_MAX ? INT_MAX : len, &sent);
+    if (st == NET_OK) {
+        /* Mbed TLS sends its buffer in order: a held record's bytes go first. */
+        s->held_left -= sent < s->held_left ? sent : s->held_left;
         return (int)sent;
+    }
     return st == NET_AGAIN ? MBEDTLS_ERR_SSL_WANT_WRITE : MBEDTLS_ERR_NET_SEND_FAILED;
 }
 
@@ -607,26 +613,44 @@ static step_result mbed_write(tls_conn *c, const void *buf, size_t len, size_t *
     if (!s)
         return STEP_FAILED;
     c->sock_error = 0;
-    /* After WANT_WRITE Mbed TLS holds the encrypted record and, called again,
-     * only flushes it and returns the length it is given: it must be given
-     * exactly the record's plaintext length, never the caller's larger retry. */
-    size_t take = s->write_held ? s->write_held : (len < RECORD_MAX ? len : RECORD_MAX);
-    if (!s->write_held && s->ssl.out_left > 0) {
-        /* Output of its own (an alert, a renegotiation flight) still queued:
-         * with data, 2.28 would report the data sent while only flushing. */
+    /* After WANT_WRITE Mbed TLS holds the encrypted record, and a later
+     * ssl_write only flushes it and returns the length it is given - or, when
+     * a renegotiation (started by a read) flushed it meanwhile, encrypts the
+     * bytes a second time. So the engine owns that record: bio_send counts
+     * its bytes out (held_left), and it is reported written once they are. */
+    if (s->write_held) {
+        int rc = 0;
+        if (s->held_left > 0)   /* flush, or drive the renegotiation, which flushes first */
+            rc = mb.ssl_write(&s->ssl, buf, 0);
+        if (s->held_left > 0 || (rc < 0 && rc != MBEDTLS_ERR_SSL_WANT_READ &&
+                                 rc != MBEDTLS_ERR_SSL_WANT_WRITE))
+            return io_failure(c, s, rc < 0 ? rc : MBEDTLS_ERR_SSL_WANT_WRITE, 1);
+        *n = s->write_held;
+        s->write_held = 0;
+        return STEP_DONE;
+    }
+    int over = s->ssl.state == MBEDTLS_SSL_HANDSHAKE_OVER;
+    if (over && s->ssl.out_left > 0) {
+        /* Output of its own (an alert, the end of a flight) still queued:
+         * given data now, 2.28 would only flush and report the data sent. */
         int rc = mb.ssl_write(&s->ssl, buf, 0);
         if (rc < 0)
             return io_failure(c, s, rc, 1);
     }
+    int max = mb.ssl_get_max_out_record_payload(&s->ssl);
+    size_t take = len < RECORD_MAX ? len : RECORD_MAX;
+    if (max > 0 && take > (size_t)max)
+        take = (size_t)max;
     int rc = mb.ssl_write(&s->ssl, buf, take);
     if (rc > 0) {
-        s->write_held = 0;
         *n = (size_t)rc;
         return STEP_DONE;
     }
-    if (rc == MBEDTLS_ERR_SSL_WANT_WRITE && s->ssl.out_left > 0 && s->handshake_done &&
-        s->ssl.state == MBEDTLS_SSL_HANDSHAKE_OVER)
-        s->write_held = take;
+    if (rc == MBEDTLS_ERR_SSL_WANT_WRITE && s->ssl.state == MBEDTLS_SSL_HANDSHAKE_OVER &&
+        s->ssl.out_left > 0) {
+        s->write_held = take;   /* nothing else was queued: out_left is this record's rest */
+        s->held_left = s->ssl.out_left;
+    }
     return io_failure(c, s, rc, 1);
 }
 

@@ -40,7 +40,7 @@
     X(ssl_handshake) X(ssl_read) X(ssl_write) X(ssl_close_notify)                        \
     X(ssl_get_bytes_avail) X(ssl_get_version)                   \
     X(ssl_get_ciphersuite) X(ssl_get_ciphersuite_id) X(ssl_get_alpn_protocol)            \
-    X(ssl_get_peer_cert)
+    X(ssl_get_peer_cert) X(ssl_get_max_out_record_payload)
 
 #define MBED_MEMBER(name) __typeof__(mbedtls_##name) *name;
 struct mbed_api {

@@ -44,7 +44,8 @@ static void find_other_sonames(char *out, size_t cap)
         for (size_t j = 0; j < g.gl_pathc; j++) {
             const char *base = strrchr(g.gl_pathv[j], '/') + 1;
             const char *num = base + strlen("libmbedtls.so.");
-            if (strspn(num, "0123456789") == strlen(num) && !strstr(out, base))   /* a SONAME */
+            if (strspn(num, "0123456789") == strlen(num) && strcmp(base, MBED_SONAME_TLS) != 0 &&
+                !strstr(out, base))   /* another SONAME */
                 text_append(out, cap, "%s%s", out[0] ? ", " : "", g.gl_pathv[j]);
         }
         globfree(&g);
