@@ -17,6 +17,8 @@
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 
+#include "../common/conn.h"
+
 #if MBEDTLS_VERSION_MAJOR != 2 || MBEDTLS_VERSION_MINOR != 28
 #  error "the mbedtls engine is written for Mbed TLS 2.28 LTS (libmbedtls-dev 2.28)"
 #endif
@@ -55,6 +57,33 @@ extern char mbed_library_tried[];
 extern char mbed_version[];      /* "mbed TLS 2.28.3" */
 extern char mbed_trust_text[];   /* where the anchors came from */
 extern mbedtls_x509_crt mbed_system_ca;   /* read-only once loaded; may be empty */
+
+/* The engine's per-connection state (tls_conn.session). */
+struct mbed_session {
+    mbedtls_ssl_context ssl;
+    mbedtls_ssl_config conf;
+    int ready;                   /* ssl and conf were set up */
+    int handshake_done;
+    mbedtls_x509_crt *extra_ca;  /* option ca, with mbed_system_ca linked after its tail */
+    mbedtls_x509_crt *extra_tail;
+    char *alpn_buf;              /* ALPN names, NUL-separated, and their list */
+    const char **alpn_list;
+    size_t write_held;           /* plaintext of a record mbedtls holds after WANT_WRITE */
+    size_t held_left;            /* its encrypted bytes not yet sent */
+    long untrusted_code;         /* why the chain was not trusted (verify.h) */
+    uint32_t vflags;             /* MBEDTLS_X509_BADCERT_* of the whole chain */
+    int verified;                /* verify_cb ran */
+    int verify_rejected;         /* verify_cb failed the handshake */
+    unsigned char in_header[5];  /* record tracking: a FIN inside a record is truncation */
+    int in_header_have;
+    size_t in_body_left;
+    int records_seen;
+};
+
+/* mbedtls_verify.c: the verify callback (its context is the tls_conn), and
+ * the outcome recorded with conn_set_verify_result. */
+int mbed_verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags);
+void mbed_record_verify_result(tls_conn *c);
 
 /* 1 once bound; 0 with msg saying why (and which other version is installed). */
 int mbed_load(char *msg, size_t msgcap);
