@@ -12,6 +12,7 @@
 
 #include "../common/strbuf.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <glob.h>
 #include <limits.h>
@@ -27,7 +28,6 @@ char mbed_library_tried[256];
 char mbed_version[64];
 char mbed_trust_text[1024];
 mbedtls_x509_crt mbed_system_ca;
-static int system_ca_count;
 
 /* Other libmbedtls SONAMEs on the machine, for the "wrong version" message. */
 static void find_other_sonames(char *out, size_t cap)
@@ -112,17 +112,45 @@ static const char *const bundles[] = {
     "/usr/lib/ssl/cert.pem",                               /* OpenSSL's own default on Debian */
 };
 
-static void load_file(const char *path, const char *from)
+static int count_anchors(void)
 {
-    int before = system_ca_count;
-    int rc = mb.x509_crt_parse_file(&mbed_system_ca, path);
     int n = 0;
     for (mbedtls_x509_crt *c = &mbed_system_ca; c && c->raw.p; c = c->next)
         n++;
-    system_ca_count = n;
+    return n;
+}
+
+static void load_file(const char *path, const char *from)
+{
+    int before = count_anchors();
+    int rc = mb.x509_crt_parse_file(&mbed_system_ca, path);
     text_append(mbed_trust_text, sizeof mbed_trust_text, "%sfile %s (%s, %d certificates%s)",
-                mbed_trust_text[0] ? "; " : "", path, from, n - before,
+                mbed_trust_text[0] ? "; " : "", path, from, count_anchors() - before,
                 rc < 0 ? ", unreadable" : rc > 0 ? ", some unparsable" : "");
+}
+
+/* The files OpenSSL reads from a CA directory: the hash-named ones
+ * (c_rehash / update-ca-certificates: 8 hex digits, '.', a number). The
+ * other files there (the *.pem they link to, the bundle itself) are the
+ * same certificates again. */
+static void load_dir(const char *dir)
+{
+    int before = count_anchors();
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        const char *name = e->d_name;
+        if (strlen(name) < 10 || strspn(name, "0123456789abcdef") != 8 || name[8] != '.' ||
+            strspn(name + 9, "0123456789") != strlen(name + 9))
+            continue;
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path)
+            mb.x509_crt_parse_file(&mbed_system_ca, path);
+    }
+    if (d)
+        closedir(d);
+    text_append(mbed_trust_text, sizeof mbed_trust_text, "%sdir %s (from SSL_CERT_DIR, %d certificates%s)",
+                mbed_trust_text[0] ? "; " : "", dir, count_anchors() - before, d ? "" : ", unreadable");
 }
 
 void mbed_load_trust(void)
@@ -140,15 +168,8 @@ void mbed_load_trust(void)
         load_file(bundle, "the distribution's bundle");
     if (dir && *dir) {
         char *dirs = strdup(dir), *save = NULL;
-        for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save)) {
-            int before = system_ca_count;
-            mb.x509_crt_parse_path(&mbed_system_ca, d);
-            system_ca_count = 0;
-            for (mbedtls_x509_crt *c = &mbed_system_ca; c && c->raw.p; c = c->next)
-                system_ca_count++;
-            text_append(mbed_trust_text, sizeof mbed_trust_text, "%sdir %s (from SSL_CERT_DIR, %d certificates)",
-                        mbed_trust_text[0] ? "; " : "", d, system_ca_count - before);
-        }
+        for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
+            load_dir(d);
         free(dirs);
     } else if (file && *file && bundle) {
         load_file(bundle, "the distribution's bundle, standing in for OpenSSL's default directory");
