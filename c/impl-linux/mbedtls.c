@@ -81,21 +81,27 @@ static const char *mbed_global_init(char *msg, size_t msgcap)
 
 static int mbed_library_info(const char *key, char *buf, size_t cap, const char **value)
 {
-    (void)buf;
-    (void)cap;
-    if (strcmp(key, "backend_version") == 0)
+    if (strcmp(key, "backend_version") == 0) {
         *value = mbed_version;
-    else if (strcmp(key, "library_path") == 0)
+    } else if (strcmp(key, "library_path") == 0) {
         *value = mbed_library_path;
-    else if (strcmp(key, "library_tried") == 0)
+    } else if (strcmp(key, "library_tried") == 0) {
         *value = mbed_library_tried;
-    else if (strcmp(key, "trust_store") == 0)
+    } else if (strcmp(key, "trust_store") == 0) {
         *value = mbed_trust_text;
-    else if (strcmp(key, "install_hint") == 0)
-        *value = "apt-get install libmbedtls14 (Mbed TLS 2.28; this engine needs "
-                 MBED_SONAME_TLS ", " MBED_SONAME_X509 " and " MBED_SONAME_CRYPTO ")";
-    else
+    } else if (strcmp(key, "install_hint") == 0) {
+        /* One line per distribution family, as tls_info "install_hint" asks. */
+        const char *override = getenv("OSTLS_LIBMBEDTLS");
+        snprintf(buf, cap, "debian ubuntu\tinstall Mbed TLS 2.28: `apt-get install libmbedtls14` "
+                 "(or unset OSTLS_BACKEND for the OpenSSL engine)\n"
+                 "*\tinstall Mbed TLS 2.28 LTS (" MBED_SONAME_TLS ", " MBED_SONAME_X509 ", "
+                 MBED_SONAME_CRYPTO ") from your distribution, or unset OSTLS_BACKEND for the "
+                 "OpenSSL engine%s", override && *override
+                 ? "\n+\tOSTLS_LIBMBEDTLS is set and replaces " MBED_SONAME_TLS ": fix it or unset it" : "");
+        *value = buf;
+    } else {
         return 0;
+    }
     return 1;
 }
 
