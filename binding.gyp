@@ -29,6 +29,9 @@
             "c/common/resolve_posix.c",
             "c/common/sock_posix.c",
             "c/impl-linux/engines.c",
+            "c/impl-linux/mbedtls.c",
+            "c/impl-linux/mbedtls_load.c",
+            "c/impl-linux/mbedtls_verify.c",
             "c/impl-linux/openssl.c",
             "c/impl-linux/ossl_load.c"
           ],

@@ -49,6 +49,12 @@ if [ $libc = glibc ]; then
   libs="-Wl,--no-as-needed -l:libdl.so.2 -l:libpthread.so.0"
 else
   libs=""
+  # The mbedtls engine compiles against the system's Mbed TLS headers
+  # (libmbedtls-dev: types and struct layouts only, nothing is linked);
+  # musl-gcc does not search /usr/include, so it gets those headers alone.
+  mkdir -p build/musl-include
+  ln -sfn /usr/include/mbedtls build/musl-include/mbedtls
+  set -- -Ibuild/musl-include
 fi
 # shellcheck disable=SC2046,SC2086
 "$cc" -std=c11 -O2 -fPIC -pthread -fvisibility=hidden -Wall -Wextra -Werror=implicit-function-declaration \

@@ -80,3 +80,18 @@ t.test('OSTLS_BACKEND naming an engine that cannot load: its own reason, and no 
   t.match(d.report.backend.engines.find((e: { name: string }) => e.name === 'openssl'), { status: 'failed', reason: /^TLS_LIBRARY_NOT_FOUND: .*libssl-not-here\.so\.9/ })
   t.notOk(d.report.backend.engines.some((e: { status: string }) => e.status === 'loaded'), 'no other engine stands in for the one asked for')
 })
+
+t.test('the mbedtls engine loads only the Mbed TLS 2.28 SONAMEs it was built for, and says so when it cannot', { skip: process.platform !== 'linux' ? 'the mbedtls engine is built on Linux only' : false }, async (t) => {
+  const r = await backendInfoIn({ OSTLS_BACKEND: 'mbedtls', OSTLS_LIBMBEDTLS: '/nonexistent/libmbedtls.so.21' })
+  t.equal(r.error?.tlsCode, 'TLS_LIBRARY_NOT_FOUND')
+  t.match(r.error?.message, /could not load Mbed TLS 2\.28 \(\/nonexistent\/libmbedtls\.so\.21, with libmbedx509\.so\.1 and libmbedcrypto\.so\.7\)/)
+  const ok = await backendInfoIn({ OSTLS_BACKEND: 'mbedtls' })
+  if (ok.error) {
+    t.match(ok.error.message, /libmbedtls\.so\.14/, 'not installed here: the message names the SONAME it needs')
+    t.skip(`Mbed TLS 2.28 is not installed here: ${ok.error.message}`)
+    return
+  }
+  t.equal(ok.info?.backend, 'mbedtls')
+  t.match(ok.info?.version, /^mbed TLS 2\.28\.\d+$/)
+  t.match(ok.info?.libraryPath, /libmbedtls\.so/)
+})

@@ -66,7 +66,8 @@ t.test('an override naming a library without the tls_* symbols', async (t) => {
 })
 
 t.test('the OS TLS library missing: TLS_LIBRARY_NOT_FOUND names what was tried', { skip: process.platform !== 'linux' && 'only the Linux backend loads its OS TLS library by a name that can be overridden' }, async (t) => {
-  const { code, report } = await doctorJson({ OSTLS_LIBSSL: '/nonexistent/libssl.so.3:libssl-not-here.so' })
+  // The OpenSSL engine asked for by name: without it, another engine of the build (mbedtls) may load instead.
+  const { code, report } = await doctorJson({ OSTLS_BACKEND: 'openssl', OSTLS_LIBSSL: '/nonexistent/libssl.so.3:libssl-not-here.so' })
   t.equal(code, 1)
   t.equal(report.library.error?.code, 'TLS_LIBRARY_NOT_FOUND')
   t.match(report.library.error?.message, /\/nonexistent\/libssl\.so\.3/)
@@ -78,7 +79,7 @@ t.test('the same error reaches API users', { skip: process.platform !== 'linux' 
   const index = path.join(__dirname, '..', 'dist', 'cjs', 'index.js')
   const script = `const o = require(${JSON.stringify(index)}); try { o.backendInfo() } catch (e) { console.log(JSON.stringify({ tlsCode: e.tlsCode, code: e.code, message: e.message, isTLSError: e instanceof o.TLSError })) }`
   const out = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, ['-e', script], { env: childEnv({ OSTLS_LIBSSL: 'libssl-not-here.so.9' }) }, (err, stdout) => (err ? reject(err) : resolve(stdout)))
+    execFile(process.execPath, ['-e', script], { env: childEnv({ OSTLS_BACKEND: 'openssl', OSTLS_LIBSSL: 'libssl-not-here.so.9' }) }, (err, stdout) => (err ? reject(err) : resolve(stdout)))
   )
   t.match(JSON.parse(out), { tlsCode: 'TLS_LIBRARY_NOT_FOUND', code: 'TLS_LIBRARY_NOT_FOUND', message: /libssl-not-here\.so\.9/, isTLSError: true })
 })

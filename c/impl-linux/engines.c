@@ -6,9 +6,11 @@
 #include "../common/engine.h"
 
 extern const struct tls_engine openssl_engine;
+extern const struct tls_engine mbedtls_engine;   /* only by OSTLS_BACKEND=mbedtls in practice */
 
 const struct tls_engine *const tls_engines[] = {
     &openssl_engine,
+    &mbedtls_engine,
     NULL
 };
 

@@ -14,3 +14,20 @@ export const schannelGap = (what: string): string | undefined => (process.platfo
 
 /** A limit of Wine's own Schannel (its GnuTLS back end), not of the engine. */
 export const wineGap = (what: string): string | undefined => (underWine ? `Wine's Schannel: ${what}` : undefined)
+
+/**
+ * What the Mbed TLS engine (OSTLS_BACKEND=mbedtls) cannot do because Mbed TLS
+ * 2.28 cannot, keyed on the engine actually loaded: a test that needs it is
+ * skipped with the limit named. undefined on every other engine.
+ */
+export const mbedtlsLimit = (what: string): string | undefined => (loadedBackend() === 'mbedtls' ? `Mbed TLS 2.28 engine: ${what}` : undefined)
+
+function loadedBackend(): string | undefined {
+  try {
+    // Loaded lazily: files that test a missing library import this module too.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('../../dist/cjs/index') as typeof import('../../dist/cjs/index')).backendInfo().backend
+  } catch {
+    return undefined
+  }
+}
