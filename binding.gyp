@@ -9,6 +9,7 @@
       "sources": [
         "c/common/options.c",
         "c/common/pem.c",
+        "c/common/proxy.c",
         "c/common/race.c",
         "c/common/resolve.c",
         "c/common/sock.c",
