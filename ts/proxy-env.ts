@@ -36,6 +36,9 @@ export interface ProxyChoice {
   reason: string
 }
 
+/** ProxyChoice.reason when the environment names no proxy at all. */
+export const NO_PROXY_CONFIGURED = 'no https_proxy, HTTPS_PROXY, all_proxy or ALL_PROXY in the environment'
+
 const HTTPS_VARS = ['https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY']
 const NO_PROXY_VARS = ['no_proxy', 'NO_PROXY']
 
@@ -116,7 +119,7 @@ export function proxyFor(host: string, port: number, setting: ProxySetting | und
   if (setting === false) return { source: 'none', reason: 'proxy: false' }
   if (setting === undefined || setting === 'env' || setting === 'system') {
     const found = firstSet(env, HTTPS_VARS)
-    if (!found) return { source: 'none', reason: 'no https_proxy, HTTPS_PROXY, all_proxy or ALL_PROXY in the environment' }
+    if (!found) return { source: 'none', reason: NO_PROXY_CONFIGURED }
     const [variable, value] = found
     const np = firstSet(env, NO_PROXY_VARS)
     if (np) {
