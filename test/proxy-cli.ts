@@ -7,7 +7,9 @@ import { httpsFixture, Fixture } from './helpers/https-fixture'
 import { connectProxy, TestProxy } from './helpers/proxy'
 
 const ca = ['--ca', path.join(pkiDir, 'ca.pem')]
-const noEnv = { https_proxy: '', HTTPS_PROXY: '', all_proxy: '', ALL_PROXY: '', no_proxy: '', NO_PROXY: '' }
+// Windows names its variables case-insensitively: there one spelling each clears and sets them.
+const names = process.platform === 'win32' ? ['HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY'] : ['https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY', 'no_proxy', 'NO_PROXY']
+const noEnv: Record<string, string> = Object.fromEntries(names.map((n) => [n, '']))
 let f: Fixture
 let proxy: TestProxy
 t.before(async () => {

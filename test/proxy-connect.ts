@@ -5,6 +5,7 @@ import { pki } from './helpers/pki'
 import { tlsServer } from './helpers/servers'
 import { open, failure, collect } from './helpers/client'
 import { connectProxy } from './helpers/proxy'
+import { schannelGap } from './helpers/platform'
 
 const p = pki()
 
@@ -89,8 +90,11 @@ t.test('bytes after the proxy header reach the TLS engine, not the bin', async (
   const srv = await tlsServer(p.leaf)
   const proxy = await connectProxy({ mode: 'trailing' })
   t.teardown(() => Promise.all([srv.close(), proxy.close()]))
-  const err = await failure({ host: 'localhost', port: srv.port, ca: p.ca, proxy: proxy.url })
-  t.match(err, { tlsCode: /^TLS_(PROTOCOL_ERROR|HANDSHAKE_FAILED)$/ })
+  const err = await failure({ host: 'localhost', port: srv.port, ca: p.ca, proxy: proxy.url, handshakeTimeout: 5000 })
+  t.ok(err, 'the handshake did not succeed over the stray bytes')
+  t.match(err, { tlsCode: /^TLS_(PROTOCOL_ERROR|HANDSHAKE_FAILED)$/ }, 'the engine names them as not TLS', {
+    todo: schannelGap('bytes that are not TLS records go to Schannel unchecked, which waits for more (TLS_TIMEOUT)')
+  })
   t.equal(proxy.tunnels, 1)
 })
 

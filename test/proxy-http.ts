@@ -23,19 +23,19 @@ function get(url: string, agent?: https.Agent): Promise<{ status: number; body: 
   })
 }
 
-/** Sets proxy variables for one test and puts the old values back. */
+/**
+ * Sets proxy variables for one test and puts the old values back. Deletions
+ * come first: on Windows, names are case-insensitive, so deleting
+ * HTTPS_PROXY after setting https_proxy would undo it.
+ */
 function withEnv(t: Tap.Test, vars: Record<string, string | undefined>): void {
-  const old: Record<string, string | undefined> = {}
-  for (const [k, v] of Object.entries(vars)) {
-    old[k] = process.env[k]
-    if (v === undefined) delete process.env[k]
-    else process.env[k] = v
-  }
+  const old = Object.entries({ ...process.env })
+  const entries = Object.entries(vars)
+  for (const [k, v] of entries) if (v === undefined) delete process.env[k]
+  for (const [k, v] of entries) if (v !== undefined) process.env[k] = v
   t.teardown(() => {
-    for (const [k, v] of Object.entries(old)) {
-      if (v === undefined) delete process.env[k]
-      else process.env[k] = v
-    }
+    for (const [k] of entries) delete process.env[k]
+    for (const [k, v] of old) if (entries.some(([n]) => n.toLowerCase() === k.toLowerCase())) process.env[k] = v
   })
 }
 

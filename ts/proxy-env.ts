@@ -42,10 +42,17 @@ export const NO_PROXY_CONFIGURED = 'no https_proxy, HTTPS_PROXY, all_proxy or AL
 const HTTPS_VARS = ['https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY']
 const NO_PROXY_VARS = ['no_proxy', 'NO_PROXY']
 
+/**
+ * The first of names that is set and not empty, as [name, value]. The name is
+ * reported as the environment spells it: on Windows, where variable names
+ * are case-insensitive, process.env answers https_proxy for HTTPS_PROXY.
+ */
 function firstSet(env: NodeJS.ProcessEnv, names: string[]): [string, string] | undefined {
   for (const n of names) {
     const v = env[n]
-    if (v !== undefined && v.trim() !== '') return [n, v.trim()]
+    if (v === undefined || v.trim() === '') continue
+    const keys = Object.keys(env)
+    return [keys.includes(n) ? n : (keys.find((k) => k.toLowerCase() === n.toLowerCase()) ?? n), v.trim()]
   }
   return undefined
 }
