@@ -297,7 +297,7 @@ static int plausible_start(const char *buf, size_t len)
 {
     static const char prefix[] = "HTTP/1.";
     size_t n = len < sizeof prefix - 1 ? len : sizeof prefix - 1;
-    return memcmp(buf, prefix, n) == 0;
+    return strncmp(buf, prefix, n) == 0;
 }
 
 /* Printable copy of at most cap-1 bytes of the first line, for messages. */
