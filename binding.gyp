@@ -10,6 +10,7 @@
         "c/common/engine.c",
         "c/common/options.c",
         "c/common/pem.c",
+        "c/common/proxy.c",
         "c/common/race.c",
         "c/common/strbuf.c",
         "c/common/suites.c",

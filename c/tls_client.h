@@ -63,6 +63,8 @@ extern "C" {
 #define TLS_CLOSED                 "TLS_CLOSED"                 /* the stream has ended: the peer finished sending (read), or the connection was shut down / closed (write) */
 #define TLS_OUT_OF_MEMORY          "TLS_OUT_OF_MEMORY"          /* an allocation failed */
 #define TLS_INTERNAL_ERROR         "TLS_INTERNAL_ERROR"         /* the OS TLS library failed in a way not covered above; the message has its words */
+#define TLS_PROXY_FAILED           "TLS_PROXY_FAILED"           /* the proxy (option proxy) refused or broke the CONNECT tunnel: its status and reason, or that it closed, sent something that is not HTTP, or a header over 16 KiB */
+#define TLS_PROXY_AUTH_REQUIRED    "TLS_PROXY_AUTH_REQUIRED"    /* the proxy answered 407: it wants (other) credentials */
 
 /* Directions, used both for what the host wants to do (tls_wait, tls_pollhandle)
  * and for what the OS handle must be watched for (tls_pollhandle's *events). */
@@ -154,6 +156,15 @@ TLS_API void tls_free(tls_conn *tls);
  *   alpn        comma-separated protocol list in preference order, e.g. "http/1.1"
  *   min_version "TLSv1.2" (default) or "TLSv1.3"
  *   max_version "TLSv1.2" or "TLSv1.3" (default: the newest the OS offers)
+ *   proxy       "http://[user:password@]host[:port]" (port 80 by default; user and
+ *               password %-encoded, sent as Basic): connect to the proxy instead
+ *               (its addresses raced as above), tunnel with "CONNECT host:port",
+ *               then handshake with host through the tunnel, verifying host's
+ *               certificate as without a proxy. A refusal is TLS_PROXY_FAILED
+ *               (TLS_PROXY_AUTH_REQUIRED for 407). While tunnelling, tls_info
+ *               "state" is "handshaking" and remote_address is the proxy's.
+ *               Engines that make their own connections (Network.framework)
+ *               fail set-up with TLS_INVALID_ARGUMENT.
  * Socket options (any time):
  *   nodelay     "1" or "0": TCP_NODELAY (default "1")
  *   keepalive   seconds of idle before TCP keep-alive probes; "0" turns it off

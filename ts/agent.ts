@@ -7,10 +7,13 @@ import * as https from 'node:https'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { connect, ConnectOptions, TLSStream } from './stream'
+import { proxyFor, ProxySetting } from './proxy-env'
 
 /** https.AgentOptions plus ostls's own (handshakeTimeout). ALPN defaults to http/1.1. */
 export interface AgentOptions extends https.AgentOptions {
   handshakeTimeout?: number
+  /** false, 'env', 'system' (default) or an http:// proxy URL: see README "Proxies". */
+  proxy?: ProxySetting
 }
 
 /** The options Node's Agent hands createConnection: agent options merged with the request's. */
@@ -33,7 +36,8 @@ export function connectOptionsFrom(o: CreateOptions): ConnectOptions {
     handshakeTimeout: o.handshakeTimeout,
     noDelay: o.noDelay,
     keepAlive: o.keepAlive,
-    keepAliveInitialDelay: o.keepAliveInitialDelay
+    keepAliveInitialDelay: o.keepAliveInitialDelay,
+    proxy: proxyFor(host, Number(o.port ?? 443), o.proxy).url
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import net from 'node:net'
 import { connect, ConnectOptions, TLSStream } from './stream'
+import { displayProxy, NO_PROXY_CONFIGURED, proxyFor, ProxyChoice, ProxySetting } from './proxy-env'
 import { PeerCertificate } from './cert'
 import { codeHint } from './cli-hints'
 import { CliError } from './cli-style'
@@ -41,6 +42,8 @@ export interface ProbeReport {
   /** "verified connection", "unverified connection (--insecure)" or "second connection without verification, for display only". */
   chainSource?: string
   error?: { code: string; tlsCode?: string; message: string; hint?: string }
+  /** The proxy the connection went through (password hidden) and why; absent when direct with no proxy configured. */
+  proxy?: { url?: string; source: ProxyChoice['source']; reason: string }
 }
 
 /** "host:port", "[v6]:port" or "host" (port 443). Bad input is a usage error. */
@@ -105,6 +108,7 @@ export interface ProbeOptions {
   insecure?: boolean
   alpn?: string[]
   timeoutMs?: number
+  proxy?: ProxySetting
 }
 
 export async function probe(target: string, o: ProbeOptions = {}): Promise<ProbeReport> {
@@ -128,6 +132,18 @@ export async function probe(target: string, o: ProbeOptions = {}): Promise<Probe
     extraCa: Boolean(o.ca?.length),
     verification: { ok: false },
     chain: []
+  }
+  let choice: ProxyChoice | undefined
+  try {
+    choice = proxyFor(host, port, o.proxy ?? 'system')
+  } catch (e) {
+    const err = e as Error & { code?: string; tlsCode?: string }
+    r.error = { code: err.code ?? 'ERR_INVALID_ARG_VALUE', message: err.message }
+    return r
+  }
+  if (choice.url) base.proxy = choice.url
+  if (choice.url || choice.reason !== NO_PROXY_CONFIGURED) {
+    r.proxy = { ...(choice.url ? { url: displayProxy(choice.url) } : {}), source: choice.source, reason: choice.reason }
   }
   const first = await handshake({ ...base, rejectUnauthorized: !insecure })
   let shown = first.s

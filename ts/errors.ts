@@ -21,6 +21,8 @@ export type TLSCode =
   | 'TLS_CLOSED'
   | 'TLS_OUT_OF_MEMORY'
   | 'TLS_INTERNAL_ERROR'
+  | 'TLS_PROXY_FAILED'
+  | 'TLS_PROXY_AUTH_REQUIRED'
 
 /** What the native layer knows about a failure beyond its code. */
 export interface FailureDetail {
@@ -38,7 +40,7 @@ export interface FailureDetail {
  * when they can be its cause (a verification result on a later reset would
  * send the reader after the wrong problem).
  */
-const osErrorExplains = new Set<TLSCode>(['TLS_DNS_FAILED', 'TLS_CONNECT_FAILED', 'TLS_CONNECTION_RESET', 'TLS_INTERNAL_ERROR'])
+const osErrorExplains = new Set<TLSCode>(['TLS_DNS_FAILED', 'TLS_CONNECT_FAILED', 'TLS_CONNECTION_RESET', 'TLS_INTERNAL_ERROR', 'TLS_PROXY_FAILED'])
 const verifyExplains = new Set<TLSCode>(['TLS_CERT_UNTRUSTED', 'TLS_CERT_EXPIRED', 'TLS_CERT_HOSTNAME_MISMATCH', 'TLS_CERT_REVOKED'])
 
 /** The part of detail that can explain a failure with this code. */
@@ -72,7 +74,10 @@ const nodeCodes: Record<TLSCode, (d: FailureDetail) => string> = {
   TLS_PROTOCOL_ERROR: () => 'TLS_PROTOCOL_ERROR',
   TLS_CLOSED: () => 'TLS_CLOSED',
   TLS_OUT_OF_MEMORY: () => 'TLS_OUT_OF_MEMORY',
-  TLS_INTERNAL_ERROR: () => 'TLS_INTERNAL_ERROR'
+  TLS_INTERNAL_ERROR: () => 'TLS_INTERNAL_ERROR',
+  // Node's own proxy tunnel (NODE_USE_ENV_PROXY, Node 24) fails with ERR_PROXY_TUNNEL for both.
+  TLS_PROXY_FAILED: () => 'ERR_PROXY_TUNNEL',
+  TLS_PROXY_AUTH_REQUIRED: () => 'ERR_PROXY_TUNNEL'
 }
 
 function osCode(d: FailureDetail, fallback: string): string {

@@ -9,15 +9,18 @@
 import net from 'node:net'
 import type * as Undici from 'undici'
 import { connect, ConnectOptions } from './stream'
+import { proxyFor, ProxySetting } from './proxy-env'
 
 export interface DispatcherOptions extends Omit<Undici.Agent.Options, 'connect'> {
   /** Extra trusted CAs for these connections, added to the OS store. */
   ca?: ConnectOptions['ca']
   rejectUnauthorized?: boolean
   handshakeTimeout?: number
+  /** false, 'env', 'system' (default) or an http:// proxy URL, for https: origins: see README "Proxies". */
+  proxy?: ProxySetting
 }
 
-type ConnectorOptions = Pick<DispatcherOptions, 'ca' | 'rejectUnauthorized' | 'handshakeTimeout'>
+type ConnectorOptions = Pick<DispatcherOptions, 'ca' | 'rejectUnauthorized' | 'handshakeTimeout' | 'proxy'>
 
 export function undici(): typeof Undici {
   return require('undici')
@@ -32,9 +35,17 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
       s.once('connect', () => callback(null, s)).once('error', (e) => callback(e, null))
       return s
     }
+    let proxy: string | undefined
+    try {
+      proxy = proxyFor(opts.hostname, port, defaults.proxy).url
+    } catch (e) {
+      callback(e as Error, null)
+      return undefined as unknown as net.Socket
+    }
     const options: ConnectOptions = {
       host: opts.hostname,
       port,
+      proxy,
       servername: opts.servername || (net.isIP(opts.hostname) ? undefined : opts.hostname),
       ca: defaults.ca,
       rejectUnauthorized: defaults.rejectUnauthorized,
@@ -61,8 +72,8 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
 
 /** An undici Agent (a dispatcher) whose https: connections go through ostls. */
 export function createDispatcher(options: DispatcherOptions = {}): Undici.Agent {
-  const { ca, rejectUnauthorized, handshakeTimeout, ...rest } = options
-  return new (undici().Agent)({ ...rest, connect: ostlsConnector({ ca, rejectUnauthorized, handshakeTimeout }) })
+  const { ca, rejectUnauthorized, handshakeTimeout, proxy, ...rest } = options
+  return new (undici().Agent)({ ...rest, connect: ostlsConnector({ ca, rejectUnauthorized, handshakeTimeout, proxy }) })
 }
 
 let shared: Undici.Agent | undefined

@@ -8,6 +8,7 @@ import { IncomingMessage } from 'node:http'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
+import { normalizeProxyUrl, proxyFor, ProxySetting } from './proxy-env'
 import { connect } from './stream'
 import { readCaFiles } from './cli-ca'
 import { progressBar } from './cli-progress'
@@ -32,6 +33,11 @@ options:
                           diagnosis only)
   --max-redirects n       follow at most n redirects (default 10; 0: none)
   --timeout seconds       for connecting and between reads (default 30)
+  --proxy url             tunnel through this http:// proxy (CONNECT), ignoring
+                          the environment; user:password@ in it is sent as Basic
+  --no-proxy              connect directly, ignoring the environment
+                          (default: https_proxy, HTTPS_PROXY, all_proxy,
+                          ALL_PROXY and NO_PROXY, as curl reads them)
   -h, --help              show this help
 
 A final status outside 2xx still writes the body (or headers), then exits 1
@@ -51,6 +57,7 @@ interface GetOptions {
   insecure: boolean
   maxRedirects: number
   timeoutMs: number
+  proxy: ProxySetting
 }
 
 function parse(argv: string[]): GetOptions | 'help' {
@@ -67,6 +74,8 @@ function parse(argv: string[]): GetOptions | 'help' {
         insecure: { type: 'boolean' },
         'max-redirects': { type: 'string' },
         timeout: { type: 'string' },
+        proxy: { type: 'string' },
+        'no-proxy': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' }
       }
     })
@@ -95,13 +104,24 @@ function parse(argv: string[]): GetOptions | 'help' {
     if (i <= 0) throw bad(`--header wants "Name: value", got ${JSON.stringify(h)}`)
     headers[h.slice(0, i).trim()] = h.slice(i + 1).trim()
   }
-  return { url, output: v.output, head: Boolean(v.head), headers, ca: readCaFiles(v.ca), insecure: Boolean(v.insecure), maxRedirects, timeoutMs: timeout * 1000 }
+  if (v.proxy !== undefined && v['no-proxy']) throw bad('--proxy and --no-proxy contradict each other')
+  let proxy: ProxySetting = 'system'
+  if (v['no-proxy']) proxy = false
+  else if (v.proxy !== undefined) {
+    try {
+      proxy = normalizeProxyUrl(v.proxy, '--proxy')
+    } catch (e) {
+      throw bad((e as Error).message)
+    }
+  }
+  return { url, output: v.output, head: Boolean(v.head), headers, ca: readCaFiles(v.ca), insecure: Boolean(v.insecure), maxRedirects, timeoutMs: timeout * 1000, proxy }
 }
 
 function request(o: GetOptions, url: URL, headers: Record<string, string>): Promise<IncomingMessage> {
   const host = url.hostname.replace(/^\[|\]$/g, '')
   const port = Number(url.port || 443)
   return new Promise((resolve, reject) => {
+    const proxy = proxyFor(host, port, o.proxy).url
     const req = https.request(
       {
         host,
@@ -117,7 +137,8 @@ function request(o: GetOptions, url: URL, headers: Record<string, string>): Prom
             ca: o.ca.length ? o.ca : undefined,
             rejectUnauthorized: !o.insecure,
             ALPNProtocols: ['http/1.1'],
-            handshakeTimeout: o.timeoutMs
+            handshakeTimeout: o.timeoutMs,
+            proxy
           }) as never
       },
       resolve

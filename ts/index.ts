@@ -14,6 +14,8 @@ export type { AgentOptions } from './agent'
 export { fetch, createDispatcher } from './fetch'
 export type { DispatcherOptions } from './fetch'
 export { register, unregister, isRegistered } from './register'
+export { proxyFor, noProxyMatch } from './proxy-env'
+export type { ProxySetting, ProxyChoice } from './proxy-env'
 export type { RegisterOptions } from './register'
 
 export type { EngineStatus } from './native'

@@ -8,6 +8,7 @@ import https from 'node:https'
 import { Agent, AgentOptions } from './agent'
 import { createDispatcher, DispatcherOptions } from './fetch'
 import { loadBinding } from './native'
+import type { ProxySetting } from './proxy-env'
 
 /** The global-dispatcher slots undici (and Node's bundled undici) read and write. */
 const dispatcherSlots = [Symbol.for('undici.globalDispatcher.1'), Symbol.for('undici.globalDispatcher.2')]
@@ -27,6 +28,8 @@ export interface RegisterOptions {
   ca?: AgentOptions['ca']
   rejectUnauthorized?: boolean
   handshakeTimeout?: number
+  /** false, 'env', 'system' (default) or an http:// proxy URL: see README "Proxies". */
+  proxy?: ProxySetting
 }
 
 export function isRegistered(): boolean {
@@ -58,7 +61,7 @@ export function register(options: RegisterOptions = {}): boolean {
   const dispatchers = dispatcherSlots.map((s) => g[s])
   // Node's own default: keep-alive with a 5 s free-socket timeout.
   const agent = new Agent({ keepAlive: true, timeout: 5000, ...options } as AgentOptions)
-  const dispatcher = createDispatcher({ ca: options.ca as DispatcherOptions['ca'], rejectUnauthorized: options.rejectUnauthorized, handshakeTimeout: options.handshakeTimeout })
+  const dispatcher = createDispatcher({ ca: options.ca as DispatcherOptions['ca'], rejectUnauthorized: options.rejectUnauthorized, handshakeTimeout: options.handshakeTimeout, proxy: options.proxy })
   saved = { agent: https.globalAgent, dispatchers, installed: { agent, dispatcher } }
   https.globalAgent = agent
   setSlots(dispatcherSlots.map(() => dispatcher))

@@ -44,6 +44,13 @@ export interface ConnectOptions {
   keepAlive?: boolean
   keepAliveInitialDelay?: number
   highWaterMark?: number
+  /**
+   * Tunnel through this HTTP proxy ("http://[user:password@]host[:port]", user and
+   * password %-encoded) with CONNECT; the origin's certificate is verified as
+   * without a proxy. connect() takes only a URL: Agent, fetch and register()
+   * also resolve 'env' / 'system' to one (proxy-env.ts).
+   */
+  proxy?: string
 }
 
 const DEFAULT_HANDSHAKE_TIMEOUT = 120_000
@@ -221,6 +228,14 @@ export class TLSStream extends Duplex {
       if (options.minVersion) conn.setOption('min_version', options.minVersion)
       if (options.maxVersion) conn.setOption('max_version', options.maxVersion)
       conn.setOption('nodelay', options.noDelay === false ? '0' : '1')
+      if (options.proxy) {
+        checkNoNul('proxy', options.proxy)
+        try {
+          conn.setOption('proxy', options.proxy)
+        } catch (e) {
+          throw asBadValue(e)
+        }
+      }
       if (options.keepAlive) this.setKeepAlive(true, options.keepAliveInitialDelay ?? 0)
     } catch (e) {
       this.#release()

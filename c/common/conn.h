@@ -69,6 +69,8 @@ struct tls_conn {
     char local_address[64];
     int local_port;
 
+    struct conn_proxy *proxy;     /* proxy.c's state while tunnelling (option proxy), else NULL */
+
     strbuf info;                  /* holds the latest tls_info value */
     void *session;                /* owned by the backend */
 };

@@ -3,6 +3,7 @@
 
 #include "../tls_client.h"
 #include "compat.h"
+#include "proxy.h"
 #include "sock.h"
 
 #include <stdio.h>
@@ -26,6 +27,7 @@ void options_free(struct tls_options *opts)
     free(opts->servername);
     free(opts->ca);
     free(opts->alpn);
+    free(opts->proxy);
     memset(opts, 0, sizeof *opts);
 }
 
@@ -188,6 +190,15 @@ static const char *set_tls_option(struct tls_options *o, const char *key, const 
         *(is_min ? &o->min_version : &o->max_version) = v;
         return NULL;
     }
+    if (strcmp(key, "proxy") == 0) {
+        char why[200];
+        if (!proxy_url_valid(value, why, sizeof why)) {
+            /* The URL may hold a password: name the problem, not the value. */
+            snprintf(msg, cap, "invalid value for option proxy: %s", why);
+            return TLS_INVALID_ARGUMENT;
+        }
+        return replace_string(&o->proxy, value, msg, cap, key);
+    }
     snprintf(msg, cap, "unknown option \"%.100s\"", key);
     return TLS_INVALID_ARGUMENT;
 }
@@ -235,7 +246,7 @@ const char *options_set(struct tls_options *opts, const char *key, const char *v
     if (setup_started) {
         /* Still name unknown keys as unknown rather than as too late. */
         static const char *const known[] = { "servername", "ca", "verify", "alpn",
-                                             "min_version", "max_version" };
+                                             "min_version", "max_version", "proxy" };
         for (size_t i = 0; i < TLS_ARRAY_LEN(known); i++)
             if (strcmp(key, known[i]) == 0) {
                 snprintf(msg, cap, "option %s must be set before the handshake starts", key);

@@ -19,6 +19,7 @@ struct tls_options {
     int max_version;           /* TLS_VERSION_DEFAULT: newest available */
     int nodelay;
     int keepalive_seconds;     /* 0: off */
+    char *proxy;               /* HTTP CONNECT proxy URL (proxy.h), or NULL */
 };
 
 void options_init(struct tls_options *opts);

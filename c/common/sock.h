@@ -45,6 +45,10 @@ net_status sock_finish_connect(tls_socket s, int *os_error);
 
 net_status sock_send(tls_socket s, const void *buf, size_t len, size_t *sent, int *os_error);
 net_status sock_recv(tls_socket s, void *buf, size_t len, size_t *got, int *os_error);
+/* As sock_recv, but the bytes stay queued (MSG_PEEK): a reader that must not
+ * consume past a boundary it has not found yet (the proxy's header end) looks
+ * first, then takes exactly what is its own with sock_recv. */
+net_status sock_peek(tls_socket s, void *buf, size_t len, size_t *got, int *os_error);
 int sock_shutdown_write(tls_socket s, int *os_error);
 void sock_close(tls_socket s);
 

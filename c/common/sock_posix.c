@@ -151,6 +151,25 @@ net_status sock_recv(tls_socket s, void *buf, size_t len, size_t *got, int *os_e
     return NET_ERROR;
 }
 
+net_status sock_peek(tls_socket s, void *buf, size_t len, size_t *got, int *os_error)
+{
+    ssize_t n;
+    *got = 0;
+    do
+        n = recv(s, buf, len, MSG_PEEK);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        *got = (size_t)n;
+        return NET_OK;
+    }
+    if (n == 0)
+        return len ? NET_EOF : NET_OK;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return NET_AGAIN;
+    *os_error = errno;
+    return NET_ERROR;
+}
+
 int sock_shutdown_write(tls_socket s, int *os_error)
 {
     if (shutdown(s, SHUT_WR) == 0 || errno == ENOTCONN)

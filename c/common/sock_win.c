@@ -139,6 +139,24 @@ net_status sock_recv(tls_socket s, void *buf, size_t len, size_t *got, int *os_e
     return NET_ERROR;
 }
 
+net_status sock_peek(tls_socket s, void *buf, size_t len, size_t *got, int *os_error)
+{
+    *got = 0;
+    int chunk = len > 0x40000000 ? 0x40000000 : (int)len;
+    int n = recv(s, buf, chunk, MSG_PEEK);
+    if (n > 0) {
+        *got = (size_t)n;
+        return NET_OK;
+    }
+    if (n == 0)
+        return len ? NET_EOF : NET_OK;
+    int e = WSAGetLastError();
+    if (e == WSAEWOULDBLOCK)
+        return NET_AGAIN;
+    *os_error = e;
+    return NET_ERROR;
+}
+
 int sock_shutdown_write(tls_socket s, int *os_error)
 {
     if (shutdown(s, SD_SEND) == 0 || WSAGetLastError() == WSAENOTCONN)

@@ -9,6 +9,7 @@
 
 #include "engine.h"
 #include "conn.h"
+#include "proxy.h"
 #include "verify.h"
 
 #include <stdarg.h>
@@ -227,6 +228,9 @@ static int start_setup(tls_conn *c)
     c->setup_started = 1;
     c->peer_name = c->opts.servername ? c->opts.servername : c->host;
     c->peer_name_is_ip = text_is_ip_address(c->peer_name);
+    /* proxy hook: connect to the proxy instead of the origin (proxy.c). */
+    if (!proxy_start(c, tls_engine->transport_connect != NULL))
+        return 0;
     if (start_trust_job(c))
         return 1;
     return tls_engine->session_new(c);
@@ -264,17 +268,17 @@ static int finish_resolving(tls_conn *c)
             char text[128];
             sock_error_text(os_error, text, sizeof text);
             conn_set_os_error(c, sock_error_name(os_error));
-            return conn_fail(c, TLS_DNS_FAILED, "could not resolve %s: %s (%s)", c->host, text,
+            return conn_fail(c, TLS_DNS_FAILED, "could not resolve %s%s: %s (%s)", proxy_label(c), proxy_target_host(c), text,
                              sock_error_name(os_error));
         }
         conn_set_os_error(c, resolve_error_name(gai_error));
-        return conn_fail(c, TLS_DNS_FAILED, "could not resolve %s: %s (%s)", c->host,
+        return conn_fail(c, TLS_DNS_FAILED, "could not resolve %s%s: %s (%s)", proxy_label(c), proxy_target_host(c),
                          resolve_error_text(gai_error), resolve_error_name(gai_error));
     }
     int ok = race_add(&c->race, found);
     freeaddrinfo(found);
     if (!ok)
-        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory storing the addresses of %s", c->host);
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory storing the addresses of %s", proxy_target_host(c));
     race_arrange(&c->race);
     c->state = CONN_CONNECTING;
     return 1;
@@ -287,8 +291,8 @@ static int fail_connect(tls_conn *c)
     char list[768] = "";
     char text[128];
     if (r->count == 0)
-        return conn_fail(c, TLS_CONNECT_FAILED, "could not connect to %s port %d: it has no IPv4 or IPv6 address",
-                         c->host, c->port);
+        return conn_fail(c, TLS_CONNECT_FAILED, "could not connect to %s%s port %d: it has no IPv4 or IPv6 address",
+                         proxy_label(c), proxy_target_host(c), proxy_target_port(c));
     for (size_t i = 0; i < r->count; i++) {
         const race_attempt *a = &r->list[i];
         char addr[64];
@@ -296,7 +300,7 @@ static int fail_connect(tls_conn *c)
         sock_address_text((const struct sockaddr *)&a->addr, addr, sizeof addr, &port);
         sock_error_text(a->os_error, text, sizeof text);
         /* A host given as that one address is not repeated. */
-        int named = r->count > 1 || strcmp(addr, c->host) != 0;
+        int named = r->count > 1 || strcmp(addr, proxy_target_host(c)) != 0;
         int v6 = strchr(addr, ':') != NULL;
         text_append(list, sizeof list, "%s%s%s%s%s%s (%s)", i ? "; " : "", named && v6 ? "[" : "",
                     named ? addr : "", named && v6 ? "]" : "", named ? ": " : "", text,
@@ -305,9 +309,10 @@ static int fail_connect(tls_conn *c)
     conn_set_os_error(c, sock_error_name(r->last_error));
     /* The server accepted the connection and then dropped it: "refused" would mislead. */
     if (sock_error_is_reset(r->last_error))
-        return conn_fail(c, TLS_CONNECTION_RESET, "connection to %s port %d was reset by the server: %s",
-                         c->host, c->port, list);
-    return conn_fail(c, TLS_CONNECT_FAILED, "could not connect to %s port %d: %s", c->host, c->port, list);
+        return conn_fail(c, TLS_CONNECTION_RESET, "connection to %s%s port %d was reset by the server: %s",
+                         proxy_label(c), proxy_target_host(c), proxy_target_port(c), list);
+    return conn_fail(c, TLS_CONNECT_FAILED, "could not connect to %s%s port %d: %s", proxy_label(c),
+                     proxy_target_host(c), proxy_target_port(c), list);
 }
 
 /* 1 connected, 0 waiting or failed (state says which). */
@@ -363,6 +368,9 @@ static setup_status drive_setup(tls_conn *c)
                 return c->state == CONN_FAILED ? SETUP_FAILED : SETUP_WAIT;
             break;
         case CONN_HANDSHAKING: {
+            /* proxy hook: the CONNECT tunnel comes first (proxy.c). */
+            if (!proxy_step(c))
+                return c->state == CONN_FAILED ? SETUP_FAILED : SETUP_WAIT;
             if (!finish_trust_job(c))
                 return c->state == CONN_FAILED ? SETUP_FAILED : SETUP_WAIT;
             step_result step = tls_engine->handshake(c);
@@ -862,6 +870,7 @@ TLS_API void tls_free(tls_conn *c)
     if (c->session)
         tls_engine->session_free(c);
     release_transport(c);
+    proxy_free(c);   /* proxy hook */
     options_free(&c->opts);
     strbuf_free(&c->info);
     free(c->host);

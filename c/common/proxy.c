@@ -1,0 +1,446 @@
+/*
+ * proxy.c — HTTP CONNECT (RFC 9110 §9.3.6) through a proxy, as a
+ * non-blocking phase between TCP connect and the TLS handshake.
+ *
+ * The answer is read with a peek first and then consumed only up to the end
+ * of its header: bytes after it (the origin's first TLS bytes, should a proxy
+ * ever send them in the same segment) stay queued in the socket for the
+ * engine, and the socket's readiness still tells the truth about them.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "proxy.h"
+
+#include "conn.h"
+#include "options.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct conn_proxy {
+    char host[256];            /* the proxy, brackets removed */
+    int port;
+    char label[280];           /* "proxy host" for messages */
+    char *request;             /* the CONNECT request; NULL once sent */
+    size_t request_len, sent;
+    char header[PROXY_HEADER_MAX];
+    size_t have;               /* bytes of the answer consumed so far */
+    int sent_credentials;
+    int tunnel_up;             /* the proxy said 2xx: the engine owns the socket now */
+};
+
+/* ------------------------------------------------------------ URL parsing */
+
+struct proxy_url {
+    char host[256];
+    int port;
+    char user[256], pass[256];
+    int has_credentials;
+};
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode len bytes of src into out (cap bytes). 0 on a bad escape,
+ * a NUL or control byte (never put into a header), or overflow. */
+static int percent_decode(const char *src, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        int ch = (unsigned char)src[i];
+        if (ch == '%') {
+            if (i + 2 >= len)
+                return 0;
+            int hi = hexval(src[i + 1]), lo = hexval(src[i + 2]);
+            if (hi < 0 || lo < 0)
+                return 0;
+            ch = hi * 16 + lo;
+            i += 2;
+        }
+        if (ch < 0x20 || ch == 0x7f || o + 1 >= cap)
+            return 0;
+        out[o++] = (char)ch;
+    }
+    out[o] = '\0';
+    return 1;
+}
+
+static int parse_url(const char *url, struct proxy_url *u, char *why, size_t cap)
+{
+    memset(u, 0, sizeof *u);
+    const char *p;
+    if (strncmp(url, "http://", 7) == 0)
+        p = url + 7;
+    else if (strncmp(url, "https://", 8) == 0) {
+        snprintf(why, cap, "https:// proxies (TLS to the proxy) are not supported yet; use http://");
+        return 0;
+    } else {
+        snprintf(why, cap, "expected http://[user:password@]host[:port]");
+        return 0;
+    }
+    size_t auth_len = strcspn(p, "/?#");
+    const char *rest = p + auth_len;
+    if (*rest && strcmp(rest, "/") != 0) {
+        snprintf(why, cap, "a proxy URL has no path, query or fragment");
+        return 0;
+    }
+    const char *at = NULL;
+    for (const char *q = p; q < p + auth_len; q++)
+        if (*q == '@')
+            at = q;
+    const char *hp = p;
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        size_t ulen = colon ? (size_t)(colon - p) : (size_t)(at - p);
+        if (!percent_decode(p, ulen, u->user, sizeof u->user) ||
+            (colon && !percent_decode(colon + 1, (size_t)(at - colon - 1), u->pass, sizeof u->pass))) {
+            snprintf(why, cap, "the user name or password is malformed (bad %%-escape, control character, or longer than 255 bytes)");
+            return 0;
+        }
+        if (strchr(u->user, ':')) {
+            snprintf(why, cap, "the user name cannot contain ':' (Basic authentication)");
+            return 0;
+        }
+        u->has_credentials = 1;
+        hp = at + 1;
+    }
+    const char *end = p + auth_len;
+    const char *host_end, *port_start = NULL;
+    if (*hp == '[') {
+        const char *close = memchr(hp, ']', (size_t)(end - hp));
+        if (!close) {
+            snprintf(why, cap, "an IPv6 proxy address needs its closing ']'");
+            return 0;
+        }
+        host_end = close;
+        hp++;
+        if (close + 1 < end) {
+            if (close[1] != ':') {
+                snprintf(why, cap, "unexpected text after the proxy's IPv6 address");
+                return 0;
+            }
+            port_start = close + 2;
+        }
+    } else {
+        const char *colon = memchr(hp, ':', (size_t)(end - hp));
+        host_end = colon ? colon : end;
+        if (colon)
+            port_start = colon + 1;
+    }
+    size_t hlen = (size_t)(host_end - hp);
+    char hwhy[128];
+    if (hlen == 0 || hlen >= sizeof u->host || !options_host_valid(hp, hlen, hwhy, sizeof hwhy)) {
+        snprintf(why, cap, "the proxy host is not a valid name or address%s%s", hlen ? ": " : "",
+                 hlen ? hwhy : "");
+        return 0;
+    }
+    memcpy(u->host, hp, hlen);
+    u->host[hlen] = '\0';
+    u->port = 80;
+    if (port_start) {
+        int port = 0;
+        if (port_start == end)
+            port = -1;
+        for (const char *q = port_start; q < end && port >= 0; q++)
+            port = (*q >= '0' && *q <= '9' && port < 65536) ? port * 10 + (*q - '0') : -1;
+        if (port < 1 || port > 65535) {
+            snprintf(why, cap, "the proxy port must be a number from 1 to 65535");
+            return 0;
+        }
+        u->port = port;
+    }
+    return 1;
+}
+
+int proxy_url_valid(const char *url, char *why, size_t whycap)
+{
+    struct proxy_url u;
+    int ok = parse_url(url, &u, why, whycap);
+    memset(&u, 0, sizeof u);   /* no credentials left on the stack */
+    return ok;
+}
+
+/* --------------------------------------------------------------- request */
+
+static void base64(const unsigned char *in, size_t len, char *out)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0) |
+                     (i + 2 < len ? in[i + 2] : 0);
+        out[o++] = tab[v >> 18 & 63];
+        out[o++] = tab[v >> 12 & 63];
+        out[o++] = i + 1 < len ? tab[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < len ? tab[v & 63] : '=';
+    }
+    out[o] = '\0';
+}
+
+static int build_request(tls_conn *c, const struct proxy_url *u)
+{
+    struct conn_proxy *px = c->proxy;
+    char authority[1100];
+    int v6 = strchr(c->host, ':') != NULL;
+    snprintf(authority, sizeof authority, "%s%s%s:%d", v6 ? "[" : "", c->host, v6 ? "]" : "", c->port);
+    char auth[800] = "";
+    if (u->has_credentials) {
+        char plain[520];
+        char b64[700];
+        int n = snprintf(plain, sizeof plain, "%s:%s", u->user, u->pass);
+        base64((const unsigned char *)plain, (size_t)n, b64);
+        snprintf(auth, sizeof auth, "Proxy-Authorization: Basic %s\r\n", b64);
+        memset(plain, 0, sizeof plain);
+        memset(b64, 0, sizeof b64);
+        px->sent_credentials = 1;
+    }
+    size_t cap = 2 * strlen(authority) + strlen(auth) + 64;
+    px->request = malloc(cap);
+    if (!px->request)
+        return 0;
+    int n = snprintf(px->request, cap, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", authority, authority, auth);
+    memset(auth, 0, sizeof auth);
+    px->request_len = (size_t)n;
+    return 1;
+}
+
+/* ----------------------------------------------------------------- start */
+
+/* Point the race at host:port, as tls_connect does for the origin: an
+ * address literal at once, the OSTLS_TEST_HOSTS hook, else background DNS. */
+static int start_target(tls_conn *c, const char *host, int port)
+{
+    resolve_release(c->resolver);
+    c->resolver = NULL;
+    race_free(&c->race);
+    int gai_error = 0;
+    struct addrinfo *literal = NULL;
+    int numeric = resolve_numeric(host, port, &literal, &gai_error);
+    if (numeric < 0)
+        return conn_fail(c, TLS_INVALID_ARGUMENT, "proxy %s is not a usable address: %s", host,
+                         resolve_error_text(gai_error));
+    int hooked;
+    if (numeric) {
+        hooked = race_add(&c->race, literal) ? 1 : -1;
+        freeaddrinfo(literal);
+    } else {
+        hooked = race_test_hosts(&c->race, host, port);
+    }
+    if (hooked < 0)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory storing the addresses of proxy %s", host);
+    if (hooked) {
+        race_arrange(&c->race);
+        c->state = CONN_CONNECTING;
+        return 1;
+    }
+    int os_error = 0;
+    c->state = CONN_RESOLVING;
+    if (!resolve_start(host, port, &c->resolver, &os_error)) {
+        char text[128];
+        sock_error_text(os_error, text, sizeof text);
+        conn_set_os_error(c, sock_error_name(os_error));
+        return conn_fail(c, TLS_INTERNAL_ERROR, "could not start resolving proxy %s: %s", host, text);
+    }
+    return 1;
+}
+
+int proxy_start(tls_conn *c, int engine_owns_transport)
+{
+    if (!c->opts.proxy || c->state == CONN_FAILED)
+        return 1;
+    if (engine_owns_transport)
+        return conn_fail(c, TLS_INVALID_ARGUMENT,
+                         "option proxy is not supported by this TLS engine yet (it makes its own connections)");
+    struct proxy_url u;
+    char why[200];
+    if (!parse_url(c->opts.proxy, &u, why, sizeof why))
+        return conn_fail(c, TLS_INVALID_ARGUMENT, "invalid value for option proxy: %s", why);
+    c->proxy = calloc(1, sizeof *c->proxy);
+    int ok = c->proxy && build_request(c, &u);
+    if (ok) {
+        snprintf(c->proxy->host, sizeof c->proxy->host, "%s", u.host);
+        c->proxy->port = u.port;
+        snprintf(c->proxy->label, sizeof c->proxy->label, "proxy %s", u.host);
+    }
+    memset(&u, 0, sizeof u);
+    if (!ok)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory preparing the proxy request");
+    return start_target(c, c->proxy->host, c->proxy->port);
+}
+
+/* ------------------------------------------------------------ the answer */
+
+/* Offset just past the empty line that ends the header in buf[0..len), or 0. */
+static size_t header_end(const char *buf, size_t len)
+{
+    for (size_t i = 1; i < len; i++) {
+        if (buf[i] != '\n')
+            continue;
+        if (buf[i - 1] == '\n')
+            return i + 1;
+        if (i >= 2 && buf[i - 1] == '\r' && buf[i - 2] == '\n')
+            return i + 1;
+    }
+    return 0;
+}
+
+/* Does what has arrived so far still look like an HTTP/1.x status line? */
+static int plausible_start(const char *buf, size_t len)
+{
+    static const char prefix[] = "HTTP/1.";
+    size_t n = len < sizeof prefix - 1 ? len : sizeof prefix - 1;
+    return strncmp(buf, prefix, n) == 0;
+}
+
+/* Printable copy of at most cap-1 bytes of the first line, for messages. */
+static void first_line(const char *buf, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && buf[i] != '\r' && buf[i] != '\n' && o + 1 < cap; i++) {
+        unsigned char ch = (unsigned char)buf[i];
+        out[o++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+    }
+    out[o] = '\0';
+}
+
+static int proxy_fail(tls_conn *c, const char *code, const char *fmt, const char *detail)
+{
+    char origin[1100];
+    snprintf(origin, sizeof origin, "%s port %d", c->host, c->port);
+    return conn_fail(c, code, "%s (%s port %d) %s %s%s", c->proxy->label, c->remote_address,
+                     c->remote_port, fmt, origin, detail);
+}
+
+static int socket_fail(tls_conn *c, net_status st, const char *during)
+{
+    char detail[200] = "";
+    if (st == NET_ERROR) {
+        char text[128];
+        sock_error_text(c->sock_error, text, sizeof text);
+        snprintf(detail, sizeof detail, ": %s (%s)", text, sock_error_name(c->sock_error));
+        conn_set_os_error(c, sock_error_name(c->sock_error));
+    }
+    return proxy_fail(c, TLS_PROXY_FAILED, during, detail);
+}
+
+/* The complete header is in px->header[0..have): judge the status. */
+static int judge(tls_conn *c)
+{
+    struct conn_proxy *px = c->proxy;
+    char line[200];
+    first_line(px->header, px->have, line, sizeof line);
+    int status = 0;
+    const char *sp = strchr(line, ' ');
+    if (strncmp(line, "HTTP/1.", 7) == 0 && sp && sp[1] >= '1' && sp[1] <= '5' && sp[2] >= '0' &&
+        sp[2] <= '9' && sp[3] >= '0' && sp[3] <= '9' && (sp[4] == ' ' || sp[4] == '\0'))
+        status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
+    char detail[260];
+    snprintf(detail, sizeof detail, ": \"%s\"", line);
+    if (status == 0)
+        return proxy_fail(c, TLS_PROXY_FAILED, "answered CONNECT with a malformed status line for", detail);
+    if (status == 407) {
+        snprintf(detail, sizeof detail, ": %s%s", sp + 1,
+                 px->sent_credentials ? " (the credentials in the proxy URL were refused)"
+                                      : " (the proxy URL has no user:password)");
+        return proxy_fail(c, TLS_PROXY_AUTH_REQUIRED, "requires authentication to tunnel to", detail);
+    }
+    if (status < 200 || status > 299) {
+        snprintf(detail, sizeof detail, ": %s", sp + 1);
+        return proxy_fail(c, TLS_PROXY_FAILED, "refused the tunnel to", detail);
+    }
+    return 1;
+}
+
+int proxy_step(tls_conn *c)
+{
+    struct conn_proxy *px = c->proxy;
+    if (!px || px->tunnel_up)
+        return 1;
+    while (px->sent < px->request_len) {
+        size_t n = 0;
+        net_status st = conn_send(c, px->request + px->sent, px->request_len - px->sent, &n);
+        if (st == NET_AGAIN) {
+            c->setup_wants = TLS_WANT_WRITE;
+            return 0;
+        }
+        if (st != NET_OK)
+            return socket_fail(c, st, "dropped the connection while ostls sent CONNECT for");
+        px->sent += n;
+    }
+    if (px->request) {
+        memset(px->request, 0, px->request_len);   /* it may hold credentials */
+        free(px->request);
+        px->request = NULL;
+    }
+    for (;;) {
+        size_t room = sizeof px->header - px->have, n = 0;
+        if (room == 0)
+            return proxy_fail(c, TLS_PROXY_FAILED, "sent a header larger than 16 KiB in answer to CONNECT for", "");
+        net_status st = sock_peek(c->sock, px->header + px->have, room, &n, &c->sock_error);
+        if (st == NET_AGAIN) {
+            c->setup_wants = TLS_WANT_READ;
+            return 0;
+        }
+        if (st == NET_EOF)
+            return proxy_fail(c, TLS_PROXY_FAILED, "closed the connection before answering CONNECT for", "");
+        if (st != NET_OK)
+            return socket_fail(c, st, "dropped the connection before answering CONNECT for");
+        size_t end = header_end(px->header, px->have + n);
+        size_t take = end ? end - px->have : n;
+        /* Consume exactly our part; what follows the header stays queued. */
+        size_t got = 0;
+        st = conn_recv(c, px->header + px->have, take, &got);
+        if (st != NET_OK || got != take)
+            return socket_fail(c, st, "lost the connection while answering CONNECT for");
+        px->have += got;
+        if (!plausible_start(px->header, px->have)) {
+            char line[80], detail[120];
+            first_line(px->header, px->have, line, sizeof line);
+            snprintf(detail, sizeof detail, ": it is not HTTP (\"%s\")", line);
+            return proxy_fail(c, TLS_PROXY_FAILED, "answered CONNECT with something else for", detail);
+        }
+        if (end) {
+            if (!judge(c))
+                return 0;
+            px->tunnel_up = 1;   /* the engine takes the socket from here */
+            return 1;
+        }
+    }
+}
+
+/* ------------------------------------------------------------- accessors */
+
+const char *proxy_target_host(tls_conn *c)
+{
+    return c->proxy ? c->proxy->host : c->host;
+}
+
+int proxy_target_port(tls_conn *c)
+{
+    return c->proxy ? c->proxy->port : c->port;
+}
+
+const char *proxy_label(tls_conn *c)
+{
+    return c->proxy ? "proxy " : "";
+}
+
+void proxy_free(tls_conn *c)
+{
+    if (!c->proxy)
+        return;
+    if (c->proxy->request) {
+        memset(c->proxy->request, 0, c->proxy->request_len);
+        free(c->proxy->request);
+    }
+    free(c->proxy);
+    c->proxy = NULL;
+}

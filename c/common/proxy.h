@@ -1,0 +1,43 @@
+/*
+ * proxy.h — HTTP CONNECT tunnels, a phase of the connection state machine.
+ *
+ * With the "proxy" option set, set-up resolves and races the proxy's
+ * addresses instead of the origin's, sends "CONNECT origin:port", reads the
+ * proxy's answer without waiting, and then hands the tunnelled socket to the
+ * engine's handshake, which verifies the ORIGIN's name as always. Nothing in
+ * here names an engine; an engine that brings its own transport cannot be
+ * tunnelled (yet) and fails the connection with TLS_INVALID_ARGUMENT.
+ */
+#ifndef OSTLS_PROXY_H
+#define OSTLS_PROXY_H
+
+#include <stddef.h>
+
+typedef struct tls_conn tls_conn;
+
+/* Largest proxy answer (status line + headers) read before giving up. */
+#define PROXY_HEADER_MAX 16384
+
+/* Check a proxy URL, "http://[user:pass@]host[:port][/]", for tls_set_option.
+ * 1 if usable; 0 with why filled. */
+int proxy_url_valid(const char *url, char *why, size_t whycap);
+
+/* At the start of set-up (options final): when c->opts.proxy is set, drop the
+ * origin's resolution and start resolving / racing the proxy instead. 1 to go
+ * on, 0 after conn_fail. engine_owns_transport: the engine does its own TCP. */
+int proxy_start(tls_conn *c, int engine_owns_transport);
+
+/* The tunnel phase, run on the connected socket before the engine's
+ * handshake: 1 once the tunnel is up (or there is no proxy); 0 to wait
+ * (c->setup_wants set) or after conn_fail. */
+int proxy_step(tls_conn *c);
+
+/* The host / port the set-up is connecting to (the proxy's while tunnelling),
+ * and "proxy " or "" to put before it in messages. */
+const char *proxy_target_host(tls_conn *c);
+int proxy_target_port(tls_conn *c);
+const char *proxy_label(tls_conn *c);
+
+void proxy_free(tls_conn *c);
+
+#endif
