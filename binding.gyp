@@ -11,6 +11,8 @@
         "c/common/pem.c",
         "c/common/race.c",
         "c/common/resolve.c",
+        "c/common/session_cache.c",
+        "c/common/sha256.c",
         "c/common/sock.c",
         "c/common/strbuf.c",
         "c/common/suites.c",

@@ -33,7 +33,9 @@ export function connectOptionsFrom(o: CreateOptions): ConnectOptions {
     handshakeTimeout: o.handshakeTimeout,
     noDelay: o.noDelay,
     keepAlive: o.keepAlive,
-    keepAliveInitialDelay: o.keepAliveInitialDelay
+    keepAliveInitialDelay: o.keepAliveInitialDelay,
+    // Node's switch for its Agent's session cache turns ostls's off for these connections.
+    ...(o.maxCachedSessions === 0 ? { sessionCache: false } : {})
   }
 }
 

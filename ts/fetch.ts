@@ -15,9 +15,11 @@ export interface DispatcherOptions extends Omit<Undici.Agent.Options, 'connect'>
   ca?: ConnectOptions['ca']
   rejectUnauthorized?: boolean
   handshakeTimeout?: number
+  /** As undici's connect option: 0 turns ostls's TLS session cache off for these connections. */
+  maxCachedSessions?: number
 }
 
-type ConnectorOptions = Pick<DispatcherOptions, 'ca' | 'rejectUnauthorized' | 'handshakeTimeout'>
+type ConnectorOptions = Pick<DispatcherOptions, 'ca' | 'rejectUnauthorized' | 'handshakeTimeout' | 'maxCachedSessions'>
 
 export function undici(): typeof Undici {
   return require('undici')
@@ -39,7 +41,8 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
       ca: defaults.ca,
       rejectUnauthorized: defaults.rejectUnauthorized,
       handshakeTimeout: defaults.handshakeTimeout,
-      ALPNProtocols: ['http/1.1']
+      ALPNProtocols: ['http/1.1'],
+      ...(defaults.maxCachedSessions === 0 ? { sessionCache: false } : {})
     }
     let s: ReturnType<typeof connect>
     try {
@@ -61,8 +64,8 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
 
 /** An undici Agent (a dispatcher) whose https: connections go through ostls. */
 export function createDispatcher(options: DispatcherOptions = {}): Undici.Agent {
-  const { ca, rejectUnauthorized, handshakeTimeout, ...rest } = options
-  return new (undici().Agent)({ ...rest, connect: ostlsConnector({ ca, rejectUnauthorized, handshakeTimeout }) })
+  const { ca, rejectUnauthorized, handshakeTimeout, maxCachedSessions, ...rest } = options
+  return new (undici().Agent)({ ...rest, connect: ostlsConnector({ ca, rejectUnauthorized, handshakeTimeout, maxCachedSessions }) })
 }
 
 let shared: Undici.Agent | undefined

@@ -19,6 +19,7 @@ struct tls_options {
     int max_version;           /* TLS_VERSION_DEFAULT: newest available */
     int nodelay;
     int keepalive_seconds;     /* 0: off */
+    int session_cache;         /* 1 (default): resume and store sessions (session_cache.h) */
 };
 
 void options_init(struct tls_options *opts);
