@@ -61,7 +61,8 @@
             "c/impl-mac/backend.c",
             "c/impl-mac/mac_common.c",
             "c/impl-mac/network.c",
-            "c/impl-mac/securetransport.c"
+            "c/impl-mac/securetransport.c",
+            "c/impl-mac/st_resume.c"
           ],
           "defines": ["OSTLS_BACKEND_NAME_AT_RUNTIME", "OSTLS_BACKEND_OWNS_TRANSPORT"],
           "xcode_settings": {
