@@ -186,3 +186,19 @@ t.test('the fetch dispatcher resumes; maxCachedSessions: 0 turns it off', async 
     t.same(srv.reused, expected, `maxCachedSessions ${maxCachedSessions}: resumed ${JSON.stringify(expected)}`)
   }
 })
+
+t.test('the cache is bounded: 256 entries, the least recently used dropped first', async (t) => {
+  const srv = await countingServer()
+  t.teardown(() => srv.close())
+  // Each ALPN list is another key; the server ignores ALPN, so every one connects.
+  const keyed = (i: number) => trusted(srv.port, { ALPNProtocols: [`p${i}`] })
+  await visit(keyed(0))
+  await visit(keyed(1))
+  for (let i = 2; i <= 256; i++) {
+    await visit(keyed(i))
+    if (i === 128) t.equal((await visit(keyed(1))).reused, true, 'key 1, used again halfway, resumes')
+  }
+  t.equal((await visit(keyed(0))).reused, false, 'after 256 newer keys the oldest one was dropped')
+  t.equal((await visit(keyed(1))).reused, true, 'a key used recently was kept')
+  t.equal((await visit(keyed(256))).reused, true, 'the newest one was kept')
+})

@@ -84,8 +84,13 @@ int session_key_prepare(tls_conn *c)
     key_bytes(&h, "alpn", o->alpn, o->alpn_len);
     key_int(&h, "min_version", o->min_version);
     key_int(&h, "max_version", o->max_version);
-    /* Client identity (certificate + key) and proxy: add their option fields
-     * here when the options exist, e.g. key_text(&h, "client_cert", o->cert). */
+    /* The client identity, revocation policy and proxy options (branches
+     * clientcert and proxy) go here when they are merged:
+     *   key_text(&h, "cert", o->cert);
+     *   key_bytes(&h, "pfx", o->pfx, o->pfx_len);
+     *   key_int(&h, "revocation", o->revocation);
+     *   key_text(&h, "proxy", o->proxy);
+     * (The engines call session_key_prepare before options_drop_identity.) */
     sha256_final(&h, c->session_key);
     c->session_key_ready = o->session_cache;
     return c->session_key_ready;
