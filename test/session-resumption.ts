@@ -14,6 +14,12 @@ import { Agent, createDispatcher, fetch, ConnectOptions, TLSVersion } from '../d
 
 const p = pki()
 
+/** Wine's Schannel resumes nothing: its GnuTLS back end never keeps or offers
+ * session data. There the "never resumed" half of each test still runs; the
+ * assertions that a session IS resumed are todos naming this. */
+const noResume = wineGap('resumes no session at all (its GnuTLS back end keeps no session data)')
+const resumes = { todo: noResume }
+
 interface Counted extends TestServer {
   /** The server's isSessionReused() for each handshake, in order. */
   reused: boolean[]
@@ -66,8 +72,8 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as TLSVersion[]) {
     const second = await visit(trusted(srv.port))
     t.equal(first.protocol, version)
     t.equal(first.reused, false, 'the first connection made a full handshake')
-    t.equal(second.reused, true, 'the second one resumed')
-    t.same(srv.reused, [false, true], 'and the server agrees')
+    t.equal(second.reused, true, 'the second one resumed', resumes)
+    t.same(srv.reused, [false, true], 'and the server agrees', resumes)
     t.equal(second.body, 'hello')
     t.equal(second.authorized, true, 'a resumed connection still reports authorized')
     t.equal(second.verifyResult, 'ok', '... and the verification result of the session it resumed')
@@ -94,8 +100,8 @@ t.test('options that decide trust are part of the key: a change never resumes', 
     t.equal(r.reused, false, `${what}: the client says so too`)
   }
   const again = await visit(trusted(srv.port))
-  t.equal(again.reused, true, 'the base options still resume: their session was never replaced by another key')
-  t.equal(srv.reused[srv.reused.length - 1], true)
+  t.equal(again.reused, true, 'the base options still resume: their session was never replaced by another key', resumes)
+  t.equal(srv.reused[srv.reused.length - 1], true, 'and the server agrees', resumes)
 })
 
 t.test('a session made without verification is never used by a verifying client', async (t) => {
@@ -110,7 +116,7 @@ t.test('a session made without verification is never used by a verifying client'
   t.same(srv.reused, [false], 'the failed handshake was not a resumption (the server saw no second session)')
 
   const looseAgain = await visit({ ...base, rejectUnauthorized: false })
-  t.equal(looseAgain.reused, true, 'under its own key (rejectUnauthorized: false) the session does resume')
+  t.equal(looseAgain.reused, true, 'under its own key (rejectUnauthorized: false) the session does resume', resumes)
   t.equal(looseAgain.authorized, false, '... and reports what the session was: not authorized')
   t.equal(looseAgain.authorizationError, loose.authorizationError, '... with the same reason, never an empty one')
   t.equal(looseAgain.fingerprint, loose.fingerprint)
@@ -129,8 +135,8 @@ t.test('sessionCache: false and OSTLS_SESSION_CACHE=0 turn the cache off', async
     else process.env.OSTLS_SESSION_CACHE = saved
   })
   t.equal((await visit(trusted(srv.port))).reused, false, 'OSTLS_SESSION_CACHE=0: not offered')
-  t.equal((await visit(trusted(srv.port, { sessionCache: true }))).reused, true, 'sessionCache: true overrides it')
-  t.same(srv.reused, [false, false, false, false, true])
+  t.equal((await visit(trusted(srv.port, { sessionCache: true }))).reused, true, 'sessionCache: true overrides it', resumes)
+  t.same(srv.reused, [false, false, false, false, true], 'the server saw one resumption, the last', resumes)
 })
 
 /** An HTTPS server that closes every connection after its response, counting resumed handshakes. */
@@ -164,7 +170,7 @@ t.test('Agent resumes through the cache; maxCachedSessions: 0 turns it off', asy
   t.teardown(() => agent.destroy())
   t.equal(await get(on.port, agent), 'ok')
   t.equal(await get(on.port, agent), 'ok')
-  t.same(on.reused, [false, true], 'the second request resumed')
+  t.same(on.reused, [false, true], 'the second request resumed', resumes)
 
   const off = await httpsCounting(t)
   const noCache = new Agent({ ca: p.ca, maxCachedSessions: 0 })
@@ -183,11 +189,11 @@ t.test('the fetch dispatcher resumes; maxCachedSessions: 0 turns it off', async 
       const res = await fetch(`https://127.0.0.1:${srv.port}/`, { dispatcher })
       t.equal(await res.text(), 'ok')
     }
-    t.same(srv.reused, expected, `maxCachedSessions ${maxCachedSessions}: resumed ${JSON.stringify(expected)}`)
+    t.same(srv.reused, expected, `maxCachedSessions ${maxCachedSessions}: resumed ${JSON.stringify(expected)}`, maxCachedSessions === 0 ? {} : resumes)
   }
 })
 
-t.test('the cache is bounded: 256 entries, the least recently used dropped first', async (t) => {
+t.test('the cache is bounded: 256 entries, the least recently used dropped first', { skip: noResume }, async (t) => {
   const srv = await countingServer()
   t.teardown(() => srv.close())
   // Each ALPN list is another key; the server ignores ALPN, so every one connects.

@@ -519,9 +519,10 @@ static int ocsp_status_cb(SSL *ssl, void *arg)
  * session waits in s->pending) and for each TLS 1.3 NewSessionTicket (read
  * after the handshake). */
 
-/* Each connection gets its own copy: OpenSSL marks a TLS 1.3 session it has
- * resumed as not resumable again, and a shared one would be changed by every
- * connection using it. Reusing a ticket, as Node's clients do with the
+/* Each connection gets its own copy: OpenSSL changes the session of a live
+ * connection (it marks it not resumable when the connection is freed without
+ * close_notify), and a shared one would be changed by every connection using
+ * it. Reusing a ticket, as Node's clients do with the
  * `session` of the previous connection, lets a passive observer link the
  * connections that use it (RFC 8446, appendix C.4); a new ticket the server
  * sends replaces it. */
