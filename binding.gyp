@@ -12,6 +12,8 @@
         "c/common/pem.c",
         "c/common/proxy.c",
         "c/common/race.c",
+        "c/common/session_cache.c",
+        "c/common/sha256.c",
         "c/common/strbuf.c",
         "c/common/suites.c",
         "c/common/tls_client.c",
@@ -44,7 +46,8 @@
           # Schannel over Winsock; MSVC 2022 17.5+ (C11 atomics). The same
           # sources cross-compile with mingw-w64: scripts/build-win.sh.
           "sources": ["c/common/resolve_win.c", "c/common/sock_win.c",
-                      "c/impl-win/engines.c", "c/impl-win/schannel.c", "c/impl-win/schannel_verify.c"],
+                      "c/impl-win/engines.c", "c/impl-win/schannel.c", "c/impl-win/schannel_resume.c",
+                      "c/impl-win/schannel_verify.c"],
           "defines": ["_WIN32_WINNT=0x0A00", "WINVER=0x0A00", "UNICODE", "_UNICODE",
                       "_CRT_SECURE_NO_WARNINGS", "WIN32_LEAN_AND_MEAN"],
           "msvs_settings": {
@@ -68,7 +71,8 @@
             "c/impl-mac/engines.c",
             "c/impl-mac/mac_common.c",
             "c/impl-mac/network.c",
-            "c/impl-mac/securetransport.c"
+            "c/impl-mac/securetransport.c",
+            "c/impl-mac/st_resume.c"
           ],
           "xcode_settings": {
             "MACOSX_DEPLOYMENT_TARGET": "10.15",

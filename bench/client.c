@@ -256,6 +256,34 @@ int main(int argc, char **argv)
         t1 = now();
         cpu(&u1, &s1);
         bytes = (unsigned long long)count;
+    } else if (strcmp(mode, "hsr") == 0) {
+        /* Sequential handshakes, each resuming the previous connection's
+         * session (read after the server's one byte, which follows its ticket). */
+        int count = atoi(argv[3]), warm = 8;
+        SSL_SESSION *session = NULL;
+        for (int i = 0; i < warm + count; i++) {
+            if (i == warm) {
+                cpu(&u0, &s0);
+                t0 = now();
+            }
+            SSL *ssl = new_ssl(tcp_connect(0));
+            if (session)
+                SSL_set_session(ssl, session);
+            char one;
+            if (SSL_do_handshake(ssl) != 1 || SSL_read(ssl, &one, 1) != 1)
+                die("handshake");
+            if (i > warm && !SSL_session_reused(ssl))
+                die("not resumed");
+            SSL_SESSION_free(session);
+            /* A copy: SSL_free without close_notify marks the connection's
+             * own session not resumable (ostls's cache keeps copies too). */
+            session = SSL_SESSION_dup(SSL_get0_session(ssl));
+            close_session(ssl);
+        }
+        t1 = now();
+        cpu(&u1, &s1);
+        SSL_SESSION_free(session);
+        bytes = (unsigned long long)count;
     } else if (strcmp(mode, "ping") == 0) {
         int count = atoi(argv[3]), size = atoi(argv[4]), warm = atoi(argv[5]);
         char *buf = malloc((size_t)size), *in = malloc((size_t)size);

@@ -35,6 +35,8 @@ if (impl === 'ostls') {
   throw new Error(`unknown impl ${impl}`)
 }
 
+let nodeContext
+
 function statusField(name) {
   const m = fs.readFileSync('/proc/self/status', 'utf8').match(new RegExp(`^${name}:\\s*(\\d+)`, 'm'))
   return m ? Number(m[1]) : -1
@@ -140,6 +142,30 @@ async function main() {
     start()
     await handshakes(count, conc, false)
     finish(count, { first_cpu_ms: (first.c.user + first.c.system) / 1e3, first_wall_ms: first.wall * 1e3 })
+  } else if (mode === 'hsr') {
+    // Sequential handshakes with resumption: each connection reads the
+    // server's one byte (sent after its ticket) and closes. ostls resumes
+    // through its own cache; Node reuses the previous connection's `session`.
+    const count = Number(rest[0])
+    let session
+    const one = (check) =>
+      new Promise((resolve) => {
+        const s = impl === 'node'
+          ? tls.connect({ host: HOST, port, secureContext: (nodeContext ??= tls.createSecureContext({ ca: caPem })), session })
+          : open()
+        if (impl === 'node') s.on('session', (sess) => { session = sess })
+        s.once('data', () => {
+          if (!s.authorized) fail(new Error('not authorized'))
+          if (check && !s.isSessionReused()) fail(new Error('not resumed'))
+          s.destroy()
+          resolve()
+        })
+        s.on('error', fail)
+      })
+    for (let i = 0; i < 8; i++) await one(i > 0) // warm-up, and the first session
+    start()
+    for (let i = 0; i < count; i++) await one(true)
+    finish(count)
   } else if (mode === 'ping') {
     const count = Number(rest[0])
     const size = Number(rest[1])

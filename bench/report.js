@@ -28,6 +28,7 @@ const TARGETS = [
   ['hs1', 'cpu_ms_per_hs', 'node', '<=', 1.0, 'handshake CPU ≤ 1.0× Node (sequential)'],
   ['hs16', 'cpu_ms_per_hs', 'node', '<=', 1.0, 'handshake CPU ≤ 1.0× Node (concurrency 16)'],
   ['hs64', 'cpu_ms_per_hs', 'node', '<=', 1.0, 'handshake CPU ≤ 1.0× Node (concurrency 64)'],
+  ['hsr', 'cpu_ms_per_hs', 'node', '<=', 0.7, 'resumed handshake CPU ≤ 0.7× Node (sequential, same host)'],
   ['idle1000', 'rss_kb_per_conn', 'node', '<=', 0.8, 'idle RSS/conn ≤ 0.8× Node (1,000)'],
   ['idle10000', 'rss_kb_per_conn', 'node', '<=', 0.8, 'idle RSS/conn ≤ 0.8× Node (10,000)'],
   ['recv', 'gib_per_s', 'node', '>=', 1.0, 'receive wall throughput ≥ Node'],

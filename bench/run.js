@@ -42,7 +42,7 @@ const config = quick
   : { repeat: 7, bulkBytes: 1 * GiB, chunk: 64 * 1024, hs: { 1: 800, 16: 1500, 64: 1500 }, hsRepeat: 5, ping: 20000, pingWarm: 1000, idle: [1000, 10000], idleRepeat: 3, probeBytes: 256 * MiB, gapConcurrent: 1000 }
 config.repeat = Number(opt('repeat', config.repeat))
 config.hsRepeat = Number(opt('repeat', config.hsRepeat))
-const only = opt('only', 'recv,send,hs,ping,idle,gap').split(',')
+const only = opt('only', 'recv,send,hs,hsr,ping,idle,gap').split(',')
 const outDir = path.resolve(opt('out', quick ? path.join(work, 'quick') : path.join(__dirname, 'results')))
 
 function log(msg) {
@@ -233,6 +233,12 @@ async function main() {
         ...(conc === 1 ? { first_cpu_ms: r.first_cpu_ms ?? NaN } : {})
       })))
     }
+  }
+  if (only.includes('hsr')) {
+    const n = config.hs[1]
+    results.push(await scenario('hsr', `sequential handshakes ×${n}, same host, with resumption`, ['greet'], 'hsr', [String(n)], config.hsRepeat, (r) => ({
+      cpu_ms_per_hs: (r.cpu_s / r.units) * 1e3, hs_per_s: r.units / r.wall_s
+    })))
   }
   if (only.includes('ping')) {
     results.push(await scenario('ping', `ping-pong 1 KiB ×${config.ping}`, ['echo'], 'ping', [String(config.ping), '1024', String(config.pingWarm)], config.repeat, (r) => ({

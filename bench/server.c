@@ -31,7 +31,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { SOURCE, SINK, ECHO };
+enum { SOURCE, SINK, ECHO, GREET };   /* greet: a sink that issues a ticket and sends one byte after the handshake */
 #define CHUNK (256 * 1024)
 
 struct conn {
@@ -104,6 +104,8 @@ static void pump(struct conn *c)
             return;
         }
         c->open = 1;
+        if (mode == GREET)
+            SSL_write(c->ssl, "!", 1);   /* after the ticket: a client that has read it has the ticket */
     }
     if (mode == SOURCE && c->finished) {
         char scrap[4096];
@@ -176,10 +178,11 @@ static void pump(struct conn *c)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: server source|sink|echo cert.pem key.pem [bytes]\n");
+        fprintf(stderr, "usage: server source|sink|echo|greet cert.pem key.pem [bytes]\n");
         return 2;
     }
-    mode = strcmp(argv[1], "source") == 0 ? SOURCE : strcmp(argv[1], "echo") == 0 ? ECHO : SINK;
+    mode = strcmp(argv[1], "source") == 0 ? SOURCE : strcmp(argv[1], "echo") == 0 ? ECHO
+         : strcmp(argv[1], "greet") == 0 ? GREET : SINK;
     total = argc > 4 ? strtoull(argv[4], NULL, 10) : 0;
     signal(SIGPIPE, SIG_IGN);
     struct rlimit rl;
@@ -198,7 +201,9 @@ int main(int argc, char **argv)
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-    SSL_CTX_set_num_tickets(ctx, 0);
+    /* Resumption only in greet mode (the "with resumption" scenario): one
+     * TLS 1.3 ticket per connection. */
+    SSL_CTX_set_num_tickets(ctx, mode == GREET ? 1 : 0);
 
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     int one = 1;

@@ -165,6 +165,9 @@ TLS_API void tls_free(tls_conn *tls);
  *               "state" is "handshaking" and remote_address is the proxy's.
  *               Engines that make their own connections (Network.framework)
  *               fail set-up with TLS_INVALID_ARGUMENT.
+ *   session_cache "1" (default) or "0": resume a session cached under this
+ *               connection's key (every option above, host and port), and
+ *               cache the one it makes; "0" does neither
  * Socket options (any time):
  *   nodelay     "1" or "0": TCP_NODELAY (default "1")
  *   keepalive   seconds of idle before TCP keep-alive probes; "0" turns it off
@@ -226,6 +229,7 @@ TLS_API int tls_shutdown(tls_conn *tls, int *done, const char **err, const char 
  *   alpn             the protocol the server selected, or ""
  *   peer_cert        the server's certificate, PEM
  *   peer_chain       the chain the server sent (leaf first), PEM
+ *   session_reused   "1" when the handshake resumed a cached session, else "0"
  *   verify_result    "ok", or the verification failure named as OpenSSL / Node do
  *                    (CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT,
  *                    SELF_SIGNED_CERT_IN_CHAIN, UNABLE_TO_GET_ISSUER_CERT_LOCALLY,

@@ -37,7 +37,9 @@ export function connectOptionsFrom(o: CreateOptions): ConnectOptions {
     noDelay: o.noDelay,
     keepAlive: o.keepAlive,
     keepAliveInitialDelay: o.keepAliveInitialDelay,
-    proxy: proxyFor(host, Number(o.port ?? 443), o.proxy).url
+    proxy: proxyFor(host, Number(o.port ?? 443), o.proxy).url,
+    // Node's switch for its Agent's session cache turns ostls's off for these connections.
+    ...(o.maxCachedSessions === 0 ? { sessionCache: false } : {})
   }
 }
 

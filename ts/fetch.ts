@@ -18,9 +18,11 @@ export interface DispatcherOptions extends Omit<Undici.Agent.Options, 'connect'>
   handshakeTimeout?: number
   /** false, 'env', 'system' (default) or an http:// proxy URL, for https: origins: see README "Proxies". */
   proxy?: ProxySetting
+  /** As undici's connect option: 0 turns ostls's TLS session cache off for these connections. */
+  maxCachedSessions?: number
 }
 
-type ConnectorOptions = Pick<DispatcherOptions, 'ca' | 'rejectUnauthorized' | 'handshakeTimeout' | 'proxy'>
+type ConnectorOptions = Pick<DispatcherOptions, 'ca' | 'rejectUnauthorized' | 'handshakeTimeout' | 'proxy' | 'maxCachedSessions'>
 
 export function undici(): typeof Undici {
   return require('undici')
@@ -50,7 +52,8 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
       ca: defaults.ca,
       rejectUnauthorized: defaults.rejectUnauthorized,
       handshakeTimeout: defaults.handshakeTimeout,
-      ALPNProtocols: ['http/1.1']
+      ALPNProtocols: ['http/1.1'],
+      ...(defaults.maxCachedSessions === 0 ? { sessionCache: false } : {})
     }
     let s: ReturnType<typeof connect>
     try {
@@ -72,8 +75,8 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
 
 /** An undici Agent (a dispatcher) whose https: connections go through ostls. */
 export function createDispatcher(options: DispatcherOptions = {}): Undici.Agent {
-  const { ca, rejectUnauthorized, handshakeTimeout, proxy, ...rest } = options
-  return new (undici().Agent)({ ...rest, connect: ostlsConnector({ ca, rejectUnauthorized, handshakeTimeout, proxy }) })
+  const { ca, rejectUnauthorized, handshakeTimeout, proxy, maxCachedSessions, ...rest } = options
+  return new (undici().Agent)({ ...rest, connect: ostlsConnector({ ca, rejectUnauthorized, handshakeTimeout, proxy, maxCachedSessions }) })
 }
 
 let shared: Undici.Agent | undefined

@@ -51,6 +51,25 @@ export interface ConnectOptions {
    * also resolve 'env' / 'system' to one (proxy-env.ts).
    */
   proxy?: string
+  /**
+   * ostls's TLS session cache for this connection (default true, unless the
+   * environment has OSTLS_SESSION_CACHE=0): resume a session cached under this
+   * connection's key (host, port, servername, ca, rejectUnauthorized,
+   * min/maxVersion, ALPN) and cache the one it makes. false does neither.
+   */
+  sessionCache?: boolean
+  /**
+   * Accepted for Node compatibility and ignored: ostls keeps its sessions in
+   * its own cache (see sessionCache) and never hands them out, so there is no
+   * 'session' event and getSession() is undefined.
+   */
+  session?: Buffer
+}
+
+/** OSTLS_SESSION_CACHE=0 in the environment turns the session cache off for
+ * every connection that does not say otherwise (sessionCache: true). */
+function sessionCacheDefault(): boolean {
+  return process.env.OSTLS_SESSION_CACHE !== '0'
 }
 
 const DEFAULT_HANDSHAKE_TIMEOUT = 120_000
@@ -185,6 +204,7 @@ export class TLSStream extends Duplex {
   #setupTimer: NodeJS.Timeout | null = null
   #signal?: AbortSignal
   #onAbort?: () => void
+  #sessionReused = false
   #protocol: string | null = null
   #cipher: { name: string; standardName: string; version: string } | null = null
   #peerChainPem: string | null = null
@@ -236,6 +256,7 @@ export class TLSStream extends Duplex {
           throw asBadValue(e)
         }
       }
+      if (!(options.sessionCache ?? sessionCacheDefault())) conn.setOption('session_cache', '0')
       if (options.keepAlive) this.setKeepAlive(true, options.keepAliveInitialDelay ?? 0)
     } catch (e) {
       this.#release()
@@ -327,6 +348,7 @@ export class TLSStream extends Duplex {
       this.authorizationError = this.authorized ? null : verify || 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
       this.alpnProtocol = conn.info('alpn') || false
       this.#protocol = conn.info('protocol') || null
+      this.#sessionReused = conn.info('session_reused') === '1'
       const cipher = conn.info('cipher')
       if (cipher) this.#cipher = { name: cipher, standardName: cipher, version: this.#protocol ?? '' }
       this.remoteAddress = conn.info('remote_address') || undefined
@@ -631,12 +653,15 @@ export class TLSStream extends Duplex {
     return this.#res.conn.info(key)
   }
 
+  /** Always undefined: ostls's sessions stay in its own cache (see the sessionCache option). */
   getSession(): undefined {
     return undefined
   }
 
+  /** true when the handshake resumed a session from ostls's cache (no certificate was sent: the
+   * verification result and peer certificate are those of the connection that made the session). */
   isSessionReused(): boolean {
-    return false
+    return this.#sessionReused
   }
 }
 

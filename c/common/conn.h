@@ -73,6 +73,11 @@ struct tls_conn {
 
     strbuf info;                  /* holds the latest tls_info value */
     void *session;                /* owned by the backend */
+
+    /* Session cache (session_cache.h): the digest of every trust-deciding
+     * option, set by session_key_prepare; ready 0 keeps c out of the cache. */
+    unsigned char session_key[32];
+    int session_key_ready;
 };
 
 /* Socket I/O for the backend's transport. Records sock_error / sock_eof so a

@@ -20,6 +20,7 @@ void options_init(struct tls_options *opts)
     opts->min_version = TLS_VERSION_1_2;
     opts->max_version = TLS_VERSION_DEFAULT;
     opts->nodelay = 1;
+    opts->session_cache = 1;
 }
 
 void options_free(struct tls_options *opts)
@@ -199,6 +200,12 @@ static const char *set_tls_option(struct tls_options *o, const char *key, const 
         }
         return replace_string(&o->proxy, value, msg, cap, key);
     }
+    if (strcmp(key, "session_cache") == 0) {
+        if (strcmp(value, "1") != 0 && strcmp(value, "0") != 0)
+            return bad_value(msg, cap, key, value, "expected \"1\" or \"0\"");
+        o->session_cache = value[0] == '1';
+        return NULL;
+    }
     snprintf(msg, cap, "unknown option \"%.100s\"", key);
     return TLS_INVALID_ARGUMENT;
 }
@@ -246,7 +253,8 @@ const char *options_set(struct tls_options *opts, const char *key, const char *v
     if (setup_started) {
         /* Still name unknown keys as unknown rather than as too late. */
         static const char *const known[] = { "servername", "ca", "verify", "alpn",
-                                             "min_version", "max_version", "proxy" };
+                                             "min_version", "max_version", "proxy",
+                                             "session_cache" };
         for (size_t i = 0; i < TLS_ARRAY_LEN(known); i++)
             if (strcmp(key, known[i]) == 0) {
                 snprintf(msg, cap, "option %s must be set before the handshake starts", key);

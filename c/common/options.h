@@ -20,6 +20,7 @@ struct tls_options {
     int nodelay;
     int keepalive_seconds;     /* 0: off */
     char *proxy;               /* HTTP CONNECT proxy URL (proxy.h), or NULL */
+    int session_cache;         /* 1 (default): resume and store sessions (session_cache.h) */
 };
 
 void options_init(struct tls_options *opts);

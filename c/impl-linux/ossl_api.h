@@ -229,11 +229,35 @@ typedef struct x509_lookup_method_st X509_LOOKUP_METHOD;
     X(void, OCSP_BASICRESP_free, (OCSP_BASICRESP *bs))                                  \
     X(void, OCSP_RESPONSE_free, (OCSP_RESPONSE *resp))
 
+/* Session resumption (session_cache.h), 1.1.1 and 3.x; resumption stays off
+ * when any is missing. */
+typedef struct ssl_session_st SSL_SESSION;
+typedef struct asn1_string_st ASN1_TIME;
+#define OSSL_SSL_CTRL_SET_SESS_CACHE_MODE      44
+#define OSSL_SSL_SESS_CACHE_CLIENT             0x0001
+#define OSSL_SSL_SESS_CACHE_NO_INTERNAL        0x0300   /* no lookup, no store: ostls's cache does both */
+#define OSSL_RESUME_FUNCTIONS(X)                                                        \
+    X(void, SSL_CTX_sess_set_new_cb, (SSL_CTX *ctx, int (*cb)(SSL *, SSL_SESSION *)))   \
+    X(int, SSL_set_session, (SSL *ssl, SSL_SESSION *session))                           \
+    X(int, SSL_session_reused, (const SSL *ssl))                                        \
+    X(int, SSL_set_ex_data, (SSL *ssl, int idx, void *data))                            \
+    X(void *, SSL_get_ex_data, (const SSL *ssl, int idx))                               \
+    X(void, SSL_SESSION_free, (SSL_SESSION *session))                                   \
+    X(SSL_SESSION *, SSL_SESSION_dup, (const SSL_SESSION *session))                     \
+    X(int, SSL_SESSION_is_resumable, (const SSL_SESSION *session))                      \
+    X(long, SSL_SESSION_get_timeout, (const SSL_SESSION *session))                      \
+    X(X509 *, SSL_SESSION_get0_peer, (SSL_SESSION *session))                            \
+    X(const ASN1_TIME *, X509_get0_notAfter, (const X509 *cert))                        \
+    X(int, ASN1_TIME_diff, (int *days, int *secs, const ASN1_TIME *from,                \
+                            const ASN1_TIME *to))
+
 #define OSSL_DECLARE_POINTER(ret, name, params) ret (*name) params;
 
 struct ossl_api {
     OSSL_REQUIRED_FUNCTIONS(OSSL_DECLARE_POINTER)
     OSSL_OPTIONAL_FUNCTIONS(OSSL_DECLARE_POINTER)
+    OSSL_RESUME_FUNCTIONS(OSSL_DECLARE_POINTER)
+    int can_resume;                 /* every OSSL_RESUME_FUNCTIONS one is there */
     int is_3x;                      /* OpenSSL 3.0 or newer */
     char library_path[4096];        /* real path of the libssl that loaded */
     char library_tried[2048];       /* names tried, ';'-separated */

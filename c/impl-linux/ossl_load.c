@@ -35,6 +35,7 @@ struct symbol_slot {
 #define OSSL_SLOT(ret, name, params) { #name, (void **)&ossl.name },
 static const struct symbol_slot required_symbols[] = { OSSL_REQUIRED_FUNCTIONS(OSSL_SLOT) };
 static const struct symbol_slot optional_symbols[] = { OSSL_OPTIONAL_FUNCTIONS(OSSL_SLOT) };
+static const struct symbol_slot resume_symbols[] = { OSSL_RESUME_FUNCTIONS(OSSL_SLOT) };
 
 /* Resolve all functions from one opened library; names the first missing. */
 static const char *bind_symbols(void *handle)
@@ -46,6 +47,10 @@ static const char *bind_symbols(void *handle)
     }
     for (size_t i = 0; i < sizeof optional_symbols / sizeof optional_symbols[0]; i++)
         *optional_symbols[i].slot = dlsym(handle, optional_symbols[i].name);
+    ossl.can_resume = 1;
+    for (size_t i = 0; i < sizeof resume_symbols / sizeof resume_symbols[0]; i++)
+        if (!(*resume_symbols[i].slot = dlsym(handle, resume_symbols[i].name)))
+            ossl.can_resume = 0;
     if (!ossl.SSL_get1_peer_certificate && !ossl.SSL_get_peer_certificate)
         return "SSL_get1_peer_certificate";
     return NULL;

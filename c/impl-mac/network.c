@@ -520,7 +520,10 @@ static int start_connection(tls_conn *c)
          * and a resumed handshake carries no certificate, so the verify block
          * does not run: a session made with rejectUnauthorized:false or
          * another `ca` would let a later verifying connection through
-         * unverified. Every connection is a full, verified handshake. */
+         * unverified. Every connection is a full, verified handshake.
+         * (Issue 16: it stays off. The only way to key it would be a
+         * separate options object per session key, and Network.framework
+         * documents no guarantee that its cache is per options object.) */
         sec_protocol_options_set_tls_resumption_enabled(sec, false);
         sec_protocol_options_set_tls_tickets_enabled(sec, false);
         sec_protocol_options_set_verify_block(sec, ^(sec_protocol_metadata_t metadata, sec_trust_t trust,
@@ -875,6 +878,9 @@ static int nw_conn_info(tls_conn *c, const char *key, strbuf *out)
     } else if (strcmp(key, "alpn") == 0) {
         if (ready)
             strbuf_puts(out, sh->alpn);
+    } else if (strcmp(key, "session_reused") == 0) {
+        if (ready)
+            strbuf_puts(out, "0");   /* resumption is off (below): never resumed */
     } else if (strcmp(key, "peer_cert") == 0 || strcmp(key, "peer_chain") == 0) {
         pthread_mutex_lock(&sh->lock);
         CFArrayRef chain = sh->sent_chain ? CFRetain(sh->sent_chain) : NULL;

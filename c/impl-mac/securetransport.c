@@ -15,6 +15,7 @@
  * sent by tls_close.
  */
 #include "mac.h"
+#include "st_resume.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,10 @@ struct st_session {
     size_t write_held;           /* plaintext SSLWrite took but has not sent yet */
     unsigned char stash[16384];  /* app data taken by st_peek, served first */
     size_t stash_off, stash_len;
+    st_peer *peer;               /* resumption (st_resume.h), or NULL when the cache is off */
+    int peer_cached;             /* the peer ID came from the cache */
+    int server_checked;          /* check_server ran: a full handshake */
+    int resumed;
 };
 
 static struct st_session *session_of(tls_conn *c)
@@ -152,6 +157,7 @@ static int st_session_new(tls_conn *c)
     if (!s)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
     c->session = s;
+    session_key_prepare(c);
     const struct tls_options *o = &c->opts;
     if (o->min_version == TLS_VERSION_1_3)
         return conn_fail(c, TLS_INVALID_ARGUMENT,
@@ -192,6 +198,7 @@ static int st_session_new(tls_conn *c)
             return conn_fail(c, TLS_INVALID_ARGUMENT, "option alpn could not be applied (OSStatus %d)",
                              (int)st);
     }
+    s->peer = st_peer_begin(c, s->ctx, &s->peer_cached);
     return 1;
 }
 
@@ -204,6 +211,7 @@ static void st_session_free(tls_conn *c)
         CFRelease(s->anchors);
     if (s->sent_chain)
         CFRelease(s->sent_chain);
+    st_peer_release(s->peer);
     free(s);
     c->session = NULL;
 }
@@ -215,6 +223,7 @@ static int check_server(tls_conn *c)
 {
     struct st_session *s = c->session;
     SecTrustRef trust = NULL;
+    s->server_checked = 1;
     OSStatus st = SSLCopyPeerTrust(s->ctx, &trust);
     if (st != noErr || !trust) {
         char text[256];
@@ -266,6 +275,18 @@ static step_result st_handshake(tls_conn *c)
         clear_for_call(c);
         OSStatus st = SSLHandshake(s->ctx);
         if (st == noErr) {
+            /* No certificate was checked: SecureTransport resumed the session
+             * cached under the peer ID, which only ostls's cache hands out. */
+            if (!s->server_checked && !s->peer_cached) {
+                conn_fail(c, TLS_HANDSHAKE_FAILED, "SecureTransport resumed a session ostls did not offer");
+                return STEP_FAILED;
+            }
+            if (!s->server_checked) {
+                s->resumed = 1;
+                s->sent_chain = (CFMutableArrayRef)st_peer_resumed(c, s->peer);
+            } else {
+                st_peer_store(c, s->peer, s->sent_chain);
+            }
             s->handshake_done = 1;
             return STEP_DONE;
         }
@@ -449,6 +470,9 @@ static int st_conn_info(tls_conn *c, const char *key, strbuf *out)
             mac_append_pem(out, (SecCertificateRef)CFArrayGetValueAtIndex(s->sent_chain, 0));
     } else if (strcmp(key, "peer_chain") == 0) {
         mac_append_pem_array(out, s->sent_chain);
+    } else if (strcmp(key, "session_reused") == 0) {
+        if (s->handshake_done)
+            strbuf_puts(out, s->resumed ? "1" : "0");
     } else {
         return 0;
     }

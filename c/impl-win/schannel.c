@@ -18,6 +18,7 @@
 #include "../common/suites.h"
 #include "../common/verify.h"
 #include "schannel_verify.h"
+#include "schannel_resume.h"   /* session resumption: a credential shared per session key */
 
 #include <windows.h>
 #include <wincrypt.h>
@@ -52,6 +53,7 @@ struct sch_session {
     int reneg_kick;         /* call InitializeSecurityContext even with no new bytes */
     int verified;           /* chain verification ran */
     int cred_tls13;         /* the credentials allow TLS 1.3 */
+    sch_cred *shared;       /* the credential's shared reference (schannel_resume.h), or NULL */
     SecPkgContext_StreamSizes sizes;
 
     unsigned char *in;      /* raw bytes from the socket not yet consumed */
@@ -405,6 +407,7 @@ static int schannel_session_new(tls_conn *c)
     if (!s)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
     c->session = s;
+    session_key_prepare(c);
     if (!c->peer_name_is_ip) {
         s->target = utf8_to_wide(c->peer_name);
         if (!s->target)
@@ -414,7 +417,8 @@ static int schannel_session_new(tls_conn *c)
         return 0;
     if (c->opts.alpn && !build_alpn(c, s))
         return 0;
-    SECURITY_STATUS st = acquire_credentials(c, s);
+    SECURITY_STATUS st = sch_cred_lookup(c, &s->cred, &s->cred_tls13, &s->shared) ? SEC_E_OK
+                                                                                   : acquire_credentials(c, s);
     if (st != SEC_E_OK) {
         char text[300];
         sspi_text(st, text, sizeof text);
@@ -427,6 +431,8 @@ static int schannel_session_new(tls_conn *c)
         return conn_fail(c, TLS_INTERNAL_ERROR, "Schannel refused client credentials: %s", text);
     }
     s->have_cred = 1;
+    if (!s->shared)
+        s->shared = sch_cred_wrap(&s->cred, s->cred_tls13);
     /* What these credentials really allow (Wine, for one, drops TLS 1.3). */
     SecPkgCred_SupportedProtocols sp;
     memset(&sp, 0, sizeof sp);
@@ -445,7 +451,9 @@ static void schannel_session_free(tls_conn *c)
     struct sch_session *s = c->session;
     if (s->have_ctx)
         DeleteSecurityContext(&s->ctx);
-    if (s->have_cred)
+    if (s->shared)
+        sch_cred_release(s->shared);   /* the handle goes with its last reference */
+    else if (s->have_cred)
         FreeCredentialsHandle(&s->cred);
     if (s->peer)
         CertFreeCertificateContext(s->peer);
@@ -730,6 +738,7 @@ static step_result schannel_handshake(tls_conn *c)
         return st;
     finish_handshake(c);
     s->handshake_done = 1;
+    sch_cred_store(c, s->shared);
     return STEP_DONE;
 }
 
@@ -1121,6 +1130,9 @@ static int schannel_conn_info(tls_conn *c, const char *key, strbuf *out)
     } else if (strcmp(key, "peer_chain") == 0) {
         if (s->peer)
             peer_chain(s, out);
+    } else if (strcmp(key, "session_reused") == 0) {
+        if (ready)
+            strbuf_puts(out, sch_session_reused(&s->ctx) ? "1" : "0");
     } else {
         return 0;
     }
