@@ -120,8 +120,9 @@ t.test('an install without its native library (no build, no prebuild)', { skip: 
 })
 
 t.test('the OS TLS library (libssl) missing', { skip: process.platform !== 'linux' && 'only the Linux backend loads its OS TLS library by a name that can be overridden' }, async (t) => {
-  // The OpenSSL engine's case, whichever engine the suite runs against (OSTLS_BACKEND).
-  const r = await run(['doctor'], { OSTLS_BACKEND: 'openssl', OSTLS_LIBSSL: '/nonexistent/libssl.so.3:libssl-not-here.so' })
+  // The default choice (no OSTLS_BACKEND, whichever engine the suite runs against) with
+  // no engine able to load: the mbedtls engine, next in the list, is kept from loading too.
+  const r = await run(['doctor'], { OSTLS_BACKEND: '', OSTLS_LIBMBEDTLS: '/nonexistent/libmbedtls.so.14', OSTLS_LIBSSL: '/nonexistent/libssl.so.3:libssl-not-here.so' })
   t.equal(r.code, 1)
   // A clone without prebuilds lists the missing prebuild before the local build that loads;
   // OSTLS_LIBRARY: the sanitizer runs (scripts/test-sanitizers.sh) point it at their build.
