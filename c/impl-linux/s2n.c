@@ -39,11 +39,12 @@
 #define DEFAULT_S2N_NAMES "libs2n.so.1:libs2n.so"
 #define PLAIN_MAX 16384   /* one TLS record's plaintext */
 
-/* Security policies (s2n's names; tls/s2n_security_policies.c). Each allows
- * TLS 1.2 at the least, ECDHE only (no finite-field DHE, no RSA key
- * exchange), AES-GCM, ChaCha20 and AES-CBC-SHA256/384 on 1.2. */
-#define POLICY_DEFAULT "default_tls13"   /* 20240503: TLS 1.2 and 1.3 */
-#define POLICY_TLS12   "20240501"        /* TLS 1.2 only */
+/* Security policies (s2n's names; tls/s2n_security_policies.c), chosen to
+ * offer what the OpenSSL engine offers: TLS 1.2 at the least; on 1.2, ECDHE
+ * with AES-GCM, ChaCha20 and AES-CBC, and RSA key exchange with AES (kept for
+ * IIS-era servers); never finite-field DHE, 3DES, RC4 or NULL. */
+#define POLICY_DEFAULT "20241106"        /* TLS 1.2 and 1.3 */
+#define POLICY_TLS12   "ELBSecurityPolicy-TLS-1-2-Ext-2018-06"   /* 1.2 only, same 1.2 suites but ChaCha20 */
 #define POLICY_TLS13   "20250414"        /* TLS 1.3 only */
 
 static struct s2n_api s2n;

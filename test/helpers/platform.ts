@@ -14,3 +14,19 @@ export const schannelGap = (what: string): string | undefined => (process.platfo
 
 /** A limit of Wine's own Schannel (its GnuTLS back end), not of the engine. */
 export const wineGap = (what: string): string | undefined => (underWine ? `Wine's Schannel: ${what}` : undefined)
+
+/**
+ * A limit of the AWS s2n-tls engine's library itself (not a gap ostls could
+ * close): when the loaded engine is s2n (OSTLS_BACKEND=s2n), the reason the
+ * test is skipped; otherwise undefined, so the test runs.
+ */
+export function s2nLimit(what: string): string | undefined {
+  if (process.env.OSTLS_BACKEND !== 's2n') return undefined
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { backendInfo } = require('../../dist/cjs/index') as typeof import('../../dist/cjs/index')
+  try {
+    return backendInfo().backend === 's2n' ? `s2n-tls limit: ${what}` : undefined
+  } catch {
+    return undefined   // the library did not load: the test itself reports that
+  }
+}
