@@ -67,6 +67,7 @@ struct s2n_session {
     unsigned char hdr[5];
     int hdr_have;
     size_t body_left;
+    int not_tls;                     /* a record header no TLS peer sends */
 };
 
 static int s2n_err(void)
@@ -253,6 +254,16 @@ static void track_records(struct s2n_session *s, const unsigned char *p, size_t 
         if (s->hdr_have == 5) {
             s->body_left = ((size_t)s->hdr[3] << 8) | s->hdr[4];
             s->hdr_have = 0;
+            /* s2n would wait for the body an HTTP or SSH reply "announces"
+             * (or for 64 KiB of an oversize record): such bytes are refused
+             * here, at the header. Types 20-23, version 3.x, at most
+             * 2^14 + 2048 bytes (RFC 8446 5.2, RFC 5246 6.2.3). */
+            if (s->hdr[0] < 20 || s->hdr[0] > 23 || s->hdr[1] != 3 || s->body_left > 18432)
+                s->not_tls = 1;
+            /* Nor is an alert of one byte, which s2n would hold waiting for
+             * the second (any real alert, encrypted or not, has both). */
+            if (s->hdr[0] == 21 && s->body_left < 2)
+                s->not_tls = 1;
         }
     }
 }
@@ -264,6 +275,10 @@ static int io_recv(void *ctx, uint8_t *buf, uint32_t len)
     net_status st = conn_recv(s->c, buf, len, &got);
     if (st == NET_OK) {
         track_records(s, buf, got);
+        if (s->not_tls) {
+            errno = EPROTO;
+            return -1;
+        }
         return (int)got;
     }
     if (st == NET_EOF)
@@ -465,6 +480,12 @@ static step_result fail_call(tls_conn *c, const char *during)
     long vcode = verify_code_of(name);
     if (vcode == -2)
         vcode = c->peer_name_is_ip ? VERIFY_IP_ADDRESS_MISMATCH : VERIFY_HOSTNAME_MISMATCH;
+    if (s->not_tls) {
+        conn_fail(c, TLS_PROTOCOL_ERROR,
+                  "%s did not answer with TLS (is port %d a TLS port?), or sent a malformed or "
+                  "oversize record", c->peer_name, c->remote_port);
+        return STEP_FAILED;
+    }
     if (vcode >= 0) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s (%s)", text, name);
@@ -493,7 +514,8 @@ static step_result fail_call(tls_conn *c, const char *during)
         conn_fail(c, s->handshake_done ? TLS_PROTOCOL_ERROR : TLS_HANDSHAKE_FAILED,
                   "TLS %s with %s failed: %s (%s, alert %d)", s->handshake_done ? "session" : "handshake",
                   c->peer_name, text, name, s2n.s2n_connection_get_alert(s->sc));
-    else if (type == S2N_ETYPE_PROTO)
+    else if (type == S2N_ETYPE_PROTO || strncmp(name, "S2N_ERR_STUFFER", 15) == 0 ||
+             strcmp(name, "S2N_ERR_BAD_MESSAGE") == 0)
         conn_fail(c, TLS_PROTOCOL_ERROR, "%s broke the TLS protocol %s: %s (%s)", c->peer_name,
                   during, text, name);
     else
@@ -629,6 +651,12 @@ static step_result shutdown_step(tls_conn *c)
     struct s2n_session *s = c->session;
     if (!s || !s->sc)
         return no_session(c, "tls_shutdown");
+    /* Before TLS 1.3, s2n closes both directions once close_notify is sent
+     * (no half-close): the reply a server sends after the client's end()
+     * could no longer be read. There end() sends the TCP FIN alone, as
+     * Schannel under Wine does; TLS 1.3 sends close_notify and keeps reading. */
+    if (s2n.s2n_connection_get_actual_protocol_version(s->sc) < S2N_PROTO_TLS13)
+        return STEP_DONE;
     clear_for_call(c);
     int blocked = 0;
     if (s2n.s2n_shutdown_send(s->sc, &blocked) == 0)
