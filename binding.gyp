@@ -7,6 +7,7 @@
       "target_name": "ostls",
       "type": "loadable_module",
       "sources": [
+        "c/common/engine.c",
         "c/common/options.c",
         "c/common/pem.c",
         "c/common/race.c",
@@ -27,6 +28,7 @@
       "conditions": [
         ["OS=='linux'", {
           "sources": [
+            "c/impl-linux/engines.c",
             "c/impl-linux/openssl.c",
             "c/impl-linux/ossl_load.c"
           ],
@@ -37,7 +39,7 @@
         ["OS=='win'", {
           # Schannel over Winsock; MSVC 2022 17.5+ (C11 atomics). The same
           # sources cross-compile with mingw-w64: scripts/build-win.sh.
-          "sources": ["c/impl-win/schannel.c", "c/impl-win/schannel_verify.c"],
+          "sources": ["c/impl-win/engines.c", "c/impl-win/schannel.c", "c/impl-win/schannel_verify.c"],
           "defines": ["_WIN32_WINNT=0x0A00", "WINVER=0x0A00", "UNICODE", "_UNICODE",
                       "_CRT_SECURE_NO_WARNINGS", "WIN32_LEAN_AND_MEAN"],
           "msvs_settings": {
@@ -52,16 +54,15 @@
         }],
         ["OS=='mac'", {
           # Network.framework (TLS 1.3) and SecureTransport engines in one
-          # library, chosen at tls_init (c/impl-mac/mac.h). Network is
+          # library, chosen at tls_init (c/impl-mac/engines.c). Network is
           # weak-linked; blocks need -fblocks. scripts/build-mac.sh and
           # scripts/check-mac.sh build the same sources without node-gyp.
           "sources": [
-            "c/impl-mac/backend.c",
+            "c/impl-mac/engines.c",
             "c/impl-mac/mac_common.c",
             "c/impl-mac/network.c",
             "c/impl-mac/securetransport.c"
           ],
-          "defines": ["OSTLS_BACKEND_NAME_AT_RUNTIME", "OSTLS_BACKEND_OWNS_TRANSPORT"],
           "xcode_settings": {
             "MACOSX_DEPLOYMENT_TARGET": "10.15",
             "GCC_C_LANGUAGE_STANDARD": "c11",

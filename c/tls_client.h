@@ -196,11 +196,17 @@ TLS_API int tls_shutdown(tls_conn *tls, int *done, const char **err, const char 
  * a known key with nothing to report yet gives "".
  * Library-wide (tls == NULL):
  *   api_version      TLS_CLIENT_API_VERSION of the library
- *   backend          "openssl", "schannel", "securetransport", "network"
+ *   backend          the engine in use: "openssl", "schannel", "securetransport",
+ *                    "network" (OSTLS_BACKEND names one of the build's engines)
+ *   engines          every engine of this build, one line each, in order of
+ *                    preference: "name\tstatus\twhy", status "loaded" (the one
+ *                    in use), "failed" or "not tried" (then why is empty)
  *   backend_version  version of the OS TLS library in use
  *   library_path     path of the OS TLS library actually loaded
  *   library_tried    every name or path tried while loading, in order, ';'-separated
  *   trust_store      where the OS trust anchors come from
+ *   install_hint     how to get the engine's OS library, one line per OS family:
+ *                    "<os-release IDs>\t<advice>", "*" any other, "+" always said
  *   handles          number of connections not yet freed
  * Per connection:
  *   state            "resolving", "connecting", "handshaking", "open", "closed", "failed"

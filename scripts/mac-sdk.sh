@@ -76,7 +76,7 @@ mac_link() {
   # shellcheck disable=SC2046
   "$CC" -target "$_mac_target" -isysroot "$MAC_SYSROOT" $_mac_ld -shared -std=c11 -O2 -fblocks \
     -fvisibility=hidden -Wall -Wextra "$@" \
-    -DOSTLS_BACKEND_NAME_AT_RUNTIME -DOSTLS_BACKEND_OWNS_TRANSPORT -I"$mac_root/c" \
+    -I"$mac_root/c" \
     -Wl,-install_name,@rpath/ostls.node -o "$_mac_out" $(mac_sources) \
     -framework Security -framework CoreFoundation -weak_framework Network
 }

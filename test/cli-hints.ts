@@ -3,7 +3,8 @@ import t from 'tap'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { loadFailureHint, osLibraryHint, codeHint, hintedCodes } from '../dist/cjs/cli-hints'
+import { loadFailureHint, installHint, codeHint, hintedCodes } from '../dist/cjs/cli-hints'
+import { loadBinding, libraryInfo } from '../dist/cjs/native'
 import { errorLine, CliError } from '../dist/cjs/cli-style'
 
 const env = { platform: 'linux', arch: 'arm64', insideAsar: false }
@@ -27,7 +28,10 @@ t.test('every load-failure reason has a fix, for an installed candidate and for 
   t.notMatch(loadFailureHint({ source: 'prebuild', path: '/x', reason: 'file missing' }, env), /asar/)
 })
 
-t.test('the OS TLS library: the install command for this distribution', async (t) => {
+// The advice comes from the engine (tls_info "install_hint"): here the OpenSSL engine's.
+t.test('the OS TLS library: the engine\'s install command for this distribution', { skip: process.platform !== 'linux' && 'the OpenSSL engine (Linux) is the one whose hint names distributions' }, async (t) => {
+  t.ok(loadBinding().api, 'the library loaded')
+  const hintText = () => libraryInfo('install_hint')
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostls-hints-'))
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
   const cases: Array<[string, RegExp]> = [
@@ -42,14 +46,21 @@ t.test('the OS TLS library: the install command for this distribution', async (t
   for (const [text, re] of cases) {
     const f = path.join(dir, 'os-release')
     fs.writeFileSync(f, text + '\n')
-    const hint = osLibraryHint('linux', {}, f)
+    const hint = installHint(hintText(), f)
     t.match(hint, /^install the system OpenSSL: /)
     t.match(hint, re, text)
     t.notMatch(hint, /OSTLS_LIBSSL/, 'no override note when OSTLS_LIBSSL is unset')
   }
-  t.match(osLibraryHint('linux', {}, path.join(dir, 'missing')), /from your distribution$/)
-  t.match(osLibraryHint('linux', { OSTLS_LIBSSL: 'x' }, path.join(dir, 'missing')), /; OSTLS_LIBSSL is set and replaces the default names: fix the names in it or unset it$/)
-  t.match(osLibraryHint('win32'), /^the OS TLS library did not load: check that this OS version is supported/)
+  t.match(installHint(hintText(), path.join(dir, 'missing')), /from your distribution$/)
+  // The engine reads OSTLS_LIBSSL when asked, so the note follows the environment.
+  process.env.OSTLS_LIBSSL = 'x'
+  t.teardown(() => delete process.env.OSTLS_LIBSSL)
+  t.match(installHint(hintText(), path.join(dir, 'missing')), /; OSTLS_LIBSSL is set and replaces the default names: fix the names in it or unset it$/)
+})
+
+t.test('an engine without advice: the generic sentence', async (t) => {
+  t.match(installHint(''), /^the OS TLS library did not load: check that this OS version is supported/)
+  t.equal(installHint('*\tdo this\nx\tnot this'), 'do this')
 })
 
 t.test('every hinted code has a meaning; the library code is the fallback', async (t) => {

@@ -22,6 +22,7 @@ t.test('doctor reports a healthy install, every line', async (t) => {
     /^  library      \S.*$/,
     /^  tried        \S.*$/,
     /^  trust store  \S.*$/,
+    /^  engine       (openssl|schannel|securetransport|network): loaded \(\S.*\)$/,
     /^self-test handshake \(in-process loopback server, throwaway CA via the ca option\)$/,
     /^  result       ok: TLSv1\.[23], TLS_\w+, ALPN http\/1\.1$/,
     /^  set-up       \d+\.\d\d ms, once per process \(library load, OS TLS start-up, a first connection with its context and trust store\)$/,
@@ -30,7 +31,8 @@ t.test('doctor reports a healthy install, every line', async (t) => {
   ]
   // Candidates that are absent before the one that loads (a clone has no
   // prebuilds) are listed as missing, each with its reason, never as FAILED.
-  const all = r.stdout.trimEnd().split('\n')
+  // Engines of the build other than the one in use are listed too (not tried, or failed first).
+  const all = r.stdout.trimEnd().split('\n').filter((l) => !/^  engine       \S+: (not tried|failed)/.test(l))
   const skipped = all.slice(4, all.findIndex((l) => l.startsWith('  loaded ')))
   for (let i = 0; i < skipped.length; i += 2) {
     t.match(skipped[i], /^  missing      \S+ {2}\[prebuild\]$/, 'an absent prebuild')
@@ -87,7 +89,7 @@ t.test('doctor --json: schemaVersion 1, exactly the documented fields', async (t
     ostlsVersion: 'string',
     platform: { os: 'string', arch: 'string', libc: 'string', runtime: /^(node|electron)$/, runtimeVersion: 'string', insideAsar: 'boolean' },
     library: { attempts: [attemptShape], loaded: 'string', error: { optional: { code: 'string', message: 'string', hint: 'string' } } },
-    backend: { name: 'string', version: 'string', libraryPath: 'string', libraryTried: 'string', trustStore: 'string', apiVersion: 'number' },
+    backend: { name: 'string', version: 'string', libraryPath: 'string', libraryTried: 'string', trustStore: 'string', apiVersion: 'number', engines: [{ name: 'string', status: /^(loaded|failed|not tried)$/, reason: 'string' }] },
     selfTest: {
       ok: 'boolean',
       timings: { setupMs: 'number', connectMs: 'number', handshakeMs: 'number', totalMs: 'number' },
@@ -108,7 +110,7 @@ const base: DoctorReport = {
   ostlsVersion: '9.9.9',
   platform: { os: 'linux', arch: 'x64', libc: 'glibc 2.36', runtime: 'electron', runtimeVersion: '30.0.0', insideAsar: true },
   library: { attempts: [{ source: 'build', path: '/app/ostls.node', ok: true }], loaded: '/app/ostls.node' },
-  backend: { name: 'openssl', version: 'OpenSSL 3', libraryPath: '/lib/libssl.so.3', libraryTried: 'libssl.so.3', trustStore: 'file /x', apiVersion: 1 }
+  backend: { name: 'openssl', version: 'OpenSSL 3', libraryPath: '/lib/libssl.so.3', libraryTried: 'libssl.so.3', trustStore: 'file /x', apiVersion: 1, engines: [{ name: 'openssl', status: 'loaded', reason: 'the first engine of this build\'s list' }] }
 }
 
 t.test('text lines that a healthy machine never shows', async (t) => {

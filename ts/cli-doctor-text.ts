@@ -103,6 +103,8 @@ export function libraryLines(r: DoctorReport, c: Palette = plain): string[] {
     lines.push(row('library', b.libraryPath || none))
     lines.push(row('tried', b.libraryTried ? b.libraryTried.split(';').join(', ') : '(nothing)'))
     lines.push(row('trust store', b.trustStore || none))
+    // Every engine of this build: the one in use, and why each other is not.
+    for (const e of b.engines ?? []) lines.push(row('engine', `${e.name}: ${e.status}${e.reason ? ` (${e.reason})` : ''}`))
   }
   return lines
 }

@@ -58,19 +58,19 @@ function distro(osRelease: string): string {
   return `${field('ID')} ${field('ID_LIKE')}`
 }
 
-/** Advice when the OS TLS library itself (libssl on Linux) did not load. */
-export function osLibraryHint(platform: string, env: NodeJS.ProcessEnv = process.env, osRelease = '/etc/os-release'): string {
-  if (platform !== 'linux') return 'the OS TLS library did not load: check that this OS version is supported (see README, Backends)'
-  const ids = distro(osRelease)
-  const install =
-    /debian|ubuntu/.test(ids) ? '`apt-get install libssl3` (libssl1.1 on releases before Debian 12 / Ubuntu 22.04)'
-    : /fedora|rhel|centos/.test(ids) ? '`dnf install openssl-libs`'
-    : /alpine/.test(ids) ? '`apk add libssl3`'
-    : /suse/.test(ids) ? '`zypper install libopenssl3`'
-    : /arch/.test(ids) ? '`pacman -S openssl`'
-    : 'OpenSSL 3.x or 1.1.1 (the libssl shared library) from your distribution'
-  const override = env.OSTLS_LIBSSL ? `; OSTLS_LIBSSL is set and replaces the default names: fix the names in it or unset it` : ''
-  return `install the system OpenSSL: ${install}${override}`
+/**
+ * Advice when the engine's OS TLS library did not load, from the engine's own
+ * tls_info "install_hint": one line per distribution family, "<os-release IDs>\t<advice>",
+ * "*" for any other system, "+" for a note that always applies. The line for the
+ * distribution this runs on is chosen here; which library to install is the engine's to say.
+ */
+export function installHint(hint: string, osRelease = '/etc/os-release'): string {
+  const lines = hint.split('\n').map((l) => l.split('\t')).filter((f) => f.length >= 2).map(([ids, text]) => ({ ids: ids.split(' '), text }))
+  if (!lines.length) return 'the OS TLS library did not load: check that this OS version is supported (see README, Backends)'
+  const here = distro(osRelease).split(/\s+/).filter(Boolean)
+  const pick = lines.find((l) => l.ids.some((id) => id !== '*' && id !== '+' && here.includes(id))) ?? lines.find((l) => l.ids.includes('*'))
+  const notes = lines.filter((l) => l.ids.includes('+')).map((l) => l.text)
+  return [pick?.text, ...notes].filter(Boolean).join('; ')
 }
 
 /** What an error code usually means, keyed by Node's code first, then the library's. */

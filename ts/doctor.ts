@@ -7,11 +7,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import tls from 'node:tls'
 import { AddressInfo } from 'node:net'
-import { loadBinding, libraryInfo } from './native'
+import { loadBinding, libraryInfo, parseEngines } from './native'
+import type { EngineStatus, Api } from './native'
 import { LoadAttempt, packageRoot, insideAsar, onLoadAttempt, hostFacts } from './loader'
 import { connect } from './stream'
 import { TLSError } from './errors'
-import { loadFailureHint, osLibraryHint, codeHint } from './cli-hints'
+import { loadFailureHint, installHint, codeHint } from './cli-hints'
 import { probe, ProbeOptions, ProbeReport } from './cli-probe'
 
 /** Bumped when a field changes meaning or goes away (new fields may appear at any time). */
@@ -27,7 +28,11 @@ export interface DoctorReport {
     loaded: string | null
     error?: { code: string; message: string; hint: string }
   }
-  backend?: { name: string; version: string; libraryPath: string; libraryTried: string; trustStore: string; apiVersion: number }
+  backend?: {
+    name: string; version: string; libraryPath: string; libraryTried: string; trustStore: string; apiVersion: number
+    /** Every engine of this build: which loaded, why the others did not (tls_info "engines"). */
+    engines: EngineStatus[]
+  }
   selfTest?: SelfTest
   connect?: ProbeReport[]
   /** --connect targets not tried because the native library did not load. */
@@ -49,6 +54,12 @@ export interface SelfTest {
   cipher?: string
   alpn?: string
   error?: { tlsCode: string; code: string; message: string; hint?: string }
+}
+
+/** tls_info with no connection, straight from the library: works after a failed tls_init too ('' for an unknown key). */
+function rawInfo(api: Api, key: string): string {
+  const out: (string | null)[] = [null]
+  return api.tls_info(null, key, out, [null], [null]) ? out[0] ?? '' : ''
 }
 
 export function ostlsVersion(): string {
@@ -224,7 +235,7 @@ export async function doctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
     const hint = !st.api
       ? libraryHint(report.library.attempts)
       : st.error.tlsCode === 'TLS_LIBRARY_NOT_FOUND'
-        ? osLibraryHint(process.platform)
+        ? installHint(rawInfo(st.api, 'install_hint'))
         : `the library loaded but could not start: ${codeHint(st.error.code, st.error.tlsCode) ?? 'report this with the output of `ostls doctor --json`'}`
     report.library.error = { code: st.error.tlsCode, message: st.error.message, hint }
   }
@@ -237,10 +248,7 @@ export async function doctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
         return ''
       }
     }
-    const raw = (k: string): string => {
-      const out: (string | null)[] = [null]
-      return st.api!.tls_info(null, k, out, [null], [null]) ? out[0] ?? '' : ''
-    }
+    const raw = (k: string) => rawInfo(st.api!, k)
     const get = st.ok ? safe : raw
     report.backend = {
       name: get('backend'),
@@ -248,7 +256,8 @@ export async function doctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
       libraryPath: get('library_path'),
       libraryTried: get('library_tried'),
       trustStore: get('trust_store'),
-      apiVersion: Number(get('api_version'))
+      apiVersion: Number(get('api_version')),
+      engines: parseEngines(get('engines'))
     }
   }
   progress.library?.(report)

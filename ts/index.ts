@@ -1,7 +1,8 @@
 /**
  * ostls: TLS for Node.js and Electron from the operating system's own TLS stack.
  */
-import { loadBinding, libraryInfo } from './native'
+import { loadBinding, libraryInfo, parseEngines } from './native'
+import type { EngineStatus } from './native'
 
 export { connect, TLSStream } from './stream'
 export type { ConnectOptions, TLSVersion, CipherInfo, TLSStreamError } from './stream'
@@ -15,8 +16,10 @@ export type { DispatcherOptions } from './fetch'
 export { register, unregister, isRegistered } from './register'
 export type { RegisterOptions } from './register'
 
+export type { EngineStatus } from './native'
+
 export interface BackendInfo {
-  /** "openssl", "schannel", "securetransport" or "network". */
+  /** The engine in use: "openssl", "schannel", "securetransport" or "network" (OSTLS_BACKEND chooses among a build's engines). */
   backend: string
   /** Version of the OS TLS library, e.g. "OpenSSL 3.0.19 27 Jan 2026". */
   version: string
@@ -28,6 +31,8 @@ export interface BackendInfo {
   apiVersion: number
   /** Where the OS trust anchors come from. */
   trustStore: string
+  /** Every engine this build of the library has, in order of preference: which loaded, why the others did not. */
+  engines: EngineStatus[]
 }
 
 /** Which OS TLS stack ostls uses in this process. Throws a TLSError (TLS_LIBRARY_NOT_FOUND) if none loads. */
@@ -40,6 +45,7 @@ export function backendInfo(): BackendInfo {
     libraryPath: libraryInfo('library_path'),
     prebuildPath: s.path ?? '',
     apiVersion: Number(libraryInfo('api_version')),
-    trustStore: libraryInfo('trust_store')
+    trustStore: libraryInfo('trust_store'),
+    engines: parseEngines(libraryInfo('engines'))
   }
 }

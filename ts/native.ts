@@ -42,7 +42,7 @@ function bind(lib: LibraryHandle) {
   }
 }
 
-type Api = ReturnType<typeof bind>
+export type Api = ReturnType<typeof bind>
 
 export interface BindingState {
   ok: boolean
@@ -100,6 +100,24 @@ export function libraryInfo(key: string): string {
   const a = api()
   if (!a.tls_info(null, key, strOut, errOut, msgOut)) throw fromNative(errOut[0], msgOut[0])
   return strOut[0] ?? ''
+}
+
+/** One engine of the library's build, and what became of it at tls_init. */
+export interface EngineStatus {
+  /** "openssl", "schannel", "network", … (the value OSTLS_BACKEND takes). */
+  name: string
+  /** "loaded": the one in use; "failed": tried and did not load; "not tried". */
+  status: 'loaded' | 'failed' | 'not tried'
+  /** Why it was chosen or why it failed (empty when not tried). */
+  reason: string
+}
+
+/** tls_info "engines": one line per engine, "name\tstatus\twhy" ([] from a library without the key). */
+export function parseEngines(text: string): EngineStatus[] {
+  return text.split('\n').filter(Boolean).map((line) => {
+    const [name, status, ...why] = line.split('\t')
+    return { name, status: status as EngineStatus['status'], reason: why.join('\t') }
+  })
 }
 
 const forceWait = () => process.env.OSTLS_POLL === 'wait'

@@ -6,7 +6,7 @@
  * Backends may read: host, port, opts, peer_name, peer_name_is_ip,
  * remote_address/remote_port, sock_error, sock_eof; and own: session.
  * Options are frozen once set-up starts, so a backend that has taken what it
- * needs from opts.ca in backend_session_new may free it (and set it to NULL).
+ * needs from opts.ca in its session_new may free it (and set it to NULL).
  * Everything else belongs to c/common's state machine.
  */
 #ifndef OSTLS_CONN_H

@@ -98,8 +98,24 @@ struct tls_engine {
  * the platform's engine list file, not in c/common). */
 extern const struct tls_engine *const tls_engines[];
 
+/* A second environment variable the platform accepts for OSTLS_BACKEND
+ * (macOS: OSTLS_MAC_BACKEND, from before there was one name), or NULL.
+ * Defined by the platform's engine list file beside tls_engines[]. */
+extern const char *const tls_engine_env_alias;
+
 /* The engine tls_init chose (NULL before tls_init succeeded). */
 extern const struct tls_engine *tls_engine;
+
+/* engine.c: pick tls_engine (tls_init, once): OSTLS_BACKEND (or the alias)
+ * names one, else the first of tls_engines[] whose global_init succeeds.
+ * NULL on success, else a TLS_* code with msg naming what was tried and why. */
+const char *engine_select(char *msg, size_t msgcap);
+/* Library-wide tls_info keys about the choice ("backend", "engines": one
+ * line per engine of the build, "name\tstatus\twhy", status "loaded",
+ * "failed" or "not tried") and the chosen engine's own keys (before a
+ * choice, or when none loaded: those of the engine that was asked for, or
+ * of the first of the list). Same contract as library_info. */
+int engine_library_info(const char *key, char *buf, size_t bufcap, const char **value);
 
 /* 1 when key is one of the per-connection keys conn_info answers (c/common's
  * list): an engine without a usable session answers them as "". */

@@ -7,7 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "../tls_client.h"
 
-#include "backend.h"
+#include "engine.h"
 #include "conn.h"
 #include "verify.h"
 
@@ -164,10 +164,8 @@ static void apply_socket_options(tls_conn *c)
 
 static void release_transport(tls_conn *c)
 {
-#ifdef OSTLS_BACKEND_OWNS_TRANSPORT
-    if (backend_owns_transport() && c->session)
-        backend_transport_close(c);
-#endif
+    if (tls_engine->transport_close && c->session)
+        tls_engine->transport_close(c);
     resolve_release(c->resolver);
     c->resolver = NULL;
     race_free(&c->race);
@@ -187,7 +185,7 @@ static int start_setup(tls_conn *c)
     c->setup_started = 1;
     c->peer_name = c->opts.servername ? c->opts.servername : c->host;
     c->peer_name_is_ip = text_is_ip_address(c->peer_name);
-    return backend_session_new(c);
+    return tls_engine->session_new(c);
 }
 
 static int finish_resolving(tls_conn *c)
@@ -254,14 +252,12 @@ static int fail_connect(tls_conn *c)
 /* 1 connected, 0 waiting or failed (state says which). */
 static int advance_connect(tls_conn *c)
 {
-#ifdef OSTLS_BACKEND_OWNS_TRANSPORT
-    if (backend_owns_transport()) {
-        if (!backend_transport_connect(c))
+    if (tls_engine->transport_connect) {
+        if (!tls_engine->transport_connect(c))
             return 0;
         c->state = CONN_HANDSHAKING;
         return 1;
     }
-#endif
     tls_socket sock;
     size_t index;
     net_status st = race_step(&c->race, race_now_ms(), &sock, &index);
@@ -306,7 +302,7 @@ static setup_status drive_setup(tls_conn *c)
                 return c->state == CONN_FAILED ? SETUP_FAILED : SETUP_WAIT;
             break;
         case CONN_HANDSHAKING: {
-            step_result step = backend_handshake(c);
+            step_result step = tls_engine->handshake(c);
             if (step == STEP_DONE) {
                 c->state = CONN_OPEN;
                 return SETUP_DONE;
@@ -317,7 +313,7 @@ static setup_status drive_setup(tls_conn *c)
             }
             if (c->state != CONN_FAILED)
                 conn_fail(c, TLS_INTERNAL_ERROR, "the %s backend failed the handshake without a reason",
-                          backend_name);
+                          tls_engine->name);
             return SETUP_FAILED;
         }
         case CONN_OPEN:
@@ -357,7 +353,7 @@ static char init_msg[4096];
 
 static void init_once(void)
 {
-    init_code = backend_global_init(init_msg, sizeof init_msg);
+    init_code = engine_select(init_msg, sizeof init_msg);
 }
 
 #ifdef _WIN32
@@ -450,14 +446,11 @@ TLS_API int tls_connect(const char *host, int port, tls_conn **tlsout,
         free(c);
         return fail_threadwide(err, errmsg, TLS_OUT_OF_MEMORY, "tls_connect: out of memory");
     }
-#ifdef OSTLS_BACKEND_OWNS_TRANSPORT
-    if (backend_owns_transport()) {
-        /* The engine resolves and connects (backend_transport_connect). */
+    if (tls_engine->transport_connect) {
+        /* The engine resolves and connects (transport_connect). */
         race_free(&c->race);
         c->state = CONN_CONNECTING;
-    } else
-#endif
-    if (hooked) {
+    } else if (hooked) {
         race_arrange(&c->race);
         c->state = CONN_CONNECTING;
     } else {
@@ -494,17 +487,14 @@ TLS_API int tls_handshake(tls_conn *c, int *done, const char **err, const char *
  * FIN we have not looked at; isopen should notice without consuming data. */
 static int notice_peer_end(tls_conn *c)
 {
-    if (c->peer_finished || backend_pending(c) > 0)
+    if (c->peer_finished || tls_engine->pending(c) > 0)
         return 1;
     int os_error;
-#ifdef OSTLS_BACKEND_OWNS_TRANSPORT
-    if (backend_owns_transport())
-        ;   /* no socket to look at: the engine's peek below never waits */
-    else
-#endif
-    if (sock_wait(c->sock, TLS_WANT_READ, 0, &os_error) <= 0)
+    /* An engine with its own transport has no socket to look at: its peek
+     * below never waits. */
+    if (!tls_engine->transport_connect && sock_wait(c->sock, TLS_WANT_READ, 0, &os_error) <= 0)
         return 1;
-    step_result step = backend_peek(c);
+    step_result step = tls_engine->peek(c);
     if (step == STEP_EOF)
         c->peer_finished = 1;
     else if (step == STEP_WANT_READ || step == STEP_WANT_WRITE)
@@ -545,7 +535,7 @@ TLS_API int tls_read(tls_conn *c, void *buf, size_t len, size_t *nread,
     int ret;
     if (!drive(c, err, errmsg, &ret))
         return ret;
-    if (c->peer_finished && backend_pending(c) == 0)
+    if (c->peer_finished && tls_engine->pending(c) == 0)
         return fail_call(c, err, errmsg, TLS_CLOSED, "%s has finished sending (end of stream)",
                          c->host);
     size_t total = 0;
@@ -553,7 +543,7 @@ TLS_API int tls_read(tls_conn *c, void *buf, size_t len, size_t *nread,
     while (total < len) {
         size_t chunk = len - total < ENGINE_CHUNK_MAX ? len - total : ENGINE_CHUNK_MAX;
         size_t n = 0;
-        step = backend_read(c, (char *)buf + total, chunk, &n);
+        step = tls_engine->read(c, (char *)buf + total, chunk, &n);
         if (step != STEP_DONE)
             break;
         total += n;
@@ -592,7 +582,7 @@ TLS_API int tls_write(tls_conn *c, const void *buf, size_t len, size_t *written,
     while (total < len) {
         size_t chunk = len - total < ENGINE_CHUNK_MAX ? len - total : ENGINE_CHUNK_MAX;
         size_t n = 0;
-        step = backend_write(c, (const char *)buf + total, chunk, &n);
+        step = tls_engine->write(c, (const char *)buf + total, chunk, &n);
         if (step != STEP_DONE)
             break;
         total += n;
@@ -615,17 +605,17 @@ TLS_API int tls_bytesavailable(tls_conn *c, size_t *n, const char **err, const c
     int ret;
     if (!drive(c, err, errmsg, &ret))
         return ret;
-    *n = backend_pending(c);
+    *n = tls_engine->pending(c);
     if (*n > 0 || c->peer_finished)
         return 1;
-    step_result step = backend_peek(c);
+    step_result step = tls_engine->peek(c);
     if (step == STEP_FAILED)
         return report_failure(c, err, errmsg);
     if (step == STEP_EOF)
         c->peer_finished = 1;
     else if (step != STEP_DONE)
         c->read_wants = want_from_step(step);
-    *n = backend_pending(c);
+    *n = tls_engine->pending(c);
     return 1;
 }
 
@@ -642,23 +632,19 @@ TLS_API int tls_shutdown(tls_conn *c, int *done, const char **err, const char **
         *done = 1;
         return 1;
     }
-    step_result step = backend_shutdown(c);
+    step_result step = tls_engine->shutdown(c);
     if (step == STEP_WANT_READ || step == STEP_WANT_WRITE) {
         c->write_wants = want_from_step(step);
         return 1;
     }
     if (step != STEP_DONE) {
         if (c->state != CONN_FAILED)
-            conn_fail(c, TLS_INTERNAL_ERROR, "the %s backend failed to send close_notify", backend_name);
+            conn_fail(c, TLS_INTERNAL_ERROR, "the %s backend failed to send close_notify", tls_engine->name);
         return report_failure(c, err, errmsg);
     }
     int os_error = 0;
-#ifdef OSTLS_BACKEND_OWNS_TRANSPORT
-    if (backend_owns_transport())
-        ;   /* backend_shutdown also ended the sending side */
-    else
-#endif
-    if (!sock_shutdown_write(c->sock, &os_error)) {
+    /* An engine with its own transport ended the sending side in shutdown. */
+    if (!tls_engine->transport_connect && !sock_shutdown_write(c->sock, &os_error)) {
         c->sock_error = os_error;
         conn_fail_socket(c, "while shutting down");
         return report_failure(c, err, errmsg);
@@ -674,10 +660,8 @@ static int poll_target(tls_conn *c, int want, int64_t *handle, int *events)
 {
     *handle = -1;
     *events = 0;
-#ifdef OSTLS_BACKEND_OWNS_TRANSPORT
-    if (backend_owns_transport() && c->state != CONN_CLOSED && c->state != CONN_FAILED)
-        return backend_transport_poll(c, want, handle, events);
-#endif
+    if (tls_engine->transport_poll && c->state != CONN_CLOSED && c->state != CONN_FAILED)
+        return tls_engine->transport_poll(c, want, handle, events);
     switch (c->state) {
     case CONN_RESOLVING:
         *handle = resolve_handle(c->resolver);
@@ -700,7 +684,7 @@ static int poll_target(tls_conn *c, int want, int64_t *handle, int *events)
     case CONN_OPEN:
         *handle = (int64_t)c->sock;
         if (want & TLS_WANT_READ)
-            *events |= (c->peer_finished || backend_has_buffered_input(c)) ? TLS_POLL_NOW
+            *events |= (c->peer_finished || tls_engine->has_buffered_input(c)) ? TLS_POLL_NOW
                                                                             : c->read_wants;
         if (want & TLS_WANT_WRITE)
             *events |= c->write_shut ? TLS_POLL_NOW : c->write_wants;
@@ -742,10 +726,8 @@ TLS_API int tls_polltimeout(tls_conn *c)
 {
     if (!c || c->state != CONN_CONNECTING)
         return -1;
-#ifdef OSTLS_BACKEND_OWNS_TRANSPORT
-    if (backend_owns_transport())
+    if (tls_engine->transport_connect)
         return -1;
-#endif
     return race_timeout_ms(&c->race, race_now_ms());
 }
 
@@ -793,7 +775,7 @@ TLS_API int tls_close(tls_conn *c, const char **err, const char **errmsg)
     if (!c)
         return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_close: tls is NULL");
     if (c->state == CONN_OPEN && !c->write_shut)
-        backend_close_notify(c);
+        tls_engine->close_notify(c);
     release_transport(c);
     if (c->state != CONN_FAILED)
         c->state = CONN_CLOSED;
@@ -805,7 +787,7 @@ TLS_API void tls_free(tls_conn *c)
     if (!c)
         return;
     if (c->session)
-        backend_session_free(c);
+        tls_engine->session_free(c);
     release_transport(c);
     options_free(&c->opts);
     strbuf_free(&c->info);
@@ -860,15 +842,15 @@ static const char *state_name(conn_state s)
 
 static int library_info(const char *key, const char **value, const char **err, const char **errmsg)
 {
+    if (strcmp(key, "api_version") != 0 && strcmp(key, "handles") != 0)
+        RUN_INIT_ONCE();   /* the other keys describe the engine, so choose it */
     if (strcmp(key, "api_version") == 0) {
         snprintf(thread_info, sizeof thread_info, "%d", TLS_CLIENT_API_VERSION);
         *value = thread_info;
-    } else if (strcmp(key, "backend") == 0) {
-        *value = backend_name;
     } else if (strcmp(key, "handles") == 0) {
         snprintf(thread_info, sizeof thread_info, "%ld", atomic_load(&live_connections));
         *value = thread_info;
-    } else if (!backend_library_info(key, thread_info, sizeof thread_info, value)) {
+    } else if (!engine_library_info(key, thread_info, sizeof thread_info, value)) {
         return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "unknown info key \"%.100s\"", key);
     }
     return 1;
@@ -924,7 +906,7 @@ TLS_API int tls_info(tls_conn *c, const char *key, const char **value,
     else if (!c->session) {
         if (!conn_info_is_backend_key(key))
             return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT, "unknown info key \"%.100s\"", key);
-    } else if (!backend_conn_info(c, key, sb))
+    } else if (!tls_engine->conn_info(c, key, sb))
         return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT, "unknown info key \"%.100s\"", key);
 
     if (sb->failed)

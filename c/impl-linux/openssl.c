@@ -1,13 +1,14 @@
 /*
  * openssl.c — the Linux backend: the system's OpenSSL (1.1.1 or 3.x), loaded
- * at run time by ossl_load.c, behind c/common/backend.h.
+ * at run time by ossl_load.c: one struct tls_engine (c/common/engine.h),
+ * openssl_engine, at the end of this file.
  *
  * Bytes move through a custom BIO over conn_send / conn_recv instead of
  * SSL_set_fd: that gives send(MSG_NOSIGNAL) (no SIGPIPE in the host process)
  * and lets c/common see the errno behind every transport failure.
  */
 #define _GNU_SOURCE
-#include "../common/backend.h"
+#include "../common/engine.h"
 #include "../common/verify.h"
 #include "ossl_api.h"
 
@@ -17,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-const char backend_name[] = "openssl";
 
 /* PEM_R_NO_START_LINE: "no more certificates" when reading a PEM bundle. */
 #define OSSL_ERR_LIB_PEM 9
@@ -32,21 +31,21 @@ const char backend_name[] = "openssl";
  * cleanly with TLS_PROTOCOL_ERROR. */
 #define MAX_CERT_LIST 300000
 
-/* What one backend_write encrypts goes to the socket in one send (Node, by
+/* What one openssl_write encrypts goes to the socket in one send (Node, by
  * contrast with one send per 16 KiB record, makes one write per chunk). Its
  * plaintext is reported written only once the socket took every byte of its
  * records; until then the caller retries with the same bytes first (the
- * tls_write contract) and backend_write reports them as the rest goes out.
+ * tls_write contract) and openssl_write reports them as the rest goes out.
  *
  * Bytes OpenSSL has produced are never dropped: while collecting, the buffer
  * grows to hold whatever the SSL_write calls make. That is bounded because
- * each backend_write feeds at most OUT_PLAIN_MAX of plaintext: on TLS 1.2
+ * each openssl_write feeds at most OUT_PLAIN_MAX of plaintext: on TLS 1.2
  * AES-CBC without encrypt-then-MAC on an AES-NI CPU, one SSL_write of 64 KiB
  * or more encrypts 4 or 8 records at once ("multi-block"), and of 1 MiB it
  * would encrypt the whole MiB in one call. A renegotiation that SSL_write
  * drives adds its handshake flight (a few KiB) to the same buffer. */
 #define OUT_PLAIN_MAX ((size_t)8 * 16384)   /* one multi-block batch of 8 records */
-#define OUT_CALLS 8                          /* SSL_write calls per backend_write */
+#define OUT_CALLS 8                          /* SSL_write calls per openssl_write */
 
 struct ossl_session {
     SSL *ssl;
@@ -129,7 +128,7 @@ static void out_release(struct ossl_session *s)
 }
 
 /* Hands out's bytes to the socket; the plaintext of outputs now fully sent is
- * added to done (backend_write reports it). NET_OK once out is empty. */
+ * added to done (openssl_write reports it). NET_OK once out is empty. */
 static net_status flush_out(tls_conn *c, struct ossl_session *s)
 {
     net_status st = NET_OK;
@@ -659,7 +658,7 @@ static SSL_CTX *ctx_with_anchors(tls_conn *c)
 
 /* ----------------------------------------------------------- global init */
 
-const char *backend_global_init(char *msg, size_t msgcap)
+static const char *openssl_global_init(char *msg, size_t msgcap)
 {
     if (!ossl_load(msg, msgcap))
         return TLS_LIBRARY_NOT_FOUND;
@@ -681,6 +680,17 @@ const char *backend_global_init(char *msg, size_t msgcap)
     return NULL;
 }
 
+/* How to get libssl, one line per distribution family: the os-release IDs it
+ * applies to, a tab, the advice ("*": any other; "+": said in every case).
+ * The host picks the line for the distribution it runs on. */
+static const char install_hint[] =
+    "debian ubuntu\tinstall the system OpenSSL: `apt-get install libssl3` (libssl1.1 on releases before Debian 12 / Ubuntu 22.04)\n"
+    "fedora rhel centos\tinstall the system OpenSSL: `dnf install openssl-libs`\n"
+    "alpine\tinstall the system OpenSSL: `apk add libssl3`\n"
+    "suse\tinstall the system OpenSSL: `zypper install libopenssl3`\n"
+    "arch\tinstall the system OpenSSL: `pacman -S openssl`\n"
+    "*\tinstall the system OpenSSL: OpenSSL 3.x or 1.1.1 (the libssl shared library) from your distribution";
+
 static void describe_trust_source(char *buf, size_t cap, const char *kind, const char *env_name,
                                   const char *builtin)
 {
@@ -700,7 +710,7 @@ static void describe_trust_source(char *buf, size_t cap, const char *kind, const
     text_append(buf, cap, ")");
 }
 
-int backend_library_info(const char *key, char *buf, size_t cap, const char **value)
+static int openssl_library_info(const char *key, char *buf, size_t cap, const char **value)
 {
     int loaded = ossl.OpenSSL_version != NULL;
     if (strcmp(key, "backend_version") == 0)
@@ -717,6 +727,11 @@ int backend_library_info(const char *key, char *buf, size_t cap, const char **va
             describe_trust_source(buf, cap, "dir", ossl.X509_get_default_cert_dir_env(),
                                   ossl.X509_get_default_cert_dir());
         }
+        *value = buf;
+    } else if (strcmp(key, "install_hint") == 0) {
+        const char *names = getenv("OSTLS_LIBSSL");
+        snprintf(buf, cap, "%s%s", install_hint, names && *names
+                 ? "\n+\tOSTLS_LIBSSL is set and replaces the default names: fix the names in it or unset it" : "");
         *value = buf;
     } else
         return 0;
@@ -761,7 +776,7 @@ static int configure_session(tls_conn *c, SSL *ssl)
     return 1;
 }
 
-int backend_session_new(tls_conn *c)
+static int openssl_session_new(tls_conn *c)
 {
     ossl.ERR_clear_error();
     struct ossl_session *s = calloc(1, sizeof *s);
@@ -788,7 +803,7 @@ int backend_session_new(tls_conn *c)
     return ok;
 }
 
-void backend_session_free(tls_conn *c)
+static void openssl_session_free(tls_conn *c)
 {
     struct ossl_session *s = c->session;
     if (!s)
@@ -802,7 +817,7 @@ void backend_session_free(tls_conn *c)
 
 /* ---------------------------------------------------------------- steps */
 
-step_result backend_handshake(tls_conn *c)
+static step_result openssl_handshake(tls_conn *c)
 {
     struct ossl_session *s = c->session;
     if (!s || !s->ssl)
@@ -828,7 +843,7 @@ static int clamp_int(size_t len)
     return len > INT_MAX ? INT_MAX : (int)len;
 }
 
-step_result backend_read(tls_conn *c, void *buf, size_t len, size_t *n)
+static step_result openssl_read(tls_conn *c, void *buf, size_t len, size_t *n)
 {
     if (!ssl_of(c))
         return no_session(c, "tls_read");
@@ -855,7 +870,7 @@ static step_result write_progress(tls_conn *c, struct ossl_session *s, net_statu
     return STEP_FAILED;
 }
 
-step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
+static step_result openssl_write(tls_conn *c, const void *buf, size_t len, size_t *n)
 {
     struct ossl_session *s = c->session;
     if (!s || !s->ssl)
@@ -910,7 +925,7 @@ step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
     return write_progress(c, s, flush_out(c, s), n);
 }
 
-step_result backend_peek(tls_conn *c)
+static step_result openssl_peek(tls_conn *c)
 {
     char byte;
     if (!ssl_of(c))
@@ -920,21 +935,21 @@ step_result backend_peek(tls_conn *c)
     return rc > 0 ? STEP_DONE : io_failure(c, rc, 0);
 }
 
-size_t backend_pending(tls_conn *c)
+static size_t openssl_pending(tls_conn *c)
 {
     SSL *ssl = ssl_of(c);
     int n = ssl ? ossl.SSL_pending(ssl) : 0;
     return n > 0 ? (size_t)n : 0;
 }
 
-int backend_has_buffered_input(tls_conn *c)
+static int openssl_has_buffered_input(tls_conn *c)
 {
     /* Not SSL_has_pending: it is also true for a partial record, which
      * cannot progress until the socket delivers the rest. */
-    return backend_pending(c) > 0;
+    return openssl_pending(c) > 0;
 }
 
-step_result backend_shutdown(tls_conn *c)
+static step_result openssl_shutdown(tls_conn *c)
 {
     if (!ssl_of(c))
         return no_session(c, "tls_shutdown");
@@ -946,7 +961,7 @@ step_result backend_shutdown(tls_conn *c)
     return step == STEP_EOF ? STEP_DONE : step;
 }
 
-void backend_close_notify(tls_conn *c)
+static void openssl_close_notify(tls_conn *c)
 {
     if (!ssl_of(c))
         return;
@@ -973,7 +988,7 @@ static void append_pem(strbuf *out, X509 *cert)
     ossl.BIO_free(mem);
 }
 
-int backend_conn_info(tls_conn *c, const char *key, strbuf *out)
+static int openssl_conn_info(tls_conn *c, const char *key, strbuf *out)
 {
     struct ossl_session *s = c->session;
     SSL *ssl = s ? s->ssl : NULL;
@@ -1014,3 +1029,22 @@ int backend_conn_info(tls_conn *c, const char *key, strbuf *out)
     ossl.ERR_clear_error();
     return 1;
 }
+
+/* ----------------------------------------------------------------- table */
+
+const struct tls_engine openssl_engine = {
+    .name = "openssl",
+    .global_init = openssl_global_init,
+    .library_info = openssl_library_info,
+    .session_new = openssl_session_new,
+    .session_free = openssl_session_free,
+    .handshake = openssl_handshake,
+    .read = openssl_read,
+    .write = openssl_write,
+    .peek = openssl_peek,
+    .pending = openssl_pending,
+    .has_buffered_input = openssl_has_buffered_input,
+    .shutdown = openssl_shutdown,
+    .close_notify = openssl_close_notify,
+    .conn_info = openssl_conn_info,
+};

@@ -1,56 +1,28 @@
 /*
- * mac.h — the macOS library holds two engines behind c/common/backend.h:
+ * mac.h — what the macOS library's two engines share. Each is one struct
+ * tls_engine (c/common/engine.h) listed in engines.c:
  *
- *   network.c          Network.framework (nw_connection, TLS 1.2 and 1.3); it
- *                      owns DNS and TCP (OSTLS_BACKEND_OWNS_TRANSPORT hooks)
- *   securetransport.c  SecureTransport (TLS 1.2) over c/common's own socket
+ *   network.c          network_engine: Network.framework (nw_connection, TLS
+ *                      1.2 and 1.3); it owns DNS and TCP (the transport hooks)
+ *   securetransport.c  securetransport_engine: SecureTransport (TLS 1.2) over
+ *                      c/common's own socket
  *
- * Both cannot define the backend_* symbols, so each fills a table of static
- * functions (struct mac_engine) and backend.c defines the backend_* symbols as
- * one-line forwarders to the engine chosen once, at the first tls_init (or the
- * first tls_info(NULL, "backend")): Network.framework when its symbols are
- * present, SecureTransport otherwise; OSTLS_MAC_BACKEND=network|securetransport
- * forces either. mac_common.c holds what both share: trust evaluation into
- * verify.h codes, `ca` PEM parsing, PEM output, OSStatus
- * words and the library-wide info.
+ * tls_init takes Network.framework when its symbols are present (its
+ * global_init fails otherwise), else SecureTransport; OSTLS_BACKEND (or its
+ * older name OSTLS_MAC_BACKEND) = network | securetransport forces either.
+ * mac_common.c holds what both share: trust evaluation into verify.h codes,
+ * `ca` PEM parsing, PEM output, OSStatus words and the library-wide info.
  */
 #ifndef OSTLS_MAC_H
 #define OSTLS_MAC_H
 
-#include "../common/backend.h"
+#include "../common/engine.h"
 #include "../common/suites.h"
 #include "../common/verify.h"
 
 #include <CoreFoundation/CoreFoundation.h>
 #include <Security/Security.h>
 #include <stdint.h>
-
-struct mac_engine {
-    const char *name;            /* tls_info(NULL, "backend") */
-    int owns_transport;          /* 1: the transport hooks below are used */
-    const char *(*global_init)(char *msg, size_t msgcap);
-    int (*library_info)(const char *key, char *buf, size_t bufcap, const char **value);
-    int (*session_new)(tls_conn *c);
-    void (*session_free)(tls_conn *c);
-    step_result (*handshake)(tls_conn *c);
-    step_result (*read)(tls_conn *c, void *buf, size_t len, size_t *n);
-    step_result (*write)(tls_conn *c, const void *buf, size_t len, size_t *n);
-    step_result (*peek)(tls_conn *c);
-    size_t (*pending)(tls_conn *c);
-    int (*has_buffered_input)(tls_conn *c);
-    step_result (*shutdown)(tls_conn *c);
-    void (*close_notify)(tls_conn *c);
-    int (*conn_info)(tls_conn *c, const char *key, strbuf *out);
-    int (*transport_connect)(tls_conn *c);
-    int (*transport_poll)(tls_conn *c, int want, int64_t *handle, int *events);
-    void (*transport_close)(tls_conn *c);
-};
-
-extern const struct mac_engine mac_securetransport_engine;
-extern const struct mac_engine mac_network_engine;
-
-/* Why the chosen engine was chosen, for tls_info "library_tried". */
-const char *mac_selection_note(void);
 
 /* ------------------------------------------------------ mac_common.c */
 
@@ -88,7 +60,8 @@ void mac_cfstring_text(CFStringRef s, char *buf, size_t cap);
 
 /* Library-wide info both engines answer the same way: backend_version
  * ("<framework> <bundle version> on macOS <version>"), library_path (the
- * framework binary holding `symbol`), library_tried, trust_store. */
+ * framework binary holding `symbol`), library_tried, trust_store,
+ * install_hint. */
 int mac_library_info(const char *key, const char *framework, const char *bundle_id,
                      const void *symbol, char *buf, size_t bufcap, const char **value);
 

@@ -309,7 +309,12 @@ int mac_library_info(const char *key, const char *framework, const char *bundle_
             snprintf(buf, bufcap, "/System/Library/Frameworks/%s.framework", framework);
         *value = buf;
     } else if (strcmp(key, "library_tried") == 0) {
-        *value = mac_selection_note();
+        snprintf(buf, bufcap, "%s.framework (linked at build time%s)", framework,
+                 strcmp(framework, "Network") == 0 ? ", weak: present from macOS 10.15" : "");
+        *value = buf;
+    } else if (strcmp(key, "install_hint") == 0) {
+        *value = "*\tNetwork.framework and SecureTransport are part of macOS and cannot be installed separately: "
+                 "Network.framework needs macOS 10.15 or newer (OSTLS_BACKEND=securetransport uses SecureTransport instead)";
     } else if (strcmp(key, "trust_store") == 0) {
         *value = "macOS keychains (System, login) and trust settings";
     } else {

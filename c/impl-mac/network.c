@@ -1,8 +1,8 @@
 /*
  * network.c — the Network.framework engine (macOS 10.15+; TLS 1.2 and 1.3).
  *
- * nw_connection owns DNS, TCP and TLS, so this engine uses c/common's
- * OSTLS_BACKEND_OWNS_TRANSPORT hooks instead of its resolver and sockets.
+ * nw_connection owns DNS, TCP and TLS, so this engine fills c/common's
+ * transport hooks of struct tls_engine instead of its resolver and sockets.
  * Network.framework calls back on a serial dispatch queue of the connection's
  * own; those callbacks only update `struct nw_shared` (received bytes, bytes
  * still being sent, state, verification result) under a mutex that is held for
@@ -28,6 +28,7 @@
 
 #include <Network/Network.h>
 #include <dispatch/dispatch.h>
+#include <dlfcn.h>
 #include <dns_sd.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -390,11 +391,16 @@ static void on_verify(struct nw_shared *sh, sec_trust_t trust_ref, sec_protocol_
 
 /* ---------------------------------------------------------- global init */
 
+/* Network.framework is weak-linked: on a system without it (or without the
+ * sec_protocol TLS-version setters, before macOS 10.15) these resolve to
+ * NULL, and this engine does not load (tls_init then takes the next one). */
 static const char *nw_global_init(char *msg, size_t msgcap)
 {
-    (void)msg;
-    (void)msgcap;
-    return NULL;   /* backend.c chose this engine because its symbols are there */
+    if (dlsym(RTLD_DEFAULT, "nw_connection_create") != NULL &&
+        dlsym(RTLD_DEFAULT, "sec_protocol_options_set_min_tls_protocol_version") != NULL)
+        return NULL;
+    snprintf(msg, msgcap, "Network.framework (macOS 10.15 or newer) is not available");
+    return TLS_LIBRARY_NOT_FOUND;
 }
 
 static int nw_library_info(const char *key, char *buf, size_t bufcap, const char **value)
@@ -885,9 +891,8 @@ static int nw_conn_info(tls_conn *c, const char *key, strbuf *out)
     return 1;
 }
 
-const struct mac_engine mac_network_engine = {
+const struct tls_engine network_engine = {
     .name = "network",
-    .owns_transport = 1,
     .global_init = nw_global_init,
     .library_info = nw_library_info,
     .session_new = nw_session_new,

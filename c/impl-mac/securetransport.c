@@ -35,7 +35,7 @@ struct st_session {
     int handshake_done;
     int blocked_writing;         /* the last I/O callback that blocked was a send */
     size_t write_held;           /* plaintext SSLWrite took but has not sent yet */
-    unsigned char stash[16384];  /* app data taken by backend_peek, served first */
+    unsigned char stash[16384];  /* app data taken by st_peek, served first */
     size_t stash_off, stash_len;
 };
 
@@ -455,28 +455,8 @@ static int st_conn_info(tls_conn *c, const char *key, strbuf *out)
     return 1;
 }
 
-static int st_no_transport_connect(tls_conn *c)
-{
-    return conn_fail(c, TLS_INTERNAL_ERROR, "SecureTransport uses c/common's transport");
-}
-
-static int st_no_transport_poll(tls_conn *c, int want, int64_t *handle, int *events)
-{
-    (void)c;
-    (void)want;
-    *handle = -1;
-    *events = TLS_POLL_NOW;
-    return 1;
-}
-
-static void st_no_transport_close(tls_conn *c)
-{
-    (void)c;
-}
-
-const struct mac_engine mac_securetransport_engine = {
+const struct tls_engine securetransport_engine = {
     .name = "securetransport",
-    .owns_transport = 0,
     .global_init = st_global_init,
     .library_info = st_library_info,
     .session_new = st_session_new,
@@ -490,7 +470,4 @@ const struct mac_engine mac_securetransport_engine = {
     .shutdown = st_shutdown,
     .close_notify = st_close_notify,
     .conn_info = st_conn_info,
-    .transport_connect = st_no_transport_connect,
-    .transport_poll = st_no_transport_poll,
-    .transport_close = st_no_transport_close,
 };

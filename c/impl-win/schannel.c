@@ -1,5 +1,6 @@
 /*
- * schannel.c — the Windows backend: SSPI Schannel behind c/common/backend.h.
+ * schannel.c — the Windows engine: SSPI Schannel, one struct tls_engine
+ * (c/common/engine.h), schannel_engine, at the end of this file.
  *
  * Schannel never touches the socket: c/common's conn_send / conn_recv move
  * the bytes, this file turns them into TLS records and back with
@@ -12,7 +13,7 @@
  */
 #define SECURITY_WIN32
 #define SCHANNEL_USE_BLACKLISTS
-#include "../common/backend.h"
+#include "../common/engine.h"
 #include "../common/pem.h"
 #include "../common/suites.h"
 #include "../common/verify.h"
@@ -28,8 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-const char backend_name[] = "schannel";
 
 #define IN_CAP_INITIAL  (32 * 1024)
 #define IN_CAP_MAX      (1024 * 1024)
@@ -61,7 +60,7 @@ struct sch_session {
 
     unsigned char *out;     /* bytes to hand to the socket */
     size_t out_len, out_off, out_cap;
-    size_t out_plain;       /* app bytes in a queued record: reported once, by the next backend_write */
+    size_t out_plain;       /* app bytes in a queued record: reported once, by the next schannel_write */
 
     unsigned char *plain;   /* decrypted bytes not yet read */
     size_t plain_len, plain_off, plain_cap;
@@ -101,7 +100,7 @@ static void module_path(const char *name, char *buf, size_t cap)
     WideCharToMultiByte(CP_UTF8, 0, wide, -1, buf, (int)cap, NULL, NULL);
 }
 
-const char *backend_global_init(char *msg, size_t msgcap)
+static const char *schannel_global_init(char *msg, size_t msgcap)
 {
     WSADATA wsa;
     int rc = WSAStartup(MAKEWORD(2, 2), &wsa);
@@ -149,7 +148,7 @@ const char *backend_global_init(char *msg, size_t msgcap)
     return NULL;
 }
 
-int backend_library_info(const char *key, char *buf, size_t cap, const char **value)
+static int schannel_library_info(const char *key, char *buf, size_t cap, const char **value)
 {
     (void)buf;
     (void)cap;
@@ -161,6 +160,8 @@ int backend_library_info(const char *key, char *buf, size_t cap, const char **va
         *value = "secur32.dll (Schannel SSP, linked at build time)";
     else if (strcmp(key, "trust_store") == 0)
         *value = "Windows certificate store (CurrentUser + LocalMachine ROOT, enterprise and group-policy roots)";
+    else if (strcmp(key, "install_hint") == 0)
+        *value = "*\tSchannel is part of Windows and cannot be installed separately: check that this Windows version is supported (Windows 10 or newer; see README, Backends)";
     else
         return 0;
     return 1;
@@ -404,7 +405,7 @@ static int build_alpn(tls_conn *c, struct sch_session *s)
     return 1;
 }
 
-int backend_session_new(tls_conn *c)
+static int schannel_session_new(tls_conn *c)
 {
     struct sch_session *s = calloc(1, sizeof *s);
     if (!s)
@@ -445,7 +446,7 @@ int backend_session_new(tls_conn *c)
     return 1;
 }
 
-void backend_session_free(tls_conn *c)
+static void schannel_session_free(tls_conn *c)
 {
     struct sch_session *s = c->session;
     if (s->have_ctx)
@@ -721,7 +722,7 @@ static void finish_handshake(tls_conn *c)
         s->sizes.cbMaximumMessage = 16384;
 }
 
-step_result backend_handshake(tls_conn *c)
+static step_result schannel_handshake(tls_conn *c)
 {
     struct sch_session *s = sess(c);
     c->sock_error = 0;
@@ -827,7 +828,7 @@ static step_result fill_plain(tls_conn *c)
     }
 }
 
-step_result backend_read(tls_conn *c, void *buf, size_t len, size_t *n)
+static step_result schannel_read(tls_conn *c, void *buf, size_t len, size_t *n)
 {
     struct sch_session *s = sess(c);
     *n = 0;
@@ -844,18 +845,18 @@ step_result backend_read(tls_conn *c, void *buf, size_t len, size_t *n)
     return STEP_DONE;
 }
 
-step_result backend_peek(tls_conn *c)
+static step_result schannel_peek(tls_conn *c)
 {
     return fill_plain(c);
 }
 
-size_t backend_pending(tls_conn *c)
+static size_t schannel_pending(tls_conn *c)
 {
     struct sch_session *s = sess(c);
     return s ? s->plain_len - s->plain_off : 0;
 }
 
-int backend_has_buffered_input(tls_conn *c)
+static int schannel_has_buffered_input(tls_conn *c)
 {
     struct sch_session *s = sess(c);
     if (!s)
@@ -865,7 +866,7 @@ int backend_has_buffered_input(tls_conn *c)
 
 /* --------------------------------------------------------------- write */
 
-step_result backend_write(tls_conn *c, const void *buf, size_t len, size_t *n)
+static step_result schannel_write(tls_conn *c, const void *buf, size_t len, size_t *n)
 {
     struct sch_session *s = sess(c);
     *n = 0;
@@ -963,7 +964,7 @@ static int make_close_notify(tls_conn *c)
     return ok;
 }
 
-step_result backend_shutdown(tls_conn *c)
+static step_result schannel_shutdown(tls_conn *c)
 {
     struct sch_session *s = sess(c);
     c->sock_error = 0;
@@ -979,7 +980,7 @@ step_result backend_shutdown(tls_conn *c)
     return flush_out(c, "while shutting down");
 }
 
-void backend_close_notify(tls_conn *c)
+static void schannel_close_notify(tls_conn *c)
 {
     struct sch_session *s = sess(c);
     if (!s || !s->handshake_done || s->shutdown_made)
@@ -1102,7 +1103,7 @@ static void peer_chain(struct sch_session *s, strbuf *out)
         CertFreeCertificateContext(seen[k]);
 }
 
-int backend_conn_info(tls_conn *c, const char *key, strbuf *out)
+static int schannel_conn_info(tls_conn *c, const char *key, strbuf *out)
 {
     struct sch_session *s = sess(c);
     int ready = s->handshake_done && s->have_ctx;
@@ -1131,3 +1132,22 @@ int backend_conn_info(tls_conn *c, const char *key, strbuf *out)
     }
     return 1;
 }
+
+/* ----------------------------------------------------------------- table */
+
+const struct tls_engine schannel_engine = {
+    .name = "schannel",
+    .global_init = schannel_global_init,
+    .library_info = schannel_library_info,
+    .session_new = schannel_session_new,
+    .session_free = schannel_session_free,
+    .handshake = schannel_handshake,
+    .read = schannel_read,
+    .write = schannel_write,
+    .peek = schannel_peek,
+    .pending = schannel_pending,
+    .has_buffered_input = schannel_has_buffered_input,
+    .shutdown = schannel_shutdown,
+    .close_notify = schannel_close_notify,
+    .conn_info = schannel_conn_info,
+};

@@ -5,7 +5,7 @@
  *    pem_next_cert accepts must come back unchanged through pem_append_cert.
  * 2. The OpenSSL engine's ca path, through the public API: the text becomes
  *    option "ca" of a connection to an address literal (no DNS), the first
- *    tls_handshake parses it (backend_session_new), then every tls_info key is
+ *    tls_handshake parses it (the engine's session_new), then every tls_info key is
  *    asked on the connection whatever state it is in, and it is freed.
  *    The connection goes to a loopback port nobody listens on: it fails at
  *    once, never waits.

@@ -1,0 +1,15 @@
+/*
+ * engines.c — the Linux library's engines, in order of preference: without
+ * OSTLS_BACKEND, tls_init takes the first whose global_init succeeds.
+ */
+#define _POSIX_C_SOURCE 200809L   /* conn.h wants struct addrinfo (netdb.h) */
+#include "../common/engine.h"
+
+extern const struct tls_engine openssl_engine;
+
+const struct tls_engine *const tls_engines[] = {
+    &openssl_engine,
+    NULL
+};
+
+const char *const tls_engine_env_alias = NULL;
