@@ -30,7 +30,8 @@
           "sources": [
             "c/impl-linux/engines.c",
             "c/impl-linux/openssl.c",
-            "c/impl-linux/ossl_load.c"
+            "c/impl-linux/ossl_load.c",
+            "c/impl-linux/s2n.c"
           ],
           "cflags": ["-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra"],
           "ldflags": ["-Wl,--no-undefined", "-Wl,--as-needed"],

@@ -10,7 +10,7 @@ const p = pki()
 
 t.test('backendInfo names the OS TLS stack', async (t) => {
   const info = backendInfo()
-  t.match(info.backend, /^(openssl|schannel|securetransport|network)$/)
+  t.match(info.backend, /^(openssl|s2n|schannel|securetransport|network)$/)
   t.ok(info.version.length > 0, 'has a version')
   t.ok(info.libraryPath.length > 0, 'names the OS library it loaded')
   t.ok(info.prebuildPath.length > 0, 'names the ostls library it loaded')

@@ -6,9 +6,11 @@
 #include "../common/engine.h"
 
 extern const struct tls_engine openssl_engine;
+extern const struct tls_engine s2n_engine;
 
 const struct tls_engine *const tls_engines[] = {
     &openssl_engine,
+    &s2n_engine,   /* AWS s2n-tls: only when OpenSSL does not load, or OSTLS_BACKEND=s2n */
     NULL
 };
 

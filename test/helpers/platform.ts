@@ -30,3 +30,13 @@ export function s2nLimit(what: string): string | undefined {
     return undefined   // the library did not load: the test itself reports that
   }
 }
+
+/**
+ * Set when the suite runs against another Linux engine than OpenSSL
+ * (OSTLS_BACKEND=s2n, ...): tests of the OpenSSL engine's own loading
+ * (OSTLS_LIBSSL) have nothing to test there.
+ */
+export const notOpensslEngine = (what: string): string | undefined =>
+  process.platform === 'linux' && process.env.OSTLS_BACKEND && process.env.OSTLS_BACKEND !== 'openssl'
+    ? `OSTLS_BACKEND=${process.env.OSTLS_BACKEND}: ${what} belongs to the OpenSSL engine`
+    : undefined
