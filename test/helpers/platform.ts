@@ -1,3 +1,5 @@
+import { backendInfo } from '../../dist/cjs/index'
+
 /**
  * Where the suite runs when it matters to a test: only for skipping what the
  * platform itself cannot do, with the reason named.
@@ -22,8 +24,6 @@ export const wineGap = (what: string): string | undefined => (underWine ? `Wine'
  */
 export function s2nLimit(what: string): string | undefined {
   if (process.env.OSTLS_BACKEND !== 's2n') return undefined
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { backendInfo } = require('../../dist/cjs/index') as typeof import('../../dist/cjs/index')
   try {
     return backendInfo().backend === 's2n' ? `s2n-tls limit: ${what}` : undefined
   } catch {
