@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include "../common/engine.h"
+#include "../common/pem.h"
 #include "../common/suites.h"
 #include "../common/verify.h"
 #include "s2n_api.h"
@@ -676,31 +677,6 @@ static void close_notify(tls_conn *c)
 
 /* ------------------------------------------------------------------ info */
 
-static void append_pem(strbuf *out, const uint8_t *der, uint32_t len)
-{
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    strbuf_puts(out, "-----BEGIN CERTIFICATE-----\n");
-    char line[65];
-    size_t used = 0;
-    for (uint32_t i = 0; i < len; i += 3) {
-        uint32_t v = (uint32_t)der[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)der[i + 1] << 8;
-        if (i + 2 < len)
-            v |= der[i + 2];
-        line[used++] = b64[(v >> 18) & 63];
-        line[used++] = b64[(v >> 12) & 63];
-        line[used++] = i + 1 < len ? b64[(v >> 6) & 63] : '=';
-        line[used++] = i + 2 < len ? b64[v & 63] : '=';
-        if (used == 64 || i + 3 >= len) {
-            line[used++] = '\n';
-            strbuf_append(out, line, used);
-            used = 0;
-        }
-    }
-    strbuf_puts(out, "-----END CERTIFICATE-----\n");
-}
-
 static void append_chain(struct s2n_session *s, strbuf *out, int leaf_only)
 {
     struct s2n_cert_chain_and_key *chain = s2n.s2n_cert_chain_and_key_new();
@@ -717,7 +693,7 @@ static void append_chain(struct s2n_session *s, strbuf *out, int leaf_only)
             uint32_t len = 0;
             if (s2n.s2n_cert_chain_get_cert(chain, &cert, i) == 0 &&
                 s2n.s2n_cert_get_der(cert, &der, &len) == 0 && len > 0)
-                append_pem(out, der, len);
+                pem_append_cert(out, der, len);
         }
     }
     s2n.s2n_cert_chain_and_key_free(chain);
