@@ -5,8 +5,8 @@
  * system's, or the file OSTLS_S2N_LIBRARY names. It is opened with
  * RTLD_DEEPBIND because Node's executable exports its own OpenSSL: without
  * it, libs2n's libcrypto calls could bind to Node's copy instead of the
- * system libcrypto libs2n was built against (library_info names the
- * libcrypto that s2n's symbols really resolve to).
+ * system libcrypto libs2n was built against (test/s2n-libcrypto.ts checks
+ * the loader's bindings; without DEEPBIND about 200 of them go to node).
  *
  * Bytes move through s2n's I/O callbacks over conn_send / conn_recv (a
  * callback returns -1 with errno EAGAIN to block), so s2n never sees the
@@ -88,8 +88,7 @@ static void remember_path(void *handle)
                  realpath(map->l_name, real) ? real : map->l_name);
 }
 
-/* Names the libcrypto that s2n's own symbol lookups reach (with DEEPBIND,
- * libs2n's dependencies before Node's exported OpenSSL). */
+/* Names the libcrypto in libs2n's own dependency scope, for doctor. */
 static void describe_crypto(void *handle)
 {
     const char *(*version)(int) = (const char *(*)(int))dlsym(handle, "OpenSSL_version");
