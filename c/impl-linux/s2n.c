@@ -229,8 +229,15 @@ static int library_info(const char *key, char *buf, size_t cap, const char **val
                  trust_dir[0] ? trust_dir : "(none)");
         *value = buf;
     } else if (strcmp(key, "install_hint") == 0) {
-        *value = "install AWS s2n-tls (libs2n.so.1), or point OSTLS_S2N_LIBRARY at a built "
-                 "libs2n.so.1 (scripts/build-s2n.sh builds one from source)";
+        /* The format of tls_info "install_hint": "ids\tadvice" lines, "*" for
+         * any distribution, "+" for a note. No distribution's package is
+         * named: which ones ship libs2n.so.1 was not checked. */
+        const char *named = getenv("OSTLS_S2N_LIBRARY");
+        snprintf(buf, cap, "*\tinstall AWS s2n-tls (libs2n.so.1, built against the system libcrypto), "
+                 "or point OSTLS_S2N_LIBRARY at one (scripts/build-s2n.sh builds it from source)%s",
+                 named && *named ? "\n+\tOSTLS_S2N_LIBRARY is set and replaces the default names: "
+                                   "fix the path in it or unset it" : "");
+        *value = buf;
     } else {
         return 0;
     }
