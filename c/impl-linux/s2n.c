@@ -88,14 +88,23 @@ static void remember_path(void *handle)
                  realpath(map->l_name, real) ? real : map->l_name);
 }
 
-/* Names the libcrypto in libs2n's own dependency scope, for doctor. */
+/* Names the libcrypto in libs2n's own dependency scope, for doctor: its
+ * version through the handle, its file from the loaded objects that follow
+ * libs2n (dladdr would need a glibc newer than the 2.28 floor). */
 static void describe_crypto(void *handle)
 {
     const char *(*version)(int) = (const char *(*)(int))dlsym(handle, "OpenSSL_version");
-    Dl_info where;
+    struct link_map *map = NULL;
+    const char *file = "?";
+    if (dlinfo(handle, RTLD_DI_LINKMAP, &map) == 0)
+        for (; map; map = map->l_next)
+            if (map->l_name && strstr(map->l_name, "libcrypto.so")) {
+                file = map->l_name;
+                break;
+            }
     crypto_text[0] = '\0';
-    if (version && dladdr((void *)version, &where) && where.dli_fname)
-        snprintf(crypto_text, sizeof crypto_text, "%s from %s", version(0), where.dli_fname);
+    if (version)
+        snprintf(crypto_text, sizeof crypto_text, "%s from %s", version(0), file);
 }
 
 static const char *bind_symbols(void *handle)
