@@ -11,8 +11,6 @@
         "c/common/options.c",
         "c/common/pem.c",
         "c/common/race.c",
-        "c/common/resolve.c",
-        "c/common/sock.c",
         "c/common/strbuf.c",
         "c/common/suites.c",
         "c/common/tls_client.c",
@@ -28,6 +26,8 @@
       "conditions": [
         ["OS=='linux'", {
           "sources": [
+            "c/common/resolve_posix.c",
+            "c/common/sock_posix.c",
             "c/impl-linux/engines.c",
             "c/impl-linux/openssl.c",
             "c/impl-linux/ossl_load.c",
@@ -40,7 +40,8 @@
         ["OS=='win'", {
           # Schannel over Winsock; MSVC 2022 17.5+ (C11 atomics). The same
           # sources cross-compile with mingw-w64: scripts/build-win.sh.
-          "sources": ["c/impl-win/engines.c", "c/impl-win/schannel.c", "c/impl-win/schannel_verify.c"],
+          "sources": ["c/common/resolve_win.c", "c/common/sock_win.c",
+                      "c/impl-win/engines.c", "c/impl-win/schannel.c", "c/impl-win/schannel_verify.c"],
           "defines": ["_WIN32_WINNT=0x0A00", "WINVER=0x0A00", "UNICODE", "_UNICODE",
                       "_CRT_SECURE_NO_WARNINGS", "WIN32_LEAN_AND_MEAN"],
           "msvs_settings": {
@@ -59,6 +60,8 @@
           # weak-linked; blocks need -fblocks. scripts/build-mac.sh and
           # scripts/check-mac.sh build the same sources without node-gyp.
           "sources": [
+            "c/common/resolve_posix.c",
+            "c/common/sock_posix.c",
             "c/impl-mac/engines.c",
             "c/impl-mac/mac_common.c",
             "c/impl-mac/network.c",

@@ -1,7 +1,7 @@
 /*
  * compat.h — the few compiler/platform spellings c/common needs, in one place,
- * so a Windows (MSVC) or macOS build only has to touch this file and sock.c /
- * resolve.c.
+ * so a Windows (MSVC) or macOS build only has to touch this file and the
+ * platform's sock_*.c / resolve_*.c.
  */
 #ifndef OSTLS_COMPAT_H
 #define OSTLS_COMPAT_H

@@ -1,9 +1,8 @@
 /*
  * sock.h — the TCP and readiness primitives c/common needs, behind one small
  * API so that the state machine never sees errno, WSAGetLastError, fd or SOCKET
- * directly. sock.c holds the POSIX implementation; a Windows build adds its
- * Winsock branch there (WSAPoll, closesocket, WSAE* names) without touching
- * callers.
+ * directly. sock_posix.c holds the POSIX implementation and sock_win.c the
+ * Winsock one (WSAPoll, closesocket, WSAE* names); the build picks one.
  *
  * OS error values are passed around as plain ints (errno on POSIX, WSA codes on
  * Windows); sock_error_name / sock_error_text turn them into words.
@@ -32,6 +31,10 @@ typedef enum {
     NET_EOF,     /* orderly end of the peer's stream (recv only) */
     NET_ERROR    /* *os_error says why */
 } net_status;
+
+/* Once per process, before any socket exists (tls_init): Winsock's start-up;
+ * nothing on POSIX. 1 on success, else 0 with msg filled. */
+int sock_global_init(char *msg, size_t cap);
 
 /* Non-blocking, close-on-exec TCP socket to sa. NET_OK: connected at once;
  * NET_AGAIN: in progress, poll for writable then sock_finish_connect. */

@@ -353,6 +353,11 @@ static char init_msg[4096];
 
 static void init_once(void)
 {
+    /* The shared socket layer first: no engine relies on another's start-up. */
+    if (!sock_global_init(init_msg, sizeof init_msg)) {
+        init_code = TLS_LIBRARY_NOT_FOUND;
+        return;
+    }
     init_code = engine_select(init_msg, sizeof init_msg);
 }
 

@@ -102,12 +102,6 @@ static void module_path(const char *name, char *buf, size_t cap)
 
 static const char *schannel_global_init(char *msg, size_t msgcap)
 {
-    WSADATA wsa;
-    int rc = WSAStartup(MAKEWORD(2, 2), &wsa);
-    if (rc != 0) {
-        snprintf(msg, msgcap, "Winsock could not be initialised (WSAStartup error %d)", rc);
-        return TLS_LIBRARY_NOT_FOUND;
-    }
     /* Prove Schannel is there: acquire (and drop) a client credential. */
     SCHANNEL_CRED sc;
     memset(&sc, 0, sizeof sc);

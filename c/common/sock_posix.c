@@ -1,16 +1,13 @@
 /*
- * sock.c — POSIX sockets. Everything here is non-blocking; the only call that
- * may sleep is sock_wait, which is what tls_wait is made of.
+ * sock_posix.c — POSIX sockets (Linux, macOS; the build picks this file or
+ * sock_win.c). Everything here is non-blocking; the only call that may sleep
+ * is sock_wait, which is what tls_wait is made of.
  */
 #define _GNU_SOURCE
 #include "sock.h"
 
 #include "../tls_client.h"
 #include "compat.h"
-
-#ifdef _WIN32
-#  include "../impl-win/sock_win.inc"
-#else
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +19,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+int sock_global_init(char *msg, size_t cap)
+{
+    (void)msg;
+    (void)cap;
+    return 1;   /* POSIX sockets need no start-up */
+}
 
 static int set_nonblocking_cloexec(int fd)
 {
@@ -325,4 +329,3 @@ int text_is_ip_address(const char *text)
     return inet_pton(AF_INET6, unscoped, scratch) == 1;
 }
 
-#endif /* !_WIN32 */

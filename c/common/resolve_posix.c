@@ -1,11 +1,7 @@
-/* resolve.c — POSIX implementation (pthread + pipe). The Windows build uses a
- * thread + a loopback UDP socket behind the same API (c/impl-win/resolve_win.inc). */
+/* resolve_posix.c — POSIX implementation (pthread + pipe). The Windows build
+ * uses a thread + a loopback UDP socket behind the same API (resolve_win.c). */
 #define _GNU_SOURCE
 #include "resolve.h"
-
-#ifdef _WIN32
-#  include "../impl-win/resolve_win.inc"
-#else
 
 #include <errno.h>
 #include <fcntl.h>
@@ -197,4 +193,3 @@ const char *resolve_error_text(int gai_error)
     return gai_strerror(gai_error);
 }
 
-#endif /* !_WIN32 */

@@ -1,6 +1,6 @@
 /*
- * resolve_win.inc — the Windows branch of c/common/resolve.c (included from
- * there under _WIN32).
+ * resolve_win.c — background name resolution on Windows (the Windows build
+ * picks this file instead of resolve_posix.c; resolve.h is the one API).
  *
  * The lookup runs getaddrinfo on a short-lived thread. The handle the host
  * waits on must be a SOCKET (libuv's uv_poll only accepts sockets on Windows),
@@ -13,7 +13,8 @@
  * The job is shared by the thread and the connection and freed by whichever
  * lets go last.
  */
-#include "../common/compat.h"
+#include "resolve.h"
+#include "compat.h"
 
 #include <process.h>
 #include <stdio.h>

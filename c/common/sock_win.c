@@ -1,15 +1,31 @@
 /*
- * sock_win.inc — the Winsock branch of c/common/sock.c (included from there
- * under _WIN32, so sock.h stays the one API). Same contract as the POSIX code:
+ * sock_win.c — Winsock sockets (the Windows build picks this file instead of
+ * sock_posix.c; sock.h is the one API). Same contract as the POSIX code:
  * non-blocking sockets, OS errors as plain ints (WSA codes here), and the only
  * call that may sleep is sock_wait.
- *
- * WSAStartup is done once by the Windows backend's backend_global_init, which
- * tls_init runs before any socket or name lookup exists.
  */
+#include "sock.h"
+
+#include "../tls_client.h"
+#include "compat.h"
+
 #include <mstcpip.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Winsock must be started before the first socket (the resolver's wake-up
+ * sockets included): tls_init runs this once, before choosing the engine, so
+ * no engine depends on another's start-up. */
+int sock_global_init(char *msg, size_t cap)
+{
+    WSADATA wsa;
+    int rc = WSAStartup(MAKEWORD(2, 2), &wsa);
+    if (rc != 0) {
+        snprintf(msg, cap, "Winsock could not be initialised (WSAStartup error %d)", rc);
+        return 0;
+    }
+    return 1;
+}
 
 static int set_nonblocking(SOCKET s)
 {
