@@ -36,7 +36,8 @@
             "c/impl-linux/mbedtls_load.c",
             "c/impl-linux/mbedtls_verify.c",
             "c/impl-linux/openssl.c",
-            "c/impl-linux/ossl_load.c"
+            "c/impl-linux/ossl_load.c",
+            "c/impl-linux/s2n.c"
           ],
           "cflags": ["-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra"],
           "ldflags": ["-Wl,--no-undefined", "-Wl,--as-needed"],

@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process'
 import { unpackedPath, insideAsar, describeBinary } from '../dist/cjs/loader'
 import { foreignLibrary as foreignLib, aLibraryWithoutOurSymbols } from './helpers/binaries'
 import { childEnv } from './helpers/child-env'
+import { notOpensslEngine } from './helpers/platform'
 
 const cli = path.join(__dirname, '..', 'dist', 'cjs', 'cli.js')
 
@@ -65,9 +66,8 @@ t.test('an override naming a library without the tls_* symbols', async (t) => {
   t.match(report.library.attempts, [{ ok: false, reason: 'symbol missing', detail: /tls_\w+ is not exported/ }])
 })
 
-t.test('the OS TLS library missing: TLS_LIBRARY_NOT_FOUND names what was tried', { skip: process.platform !== 'linux' && 'only the Linux backend loads its OS TLS library by a name that can be overridden' }, async (t) => {
-  // The OpenSSL engine asked for by name: without it, another engine of the build (mbedtls) may load instead.
-  const { code, report } = await doctorJson({ OSTLS_BACKEND: 'openssl', OSTLS_LIBSSL: '/nonexistent/libssl.so.3:libssl-not-here.so' })
+t.test('the OS TLS library missing: TLS_LIBRARY_NOT_FOUND names what was tried', { skip: (process.platform !== 'linux' && 'only the Linux backend loads its OS TLS library by a name that can be overridden') || notOpensslEngine('OSTLS_LIBSSL') }, async (t) => {
+  const { code, report } = await doctorJson({ OSTLS_LIBSSL: '/nonexistent/libssl.so.3:libssl-not-here.so' })
   t.equal(code, 1)
   t.equal(report.library.error?.code, 'TLS_LIBRARY_NOT_FOUND')
   t.match(report.library.error?.message, /\/nonexistent\/libssl\.so\.3/)
@@ -75,7 +75,7 @@ t.test('the OS TLS library missing: TLS_LIBRARY_NOT_FOUND names what was tried',
   t.match(report.backend?.libraryTried, /libssl-not-here\.so/)
 })
 
-t.test('the same error reaches API users', { skip: process.platform !== 'linux' && 'Linux-only override' }, async (t) => {
+t.test('the same error reaches API users', { skip: (process.platform !== 'linux' && 'Linux-only override') || notOpensslEngine('OSTLS_LIBSSL') }, async (t) => {
   const index = path.join(__dirname, '..', 'dist', 'cjs', 'index.js')
   const script = `const o = require(${JSON.stringify(index)}); try { o.backendInfo() } catch (e) { console.log(JSON.stringify({ tlsCode: e.tlsCode, code: e.code, message: e.message, isTLSError: e instanceof o.TLSError })) }`
   const out = await new Promise<string>((resolve, reject) =>

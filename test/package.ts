@@ -21,7 +21,7 @@ t.test('ESM: import { connect } from "ostls"', async (t) => {
      import cjs from 'ostls'
      console.log(JSON.stringify({ connect: typeof connect, agent: typeof Agent, fetch: typeof fetch, register: typeof register, err: typeof TLSError, backend: backendInfo().backend, same: cjs.connect === connect }))`
   ])
-  t.match(JSON.parse(out), { connect: 'function', agent: 'function', fetch: 'function', register: 'function', err: 'function', backend: /^(openssl|mbedtls|schannel|securetransport|network)$/, same: true })
+  t.match(JSON.parse(out), { connect: 'function', agent: 'function', fetch: 'function', register: 'function', err: 'function', backend: /^(openssl|mbedtls|s2n|schannel|securetransport|network)$/, same: true })
 })
 
 t.test('CommonJS: require("ostls") and require("ostls/register")', async (t) => {

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { pki } from './helpers/pki'
 import { tlsServer, opensslSink } from './helpers/servers'
 import { open, collect, sha256 } from './helpers/client'
-import { underWine } from './helpers/platform'
+import { underWine, s2nLimit } from './helpers/platform'
 
 const p = pki()
 const MiB = 1024 * 1024
@@ -18,7 +18,7 @@ const UPLOAD = 32 * MiB
 // Fresh each time: tap writes into a test's options. These servers answer only once the
 // renegotiation has completed; test/upload-during-handshake-messages.ts covers the
 // client's side of a declined one.
-const limit = () => ({ timeout: 60_000, skip: underWine ? "Wine's Schannel declines a server's renegotiation" : false })
+const limit = () => ({ timeout: 60_000, skip: underWine ? "Wine's Schannel declines a server's renegotiation" : s2nLimit("a server's renegotiation is declined (no_renegotiation alert) unless the application drives s2n's unstable s2n_renegotiate API") ?? false })
 
 /**
  * A TLS 1.2 server that renegotiates once the upload has passed `at` bytes
@@ -108,7 +108,7 @@ t.test('renegotiation right after the first bytes, then many writes', limit(), a
 
 t.test('openssl s_server renegotiates (its R command) during a 32 MiB upload', {
   ...limit(),
-  skip: process.platform === 'win32' ? 'needs the openssl binary, which Windows Node cannot run' : false
+  skip: process.platform === 'win32' ? 'needs the openssl binary, which Windows Node cannot run' : s2nLimit("a server's renegotiation is declined (no_renegotiation alert) unless the application drives s2n's unstable s2n_renegotiate API") ?? false
 }, async (t) => {
   const sink = await opensslSink({ keyFile: path.join(p.dir, 'leaf.key'), certFile: path.join(p.dir, 'leaf.pem') }, ['-tls1_2', '-no_ticket', '-no_resumption_on_reneg'])
   t.teardown(() => sink.close())

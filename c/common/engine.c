@@ -90,8 +90,15 @@ static const char *select_named(const char *var, const char *name, char *msg, si
 static const char *select_first(char *msg, size_t msgcap)
 {
     const char *first_code = NULL;
+    int others = 0;   /* engines after the first that were tried and failed */
     described = tls_engines[0];
     for (size_t i = 0; i < engine_count(); i++) {
+        if (tls_engines[i]->by_name_only) {
+            outcome[i].status = "not tried";
+            snprintf(outcome[i].why, sizeof outcome[i].why, "used only when OSTLS_BACKEND=%s",
+                     tls_engines[i]->name);
+            continue;
+        }
         char why[1024];
         const char *code = try_engine(i, why, sizeof why);
         if (!code) {
@@ -105,11 +112,11 @@ static const char *select_first(char *msg, size_t msgcap)
             first_code = code;
             snprintf(msg, msgcap, "%s", why);
         } else {
-            text_append(msg, msgcap, "%s%s: %s", i == 1 ? " (no other engine loaded either: " : "; ",
+            text_append(msg, msgcap, "%s%s: %s", !others++ ? " (no other engine loaded either: " : "; ",
                         tls_engines[i]->name, why);
         }
     }
-    if (engine_count() > 1)
+    if (others)
         text_append(msg, msgcap, ")");
     if (!first_code)
         snprintf(msg, msgcap, "this build has no TLS engine");

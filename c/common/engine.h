@@ -33,6 +33,10 @@ typedef enum {
 struct tls_engine {
     /* "openssl", "schannel", ...: OSTLS_BACKEND's value and tls_info "backend". */
     const char *name;
+    /* 1: never picked by the default order, only when OSTLS_BACKEND names it
+     * (an engine whose library's ABI cannot be checked at load time, or
+     * which a user should choose knowingly). */
+    int by_name_only;
 
     /* Load the engine's library and build shared state. Called at most once
      * per process, and only for the engine being chosen. NULL on success, else

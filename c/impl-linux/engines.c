@@ -6,11 +6,15 @@
 #include "../common/engine.h"
 
 extern const struct tls_engine openssl_engine;
-extern const struct tls_engine mbedtls_engine;   /* only by OSTLS_BACKEND=mbedtls in practice */
+extern const struct tls_engine mbedtls_engine;
+extern const struct tls_engine s2n_engine;
 
+/* OpenSSL is the default; Mbed TLS and s2n are there for OSTLS_BACKEND to
+ * name (by_name_only), never a silent fallback. */
 const struct tls_engine *const tls_engines[] = {
     &openssl_engine,
     &mbedtls_engine,
+    &s2n_engine,
     NULL
 };
 

@@ -1,3 +1,4 @@
+
 /**
  * Where the suite runs when it matters to a test: only for skipping what the
  * platform itself cannot do, with the reason named.
@@ -31,3 +32,23 @@ function loadedBackend(): string | undefined {
     return undefined
   }
 }
+
+/**
+ * A limit of the AWS s2n-tls engine's library itself (not a gap ostls could
+ * close): when the loaded engine is s2n (OSTLS_BACKEND=s2n), the reason the
+ * test is skipped; otherwise undefined, so the test runs.
+ */
+export function s2nLimit(what: string): string | undefined {
+  if (process.env.OSTLS_BACKEND !== 's2n') return undefined
+  return loadedBackend() === 's2n' ? `s2n-tls limit: ${what}` : undefined
+}
+
+/**
+ * Set when the suite runs against another Linux engine than OpenSSL
+ * (OSTLS_BACKEND=s2n, ...): tests of the OpenSSL engine's own loading
+ * (OSTLS_LIBSSL) have nothing to test there.
+ */
+export const notOpensslEngine = (what: string): string | undefined =>
+  process.platform === 'linux' && process.env.OSTLS_BACKEND && process.env.OSTLS_BACKEND !== 'openssl'
+    ? `OSTLS_BACKEND=${process.env.OSTLS_BACKEND}: ${what} belongs to the OpenSSL engine`
+    : undefined
