@@ -10,6 +10,7 @@
         "c/common/options.c",
         "c/common/pem.c",
         "c/common/race.c",
+        "c/common/records.c",
         "c/common/resolve.c",
         "c/common/sock.c",
         "c/common/strbuf.c",

@@ -14,6 +14,7 @@
 #define SCHANNEL_USE_BLACKLISTS
 #include "../common/backend.h"
 #include "../common/pem.h"
+#include "../common/records.h"
 #include "../common/suites.h"
 #include "../common/verify.h"
 #include "schannel_verify.h"
@@ -58,6 +59,8 @@ struct sch_session {
     unsigned char *in;      /* raw bytes from the socket not yet consumed */
     size_t in_len, in_cap;
     int need_more;          /* in holds an incomplete record */
+    record_track rx;        /* every received byte, against record boundaries */
+    int hello_checked;      /* the ServerHello's version was looked at */
 
     unsigned char *out;     /* bytes to hand to the socket */
     size_t out_len, out_off, out_cap;
@@ -284,6 +287,13 @@ static step_result fill_in(tls_conn *c, const char *during)
         conn_fail_socket(c, during);
         return STEP_FAILED;
     }
+    /* Schannel answers bytes that are not TLS records with an unspecific
+     * error or, worse, waits for the rest of a "record" that never ends:
+     * check every header here, before it sees them. */
+    if (record_track_feed(&s->rx, s->in + s->in_len, got) != RECORD_OK) {
+        record_track_fail(c, &s->rx);
+        return STEP_FAILED;
+    }
     s->in_len += got;
     s->need_more = 0;
     return STEP_DONE;
@@ -484,12 +494,6 @@ static int fail_handshake_status(tls_conn *c, SECURITY_STATUS st)
         return conn_fail(c, TLS_PROTOCOL_VERSION,
                          "no TLS version in common with %s (ostls requires TLS 1.2 or newer%s): %s",
                          c->peer_name, s->cred_tls13 ? "" : "; TLS 1.3 is not offered by this Schannel", text);
-    case SEC_E_INVALID_TOKEN:
-        if (!s->hs_complete && s->in_len > 0 && s->in[0] != 0x16 && s->in[0] != 0x15)
-            return conn_fail(c, TLS_PROTOCOL_VERSION,
-                             "%s did not answer with TLS 1.2 or newer (is it speaking TLS on port %d?): %s",
-                             c->peer_name, c->remote_port, text);
-        break;
     case SEC_E_INSUFFICIENT_MEMORY:
         return conn_fail(c, TLS_OUT_OF_MEMORY, "TLS handshake with %s: %s", c->peer_name, text);
     default:
@@ -661,6 +665,34 @@ static step_result check_peer(tls_conn *c)
     return STEP_DONE;
 }
 
+/* The server's first record, before Schannel sees it: Schannel reports an
+ * old-version ServerHello, or a record that cannot start a handshake, as an
+ * unspecific failure (or waits for more). */
+static step_result check_hello(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    if (s->handshake_done || s->in_len < 5) {
+        s->hello_checked = s->handshake_done;
+        return STEP_DONE;
+    }
+    if (s->in[0] != 22 && s->in[0] != 21) {
+        conn_fail(c, TLS_PROTOCOL_ERROR, "%s broke the TLS protocol: its first record is of type %d, not a handshake",
+                  c->peer_name, s->in[0]);
+        return STEP_FAILED;
+    }
+    int v = record_server_hello_version(s->in, s->in_len);
+    if (v < 0)
+        return STEP_DONE;   /* look again when more has arrived */
+    s->hello_checked = 1;
+    if (v > 0 && v < 0x0303) {
+        conn_fail(c, TLS_PROTOCOL_VERSION,
+                  "no TLS version in common with %s: it chose %s (ostls requires TLS 1.2 or newer)", c->peer_name,
+                  v == 0x0300 ? "SSLv3" : v == 0x0301 ? "TLS 1.0" : v == 0x0302 ? "TLS 1.1" : "a version before TLS 1.2");
+        return STEP_FAILED;
+    }
+    return STEP_DONE;
+}
+
 /* Drives the initial handshake or a renegotiation to completion. */
 static step_result run_handshake(tls_conn *c)
 {
@@ -686,6 +718,8 @@ static step_result run_handshake(tls_conn *c)
             if (st != STEP_DONE)
                 return st;
             continue;
+        } else if (!s->hello_checked && (st = check_hello(c)) != STEP_DONE) {
+            return st;
         } else {
             int probing = s->reneg_kick && s->in_len == 0;
             s->reneg_kick = 0;
@@ -775,8 +809,14 @@ static step_result fill_plain(tls_conn *c)
         }
         if (s->in_len < 5 || s->need_more) {
             step_result st = fill_in(c, "while receiving");
+            if (st == STEP_EOF && record_track_mid(&s->rx)) {
+                /* Schannel would just keep asking for the rest: a cut
+                 * stream must not pass for a whole one. */
+                record_fail_truncated(c);
+                return STEP_FAILED;
+            }
             if (st == STEP_EOF)
-                return STEP_EOF;   /* a FIN without close_notify ends the stream, as in Node */
+                return STEP_EOF;   /* a FIN between records, without close_notify: a clean end, as in Node */
             if (st != STEP_DONE)
                 return st;
             continue;
