@@ -345,9 +345,22 @@ static SECURITY_STATUS acquire_credentials(tls_conn *c, struct sch_session *s)
     /* Newer Windows: SCH_CREDENTIALS, protocols given as the disabled set. */
     const DWORD all = SP_PROT_SSL2_CLIENT | SP_PROT_SSL3_CLIENT | SP_PROT_TLS1_0_CLIENT | SP_PROT_TLS1_1_CLIENT |
                       SP_PROT_TLS1_2_CLIENT | SP_PROT_TLS1_3_CLIENT;
+    /* No finite-field DHE (as browsers): its groups are the server's
+     * choice, and weak, composite or small-subgroup ones cannot be refused
+     * afterwards. "DH" is CNG's finite-field Diffie-Hellman (BCRYPT_DH_ALGORITHM);
+     * ECDH stays. */
+    static wchar_t dh_name[] = L"DH";
+    CRYPTO_SETTINGS no_dhe;
+    memset(&no_dhe, 0, sizeof no_dhe);
+    no_dhe.eAlgorithmUsage = TlsParametersCngAlgUsageKeyExchange;
+    no_dhe.strCngAlgId.Buffer = dh_name;
+    no_dhe.strCngAlgId.Length = (USHORT)(wcslen(dh_name) * sizeof(wchar_t));
+    no_dhe.strCngAlgId.MaximumLength = (USHORT)sizeof dh_name;
     TLS_PARAMETERS tp;
     memset(&tp, 0, sizeof tp);
     tp.grbitDisabledProtocols = all & ~enabled;
+    tp.cDisabledCrypto = 1;
+    tp.pDisabledCrypto = &no_dhe;
     SCH_CREDENTIALS sc;
     memset(&sc, 0, sizeof sc);
     sc.dwVersion = SCH_CREDENTIALS_VERSION;
@@ -368,6 +381,12 @@ static SECURITY_STATUS acquire_credentials(tls_conn *c, struct sch_session *s)
     old.dwVersion = SCHANNEL_CRED_VERSION;
     old.grbitEnabledProtocols = enabled;
     old.dwFlags = flags;
+    /* The same rule for SCHANNEL_CRED, which can only list what is allowed:
+     * every algorithm of the suites ostls offers, without CALG_DH_EPHEM. */
+    static ALG_ID algs[] = { CALG_ECDH_EPHEM, CALG_ECDH, CALG_RSA_KEYX, CALG_ECDSA, CALG_RSA_SIGN,
+                             CALG_AES_128, CALG_AES_256, CALG_SHA1, CALG_SHA_256, CALG_SHA_384 };
+    old.cSupportedAlgs = TLS_ARRAY_LEN(algs);
+    old.palgSupportedAlgs = algs;
     st = AcquireCredentialsHandleW(NULL, (SEC_WCHAR *)UNISP_NAME_W, SECPKG_CRED_OUTBOUND, NULL, &old, NULL, NULL,
                                    &s->cred, &expiry);
     if (st != SEC_E_OK && (enabled & SP_PROT_TLS1_3_CLIENT) && (enabled & SP_PROT_TLS1_2_CLIENT)) {
