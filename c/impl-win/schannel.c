@@ -338,7 +338,14 @@ static SECURITY_STATUS acquire_credentials(tls_conn *c, struct sch_session *s)
         enabled |= SP_PROT_TLS1_2_CLIENT;
     if (max >= TLS_VERSION_1_3)
         enabled |= SP_PROT_TLS1_3_CLIENT;
-    DWORD flags = SCH_CRED_MANUAL_CRED_VALIDATION | SCH_CRED_NO_DEFAULT_CREDS;
+    /* The revocation flags describe the check schannel_verify.c makes (end
+     * certificate, local data only, unknown status not fatal); with them
+     * Schannel asks the server for its stapled OCSP status and attaches the
+     * response to the certificate context it returns (CERT_OCSP_RESPONSE_PROP_ID),
+     * where the chain engine finds it. */
+    DWORD flags = SCH_CRED_MANUAL_CRED_VALIDATION | SCH_CRED_NO_DEFAULT_CREDS | SCH_CRED_REVOCATION_CHECK_END_CERT |
+                  SCH_CRED_REVOCATION_CHECK_CACHE_ONLY | SCH_CRED_IGNORE_NO_REVOCATION_CHECK |
+                  SCH_CRED_IGNORE_REVOCATION_OFFLINE;
     TimeStamp expiry;
     SECURITY_STATUS st;
 

@@ -11,7 +11,11 @@
  *
  * Nothing here waits on the network: chain building and revocation use only
  * what is cached locally (CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL,
- * CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY).
+ * CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY) and the server's stapled OCSP
+ * response, which Schannel attaches to the certificate context it returns
+ * (CERT_OCSP_RESPONSE_PROP_ID) and the revocation check of the end
+ * certificate uses: a verified "revoked" is CERT_REVOKED, an unknown status
+ * is not a failure.
  */
 #include "schannel_verify.h"
 #include "../common/pem.h"
@@ -141,6 +145,13 @@ static int ip_in_cert(PCCERT_CONTEXT cert, const char *name)
     }
     LocalFree(info);
     return found;
+}
+
+/* Did Schannel attach the server's stapled OCSP response to its certificate? */
+static int has_staple(PCCERT_CONTEXT cert)
+{
+    DWORD size = 0;
+    return CertGetCertificateContextProperty(cert, CERT_OCSP_RESPONSE_PROP_ID, NULL, &size) && size > 0;
 }
 
 static DWORD ssl_policy(PCCERT_CHAIN_CONTEXT chain, const wchar_t *name, DWORD checks, DWORD flags)
@@ -278,6 +289,8 @@ void sch_verify_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, con
         code = VERIFY_CERT_REVOKED;
         hr = (DWORD)CRYPT_E_REVOKED;
         fallback = "a certificate in the chain has been revoked";
+        if ((simple->rgpElement[0]->TrustStatus.dwErrorStatus & CERT_TRUST_IS_REVOKED) && has_staple(leaf))
+            fallback = "certificate revoked (the server's stapled OCSP response says so)";
     }
     if (code == VERIFY_OK && (err & CERT_TRUST_IS_NOT_TIME_VALID)) {
         code = VERIFY_CERT_HAS_EXPIRED;
