@@ -214,6 +214,20 @@ for (const [name, version] of [['SSLv3', 0x0300], ['TLS 1.0', 0x0301]] as const)
   })
 }
 
+fault('a server asking for a client certificate: ostls goes on without one, or fails at once saying so', async (t) => {
+  // OpenSSL sends an empty Certificate; Schannel stops with SEC_I_INCOMPLETE_CREDENTIALS,
+  // which must end in one coded error at once, not a retry loop.
+  const srv = await tlsServer(p.leaf, (s) => s.end('hello'), { requestCert: true, rejectUnauthorized: false })
+  t.teardown(() => srv.close())
+  const o = await outcome(connect(opts(srv.port)), BOUND)
+  if (o.errors.length === 0) {
+    t.equal(o.data.toString(), 'hello', 'connected without a client certificate')
+  } else {
+    oneError(t, o, 'TLS_HANDSHAKE_FAILED')
+    t.match(o.errors[0]?.message, /client certificate/, 'the message says why')
+  }
+})
+
 fault('a silent server with a short handshakeTimeout', async (t) => {
   const srv = await silentServer()
   t.teardown(() => srv.close())

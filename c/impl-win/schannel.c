@@ -61,6 +61,7 @@ struct sch_session {
     int need_more;          /* in holds an incomplete record */
     record_track rx;        /* every received byte, against record boundaries */
     int hello_checked;      /* the ServerHello's version was looked at */
+    int peer_closed;        /* the server's close_notify came during post-handshake processing */
 
     unsigned char *out;     /* bytes to hand to the socket */
     size_t out_len, out_off, out_cap;
@@ -87,6 +88,12 @@ static struct sch_session *sess(tls_conn *c)
 
 static char lib_path[MAX_PATH * 3];
 static char lib_version[128];
+static DWORD win_build;   /* Windows build number (RtlGetVersion), 0 if unknown */
+
+/* Windows 10 builds before 20348 (Server 2022) have a TLS 1.3 that is off by
+ * default and incomplete when switched on in the registry: offer TLS 1.3 from
+ * 20348 on only (as curl). */
+#define TLS13_FIRST_BUILD 20348
 
 typedef LONG(WINAPI *rtl_get_version_fn)(OSVERSIONINFOW *);
 
@@ -141,6 +148,7 @@ const char *backend_global_init(char *msg, size_t msgcap)
     rtl_get_version_fn get = (rtl_get_version_fn)(void (*)(void))GetProcAddress(GetModuleHandleA("ntdll.dll"),
                                                                               "RtlGetVersion");
     if (get && get(&v) == 0) {
+        win_build = v.dwBuildNumber;
         snprintf(lib_version, sizeof lib_version, "Schannel (Windows %lu.%lu.%lu)",
                  (unsigned long)v.dwMajorVersion, (unsigned long)v.dwMinorVersion,
                  (unsigned long)v.dwBuildNumber);
@@ -336,8 +344,10 @@ static SECURITY_STATUS acquire_credentials(tls_conn *c, struct sch_session *s)
     DWORD enabled = 0;
     if (min <= TLS_VERSION_1_2 && max >= TLS_VERSION_1_2)
         enabled |= SP_PROT_TLS1_2_CLIENT;
-    if (max >= TLS_VERSION_1_3)
+    if (max >= TLS_VERSION_1_3 && win_build >= TLS13_FIRST_BUILD)
         enabled |= SP_PROT_TLS1_3_CLIENT;
+    if (!enabled)
+        return SEC_E_NO_AUTHENTICATING_AUTHORITY;   /* reported as TLS_PROTOCOL_VERSION */
     /* The revocation flags describe the check schannel_verify.c makes (end
      * certificate, local data only, unknown status not fatal); with them
      * Schannel asks the server for its stapled OCSP status and attaches the
@@ -346,6 +356,9 @@ static SECURITY_STATUS acquire_credentials(tls_conn *c, struct sch_session *s)
     DWORD flags = SCH_CRED_MANUAL_CRED_VALIDATION | SCH_CRED_NO_DEFAULT_CREDS | SCH_CRED_REVOCATION_CHECK_END_CERT |
                   SCH_CRED_REVOCATION_CHECK_CACHE_ONLY | SCH_CRED_IGNORE_NO_REVOCATION_CHECK |
                   SCH_CRED_IGNORE_REVOCATION_OFFLINE;
+    /* No RC4, no SSL 3, no weak suites whatever the registry says (curl, .NET
+     * and schannel-rs set it too). */
+    flags |= SCH_USE_STRONG_CRYPTO;
     TimeStamp expiry;
     SECURITY_STATUS st;
 
@@ -455,6 +468,12 @@ int backend_session_new(tls_conn *c)
         return 0;
     if (c->opts.alpn && !build_alpn(c, s))
         return 0;
+    if (c->opts.min_version >= TLS_VERSION_1_3 && win_build < TLS13_FIRST_BUILD)
+        return conn_fail(c, TLS_PROTOCOL_VERSION,
+                         "minVersion TLS 1.3 asked for, but Schannel on this system does not offer TLS 1.3 "
+                         "(ostls uses it from Windows build %d on; this is build %lu%s)",
+                         TLS13_FIRST_BUILD, (unsigned long)win_build,
+                         strstr(lib_version, "Wine") ? ", and Wine's Schannel implements TLS 1.2 at most" : "");
     SECURITY_STATUS st = acquire_credentials(c, s);
     if (st != SEC_E_OK) {
         char text[300];
@@ -593,9 +612,24 @@ static step_result isc_step(tls_conn *c, int first)
         s->need_more = 1;
         return STEP_DONE;
     case SEC_I_INCOMPLETE_CREDENTIALS:
-        /* The server asked for a client certificate; we have none to give:
-         * go on without one (the server decides). */
-        return STEP_DONE;
+        /* The server asked for a client certificate. ostls has none to give
+         * yet, and with ISC_REQ_USE_SUPPLIED_CREDS a second call answers the
+         * same (the handshake would spin until the round guard): say so now. */
+        s->out_len = s->out_off = 0;
+        conn_fail(c, TLS_HANDSHAKE_FAILED,
+                  "%s asked for a client certificate; ostls does not send client certificates yet", c->peer_name);
+        return STEP_FAILED;
+    case SEC_I_CONTEXT_EXPIRED:
+        if (s->handshake_done) {
+            /* The server's close_notify arrived among post-handshake
+             * messages: the end of its stream, cleanly. */
+            s->in_len = 0;
+            s->hs_complete = 1;
+            s->peer_closed = 1;
+            return STEP_DONE;
+        }
+        /* Before the handshake ends it is a failure. */
+        /* fall through */
     default:
         if (first)
             s->have_ctx = 0;
@@ -833,6 +867,8 @@ static step_result fill_plain(tls_conn *c)
             s->renegotiating = 0;
             continue;
         }
+        if (s->peer_closed)
+            return STEP_EOF;
         if (s->in_len < 5 || s->need_more) {
             step_result st = fill_in(c, "while receiving");
             if (st == STEP_EOF && record_track_mid(&s->rx)) {
