@@ -12,6 +12,7 @@
         "c/common/pem.c",
         "c/common/proxy.c",
         "c/common/race.c",
+        "c/common/records.c",
         "c/common/session_cache.c",
         "c/common/sha256.c",
         "c/common/strbuf.c",

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "../common/engine.h"
+#include "../common/records.h"
 #include "../common/session_cache.h"
 #include "../common/verify.h"
 #include "ossl_api.h"
@@ -68,36 +69,10 @@ struct ossl_session {
     long resumed_verify_code;
     char resumed_verify_message[256];
     /* Where the server's byte stream stands against TLS record boundaries
-     * (header bytes seen of the next record, body bytes still due): a FIN
-     * that cuts a record is a truncation, never a clean end of stream. */
-    unsigned char in_header[5];
-    int in_header_have;
-    size_t in_body_left;
+     * (c/common/records.h): a FIN that cuts a record is a truncation, never
+     * a clean end of stream. */
+    record_track rx;
 };
-
-static void track_records(struct ossl_session *s, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        if (s->in_body_left > 0) {
-            size_t k = n < s->in_body_left ? n : s->in_body_left;
-            s->in_body_left -= k;
-            p += k;
-            n -= k;
-            continue;
-        }
-        s->in_header[s->in_header_have++] = *p++;
-        n--;
-        if (s->in_header_have == 5) {
-            s->in_body_left = ((size_t)s->in_header[3] << 8) | s->in_header[4];
-            s->in_header_have = 0;
-        }
-    }
-}
-
-static int mid_record(const struct ossl_session *s)
-{
-    return s->in_header_have > 0 || s->in_body_left > 0;
-}
 
 /* Makes room for len more bytes in out; 0 when memory ran out. */
 static int out_reserve(struct ossl_session *s, size_t len)
@@ -216,7 +191,7 @@ static int socket_bio_read(BIO *bio, char *buf, int len)
     net_status st = conn_recv(c, buf, (size_t)len, &got);
     if (st == NET_OK) {
         if (c->session)
-            track_records(c->session, (const unsigned char *)buf, got);
+            record_track_feed(&((struct ossl_session *)c->session)->rx, (const unsigned char *)buf, got);
         return (int)got;
     }
     if (st == NET_EOF)
@@ -394,13 +369,11 @@ static step_result io_failure(tls_conn *c, int rc, int writing)
     const char *during = writing ? "while sending" : "while receiving";
     struct error_scan scan;
     scan_errors(&scan);
-    if (!writing && c->sock_eof && mid_record(c->session)) {
+    if (!writing && c->sock_eof && record_track_mid(&((struct ossl_session *)c->session)->rx)) {
         /* OpenSSL (with IGNORE_UNEXPECTED_EOF) would call this a clean end and
          * drop the partial record: the application would take a cut stream
          * for a complete one. A FIN between records stays a clean end, as in Node. */
-        conn_fail(c, TLS_CONNECTION_RESET,
-                  "%s closed the connection in the middle of a TLS record: the data is truncated",
-                  c->peer_name);
+        record_fail_truncated(c);
         return STEP_FAILED;
     }
     if (!writing && (ssl_error == OSSL_SSL_ERROR_ZERO_RETURN || scan.unexpected_eof))

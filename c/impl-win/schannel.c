@@ -15,6 +15,7 @@
 #define SCHANNEL_USE_BLACKLISTS
 #include "../common/engine.h"
 #include "../common/pem.h"
+#include "../common/records.h"
 #include "../common/suites.h"
 #include "../common/verify.h"
 #include "schannel_verify.h"
@@ -59,6 +60,9 @@ struct sch_session {
     unsigned char *in;      /* raw bytes from the socket not yet consumed */
     size_t in_len, in_cap;
     int need_more;          /* in holds an incomplete record */
+    record_track rx;        /* every received byte, against record boundaries */
+    int hello_checked;      /* the ServerHello's version was looked at */
+    int peer_closed;        /* the server's close_notify came during post-handshake processing */
 
     unsigned char *out;     /* bytes to hand to the socket */
     size_t out_len, out_off, out_cap;
@@ -85,6 +89,12 @@ static struct sch_session *sess(tls_conn *c)
 
 static char lib_path[MAX_PATH * 3];
 static char lib_version[128];
+static DWORD win_build;   /* Windows build number (RtlGetVersion), 0 if unknown */
+
+/* Windows 10 builds before 20348 (Server 2022) have a TLS 1.3 that is off by
+ * default and incomplete when switched on in the registry: offer TLS 1.3 from
+ * 20348 on only (as curl). */
+#define TLS13_FIRST_BUILD 20348
 
 typedef LONG(WINAPI *rtl_get_version_fn)(OSVERSIONINFOW *);
 
@@ -133,6 +143,7 @@ static const char *schannel_global_init(char *msg, size_t msgcap)
     rtl_get_version_fn get = (rtl_get_version_fn)(void (*)(void))GetProcAddress(GetModuleHandleA("ntdll.dll"),
                                                                               "RtlGetVersion");
     if (get && get(&v) == 0) {
+        win_build = v.dwBuildNumber;
         snprintf(lib_version, sizeof lib_version, "Schannel (Windows %lu.%lu.%lu)",
                  (unsigned long)v.dwMajorVersion, (unsigned long)v.dwMinorVersion,
                  (unsigned long)v.dwBuildNumber);
@@ -281,6 +292,13 @@ static step_result fill_in(tls_conn *c, const char *during)
         conn_fail_socket(c, during);
         return STEP_FAILED;
     }
+    /* Schannel answers bytes that are not TLS records with an unspecific
+     * error or, worse, waits for the rest of a "record" that never ends:
+     * check every header here, before it sees them. */
+    if (record_track_feed(&s->rx, s->in + s->in_len, got) != RECORD_OK) {
+        record_track_fail(c, &s->rx);
+        return STEP_FAILED;
+    }
     s->in_len += got;
     s->need_more = 0;
     return STEP_DONE;
@@ -323,18 +341,43 @@ static SECURITY_STATUS acquire_credentials(tls_conn *c, struct sch_session *s)
     DWORD enabled = 0;
     if (min <= TLS_VERSION_1_2 && max >= TLS_VERSION_1_2)
         enabled |= SP_PROT_TLS1_2_CLIENT;
-    if (max >= TLS_VERSION_1_3)
+    if (max >= TLS_VERSION_1_3 && win_build >= TLS13_FIRST_BUILD)
         enabled |= SP_PROT_TLS1_3_CLIENT;
-    DWORD flags = SCH_CRED_MANUAL_CRED_VALIDATION | SCH_CRED_NO_DEFAULT_CREDS;
+    if (!enabled)
+        return SEC_E_NO_AUTHENTICATING_AUTHORITY;   /* reported as TLS_PROTOCOL_VERSION */
+    /* The revocation flags describe the check schannel_verify.c makes (end
+     * certificate, local data only, unknown status not fatal); with them
+     * Schannel asks the server for its stapled OCSP status and attaches the
+     * response to the certificate context it returns (CERT_OCSP_RESPONSE_PROP_ID),
+     * where the chain engine finds it. */
+    DWORD flags = SCH_CRED_MANUAL_CRED_VALIDATION | SCH_CRED_NO_DEFAULT_CREDS | SCH_CRED_REVOCATION_CHECK_END_CERT |
+                  SCH_CRED_REVOCATION_CHECK_CACHE_ONLY | SCH_CRED_IGNORE_NO_REVOCATION_CHECK |
+                  SCH_CRED_IGNORE_REVOCATION_OFFLINE;
+    /* No RC4, no SSL 3, no weak suites whatever the registry says (curl, .NET
+     * and schannel-rs set it too). */
+    flags |= SCH_USE_STRONG_CRYPTO;
     TimeStamp expiry;
     SECURITY_STATUS st;
 
     /* Newer Windows: SCH_CREDENTIALS, protocols given as the disabled set. */
     const DWORD all = SP_PROT_SSL2_CLIENT | SP_PROT_SSL3_CLIENT | SP_PROT_TLS1_0_CLIENT | SP_PROT_TLS1_1_CLIENT |
                       SP_PROT_TLS1_2_CLIENT | SP_PROT_TLS1_3_CLIENT;
+    /* No finite-field DHE (as browsers): its groups are the server's
+     * choice, and weak, composite or small-subgroup ones cannot be refused
+     * afterwards. "DH" is CNG's finite-field Diffie-Hellman (BCRYPT_DH_ALGORITHM);
+     * ECDH stays. */
+    static wchar_t dh_name[] = L"DH";
+    CRYPTO_SETTINGS no_dhe;
+    memset(&no_dhe, 0, sizeof no_dhe);
+    no_dhe.eAlgorithmUsage = TlsParametersCngAlgUsageKeyExchange;
+    no_dhe.strCngAlgId.Buffer = dh_name;
+    no_dhe.strCngAlgId.Length = (USHORT)(wcslen(dh_name) * sizeof(wchar_t));
+    no_dhe.strCngAlgId.MaximumLength = (USHORT)sizeof dh_name;
     TLS_PARAMETERS tp;
     memset(&tp, 0, sizeof tp);
     tp.grbitDisabledProtocols = all & ~enabled;
+    tp.cDisabledCrypto = 1;
+    tp.pDisabledCrypto = &no_dhe;
     SCH_CREDENTIALS sc;
     memset(&sc, 0, sizeof sc);
     sc.dwVersion = SCH_CREDENTIALS_VERSION;
@@ -355,6 +398,12 @@ static SECURITY_STATUS acquire_credentials(tls_conn *c, struct sch_session *s)
     old.dwVersion = SCHANNEL_CRED_VERSION;
     old.grbitEnabledProtocols = enabled;
     old.dwFlags = flags;
+    /* The same rule for SCHANNEL_CRED, which can only list what is allowed:
+     * every algorithm of the suites ostls offers, without CALG_DH_EPHEM. */
+    static ALG_ID algs[] = { CALG_ECDH_EPHEM, CALG_ECDH, CALG_RSA_KEYX, CALG_ECDSA, CALG_RSA_SIGN,
+                             CALG_AES_128, CALG_AES_256, CALG_SHA1, CALG_SHA_256, CALG_SHA_384 };
+    old.cSupportedAlgs = TLS_ARRAY_LEN(algs);
+    old.palgSupportedAlgs = algs;
     st = AcquireCredentialsHandleW(NULL, (SEC_WCHAR *)UNISP_NAME_W, SECPKG_CRED_OUTBOUND, NULL, &old, NULL, NULL,
                                    &s->cred, &expiry);
     if (st != SEC_E_OK && (enabled & SP_PROT_TLS1_3_CLIENT) && (enabled & SP_PROT_TLS1_2_CLIENT)) {
@@ -417,6 +466,12 @@ static int schannel_session_new(tls_conn *c)
         return 0;
     if (c->opts.alpn && !build_alpn(c, s))
         return 0;
+    if (c->opts.min_version >= TLS_VERSION_1_3 && win_build < TLS13_FIRST_BUILD)
+        return conn_fail(c, TLS_PROTOCOL_VERSION,
+                         "minVersion TLS 1.3 asked for, but Schannel on this system does not offer TLS 1.3 "
+                         "(ostls uses it from Windows build %d on; this is build %lu%s)",
+                         TLS13_FIRST_BUILD, (unsigned long)win_build,
+                         strstr(lib_version, "Wine") ? ", and Wine's Schannel implements TLS 1.2 at most" : "");
     SECURITY_STATUS st = sch_cred_lookup(c, &s->cred, &s->cred_tls13, &s->shared) ? SEC_E_OK
                                                                                    : acquire_credentials(c, s);
     if (st != SEC_E_OK) {
@@ -487,12 +542,6 @@ static int fail_handshake_status(tls_conn *c, SECURITY_STATUS st)
         return conn_fail(c, TLS_PROTOCOL_VERSION,
                          "no TLS version in common with %s (ostls requires TLS 1.2 or newer%s): %s",
                          c->peer_name, s->cred_tls13 ? "" : "; TLS 1.3 is not offered by this Schannel", text);
-    case SEC_E_INVALID_TOKEN:
-        if (!s->hs_complete && s->in_len > 0 && s->in[0] != 0x16 && s->in[0] != 0x15)
-            return conn_fail(c, TLS_PROTOCOL_VERSION,
-                             "%s did not answer with TLS 1.2 or newer (is it speaking TLS on port %d?): %s",
-                             c->peer_name, c->remote_port, text);
-        break;
     case SEC_E_INSUFFICIENT_MEMORY:
         return conn_fail(c, TLS_OUT_OF_MEMORY, "TLS handshake with %s: %s", c->peer_name, text);
     default:
@@ -566,9 +615,24 @@ static step_result isc_step(tls_conn *c, int first)
         s->need_more = 1;
         return STEP_DONE;
     case SEC_I_INCOMPLETE_CREDENTIALS:
-        /* The server asked for a client certificate; we have none to give:
-         * go on without one (the server decides). */
-        return STEP_DONE;
+        /* The server asked for a client certificate. ostls has none to give
+         * yet, and with ISC_REQ_USE_SUPPLIED_CREDS a second call answers the
+         * same (the handshake would spin until the round guard): say so now. */
+        s->out_len = s->out_off = 0;
+        conn_fail(c, TLS_HANDSHAKE_FAILED,
+                  "%s asked for a client certificate; ostls does not send client certificates yet", c->peer_name);
+        return STEP_FAILED;
+    case SEC_I_CONTEXT_EXPIRED:
+        if (s->handshake_done) {
+            /* The server's close_notify arrived among post-handshake
+             * messages: the end of its stream, cleanly. */
+            s->in_len = 0;
+            s->hs_complete = 1;
+            s->peer_closed = 1;
+            return STEP_DONE;
+        }
+        /* Before the handshake ends it is a failure. */
+        /* fall through */
     default:
         if (first)
             s->have_ctx = 0;
@@ -664,6 +728,34 @@ static step_result check_peer(tls_conn *c)
     return STEP_DONE;
 }
 
+/* The server's first record, before Schannel sees it: Schannel reports an
+ * old-version ServerHello, or a record that cannot start a handshake, as an
+ * unspecific failure (or waits for more). */
+static step_result check_hello(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    if (s->handshake_done || s->in_len < 5) {
+        s->hello_checked = s->handshake_done;
+        return STEP_DONE;
+    }
+    if (s->in[0] != 22 && s->in[0] != 21) {
+        conn_fail(c, TLS_PROTOCOL_ERROR, "%s broke the TLS protocol: its first record is of type %d, not a handshake",
+                  c->peer_name, s->in[0]);
+        return STEP_FAILED;
+    }
+    int v = record_server_hello_version(s->in, s->in_len);
+    if (v < 0)
+        return STEP_DONE;   /* look again when more has arrived */
+    s->hello_checked = 1;
+    if (v > 0 && v < 0x0303) {
+        conn_fail(c, TLS_PROTOCOL_VERSION,
+                  "no TLS version in common with %s: it chose %s (ostls requires TLS 1.2 or newer)", c->peer_name,
+                  v == 0x0300 ? "SSLv3" : v == 0x0301 ? "TLS 1.0" : v == 0x0302 ? "TLS 1.1" : "a version before TLS 1.2");
+        return STEP_FAILED;
+    }
+    return STEP_DONE;
+}
+
 /* Drives the initial handshake or a renegotiation to completion. */
 static step_result run_handshake(tls_conn *c)
 {
@@ -689,6 +781,8 @@ static step_result run_handshake(tls_conn *c)
             if (st != STEP_DONE)
                 return st;
             continue;
+        } else if (!s->hello_checked && (st = check_hello(c)) != STEP_DONE) {
+            return st;
         } else {
             int probing = s->reneg_kick && s->in_len == 0;
             s->reneg_kick = 0;
@@ -777,10 +871,18 @@ static step_result fill_plain(tls_conn *c)
             s->renegotiating = 0;
             continue;
         }
+        if (s->peer_closed)
+            return STEP_EOF;
         if (s->in_len < 5 || s->need_more) {
             step_result st = fill_in(c, "while receiving");
+            if (st == STEP_EOF && record_track_mid(&s->rx)) {
+                /* Schannel would just keep asking for the rest: a cut
+                 * stream must not pass for a whole one. */
+                record_fail_truncated(c);
+                return STEP_FAILED;
+            }
             if (st == STEP_EOF)
-                return STEP_EOF;   /* a FIN without close_notify ends the stream, as in Node */
+                return STEP_EOF;   /* a FIN between records, without close_notify: a clean end, as in Node */
             if (st != STEP_DONE)
                 return st;
             continue;

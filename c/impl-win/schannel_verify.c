@@ -11,7 +11,11 @@
  *
  * Nothing here waits on the network: chain building and revocation use only
  * what is cached locally (CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL,
- * CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY).
+ * CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY) and the server's stapled OCSP
+ * response, which Schannel attaches to the certificate context it returns
+ * (CERT_OCSP_RESPONSE_PROP_ID) and the revocation check of the end
+ * certificate uses: a verified "revoked" is CERT_REVOKED, an unknown status
+ * is not a failure.
  */
 #include "schannel_verify.h"
 #include "../common/pem.h"
@@ -143,6 +147,13 @@ static int ip_in_cert(PCCERT_CONTEXT cert, const char *name)
     return found;
 }
 
+/* Did Schannel attach the server's stapled OCSP response to its certificate? */
+static int has_staple(PCCERT_CONTEXT cert)
+{
+    DWORD size = 0;
+    return CertGetCertificateContextProperty(cert, CERT_OCSP_RESPONSE_PROP_ID, NULL, &size) && size > 0;
+}
+
 static DWORD ssl_policy(PCCERT_CHAIN_CONTEXT chain, const wchar_t *name, DWORD checks, DWORD flags)
 {
     SSL_EXTRA_CERT_CHAIN_POLICY_PARA ssl;
@@ -189,12 +200,32 @@ static long map_policy_error(DWORD hr, DWORD elements)
     }
 }
 
-/* Builds and checks the chain of `leaf` (with the certificates the server
- * sent, in its store, and the `ca` anchors) for c->peer_name, and records the
- * result with conn_set_verify_result. */
-void sch_verify_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, const wchar_t *target)
+/* What one check found: a verify.h code, the OS status behind it and words
+ * for it when the system has none. */
+typedef struct {
+    long code;
+    DWORD hr;
+    const char *fallback;
+} verdict;
+
+static void judge(verdict *v, long code, DWORD hr, const char *fallback)
 {
-    char msg[256];
+    v->code = code;
+    v->hr = hr;
+    v->fallback = fallback;
+}
+
+/* Chain statuses that are not failures: revocation that could not be
+ * checked (nothing cached, no staple: as for OpenSSL), and validity periods
+ * that do not nest (allowed by RFC 5280; curl masks it too). */
+#define TRUST_IGNORED (CERT_TRUST_REVOCATION_STATUS_UNKNOWN | CERT_TRUST_IS_OFFLINE_REVOCATION | \
+                       CERT_TRUST_IS_NOT_TIME_NESTED)
+
+/* The chain of `leaf` from what the server sent (its store), the `ca`
+ * anchors and the OS stores, with the end certificate's revocation checked
+ * from local data and the stapled OCSP response. NULL after recording why. */
+static PCCERT_CHAIN_CONTEXT build_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store)
+{
     HCERTSTORE extra = CertOpenStore(CERT_STORE_PROV_COLLECTION, 0, 0, 0, NULL);
     if (extra) {
         if (leaf->hCertStore)
@@ -216,114 +247,131 @@ void sch_verify_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, con
     DWORD why = built ? 0 : GetLastError();
     if (extra)
         CertCloseStore(extra, 0);
-    if (!built || !chain || chain->cChain == 0 || chain->rgpChain[0]->cElement == 0) {
-        verify_text(why, "the certificate chain could not be built", msg, sizeof msg);
-        conn_set_verify_result(c, VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, msg);
-        if (chain)
-            CertFreeCertificateChain(chain);
-        return;
-    }
+    if (built && chain && chain->cChain > 0 && chain->rgpChain[0]->cElement > 0)
+        return chain;
+    char msg[256];
+    verify_text(why, "the certificate chain could not be built", msg, sizeof msg);
+    conn_set_verify_result(c, VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, msg);
+    if (chain)
+        CertFreeCertificateChain(chain);
+    return NULL;
+}
 
-    PCERT_SIMPLE_CHAIN simple = chain->rgpChain[0];
+/* Does the chain reach a trusted root, with valid signatures? */
+static void check_path(verdict *v, DWORD err, DWORD n)
+{
+    if (err & CERT_TRUST_IS_PARTIAL_CHAIN)
+        judge(v, VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, (DWORD)CERT_E_CHAINING,
+              "unable to get local issuer certificate: the chain does not reach a trusted root");
+    else if (err & CERT_TRUST_IS_UNTRUSTED_ROOT)
+        judge(v, n <= 1 ? VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT : VERIFY_SELF_SIGNED_CERT_IN_CHAIN,
+              (DWORD)CERT_E_UNTRUSTEDROOT, "the certificate chain ends in a root certificate that is not trusted");
+    else if (err & (CERT_TRUST_IS_NOT_SIGNATURE_VALID | CERT_TRUST_IS_CYCLIC))
+        judge(v, VERIFY_CERT_SIGNATURE_FAILURE, (DWORD)TRUST_E_CERT_SIGNATURE,
+              "a certificate signature could not be verified");
+}
+
+/* Is the certificate for c->peer_name, by subjectAltName only? */
+static void check_name(verdict *v, tls_conn *c, PCCERT_CHAIN_CONTEXT chain, PCCERT_CONTEXT leaf,
+                       const wchar_t *target)
+{
+    DWORD name_hr;
+    if (c->peer_name_is_ip) {
+        name_hr = ip_in_cert(leaf, c->peer_name) ? 0 : (DWORD)CERT_E_CN_NO_MATCH;
+    } else {
+        /* Only the name: everything else is judged from the chain. */
+        DWORD checks = SECURITY_FLAG_IGNORE_UNKNOWN_CA | SECURITY_FLAG_IGNORE_CERT_DATE_INVALID |
+                       SECURITY_FLAG_IGNORE_WRONG_USAGE | SECURITY_FLAG_IGNORE_REVOCATION;
+        name_hr = ssl_policy(chain, target, checks,
+                             CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS | CERT_CHAIN_POLICY_ALLOW_UNKNOWN_CA_FLAG |
+                                 CERT_CHAIN_POLICY_IGNORE_ALL_NOT_TIME_VALID_FLAGS);
+        if (name_hr != (DWORD)CERT_E_CN_NO_MATCH)
+            name_hr = 0;
+        if (!name_hr && !has_alt_names(leaf))
+            name_hr = (DWORD)CERT_E_CN_NO_MATCH;   /* no CN fallback */
+    }
+    if (name_hr)
+        judge(v, c->peer_name_is_ip ? VERIFY_IP_ADDRESS_MISMATCH : VERIFY_HOSTNAME_MISMATCH, name_hr,
+              "the certificate is not valid for the requested name");
+}
+
+/* Revocation, validity periods, usage, and any other chain status. */
+static void check_status(verdict *v, DWORD err, PCERT_SIMPLE_CHAIN simple, PCCERT_CONTEXT leaf)
+{
     DWORD n = simple->cElement;
-    PCCERT_CONTEXT root = simple->rgpElement[n - 1]->pCertContext;
-    int root_is_anchor = ca_store && cert_in_store(ca_store, root);
-    DWORD ignore = CERT_TRUST_REVOCATION_STATUS_UNKNOWN | CERT_TRUST_IS_OFFLINE_REVOCATION;
-    if (root_is_anchor)
-        ignore |= CERT_TRUST_IS_UNTRUSTED_ROOT;
-    DWORD err = chain->TrustStatus.dwErrorStatus & ~ignore;
-
-    long code = VERIFY_OK;
-    DWORD hr = 0;
-    const char *fallback = "ok";
-    /* The order follows OpenSSL's: building the chain, then the name, then
-     * revocation, then validity periods. */
-    if (err & CERT_TRUST_IS_PARTIAL_CHAIN) {
-        code = VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
-        hr = (DWORD)CERT_E_CHAINING;
-        fallback = "unable to get local issuer certificate: the chain does not reach a trusted root";
-    } else if (err & CERT_TRUST_IS_UNTRUSTED_ROOT) {
-        code = n <= 1 ? VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT : VERIFY_SELF_SIGNED_CERT_IN_CHAIN;
-        hr = (DWORD)CERT_E_UNTRUSTEDROOT;
-        fallback = "the certificate chain ends in a root certificate that is not trusted";
-    } else if (err & (CERT_TRUST_IS_NOT_SIGNATURE_VALID | CERT_TRUST_IS_CYCLIC)) {
-        code = VERIFY_CERT_SIGNATURE_FAILURE;
-        hr = (DWORD)TRUST_E_CERT_SIGNATURE;
-        fallback = "a certificate signature could not be verified";
-    }
-    if (code == VERIFY_OK) {
-        DWORD name_hr;
-        if (c->peer_name_is_ip) {
-            name_hr = ip_in_cert(leaf, c->peer_name) ? 0 : (DWORD)CERT_E_CN_NO_MATCH;
-        } else {
-            /* Only the name: everything else is judged from the chain above and below. */
-            DWORD checks = SECURITY_FLAG_IGNORE_UNKNOWN_CA | SECURITY_FLAG_IGNORE_CERT_DATE_INVALID |
-                           SECURITY_FLAG_IGNORE_WRONG_USAGE | SECURITY_FLAG_IGNORE_REVOCATION;
-            name_hr = ssl_policy(chain, target, checks,
-                                 CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS |
-                                     CERT_CHAIN_POLICY_ALLOW_UNKNOWN_CA_FLAG |
-                                     CERT_CHAIN_POLICY_IGNORE_ALL_NOT_TIME_VALID_FLAGS);
-            if (name_hr != (DWORD)CERT_E_CN_NO_MATCH)
-                name_hr = 0;
-            if (!name_hr && !has_alt_names(leaf))
-                name_hr = (DWORD)CERT_E_CN_NO_MATCH;   /* no CN fallback */
-        }
-        if (name_hr) {
-            code = c->peer_name_is_ip ? VERIFY_IP_ADDRESS_MISMATCH : VERIFY_HOSTNAME_MISMATCH;
-            hr = name_hr;
-            fallback = "the certificate is not valid for the requested name";
-        }
-    }
-    if (code == VERIFY_OK && (err & CERT_TRUST_IS_REVOKED)) {
-        code = VERIFY_CERT_REVOKED;
-        hr = (DWORD)CRYPT_E_REVOKED;
-        fallback = "a certificate in the chain has been revoked";
-    }
-    if (code == VERIFY_OK && (err & CERT_TRUST_IS_NOT_TIME_VALID)) {
-        code = VERIFY_CERT_HAS_EXPIRED;
+    if (err & CERT_TRUST_IS_REVOKED) {
+        int stapled = (simple->rgpElement[0]->TrustStatus.dwErrorStatus & CERT_TRUST_IS_REVOKED) && has_staple(leaf);
+        judge(v, VERIFY_CERT_REVOKED, (DWORD)CRYPT_E_REVOKED,
+              stapled ? "certificate revoked (the server's stapled OCSP response says so)"
+                      : "a certificate in the chain has been revoked");
+    } else if (err & CERT_TRUST_IS_NOT_TIME_VALID) {
+        long code = VERIFY_CERT_HAS_EXPIRED;
         for (DWORD i = 0; i < n; i++)
             if ((simple->rgpElement[i]->TrustStatus.dwErrorStatus & CERT_TRUST_IS_NOT_TIME_VALID) &&
                 CertVerifyTimeValidity(NULL, simple->rgpElement[i]->pCertContext->pCertInfo) < 0) {
                 code = VERIFY_CERT_NOT_YET_VALID;
                 break;
             }
-        hr = (DWORD)CERT_E_EXPIRED;
-        fallback = code == VERIFY_CERT_HAS_EXPIRED ? "certificate has expired" : "certificate is not yet valid";
+        judge(v, code, (DWORD)CERT_E_EXPIRED,
+              code == VERIFY_CERT_HAS_EXPIRED ? "certificate has expired" : "certificate is not yet valid");
+    } else if (err & CERT_TRUST_IS_NOT_VALID_FOR_USAGE) {
+        judge(v, VERIFY_INVALID_PURPOSE, (DWORD)CERT_E_WRONG_USAGE,
+              "the certificate is not valid for server authentication");
+    } else if (err) {
+        judge(v, VERIFY_CERT_REJECTED, (DWORD)TRUST_E_FAIL, "the Windows chain engine rejected the certificate chain");
     }
-    if (code == VERIFY_OK && (err & CERT_TRUST_IS_NOT_VALID_FOR_USAGE)) {
-        code = VERIFY_INVALID_PURPOSE;
-        hr = (DWORD)CERT_E_WRONG_USAGE;
-        fallback = "the certificate is not valid for server authentication";
-    }
-    if (code == VERIFY_OK && err) {
-        code = VERIFY_CERT_REJECTED;
-        hr = (DWORD)TRUST_E_FAIL;
-        fallback = "the Windows chain engine rejected the certificate chain";
-    }
-    if (code == VERIFY_OK) {
-        /* The OS policy has the last word. */
-        DWORD checks = (root_is_anchor ? SECURITY_FLAG_IGNORE_UNKNOWN_CA : 0) |
-                       (c->peer_name_is_ip ? SECURITY_FLAG_IGNORE_CERT_CN_INVALID : 0);
-        DWORD pflags = CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS |
-                       (root_is_anchor ? CERT_CHAIN_POLICY_ALLOW_UNKNOWN_CA_FLAG : 0);
-        DWORD policy = ssl_policy(chain, c->peer_name_is_ip ? NULL : target, checks, pflags);
-        /* Revocation that could not be checked (nothing cached, no CRL / OCSP
-         * URL) is not a failure, as for OpenSSL; a revoked certificate was
-         * caught from the chain status above. Not every policy provider
-         * honours CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS (Wine's does not). */
-        if (policy == (DWORD)CERT_E_REVOCATION_FAILURE || policy == (DWORD)CRYPT_E_NO_REVOCATION_CHECK ||
-            policy == (DWORD)CRYPT_E_REVOCATION_OFFLINE)
-            policy = 0;
-        if (policy) {
-            code = map_policy_error(policy, n);
-            hr = policy;
-            fallback = "the Windows SSL policy rejected the certificate chain";
-        }
-    }
-    if (code == VERIFY_OK) {
+}
+
+/* The OS's SSL policy has the last word. */
+static void check_policy(verdict *v, tls_conn *c, PCCERT_CHAIN_CONTEXT chain, const wchar_t *target,
+                         int root_is_anchor, DWORD n)
+{
+    DWORD checks = (root_is_anchor ? SECURITY_FLAG_IGNORE_UNKNOWN_CA : 0) |
+                   (c->peer_name_is_ip ? SECURITY_FLAG_IGNORE_CERT_CN_INVALID : 0);
+    DWORD pflags = CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS |
+                   (root_is_anchor ? CERT_CHAIN_POLICY_ALLOW_UNKNOWN_CA_FLAG : 0);
+    DWORD policy = ssl_policy(chain, c->peer_name_is_ip ? NULL : target, checks, pflags);
+    /* Revocation that could not be checked is not a failure (a revoked
+     * certificate was caught from the chain status). Not every policy
+     * provider honours CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS (Wine's does not). */
+    if (policy == (DWORD)CERT_E_REVOCATION_FAILURE || policy == (DWORD)CRYPT_E_NO_REVOCATION_CHECK ||
+        policy == (DWORD)CRYPT_E_REVOCATION_OFFLINE)
+        policy = 0;
+    if (policy)
+        judge(v, map_policy_error(policy, n), policy, "the Windows SSL policy rejected the certificate chain");
+}
+
+/* Builds and checks the chain of `leaf` (with the certificates the server
+ * sent, in its store, and the `ca` anchors) for c->peer_name, and records the
+ * result with conn_set_verify_result. The order follows OpenSSL's: the
+ * chain, then the name, then revocation, validity and usage, then the OS
+ * policy. */
+void sch_verify_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, const wchar_t *target)
+{
+    PCCERT_CHAIN_CONTEXT chain = build_chain(c, leaf, ca_store);
+    if (!chain)
+        return;
+    PCERT_SIMPLE_CHAIN simple = chain->rgpChain[0];
+    DWORD n = simple->cElement;
+    PCCERT_CONTEXT root = simple->rgpElement[n - 1]->pCertContext;
+    int root_is_anchor = ca_store && cert_in_store(ca_store, root);
+    DWORD ignore = TRUST_IGNORED | (root_is_anchor ? CERT_TRUST_IS_UNTRUSTED_ROOT : 0);
+    DWORD err = chain->TrustStatus.dwErrorStatus & ~ignore;
+
+    verdict v = { VERIFY_OK, 0, "ok" };
+    check_path(&v, err, n);
+    if (v.code == VERIFY_OK)
+        check_name(&v, c, chain, leaf, target);
+    if (v.code == VERIFY_OK)
+        check_status(&v, err, simple, leaf);
+    if (v.code == VERIFY_OK)
+        check_policy(&v, c, chain, target, root_is_anchor, n);
+
+    char msg[256];
+    if (v.code == VERIFY_OK) {
         snprintf(msg, sizeof msg, "ok");
     } else {
-        verify_text(hr, fallback, msg, sizeof msg);
+        verify_text(v.hr, v.fallback, msg, sizeof msg);
         /* Which certificate the chain engine objected to, for diagnosis. */
         for (DWORD i = 0; i < n; i++) {
             DWORD e = simple->rgpElement[i]->TrustStatus.dwErrorStatus & ~ignore;
@@ -335,5 +383,5 @@ void sch_verify_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, con
         }
     }
     CertFreeCertificateChain(chain);
-    conn_set_verify_result(c, code, msg);
+    conn_set_verify_result(c, v.code, msg);
 }
