@@ -28,6 +28,7 @@
         ["OS=='linux'", {
           "sources": [
             "c/impl-linux/openssl.c",
+            "c/impl-linux/ossl_identity.c",
             "c/impl-linux/ossl_load.c"
           ],
           "cflags": ["-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra"],

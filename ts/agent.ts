@@ -7,10 +7,15 @@ import * as https from 'node:https'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { connect, ConnectOptions, TLSStream } from './stream'
+import type { Revocation } from './identity'
 
-/** https.AgentOptions plus ostls's own (handshakeTimeout). ALPN defaults to http/1.1. */
+/**
+ * https.AgentOptions (cert, key, pfx and passphrase included, with Node's
+ * meanings) plus ostls's own (handshakeTimeout, revocation). ALPN defaults to http/1.1.
+ */
 export interface AgentOptions extends https.AgentOptions {
   handshakeTimeout?: number
+  revocation?: Revocation
 }
 
 /** The options Node's Agent hands createConnection: agent options merged with the request's. */
@@ -33,13 +38,26 @@ export function connectOptionsFrom(o: CreateOptions): ConnectOptions {
     handshakeTimeout: o.handshakeTimeout,
     noDelay: o.noDelay,
     keepAlive: o.keepAlive,
-    keepAliveInitialDelay: o.keepAliveInitialDelay
+    keepAliveInitialDelay: o.keepAliveInitialDelay,
+    // The client identity. Node's Agent already keys its pool by these.
+    cert: o.cert as ConnectOptions['cert'],
+    key: o.key as ConnectOptions['key'],
+    pfx: o.pfx as ConnectOptions['pfx'],
+    passphrase: o.passphrase,
+    revocation: o.revocation
   }
 }
 
 export class Agent extends https.Agent {
   constructor(options: AgentOptions = {}) {
     super(options)
+  }
+
+  /** Node's pool key, plus the revocation policy (Node's covers the identity options). */
+  override getName(options?: https.RequestOptions & { revocation?: Revocation }): string {
+    const name = super.getName(options as https.RequestOptions)
+    const revocation = options?.revocation ?? (this.options as AgentOptions).revocation
+    return revocation ? `${name}:revocation=${revocation}` : name
   }
 
   /**

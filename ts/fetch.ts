@@ -9,15 +9,19 @@
 import net from 'node:net'
 import type * as Undici from 'undici'
 import { connect, ConnectOptions } from './stream'
+import type { IdentityOptions } from './identity'
 
-export interface DispatcherOptions extends Omit<Undici.Agent.Options, 'connect'> {
+/** undici's Agent options plus the TLS ones: ca, and the client identity (cert, key, pfx, passphrase) and revocation as in connect(). */
+export interface DispatcherOptions extends Omit<Undici.Agent.Options, 'connect'>, IdentityOptions {
   /** Extra trusted CAs for these connections, added to the OS store. */
   ca?: ConnectOptions['ca']
   rejectUnauthorized?: boolean
   handshakeTimeout?: number
 }
 
-type ConnectorOptions = Pick<DispatcherOptions, 'ca' | 'rejectUnauthorized' | 'handshakeTimeout'>
+type ConnectorOptions = IdentityOptions & Pick<DispatcherOptions, 'ca' | 'rejectUnauthorized' | 'handshakeTimeout'>
+
+const connectorKeys = ['ca', 'rejectUnauthorized', 'handshakeTimeout', 'cert', 'key', 'pfx', 'passphrase', 'revocation'] as const
 
 export function undici(): typeof Undici {
   return require('undici')
@@ -36,9 +40,7 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
       host: opts.hostname,
       port,
       servername: opts.servername || (net.isIP(opts.hostname) ? undefined : opts.hostname),
-      ca: defaults.ca,
-      rejectUnauthorized: defaults.rejectUnauthorized,
-      handshakeTimeout: defaults.handshakeTimeout,
+      ...defaults,
       ALPNProtocols: ['http/1.1']
     }
     let s: ReturnType<typeof connect>
@@ -61,8 +63,13 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
 
 /** An undici Agent (a dispatcher) whose https: connections go through ostls. */
 export function createDispatcher(options: DispatcherOptions = {}): Undici.Agent {
-  const { ca, rejectUnauthorized, handshakeTimeout, ...rest } = options
-  return new (undici().Agent)({ ...rest, connect: ostlsConnector({ ca, rejectUnauthorized, handshakeTimeout }) })
+  const rest: Record<string, unknown> = { ...options }
+  const tlsOptions: Record<string, unknown> = {}
+  for (const k of connectorKeys) {
+    if (rest[k] !== undefined) tlsOptions[k] = rest[k]
+    delete rest[k]
+  }
+  return new (undici().Agent)({ ...(rest as Undici.Agent.Options), connect: ostlsConnector(tlsOptions as ConnectorOptions) })
 }
 
 let shared: Undici.Agent | undefined

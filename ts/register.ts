@@ -8,6 +8,7 @@ import https from 'node:https'
 import { Agent, AgentOptions } from './agent'
 import { createDispatcher, DispatcherOptions } from './fetch'
 import { loadBinding } from './native'
+import type { IdentityOptions } from './identity'
 
 /** The global-dispatcher slots undici (and Node's bundled undici) read and write. */
 const dispatcherSlots = [Symbol.for('undici.globalDispatcher.1'), Symbol.for('undici.globalDispatcher.2')]
@@ -22,7 +23,8 @@ interface Saved {
 
 let saved: Saved | null = null
 
-export interface RegisterOptions {
+/** The client identity (cert, key, pfx, passphrase) and revocation apply to every routed connection. */
+export interface RegisterOptions extends IdentityOptions {
   /** Extra trusted CAs (added to the OS store) for every connection made through the registered agents. */
   ca?: AgentOptions['ca']
   rejectUnauthorized?: boolean
@@ -58,7 +60,8 @@ export function register(options: RegisterOptions = {}): boolean {
   const dispatchers = dispatcherSlots.map((s) => g[s])
   // Node's own default: keep-alive with a 5 s free-socket timeout.
   const agent = new Agent({ keepAlive: true, timeout: 5000, ...options } as AgentOptions)
-  const dispatcher = createDispatcher({ ca: options.ca as DispatcherOptions['ca'], rejectUnauthorized: options.rejectUnauthorized, handshakeTimeout: options.handshakeTimeout })
+  const { ca, rejectUnauthorized, handshakeTimeout, cert, key, pfx, passphrase, revocation } = options
+  const dispatcher = createDispatcher({ ca: ca as DispatcherOptions['ca'], rejectUnauthorized, handshakeTimeout, cert, key, pfx, passphrase, revocation })
   saved = { agent: https.globalAgent, dispatchers, installed: { agent, dispatcher } }
   https.globalAgent = agent
   setSlots(dispatcherSlots.map(() => dispatcher))

@@ -19,7 +19,29 @@ struct tls_options {
     int max_version;           /* TLS_VERSION_DEFAULT: newest available */
     int nodelay;
     int keepalive_seconds;     /* 0: off */
+    /* The client identity: cert + key (PEM), or pfx (PKCS#12 DER), each with
+     * an optional passphrase. Engines read them once, in session_new, and
+     * then call options_drop_identity. */
+    char *cert;                /* PEM chain, leaf first, or NULL */
+    char *key;                 /* PEM private key (PKCS#8, traditional, or encrypted), or NULL */
+    char *passphrase;          /* NULL: none given */
+    unsigned char *pfx;        /* PKCS#12 DER, or NULL */
+    size_t pfx_len;
+    int revocation;            /* enum tls_revocation */
 };
+
+/* "os": what the OS library does by default; "require": a certificate whose
+ * status is unknown fails; "off": no revocation checking at all. */
+enum tls_revocation { TLS_REVOCATION_OS = 0, TLS_REVOCATION_REQUIRE, TLS_REVOCATION_OFF };
+
+/* Wipes and frees the identity fields (keys and passphrases do not stay in
+ * memory for the life of the connection). */
+void options_drop_identity(struct tls_options *opts);
+
+/* The identity the options name, checked for shape: NULL when consistent,
+ * else TLS_INVALID_ARGUMENT with msg naming the options. Engines call it
+ * from session_new. */
+const char *options_identity_check(const struct tls_options *opts, char *msg, size_t msgcap);
 
 void options_init(struct tls_options *opts);
 void options_free(struct tls_options *opts);

@@ -10,6 +10,7 @@
 #include "../common/backend.h"
 #include "../common/verify.h"
 #include "ossl_api.h"
+#include "ossl_identity.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -376,6 +377,8 @@ static int fail_handshake(tls_conn *c, int ssl_error)
         if (c->sock_error || c->sock_eof || scan.unexpected_eof)
             return conn_fail_socket(c, "during the TLS handshake");
     }
+    if (ossl_identity_refused(c, scan.first, text))
+        return 0;
     return conn_fail(c, TLS_HANDSHAKE_FAILED, "TLS handshake with %s failed: %s", c->peer_name, text);
 }
 
@@ -417,6 +420,9 @@ static step_result io_failure(tls_conn *c, int rc, int writing)
     }
     char text[256];
     error_text(scan.first, text, sizeof text);
+    /* TLS 1.3: the server refuses a missing client certificate after the client's Finished. */
+    if (ossl_identity_refused(c, scan.first, text))
+        return STEP_FAILED;
     conn_fail(c, TLS_PROTOCOL_ERROR, "TLS protocol error %s %s: %s", during, c->peer_name, text);
     return STEP_FAILED;
 }
@@ -541,6 +547,7 @@ static SSL_CTX *new_client_ctx(void)
     if (ossl.is_3x)
         ossl.SSL_CTX_set_options(ctx, OSSL_SSL_OP_IGNORE_UNEXPECTED_EOF);
     ossl.SSL_CTX_set_verify(ctx, OSSL_SSL_VERIFY_PEER, NULL);
+    ossl_identity_ctx_setup(ctx);
     if (ocsp_available())
         ossl.SSL_CTX_callback_ctrl(ctx, OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB,
                                    (void (*)(void))ocsp_status_cb);
@@ -783,7 +790,7 @@ int backend_session_new(tls_conn *c)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
     ossl.BIO_set_data(bio, c);
     ossl.SSL_set_bio(s->ssl, bio, bio);
-    int ok = configure_session(c, s->ssl);
+    int ok = configure_session(c, s->ssl) && ossl_identity_apply(c, s->ssl);
     ossl.ERR_clear_error();
     return ok;
 }

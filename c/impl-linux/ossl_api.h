@@ -25,6 +25,8 @@ typedef struct ocsp_response_st OCSP_RESPONSE;
 typedef struct ocsp_basic_response_st OCSP_BASICRESP;
 typedef struct ocsp_cert_id_st OCSP_CERTID;
 typedef struct evp_md_st EVP_MD;
+typedef struct evp_pkey_st EVP_PKEY;
+typedef struct PKCS12_st PKCS12;
 
 #define OSSL_OPENSSL_VERSION                 0
 #define OSSL_SSL_CTRL_MODE                   33
@@ -41,6 +43,7 @@ typedef struct evp_md_st EVP_MD;
 #define OSSL_X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS 0x4
 #define OSSL_X509_CHECK_FLAG_NEVER_CHECK_SUBJECT  0x20
 #define OSSL_SSL_CTRL_SET_MAX_CERT_LIST      51
+#define OSSL_SSL_CTRL_CHAIN_CERT             89   /* larg 1: SSL_add1_chain_cert */
 #define OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB        63
 #define OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_TYPE      65
 #define OSSL_SSL_CTRL_GET_TLSEXT_STATUS_REQ_OCSP_RESP 70
@@ -109,6 +112,10 @@ typedef struct evp_md_st EVP_MD;
 #define OSSL_SSL_R_TOO_MANY_WARN_ALERTS           409
 #define OSSL_SSL_R_BAD_RECORD_TYPE                443
 #define OSSL_SSL_R_TLSV1_ALERT_PROTOCOL_VERSION   1070
+#define OSSL_SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE  1040
+#define OSSL_SSL_R_SSLV3_ALERT_BAD_CERTIFICATE    1042
+#define OSSL_SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN 1046
+#define OSSL_SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED 1116
 
 /* X509_V_ERR_INVALID_CA was 24 before 3.0 (where 24 became
  * NO_ISSUER_PUBLIC_KEY and INVALID_CA moved to 79). */
@@ -187,7 +194,18 @@ typedef struct evp_md_st EVP_MD;
     X(X509 *, PEM_read_bio_X509, (BIO *bio, X509 **out, void *password_cb, void *u))    \
     X(int, PEM_write_bio_X509, (BIO *bio, X509 *cert))                                  \
     X(int, OPENSSL_sk_num, (const OPENSSL_STACK *stack))                                \
-    X(void *, OPENSSL_sk_value, (const OPENSSL_STACK *stack, int i))
+    X(void *, OPENSSL_sk_value, (const OPENSSL_STACK *stack, int i))                    \
+    X(void, OPENSSL_sk_pop_free, (OPENSSL_STACK *stack, void (*fn)(void *)))            \
+    X(int, SSL_use_certificate, (SSL *ssl, X509 *cert))                                 \
+    X(int, SSL_use_PrivateKey, (SSL *ssl, EVP_PKEY *key))                               \
+    X(int, SSL_check_private_key, (const SSL *ssl))                                     \
+    X(EVP_PKEY *, PEM_read_bio_PrivateKey, (BIO *bio, EVP_PKEY **out,                   \
+                                           int (*cb)(char *, int, int, void *), void *u)) \
+    X(void, EVP_PKEY_free, (EVP_PKEY *key))                                             \
+    X(PKCS12 *, d2i_PKCS12, (PKCS12 **out, const unsigned char **in, long len))         \
+    X(int, PKCS12_parse, (PKCS12 *p12, const char *pass, EVP_PKEY **key, X509 **cert,   \
+                          OPENSSL_STACK **ca))                                          \
+    X(void, PKCS12_free, (PKCS12 *p12))
 
 /* Present in only some versions (or builds: OCSP can be compiled out); NULL
  * when absent. Stapled OCSP is checked only when every OCSP_* one is there. */
@@ -212,7 +230,9 @@ typedef struct evp_md_st EVP_MD;
                                    void **nextupd))                                     \
     X(void, OCSP_CERTID_free, (OCSP_CERTID *id))                                        \
     X(void, OCSP_BASICRESP_free, (OCSP_BASICRESP *bs))                                  \
-    X(void, OCSP_RESPONSE_free, (OCSP_RESPONSE *resp))
+    X(void, OCSP_RESPONSE_free, (OCSP_RESPONSE *resp))                                  \
+    X(void, SSL_CTX_set_client_cert_cb, (SSL_CTX *ctx,                                  \
+                                         int (*cb)(SSL *, X509 **, EVP_PKEY **)))
 
 #define OSSL_DECLARE_POINTER(ret, name, params) ret (*name) params;
 
