@@ -62,7 +62,9 @@ struct ossl_session {
     size_t rec_end[OUT_CALLS];   /* offset in out where each output ends */
     size_t rec_plain[OUT_CALLS]; /* its plaintext length */
     size_t done;                 /* plaintext of outputs sent but not yet reported */
-    int ocsp_revoked;            /* the server stapled a verified "revoked" for its certificate */
+    long revocation_failure;     /* verify.h code from the stapled OCSP check (revoked, or unknown
+                                    under revocation "require"), or VERIFY_OK */
+    const char *revocation_why;
     /* Where the server's byte stream stands against TLS record boundaries
      * (header bytes seen of the next record, body bytes still due): a FIN
      * that cuts a record is a truncation, never a clean end of stream. */
@@ -338,9 +340,8 @@ static void record_verify_result(tls_conn *c)
     long code = raw;
     if (!ossl.is_3x && raw == OSSL_X509_V_ERR_INVALID_CA_1_1)
         code = VERIFY_INVALID_CA;
-    if (code == VERIFY_OK && s->ocsp_revoked) {
-        conn_set_verify_result(c, VERIFY_CERT_REVOKED,
-                               "certificate revoked (the server's stapled OCSP response says so)");
+    if (code == VERIFY_OK && s->revocation_failure != VERIFY_OK) {
+        conn_set_verify_result(c, s->revocation_failure, s->revocation_why);
         return;
     }
     conn_set_verify_result(c, code, ossl.X509_verify_cert_error_string(raw));
@@ -353,7 +354,7 @@ static int fail_handshake(tls_conn *c, int ssl_error)
     char text[256];
     error_text(scan.first, text, sizeof text);
 
-    if (scan.verify_failed || ((struct ossl_session *)c->session)->ocsp_revoked) {
+    if (scan.verify_failed || ((struct ossl_session *)c->session)->revocation_failure != VERIFY_OK) {
         record_verify_result(c);
         if (c->verify_code != VERIFY_OK)
             return conn_fail_verify(c);
@@ -465,9 +466,14 @@ static X509 *find_issuer(OPENSSL_STACK *chain, X509 *leaf)
     return NULL;
 }
 
-static int staple_says_revoked(SSL *ssl, const unsigned char *der, long len)
+enum { STAPLE_UNVERIFIED = -1, STAPLE_GOOD = 0, STAPLE_REVOKED = 1, STAPLE_UNKNOWN = 2 };
+
+/* What a stapled response says about the server's certificate: its
+ * V_OCSP_CERTSTATUS (good, revoked, unknown), or STAPLE_UNVERIFIED when it
+ * does not verify or is about another certificate. */
+static int staple_status(SSL *ssl, const unsigned char *der, long len)
 {
-    int revoked = 0, status = -1;
+    int result = STAPLE_UNVERIFIED, status = -1;
     OCSP_BASICRESP *basic = NULL;
     OCSP_CERTID *id = NULL;
     OPENSSL_STACK *sent = ossl.SSL_get_peer_cert_chain(ssl);
@@ -484,8 +490,9 @@ static int staple_says_revoked(SSL *ssl, const unsigned char *der, long len)
         basic = ossl.OCSP_response_get1_basic(resp);
     if (basic && ossl.OCSP_basic_verify(basic, verified ? verified : sent, store, 0) > 0)
         id = ossl.OCSP_cert_to_id(NULL, leaf, issuer);
-    if (id && ossl.OCSP_resp_find_status(basic, id, &status, NULL, NULL, NULL, NULL) == 1)
-        revoked = status == OSSL_V_OCSP_CERTSTATUS_REVOKED;   /* revocation never expires */
+    if (id && ossl.OCSP_resp_find_status(basic, id, &status, NULL, NULL, NULL, NULL) == 1 &&
+        status >= STAPLE_GOOD && status <= STAPLE_UNKNOWN)
+        result = status;   /* a revocation never expires; nor is thisUpdate/nextUpdate checked */
     if (id)
         ossl.OCSP_CERTID_free(id);
     if (basic)
@@ -493,7 +500,7 @@ static int staple_says_revoked(SSL *ssl, const unsigned char *der, long len)
     if (resp)
         ossl.OCSP_RESPONSE_free(resp);
     ossl.ERR_clear_error();
-    return revoked;
+    return result;
 }
 
 /* OpenSSL calls this during the handshake once the server's flight (with its
@@ -504,10 +511,28 @@ static int ocsp_status_cb(SSL *ssl, void *arg)
     tls_conn *c = ossl.BIO_get_data(ossl.SSL_get_rbio(ssl));
     struct ossl_session *s = c ? c->session : NULL;
     const unsigned char *der = NULL;
-    long len = ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_GET_TLSEXT_STATUS_REQ_OCSP_RESP, 0, &der);
-    if (!s || len <= 0 || !der || !staple_says_revoked(ssl, der, len))
+    if (!s || c->opts.revocation == TLS_REVOCATION_OFF)
         return 1;
-    s->ocsp_revoked = 1;
+    long len = ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_GET_TLSEXT_STATUS_REQ_OCSP_RESP, 0, &der);
+    int status = len > 0 && der ? staple_status(ssl, der, len) : STAPLE_UNVERIFIED;
+    int absent = len <= 0 || !der;
+    if (status == STAPLE_REVOKED) {
+        s->revocation_failure = VERIFY_CERT_REVOKED;
+        s->revocation_why = "certificate revoked (the server's stapled OCSP response says so)";
+    } else if (status != STAPLE_GOOD && c->opts.revocation == TLS_REVOCATION_REQUIRE) {
+        /* "require": only a verified "good" for the server's certificate will do. */
+        s->revocation_failure = absent ? VERIFY_OCSP_NO_RESPONSE
+                                : status == STAPLE_UNKNOWN ? VERIFY_OCSP_CERT_UNKNOWN
+                                                           : VERIFY_OCSP_VERIFY_FAILED;
+        s->revocation_why = absent ? "the certificate's revocation status is unknown: the server stapled no "
+                                     "OCSP response, and revocation \"require\" needs one"
+                            : status == STAPLE_UNKNOWN ? "the server's stapled OCSP response says its certificate's "
+                                                         "status is unknown (revocation \"require\")"
+                                                       : "the server's stapled OCSP response does not verify or is "
+                                                         "about another certificate (revocation \"require\")";
+    } else {
+        return 1;
+    }
     return c->opts.verify_peer ? 0 : 1;   /* unverified: only reported, as other results */
 }
 
@@ -755,8 +780,12 @@ static int configure_session(tls_conn *c, SSL *ssl)
                              c->peer_name);
     }
     ossl.SSL_set_verify(ssl, o->verify_peer ? OSSL_SSL_VERIFY_PEER : OSSL_SSL_VERIFY_NONE, NULL);
-    if (ocsp_available())
+    if (ocsp_available() && o->revocation != TLS_REVOCATION_OFF)
         ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_TYPE, OSSL_TLSEXT_STATUSTYPE_ocsp, NULL);
+    else if (o->revocation == TLS_REVOCATION_REQUIRE)
+        return conn_fail(c, TLS_INVALID_ARGUMENT,
+                         "option revocation \"require\" cannot be honoured: %s has no OCSP support",
+                         ossl.OpenSSL_version(OSSL_OPENSSL_VERSION));
     if (o->alpn && ossl.SSL_set_alpn_protos(ssl, o->alpn, (unsigned)o->alpn_len) != 0)
         return conn_fail(c, TLS_INVALID_ARGUMENT, "option alpn could not be applied");
     if (!ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_SET_MIN_PROTO_VERSION, o->min_version, NULL) ||
