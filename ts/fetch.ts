@@ -21,7 +21,7 @@ export interface DispatcherOptions extends Omit<Undici.Agent.Options, 'connect'>
 
 type ConnectorOptions = IdentityOptions & Pick<DispatcherOptions, 'ca' | 'rejectUnauthorized' | 'handshakeTimeout'>
 
-const connectorKeys = ['ca', 'rejectUnauthorized', 'handshakeTimeout', 'cert', 'key', 'pfx', 'passphrase', 'revocation'] as const
+const connectorKeys = ['ca', 'rejectUnauthorized', 'handshakeTimeout', 'cert', 'key', 'pfx', 'passphrase', 'revocation', 'clientCertificate'] as const
 
 export function undici(): typeof Undici {
   return require('undici')

@@ -10,6 +10,8 @@ import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
 import { connect } from './stream'
 import { readCaFiles } from './cli-ca'
+import { identityArgs, identityFromArgs, identityHelp } from './cli-identity'
+import type { IdentityOptions } from './identity'
 import { progressBar } from './cli-progress'
 import { CliError, usageError } from './cli-style'
 
@@ -30,7 +32,7 @@ options:
                           store; repeatable
   --insecure              do not verify the server's certificate (warns; for
                           diagnosis only)
-  --max-redirects n       follow at most n redirects (default 10; 0: none)
+${identityHelp}  --max-redirects n       follow at most n redirects (default 10; 0: none)
   --timeout seconds       for connecting and between reads (default 30)
   -h, --help              show this help
 
@@ -48,6 +50,7 @@ interface GetOptions {
   head: boolean
   headers: Record<string, string>
   ca: Buffer[]
+  identity: IdentityOptions
   insecure: boolean
   maxRedirects: number
   timeoutMs: number
@@ -65,6 +68,7 @@ function parse(argv: string[]): GetOptions | 'help' {
         header: { type: 'string', short: 'H', multiple: true },
         ca: { type: 'string', multiple: true },
         insecure: { type: 'boolean' },
+        ...identityArgs,
         'max-redirects': { type: 'string' },
         timeout: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
@@ -95,7 +99,7 @@ function parse(argv: string[]): GetOptions | 'help' {
     if (i <= 0) throw bad(`--header wants "Name: value", got ${JSON.stringify(h)}`)
     headers[h.slice(0, i).trim()] = h.slice(i + 1).trim()
   }
-  return { url, output: v.output, head: Boolean(v.head), headers, ca: readCaFiles(v.ca), insecure: Boolean(v.insecure), maxRedirects, timeoutMs: timeout * 1000 }
+  return { url, output: v.output, head: Boolean(v.head), headers, ca: readCaFiles(v.ca), identity: identityFromArgs(v), insecure: Boolean(v.insecure), maxRedirects, timeoutMs: timeout * 1000 }
 }
 
 function request(o: GetOptions, url: URL, headers: Record<string, string>): Promise<IncomingMessage> {
@@ -116,6 +120,7 @@ function request(o: GetOptions, url: URL, headers: Record<string, string>): Prom
             port,
             ca: o.ca.length ? o.ca : undefined,
             rejectUnauthorized: !o.insecure,
+            ...o.identity,
             ALPNProtocols: ['http/1.1'],
             handshakeTimeout: o.timeoutMs
           }) as never

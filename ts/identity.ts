@@ -12,7 +12,21 @@ export type KeyInput = PemInput | { pem: PemInput; passphrase?: string } | Array
 export type PfxInput = PemInput | { buf: PemInput; passphrase?: string } | Array<PemInput | { buf: PemInput; passphrase?: string }>
 export type Revocation = 'os' | 'require' | 'off'
 
+/** A client certificate in the OS store, its private key used in place (Windows: the Schannel engine). */
+export interface StoreIdentity {
+  /** 'CurrentUser\\My' or 'LocalMachine\\My' (any store under those two locations). */
+  store: string
+  /** SHA-1 thumbprint, hex (spaces and colons ignored). */
+  thumbprint?: string
+  /** Text the subject contains, e.g. the CN. */
+  subject?: string
+  /** Text the issuer contains. */
+  issuer?: string
+}
+
 export interface IdentityOptions {
+  /** A client certificate from the OS store instead of files (Windows only for now). */
+  clientCertificate?: StoreIdentity
   /** The client certificate chain, PEM (leaf first). Needs `key`. */
   cert?: PemInput | PemInput[]
   /** The client certificate's private key, PEM (encrypted with `passphrase`, or not). */
@@ -83,6 +97,14 @@ export function identityOptions(o: IdentityOptions): Array<[string, string]> {
     out.push(['key', text('key', pem)])
   }
   if (passphrase !== undefined && out.length) out.push(['passphrase', passphrase])
+  const store = o.clientCertificate
+  if (store !== undefined && store !== null) {
+    if (typeof store !== 'object' || typeof store.store !== 'string') throw badType('clientCertificate', "an object with a store ('CurrentUser\\My')", store)
+    out.push(['client_cert_store', store.store])
+    if (store.thumbprint !== undefined) out.push(['client_cert_thumbprint', String(store.thumbprint).replace(/[\s:]/g, '')])
+    if (store.subject !== undefined) out.push(['client_cert_subject', String(store.subject)])
+    if (store.issuer !== undefined) out.push(['client_cert_issuer', String(store.issuer)])
+  }
   if (o.revocation !== undefined) {
     if (o.revocation !== 'os' && o.revocation !== 'require' && o.revocation !== 'off') throw badValue('revocation', `expected 'os', 'require' or 'off', got ${String(o.revocation)}`)
     out.push(['revocation', o.revocation])

@@ -60,8 +60,8 @@ export function register(options: RegisterOptions = {}): boolean {
   const dispatchers = dispatcherSlots.map((s) => g[s])
   // Node's own default: keep-alive with a 5 s free-socket timeout.
   const agent = new Agent({ keepAlive: true, timeout: 5000, ...options } as AgentOptions)
-  const { ca, rejectUnauthorized, handshakeTimeout, cert, key, pfx, passphrase, revocation } = options
-  const dispatcher = createDispatcher({ ca: ca as DispatcherOptions['ca'], rejectUnauthorized, handshakeTimeout, cert, key, pfx, passphrase, revocation })
+  const { ca, rejectUnauthorized, handshakeTimeout, cert, key, pfx, passphrase, revocation, clientCertificate } = options
+  const dispatcher = createDispatcher({ ca: ca as DispatcherOptions['ca'], rejectUnauthorized, handshakeTimeout, cert, key, pfx, passphrase, revocation, clientCertificate })
   saved = { agent: https.globalAgent, dispatchers, installed: { agent, dispatcher } }
   https.globalAgent = agent
   setSlots(dispatcherSlots.map(() => dispatcher))

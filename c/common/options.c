@@ -41,6 +41,11 @@ void options_drop_identity(struct tls_options *opts)
     if (opts->passphrase)
         wipe_free(opts->passphrase, strlen(opts->passphrase));
     wipe_free(opts->pfx, opts->pfx_len);
+    free(opts->store);
+    free(opts->store_thumbprint);
+    free(opts->store_subject);
+    free(opts->store_issuer);
+    opts->store = opts->store_thumbprint = opts->store_subject = opts->store_issuer = NULL;
     opts->cert = opts->key = opts->passphrase = NULL;
     opts->pfx = NULL;
     opts->pfx_len = 0;
@@ -48,6 +53,17 @@ void options_drop_identity(struct tls_options *opts)
 
 const char *options_identity_check(const struct tls_options *o, char *msg, size_t cap)
 {
+    int named = o->store_thumbprint || o->store_subject || o->store_issuer;
+    if (o->store && (o->pfx || o->cert || o->key)) {
+        snprintf(msg, cap, "option client_cert_store and options pfx or cert/key name two client identities: give one");
+        return TLS_INVALID_ARGUMENT;
+    }
+    if (!o->store != !named) {
+        snprintf(msg, cap, o->store ? "option client_cert_store needs client_cert_thumbprint, _subject or _issuer "
+                                      "to name the certificate"
+                                    : "options client_cert_thumbprint, _subject and _issuer need client_cert_store");
+        return TLS_INVALID_ARGUMENT;
+    }
     if (o->pfx && (o->cert || o->key)) {
         snprintf(msg, cap, "options pfx and cert/key name two client identities: give one");
         return TLS_INVALID_ARGUMENT;
@@ -234,6 +250,25 @@ static const char *set_tls_option(struct tls_options *o, const char *key, const 
         o->pfx_len = (size_t)n;
         return NULL;
     }
+    if (strcmp(key, "client_cert_store") == 0) {
+        const char *name = strchr(value, '\\');
+        if (!name || !name[1] || (strncmp(value, "CurrentUser\\", 12) != 0 && strncmp(value, "LocalMachine\\", 13) != 0))
+            return bad_value(msg, cap, key, value, "expected \"CurrentUser\\<store>\" or \"LocalMachine\\<store>\", e.g. CurrentUser\\My");
+        return replace_string(&o->store, value, msg, cap, key);
+    }
+    if (strcmp(key, "client_cert_thumbprint") == 0) {
+        size_t n = 0;
+        while ((value[n] >= '0' && value[n] <= '9') || ((value[n] | 0x20) >= 'a' && (value[n] | 0x20) <= 'f'))
+            n++;
+        if (n != 40 || value[n])
+            return bad_value(msg, cap, key, value, "expected a SHA-1 thumbprint: 40 hex digits");
+        return replace_string(&o->store_thumbprint, value, msg, cap, key);
+    }
+    if (strcmp(key, "client_cert_subject") == 0 || strcmp(key, "client_cert_issuer") == 0) {
+        if (!*value)
+            return bad_value(msg, cap, key, value, "must not be empty");
+        return replace_string(key[12] == 's' ? &o->store_subject : &o->store_issuer, value, msg, cap, key);
+    }
     if (strcmp(key, "revocation") == 0) {
         if (strcmp(value, "os") == 0)
             o->revocation = TLS_REVOCATION_OS;
@@ -326,7 +361,9 @@ const char *options_set(struct tls_options *opts, const char *key, const char *v
         /* Still name unknown keys as unknown rather than as too late. */
         static const char *const known[] = { "servername", "ca", "verify", "alpn",
                                              "min_version", "max_version", "cert", "key",
-                                             "passphrase", "pfx", "revocation" };
+                                             "passphrase", "pfx", "revocation", "client_cert_store",
+                                             "client_cert_thumbprint", "client_cert_subject",
+                                             "client_cert_issuer" };
         for (size_t i = 0; i < TLS_ARRAY_LEN(known); i++)
             if (strcmp(key, known[i]) == 0) {
                 snprintf(msg, cap, "option %s must be set before the handshake starts", key);

@@ -28,6 +28,12 @@ struct tls_options {
     unsigned char *pfx;        /* PKCS#12 DER, or NULL */
     size_t pfx_len;
     int revocation;            /* enum tls_revocation */
+    /* Or an identity from the OS certificate store (Windows): the store,
+     * "CurrentUser\\My" or "LocalMachine\\My", and what names the certificate. */
+    char *store;
+    char *store_thumbprint;    /* SHA-1 hash, 40 hex digits */
+    char *store_subject;       /* text in the subject */
+    char *store_issuer;        /* text in the issuer */
 };
 
 /* "os": what the OS library does by default; "require": a certificate whose

@@ -128,7 +128,9 @@ int ossl_identity_apply(tls_conn *c, SSL *ssl)
 {
     struct tls_options *o = &c->opts;
     char msg[200];
-    if (options_identity_check(o, msg, sizeof msg)) {
+    if (options_identity_check(o, msg, sizeof msg) ||
+        (o->store && snprintf(msg, sizeof msg, "option client_cert_store: the OpenSSL engine takes client "
+                                               "certificates from files only (cert and key, or pfx)") > 0)) {
         options_drop_identity(o);
         return conn_fail(c, TLS_INVALID_ARGUMENT, "%s", msg);
     }

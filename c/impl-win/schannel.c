@@ -16,6 +16,7 @@
 #include "../common/pem.h"
 #include "../common/suites.h"
 #include "../common/verify.h"
+#include "schannel_identity.h"
 #include "schannel_verify.h"
 
 #include <windows.h>
@@ -70,6 +71,7 @@ struct sch_session {
 
     PCCERT_CONTEXT peer;    /* the server's certificate, with the store of what it sent */
     HCERTSTORE ca_store;    /* the ca option's anchors, or NULL */
+    struct sch_identity identity;   /* the client certificate, if any (schannel_identity.c) */
     wchar_t *target;        /* SNI / target name, NULL for IP literals */
     unsigned char *alpn;    /* SEC_APPLICATION_PROTOCOLS, or NULL */
     unsigned long alpn_size;
@@ -344,6 +346,10 @@ static SECURITY_STATUS acquire_credentials(tls_conn *c, struct sch_session *s)
     sc.dwFlags = flags;
     sc.cTlsParameters = 1;
     sc.pTlsParameters = &tp;
+    if (s->identity.cert) {
+        sc.cCreds = 1;
+        sc.paCred = &s->identity.cert;
+    }
     st = AcquireCredentialsHandleW(NULL, (SEC_WCHAR *)UNISP_NAME_W, SECPKG_CRED_OUTBOUND, NULL, &sc, NULL, NULL,
                                    &s->cred, &expiry);
     if (st == SEC_E_OK) {
@@ -358,6 +364,10 @@ static SECURITY_STATUS acquire_credentials(tls_conn *c, struct sch_session *s)
     old.dwVersion = SCHANNEL_CRED_VERSION;
     old.grbitEnabledProtocols = enabled;
     old.dwFlags = flags;
+    if (s->identity.cert) {
+        old.cCreds = 1;
+        old.paCred = &s->identity.cert;
+    }
     st = AcquireCredentialsHandleW(NULL, (SEC_WCHAR *)UNISP_NAME_W, SECPKG_CRED_OUTBOUND, NULL, &old, NULL, NULL,
                                    &s->cred, &expiry);
     if (st != SEC_E_OK && (enabled & SP_PROT_TLS1_3_CLIENT) && (enabled & SP_PROT_TLS1_2_CLIENT)) {
@@ -419,6 +429,12 @@ int backend_session_new(tls_conn *c)
         return 0;
     if (c->opts.alpn && !build_alpn(c, s))
         return 0;
+    if (!sch_identity_load(c, &s->identity))
+        return 0;
+    if (c->opts.revocation != TLS_REVOCATION_OS)
+        return conn_fail(c, TLS_INVALID_ARGUMENT,
+                         "option revocation \"%s\" is not honoured by the Schannel engine yet (only \"os\")",
+                         c->opts.revocation == TLS_REVOCATION_OFF ? "off" : "require");
     SECURITY_STATUS st = acquire_credentials(c, s);
     if (st != SEC_E_OK) {
         char text[300];
@@ -456,6 +472,7 @@ void backend_session_free(tls_conn *c)
         CertFreeCertificateContext(s->peer);
     if (s->ca_store)
         CertCloseStore(s->ca_store, 0);
+    sch_identity_free(&s->identity);
     free(s->target);
     free(s->alpn);
     free(s->in);
@@ -499,6 +516,10 @@ static int fail_handshake_status(tls_conn *c, SECURITY_STATUS st)
     if (s->in_len >= 7 && s->in[0] == 0x15 && s->in[6] == 70)
         return conn_fail(c, TLS_PROTOCOL_VERSION,
                          "no TLS version in common with %s (ostls requires TLS 1.2 or newer): %s",
+                         c->peer_name, text);
+    if (c->identity_requested)
+        return conn_fail(c, TLS_HANDSHAKE_FAILED,
+                         "%s requires a client certificate and none was given (option pfx): %s",
                          c->peer_name, text);
     return conn_fail(c, TLS_HANDSHAKE_FAILED, "TLS handshake with %s failed: %s", c->peer_name, text);
 }
@@ -565,6 +586,7 @@ static step_result isc_step(tls_conn *c, int first)
     case SEC_I_INCOMPLETE_CREDENTIALS:
         /* The server asked for a client certificate; we have none to give:
          * go on without one (the server decides). */
+        c->identity_requested = 1;
         return STEP_DONE;
     default:
         if (first)
