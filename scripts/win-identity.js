@@ -20,6 +20,7 @@ const CertGetCertificateContextProperty = crypt32.func('bool __stdcall CertGetCe
 const CertAddCertificateContextToStore = crypt32.func('bool __stdcall CertAddCertificateContextToStore(void *store, void *cert, uint32_t disposition, void *out)')
 const CertDeleteCertificateFromStore = crypt32.func('bool __stdcall CertDeleteCertificateFromStore(void *cert)')
 const CertDuplicateCertificateContext = crypt32.func('void * __stdcall CertDuplicateCertificateContext(void *cert)')
+const CertFreeCertificateContext = crypt32.func('bool __stdcall CertFreeCertificateContext(void *cert)')
 const CertCloseStore = crypt32.func('bool __stdcall CertCloseStore(void *store, uint32_t flags)')
 
 const CERT_STORE_PROV_SYSTEM_REGISTRY_W = 13
@@ -66,14 +67,25 @@ function add(file, passphrase) {
   }
 }
 
+/** The first certificate in store with this thumbprint (a context to free or delete), or null. */
+function find(store, thumbprint) {
+  for (let cert = CertEnumCertificatesInStore(store, null); cert; cert = CertEnumCertificatesInStore(store, cert)) {
+    if (thumbprintOf(cert) !== thumbprint.toUpperCase()) continue
+    const found = CertDuplicateCertificateContext(cert)
+    CertFreeCertificateContext(cert)   // ends the enumeration
+    return found
+  }
+  return null
+}
+
 function remove(thumbprint) {
   const my = openMy()
   let n = 0
   try {
-    for (let cert = CertEnumCertificatesInStore(my, null); cert; cert = CertEnumCertificatesInStore(my, cert)) {
-      if (thumbprintOf(cert) !== thumbprint.toUpperCase()) continue
-      // Deleting frees the context the enumeration holds: delete a duplicate.
-      if (CertDeleteCertificateFromStore(CertDuplicateCertificateContext(cert))) n++
+    // One at a time, enumerating afresh: deleting during an enumeration
+    // never ends under Wine's registry store.
+    for (let cert; n < 8 && (cert = find(my, thumbprint)); n++) {
+      if (!CertDeleteCertificateFromStore(cert)) break
     }
   } finally {
     CertCloseStore(my, 0)
