@@ -37,6 +37,7 @@
             "c/impl-linux/mbedtls_load.c",
             "c/impl-linux/mbedtls_verify.c",
             "c/impl-linux/openssl.c",
+            "c/impl-linux/ossl_identity.c",
             "c/impl-linux/ossl_load.c",
             "c/impl-linux/s2n.c"
           ],
@@ -48,8 +49,8 @@
           # Schannel over Winsock; MSVC 2022 17.5+ (C11 atomics). The same
           # sources cross-compile with mingw-w64: scripts/build-win.sh.
           "sources": ["c/common/resolve_win.c", "c/common/sock_win.c",
-                      "c/impl-win/engines.c", "c/impl-win/schannel.c", "c/impl-win/schannel_resume.c",
-                      "c/impl-win/schannel_verify.c"],
+                      "c/impl-win/engines.c", "c/impl-win/schannel.c", "c/impl-win/schannel_identity.c",
+                      "c/impl-win/schannel_resume.c", "c/impl-win/schannel_verify.c"],
           "defines": ["_WIN32_WINNT=0x0A00", "WINVER=0x0A00", "UNICODE", "_UNICODE",
                       "_CRT_SECURE_NO_WARNINGS", "WIN32_LEAN_AND_MEAN"],
           "msvs_settings": {
@@ -72,6 +73,7 @@
             "c/common/sock_posix.c",
             "c/impl-mac/engines.c",
             "c/impl-mac/mac_common.c",
+            "c/impl-mac/mac_identity.c",
             "c/impl-mac/network.c",
             "c/impl-mac/securetransport.c",
             "c/impl-mac/st_resume.c"

@@ -58,7 +58,7 @@ extern "C" {
 #define TLS_CERT_UNTRUSTED         "TLS_CERT_UNTRUSTED"         /* the chain does not lead to a trusted root (self-signed, unknown issuer, bad signature) */
 #define TLS_CERT_EXPIRED           "TLS_CERT_EXPIRED"           /* a certificate in the chain is outside its validity period */
 #define TLS_CERT_HOSTNAME_MISMATCH "TLS_CERT_HOSTNAME_MISMATCH" /* the certificate is not valid for the requested name */
-#define TLS_CERT_REVOKED           "TLS_CERT_REVOKED"           /* a certificate in the chain is revoked */
+#define TLS_CERT_REVOKED           "TLS_CERT_REVOKED"           /* a certificate in the chain is revoked, or (revocation "require") its status is unknown: see verify_result */
 #define TLS_PROTOCOL_ERROR         "TLS_PROTOCOL_ERROR"         /* the peer broke the TLS protocol after the handshake (bad record, bad MAC) */
 #define TLS_CLOSED                 "TLS_CLOSED"                 /* the stream has ended: the peer finished sending (read), or the connection was shut down / closed (write) */
 #define TLS_OUT_OF_MEMORY          "TLS_OUT_OF_MEMORY"          /* an allocation failed */
@@ -168,6 +168,19 @@ TLS_API void tls_free(tls_conn *tls);
  *   session_cache "1" (default) or "0": resume a session cached under this
  *               connection's key (every option above, host and port), and
  *               cache the one it makes; "0" does neither
+ *   cert        the client certificate chain, PEM, leaf first (needs key)
+ *   key         its private key, PEM (PKCS#8 or traditional; encrypted needs passphrase)
+ *   pfx         the client certificate and key as PKCS#12, base64-encoded
+ *   passphrase  decrypts key or pfx
+ *               The identity is loaded when set-up starts, before any TCP
+ *               connection: a bad file or passphrase, a key that is not the
+ *               certificate's, both pfx and cert/key, or a form this backend
+ *               does not take fails then with TLS_INVALID_ARGUMENT.
+ *   revocation  "os" (default: the OS library's own behaviour), "require" (a
+ *               server certificate whose revocation status cannot be
+ *               established fails with TLS_CERT_REVOKED, verify_result naming
+ *               why, e.g. OCSP_NO_RESPONSE), "off" (no revocation checking);
+ *               a backend that cannot honour a value fails with TLS_INVALID_ARGUMENT
  * Socket options (any time):
  *   nodelay     "1" or "0": TCP_NODELAY (default "1")
  *   keepalive   seconds of idle before TCP keep-alive probes; "0" turns it off

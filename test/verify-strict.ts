@@ -4,7 +4,7 @@
 import t from 'tap'
 import path from 'node:path'
 import { pki, extraPair, pkiFile, explicitParamsChain } from './helpers/pki'
-import { tlsServer, opensslServer } from './helpers/servers'
+import { tlsServer, opensslServer, staplingServer as stapling } from './helpers/servers'
 import { open, failure } from './helpers/client'
 import { backendInfo } from '../dist/cjs/index'
 import { mbedtlsLimit, wineGap, s2nLimit } from './helpers/platform'
@@ -38,15 +38,7 @@ t.test('with rejectUnauthorized: false the CN-only certificate is reported unaut
 // certificate's context (CERT_OCSP_RESPONSE_PROP_ID); Wine's Schannel does not.
 const noStapleOnCert = wineGap('the stapled OCSP response is not attached to the server certificate (CERT_OCSP_RESPONSE_PROP_ID), so the chain engine never sees it')
 
-/** A Node TLS server that staples `response` (DER) when the client asks. */
-async function staplingServer(response: Buffer | null, asked: { count: number }) {
-  const srv = await tlsServer(p.leaf)
-  srv.server.on('OCSPRequest', (_cert: Buffer, _issuer: Buffer, cb: (err: Error | null, resp?: Buffer) => void) => {
-    asked.count++
-    cb(null, response ?? undefined)
-  })
-  return srv
-}
+const staplingServer = (response: Buffer | null, asked: { count: number }) => stapling(p.leaf, response, asked)
 
 t.test('a stapled OCSP "revoked" fails the handshake with CERT_REVOKED', { todo: noStapleOnCert, skip: noStapling }, async (t) => {
   const asked = { count: 0 }

@@ -8,12 +8,18 @@ import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { connect, ConnectOptions, TLSStream } from './stream'
 import { proxyFor, ProxySetting } from './proxy-env'
+import type { Revocation, StoreIdentity } from './identity'
 
-/** https.AgentOptions plus ostls's own (handshakeTimeout). ALPN defaults to http/1.1. */
+/**
+ * https.AgentOptions (cert, key, pfx and passphrase included, with Node's
+ * meanings) plus ostls's own (handshakeTimeout, revocation). ALPN defaults to http/1.1.
+ */
 export interface AgentOptions extends https.AgentOptions {
   handshakeTimeout?: number
   /** false, 'env', 'system' (default) or an http:// proxy URL: see README "Proxies". */
   proxy?: ProxySetting
+  revocation?: Revocation
+  clientCertificate?: StoreIdentity
 }
 
 /** The options Node's Agent hands createConnection: agent options merged with the request's. */
@@ -39,13 +45,29 @@ export function connectOptionsFrom(o: CreateOptions): ConnectOptions {
     keepAliveInitialDelay: o.keepAliveInitialDelay,
     proxy: proxyFor(host, Number(o.port ?? 443), o.proxy).url,
     // Node's switch for its Agent's session cache turns ostls's off for these connections.
-    ...(o.maxCachedSessions === 0 ? { sessionCache: false } : {})
+    ...(o.maxCachedSessions === 0 ? { sessionCache: false } : {}),
+    // The client identity. Node's Agent already keys its pool by these.
+    cert: o.cert as ConnectOptions['cert'],
+    key: o.key as ConnectOptions['key'],
+    pfx: o.pfx as ConnectOptions['pfx'],
+    passphrase: o.passphrase,
+    revocation: o.revocation,
+    clientCertificate: o.clientCertificate
   }
 }
 
 export class Agent extends https.Agent {
   constructor(options: AgentOptions = {}) {
     super(options)
+  }
+
+  /** Node's pool key, plus the revocation policy (Node's covers the identity options). */
+  override getName(options?: https.RequestOptions & { revocation?: Revocation; clientCertificate?: StoreIdentity }): string {
+    const name = super.getName(options as https.RequestOptions)
+    const own = this.options as AgentOptions
+    const revocation = options?.revocation ?? own.revocation
+    const store = (options as AgentOptions | undefined)?.clientCertificate ?? own.clientCertificate
+    return name + (revocation ? `:revocation=${revocation}` : '') + (store ? `:store=${JSON.stringify(store)}` : '')
   }
 
   /**

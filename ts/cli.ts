@@ -7,6 +7,7 @@
 import { runDoctor, doctorHelp } from './cli-doctor'
 import { runGet, getHelp } from './get'
 import { ostlsVersion } from './doctor'
+import { runIdentities, identitiesHelp } from './identities'
 import { CliError, errorLine } from './cli-style'
 
 const usage = `usage: ostls <command> [options]
@@ -16,6 +17,8 @@ commands:
                      check this install offline (native library, OS TLS stack,
                      loopback handshake); with --connect, a real server too
   get <https-url>    fetch a URL over HTTPS through the OS's TLS stack
+  identities [--json]
+                     list the client certificates the OS would offer
   help [command]     show help for a command
 
 options:
@@ -26,7 +29,7 @@ exit code: 0 success, 1 a check or transfer failed, 2 bad usage.
 Colour only on a terminal, and never with NO_COLOR set.
 `
 
-const helps: Record<string, string> = { doctor: doctorHelp, get: getHelp }
+const helps: Record<string, string> = { doctor: doctorHelp, get: getHelp, identities: identitiesHelp }
 
 async function main(argv: string[]): Promise<number> {
   const { stdout: out, stderr: err } = process
@@ -36,6 +39,9 @@ async function main(argv: string[]): Promise<number> {
       return runDoctor(rest, out, err)
     case 'get':
       return runGet(rest, out, err)
+    case 'identities':
+      if (rest.some((a) => a !== '--json')) throw new CliError('ERR_PARSE_ARGS_UNKNOWN_OPTION', 'ostls identities takes only --json', 2)
+      return runIdentities(rest, out)
     case '-v':
     case '--version':
       out.write(ostlsVersion() + '\n')
@@ -52,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
         out.write(helps[rest[0]])
         return 0
       }
-      throw new CliError('ERR_UNKNOWN_COMMAND', `no help for ${JSON.stringify(rest.join(' '))}; commands: doctor, get`, 2)
+      throw new CliError('ERR_UNKNOWN_COMMAND', `no help for ${JSON.stringify(rest.join(' '))}; commands: doctor, get, identities`, 2)
   }
   if (cmd.startsWith('-')) throw new CliError('ERR_PARSE_ARGS_UNKNOWN_OPTION', `unknown option ${cmd}; see \`ostls --help\``, 2)
   throw new CliError('ERR_UNKNOWN_COMMAND', `unknown command ${JSON.stringify(cmd)}; see \`ostls --help\``, 2)

@@ -70,7 +70,8 @@ const nodeCodes: Record<TLSCode, (d: FailureDetail) => string> = {
   TLS_CERT_UNTRUSTED: (d) => verifyCode(d, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'),
   TLS_CERT_EXPIRED: (d) => (d.verifyResult === 'CERT_NOT_YET_VALID' ? 'CERT_NOT_YET_VALID' : 'CERT_HAS_EXPIRED'),
   TLS_CERT_HOSTNAME_MISMATCH: () => 'ERR_TLS_CERT_ALTNAME_INVALID',
-  TLS_CERT_REVOKED: () => 'CERT_REVOKED',
+  // CERT_REVOKED; with revocation 'require', why the status is unknown (OCSP_NO_RESPONSE, ...).
+  TLS_CERT_REVOKED: (d) => verifyCode(d, 'CERT_REVOKED'),
   TLS_PROTOCOL_ERROR: () => 'TLS_PROTOCOL_ERROR',
   TLS_CLOSED: () => 'TLS_CLOSED',
   TLS_OUT_OF_MEMORY: () => 'TLS_OUT_OF_MEMORY',

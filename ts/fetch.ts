@@ -10,8 +10,10 @@ import net from 'node:net'
 import type * as Undici from 'undici'
 import { connect, ConnectOptions } from './stream'
 import { proxyFor, ProxySetting } from './proxy-env'
+import type { IdentityOptions } from './identity'
 
-export interface DispatcherOptions extends Omit<Undici.Agent.Options, 'connect'> {
+/** undici's Agent options plus the TLS ones: ca, and the client identity (cert, key, pfx, passphrase) and revocation as in connect(). */
+export interface DispatcherOptions extends Omit<Undici.Agent.Options, 'connect'>, IdentityOptions {
   /** Extra trusted CAs for these connections, added to the OS store. */
   ca?: ConnectOptions['ca']
   rejectUnauthorized?: boolean
@@ -22,7 +24,9 @@ export interface DispatcherOptions extends Omit<Undici.Agent.Options, 'connect'>
   maxCachedSessions?: number
 }
 
-type ConnectorOptions = Pick<DispatcherOptions, 'ca' | 'rejectUnauthorized' | 'handshakeTimeout' | 'proxy' | 'maxCachedSessions'>
+type ConnectorOptions = IdentityOptions & Pick<DispatcherOptions, 'ca' | 'rejectUnauthorized' | 'handshakeTimeout' | 'proxy' | 'maxCachedSessions'>
+
+const connectorKeys = ['ca', 'rejectUnauthorized', 'handshakeTimeout', 'proxy', 'maxCachedSessions', 'cert', 'key', 'pfx', 'passphrase', 'revocation', 'clientCertificate'] as const
 
 export function undici(): typeof Undici {
   return require('undici')
@@ -30,6 +34,9 @@ export function undici(): typeof Undici {
 
 /** undici's connector contract: (options, callback(err, socket)). */
 export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildConnector.connector {
+  // The proxy is resolved per origin and the cache switch becomes sessionCache;
+  // the rest (trust, identity, timeout) goes to connect() as given.
+  const { proxy: proxySetting, maxCachedSessions, ...tlsDefaults } = defaults
   return (opts, callback) => {
     const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80)
     if (opts.protocol !== 'https:') {
@@ -39,7 +46,7 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
     }
     let proxy: string | undefined
     try {
-      proxy = proxyFor(opts.hostname, port, defaults.proxy).url
+      proxy = proxyFor(opts.hostname, port, proxySetting).url
     } catch (e) {
       callback(e as Error, null)
       return undefined as unknown as net.Socket
@@ -49,11 +56,9 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
       port,
       proxy,
       servername: opts.servername || (net.isIP(opts.hostname) ? undefined : opts.hostname),
-      ca: defaults.ca,
-      rejectUnauthorized: defaults.rejectUnauthorized,
-      handshakeTimeout: defaults.handshakeTimeout,
+      ...tlsDefaults,
       ALPNProtocols: ['http/1.1'],
-      ...(defaults.maxCachedSessions === 0 ? { sessionCache: false } : {})
+      ...(maxCachedSessions === 0 ? { sessionCache: false } : {})
     }
     let s: ReturnType<typeof connect>
     try {
@@ -75,8 +80,13 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
 
 /** An undici Agent (a dispatcher) whose https: connections go through ostls. */
 export function createDispatcher(options: DispatcherOptions = {}): Undici.Agent {
-  const { ca, rejectUnauthorized, handshakeTimeout, proxy, maxCachedSessions, ...rest } = options
-  return new (undici().Agent)({ ...rest, connect: ostlsConnector({ ca, rejectUnauthorized, handshakeTimeout, proxy, maxCachedSessions }) })
+  const rest: Record<string, unknown> = { ...options }
+  const tlsOptions: Record<string, unknown> = {}
+  for (const k of connectorKeys) {
+    if (rest[k] !== undefined) tlsOptions[k] = rest[k]
+    delete rest[k]
+  }
+  return new (undici().Agent)({ ...(rest as Undici.Agent.Options), connect: ostlsConnector(tlsOptions as ConnectorOptions) })
 }
 
 let shared: Undici.Agent | undefined

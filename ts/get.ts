@@ -11,6 +11,8 @@ import { parseArgs } from 'node:util'
 import { normalizeProxyUrl, proxyFor, ProxySetting } from './proxy-env'
 import { connect } from './stream'
 import { readCaFiles } from './cli-ca'
+import { identityArgs, identityFromArgs, identityHelp } from './cli-identity'
+import type { IdentityOptions } from './identity'
 import { progressBar } from './cli-progress'
 import { CliError, usageError } from './cli-style'
 
@@ -31,7 +33,7 @@ options:
                           store; repeatable
   --insecure              do not verify the server's certificate (warns; for
                           diagnosis only)
-  --max-redirects n       follow at most n redirects (default 10; 0: none)
+${identityHelp}  --max-redirects n       follow at most n redirects (default 10; 0: none)
   --timeout seconds       for connecting and between reads (default 30)
   --proxy url             tunnel through this http:// proxy (CONNECT), ignoring
                           the environment; user:password@ in it is sent as Basic
@@ -54,6 +56,7 @@ interface GetOptions {
   head: boolean
   headers: Record<string, string>
   ca: Buffer[]
+  identity: IdentityOptions
   insecure: boolean
   maxRedirects: number
   timeoutMs: number
@@ -72,6 +75,7 @@ function parse(argv: string[]): GetOptions | 'help' {
         header: { type: 'string', short: 'H', multiple: true },
         ca: { type: 'string', multiple: true },
         insecure: { type: 'boolean' },
+        ...identityArgs,
         'max-redirects': { type: 'string' },
         timeout: { type: 'string' },
         proxy: { type: 'string' },
@@ -114,7 +118,7 @@ function parse(argv: string[]): GetOptions | 'help' {
       throw bad((e as Error).message)
     }
   }
-  return { url, output: v.output, head: Boolean(v.head), headers, ca: readCaFiles(v.ca), insecure: Boolean(v.insecure), maxRedirects, timeoutMs: timeout * 1000, proxy }
+  return { url, output: v.output, head: Boolean(v.head), headers, ca: readCaFiles(v.ca), insecure: Boolean(v.insecure), maxRedirects, timeoutMs: timeout * 1000, proxy, identity: identityFromArgs(v) }
 }
 
 function request(o: GetOptions, url: URL, headers: Record<string, string>): Promise<IncomingMessage> {
@@ -136,6 +140,7 @@ function request(o: GetOptions, url: URL, headers: Record<string, string>): Prom
             port,
             ca: o.ca.length ? o.ca : undefined,
             rejectUnauthorized: !o.insecure,
+            ...o.identity,
             ALPNProtocols: ['http/1.1'],
             handshakeTimeout: o.timeoutMs,
             proxy

@@ -9,6 +9,7 @@ export type { ConnectOptions, TLSVersion, CipherInfo, TLSStreamError } from './s
 export { TLSError, nodeCode } from './errors'
 export type { TLSCode } from './errors'
 export type { PeerCertificate } from './cert'
+export type { IdentityOptions, Revocation, StoreIdentity } from './identity'
 export { Agent } from './agent'
 export type { AgentOptions } from './agent'
 export { fetch, createDispatcher } from './fetch'

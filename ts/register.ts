@@ -9,6 +9,7 @@ import { Agent, AgentOptions } from './agent'
 import { createDispatcher, DispatcherOptions } from './fetch'
 import { loadBinding } from './native'
 import type { ProxySetting } from './proxy-env'
+import type { IdentityOptions } from './identity'
 
 /** The global-dispatcher slots undici (and Node's bundled undici) read and write. */
 const dispatcherSlots = [Symbol.for('undici.globalDispatcher.1'), Symbol.for('undici.globalDispatcher.2')]
@@ -23,7 +24,8 @@ interface Saved {
 
 let saved: Saved | null = null
 
-export interface RegisterOptions {
+/** The client identity (cert, key, pfx, passphrase) and revocation apply to every routed connection. */
+export interface RegisterOptions extends IdentityOptions {
   /** Extra trusted CAs (added to the OS store) for every connection made through the registered agents. */
   ca?: AgentOptions['ca']
   rejectUnauthorized?: boolean
@@ -61,7 +63,8 @@ export function register(options: RegisterOptions = {}): boolean {
   const dispatchers = dispatcherSlots.map((s) => g[s])
   // Node's own default: keep-alive with a 5 s free-socket timeout.
   const agent = new Agent({ keepAlive: true, timeout: 5000, ...options } as AgentOptions)
-  const dispatcher = createDispatcher({ ca: options.ca as DispatcherOptions['ca'], rejectUnauthorized: options.rejectUnauthorized, handshakeTimeout: options.handshakeTimeout, proxy: options.proxy })
+  const { ca, rejectUnauthorized, handshakeTimeout, proxy, cert, key, pfx, passphrase, revocation, clientCertificate } = options
+  const dispatcher = createDispatcher({ ca: ca as DispatcherOptions['ca'], rejectUnauthorized, handshakeTimeout, proxy, cert, key, pfx, passphrase, revocation, clientCertificate })
   saved = { agent: https.globalAgent, dispatchers, installed: { agent, dispatcher } }
   https.globalAgent = agent
   setSlots(dispatcherSlots.map(() => dispatcher))

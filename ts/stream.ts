@@ -14,10 +14,11 @@ import { NativeConn, WANT_READ, WANT_WRITE, POLL_NOW } from './native'
 import { Watcher, PollEvents } from './poll'
 import { TLSError } from './errors'
 import { PeerCertificate, certFromPem, chainFromPem, splitPem } from './cert'
+import { IdentityOptions, identityOptions } from './identity'
 
 export type TLSVersion = 'TLSv1.2' | 'TLSv1.3'
 
-export interface ConnectOptions {
+export interface ConnectOptions extends IdentityOptions {
   /** Host name or IP address to connect to. Default "localhost". */
   host?: string
   port: number
@@ -247,6 +248,13 @@ export class TLSStream extends Duplex {
       if (alpn) conn.setOption('alpn', alpn)
       if (options.minVersion) conn.setOption('min_version', options.minVersion)
       if (options.maxVersion) conn.setOption('max_version', options.maxVersion)
+      for (const [key, value] of identityOptions(options)) {
+        try {
+          conn.setOption(key, value)
+        } catch (e) {
+          throw asBadValue(e)
+        }
+      }
       conn.setOption('nodelay', options.noDelay === false ? '0' : '1')
       if (options.proxy) {
         checkNoNul('proxy', options.proxy)
@@ -318,7 +326,9 @@ export class TLSStream extends Duplex {
     try {
       done = conn.handshake()
     } catch (e) {
-      this.destroy(e as Error)
+      // A bad option value (a ca, a client key and its passphrase) is found
+      // when set-up starts, before any connection: the caller's mistake.
+      this.destroy(asBadValue(e) as Error)
       return
     }
     if (done) return this.#onSecure()

@@ -61,6 +61,8 @@ struct tls_conn {
     char os_error[32];
     int os_error_fresh;           /* os_error was set for the failure being recorded */
 
+    int identity_requested;       /* the server asked for a client certificate and none was set */
+
     long verify_code;             /* verify.h code; -1 until verification ran */
     char verify_message[256];
 

@@ -3,6 +3,7 @@
 
 #include "../tls_client.h"
 #include "compat.h"
+#include "pem.h"
 #include "proxy.h"
 #include "sock.h"
 
@@ -23,8 +24,63 @@ void options_init(struct tls_options *opts)
     opts->session_cache = 1;
 }
 
+static void wipe_free(void *p, size_t len)
+{
+    if (!p)
+        return;
+    volatile unsigned char *v = p;
+    while (len--)
+        *v++ = 0;
+    free(p);
+}
+
+void options_drop_identity(struct tls_options *opts)
+{
+    if (opts->cert)
+        free(opts->cert);
+    if (opts->key)
+        wipe_free(opts->key, strlen(opts->key));
+    if (opts->passphrase)
+        wipe_free(opts->passphrase, strlen(opts->passphrase));
+    wipe_free(opts->pfx, opts->pfx_len);
+    free(opts->store);
+    free(opts->store_thumbprint);
+    free(opts->store_subject);
+    free(opts->store_issuer);
+    opts->store = opts->store_thumbprint = opts->store_subject = opts->store_issuer = NULL;
+    opts->cert = opts->key = opts->passphrase = NULL;
+    opts->pfx = NULL;
+    opts->pfx_len = 0;
+}
+
+const char *options_identity_check(const struct tls_options *o, char *msg, size_t cap)
+{
+    int named = o->store_thumbprint || o->store_subject || o->store_issuer;
+    if (o->store && (o->pfx || o->cert || o->key)) {
+        snprintf(msg, cap, "option client_cert_store and options pfx or cert/key name two client identities: give one");
+        return TLS_INVALID_ARGUMENT;
+    }
+    if (!o->store != !named) {
+        snprintf(msg, cap, o->store ? "option client_cert_store needs client_cert_thumbprint, _subject or _issuer "
+                                      "to name the certificate"
+                                    : "options client_cert_thumbprint, _subject and _issuer need client_cert_store");
+        return TLS_INVALID_ARGUMENT;
+    }
+    if (o->pfx && (o->cert || o->key)) {
+        snprintf(msg, cap, "options pfx and cert/key name two client identities: give one");
+        return TLS_INVALID_ARGUMENT;
+    }
+    if (!o->pfx && (!o->cert != !o->key)) {
+        snprintf(msg, cap, "option %s needs option %s too (a client certificate and its private key)",
+                 o->cert ? "cert" : "key", o->cert ? "key" : "cert");
+        return TLS_INVALID_ARGUMENT;
+    }
+    return NULL;
+}
+
 void options_free(struct tls_options *opts)
 {
+    options_drop_identity(opts);
     free(opts->servername);
     free(opts->ca);
     free(opts->alpn);
@@ -158,6 +214,75 @@ static const char *set_tls_option(struct tls_options *o, const char *key, const 
                              "expected one or more PEM certificates (-----BEGIN CERTIFICATE-----)");
         return replace_string(&o->ca, value, msg, cap, key);
     }
+    if (strcmp(key, "cert") == 0) {
+        if (!strstr(value, "-----BEGIN CERTIFICATE-----"))
+            return bad_value(msg, cap, key, "<PEM text>",
+                             "expected the client certificate chain as PEM (-----BEGIN CERTIFICATE-----)");
+        return replace_string(&o->cert, value, msg, cap, key);
+    }
+    if (strcmp(key, "key") == 0) {
+        if (!strstr(value, "-----BEGIN ") || !strstr(value, "PRIVATE KEY-----"))
+            return bad_value(msg, cap, key, "<PEM text>",
+                             "expected a PEM private key (-----BEGIN ... PRIVATE KEY-----)");
+        if (o->key)
+            wipe_free(o->key, strlen(o->key));
+        o->key = NULL;
+        return replace_string(&o->key, value, msg, cap, key);
+    }
+    if (strcmp(key, "passphrase") == 0) {
+        if (o->passphrase)
+            wipe_free(o->passphrase, strlen(o->passphrase));
+        o->passphrase = NULL;
+        return replace_string(&o->passphrase, value, msg, cap, key);
+    }
+    if (strcmp(key, "pfx") == 0) {
+        /* PKCS#12 is binary; it crosses this string interface as base64. */
+        size_t len = strlen(value);
+        unsigned char *der = malloc(len / 4 * 3 + 3);
+        if (!der) {
+            snprintf(msg, cap, "out of memory storing option pfx");
+            return TLS_OUT_OF_MEMORY;
+        }
+        long n = pem_base64_decode(value, value + len, der);
+        if (n <= 0) {
+            free(der);
+            return bad_value(msg, cap, key, "<base64 text>", "expected a PKCS#12 file as base64");
+        }
+        wipe_free(o->pfx, o->pfx_len);
+        o->pfx = der;
+        o->pfx_len = (size_t)n;
+        return NULL;
+    }
+    if (strcmp(key, "client_cert_store") == 0) {
+        const char *name = strchr(value, '\\');
+        if (!name || !name[1] || (strncmp(value, "CurrentUser\\", 12) != 0 && strncmp(value, "LocalMachine\\", 13) != 0))
+            return bad_value(msg, cap, key, value, "expected \"CurrentUser\\<store>\" or \"LocalMachine\\<store>\", e.g. CurrentUser\\My");
+        return replace_string(&o->store, value, msg, cap, key);
+    }
+    if (strcmp(key, "client_cert_thumbprint") == 0) {
+        size_t n = 0;
+        while ((value[n] >= '0' && value[n] <= '9') || ((value[n] | 0x20) >= 'a' && (value[n] | 0x20) <= 'f'))
+            n++;
+        if (n != 40 || value[n])
+            return bad_value(msg, cap, key, value, "expected a SHA-1 thumbprint: 40 hex digits");
+        return replace_string(&o->store_thumbprint, value, msg, cap, key);
+    }
+    if (strcmp(key, "client_cert_subject") == 0 || strcmp(key, "client_cert_issuer") == 0) {
+        if (!*value)
+            return bad_value(msg, cap, key, value, "must not be empty");
+        return replace_string(key[12] == 's' ? &o->store_subject : &o->store_issuer, value, msg, cap, key);
+    }
+    if (strcmp(key, "revocation") == 0) {
+        if (strcmp(value, "os") == 0)
+            o->revocation = TLS_REVOCATION_OS;
+        else if (strcmp(value, "require") == 0)
+            o->revocation = TLS_REVOCATION_REQUIRE;
+        else if (strcmp(value, "off") == 0)
+            o->revocation = TLS_REVOCATION_OFF;
+        else
+            return bad_value(msg, cap, key, value, "expected \"os\", \"require\" or \"off\"");
+        return NULL;
+    }
     if (strcmp(key, "verify") == 0) {
         if (strcmp(value, "full") == 0)
             o->verify_peer = 1;
@@ -254,7 +379,10 @@ const char *options_set(struct tls_options *opts, const char *key, const char *v
         /* Still name unknown keys as unknown rather than as too late. */
         static const char *const known[] = { "servername", "ca", "verify", "alpn",
                                              "min_version", "max_version", "proxy",
-                                             "session_cache" };
+                                             "session_cache", "cert", "key",
+                                             "passphrase", "pfx", "revocation", "client_cert_store",
+                                             "client_cert_thumbprint", "client_cert_subject",
+                                             "client_cert_issuer" };
         for (size_t i = 0; i < TLS_ARRAY_LEN(known); i++)
             if (strcmp(key, known[i]) == 0) {
                 snprintf(msg, cap, "option %s must be set before the handshake starts", key);

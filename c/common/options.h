@@ -21,7 +21,35 @@ struct tls_options {
     int keepalive_seconds;     /* 0: off */
     char *proxy;               /* HTTP CONNECT proxy URL (proxy.h), or NULL */
     int session_cache;         /* 1 (default): resume and store sessions (session_cache.h) */
+    /* The client identity: cert + key (PEM), or pfx (PKCS#12 DER), each with
+     * an optional passphrase. Engines read them once, in session_new, and
+     * then call options_drop_identity. */
+    char *cert;                /* PEM chain, leaf first, or NULL */
+    char *key;                 /* PEM private key (PKCS#8, traditional, or encrypted), or NULL */
+    char *passphrase;          /* NULL: none given */
+    unsigned char *pfx;        /* PKCS#12 DER, or NULL */
+    size_t pfx_len;
+    int revocation;            /* enum tls_revocation */
+    /* Or an identity from the OS certificate store (Windows): the store,
+     * "CurrentUser\\My" or "LocalMachine\\My", and what names the certificate. */
+    char *store;
+    char *store_thumbprint;    /* SHA-1 hash, 40 hex digits */
+    char *store_subject;       /* text in the subject */
+    char *store_issuer;        /* text in the issuer */
 };
+
+/* "os": what the OS library does by default; "require": a certificate whose
+ * status is unknown fails; "off": no revocation checking at all. */
+enum tls_revocation { TLS_REVOCATION_OS = 0, TLS_REVOCATION_REQUIRE, TLS_REVOCATION_OFF };
+
+/* Wipes and frees the identity fields (keys and passphrases do not stay in
+ * memory for the life of the connection). */
+void options_drop_identity(struct tls_options *opts);
+
+/* The identity the options name, checked for shape: NULL when consistent,
+ * else TLS_INVALID_ARGUMENT with msg naming the options. Engines call it
+ * from session_new. */
+const char *options_identity_check(const struct tls_options *opts, char *msg, size_t msgcap);
 
 void options_init(struct tls_options *opts);
 void options_free(struct tls_options *opts);

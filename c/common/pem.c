@@ -40,7 +40,7 @@ static int b64_value(int ch)
 }
 
 /* Decodes [text, end), skipping white space; the length, or -1 on bad input. */
-static long b64_decode(const char *text, const char *end, unsigned char *out)
+long pem_base64_decode(const char *text, const char *end, unsigned char *out)
 {
     long n = 0;
     unsigned acc = 0;
@@ -79,7 +79,7 @@ int pem_next_cert(const char **cursor, unsigned char **der, size_t *len)
     unsigned char *out = malloc((size_t)(stop - body) / 4 * 3 + 3);
     if (!out)
         return PEM_NO_MEMORY;
-    long n = b64_decode(body, stop, out);
+    long n = pem_base64_decode(body, stop, out);
     if (n <= 0) {
         free(out);
         return PEM_BAD_BASE64;

@@ -23,4 +23,8 @@ enum {
  * is left; else one of the PEM_* failures. */
 int pem_next_cert(const char **cursor, unsigned char **der, size_t *len);
 
+/* Decodes the base64 in [text, end), skipping white space, into out (room
+ * for (end - text) / 4 * 3 + 3 bytes): the length, or -1 on bad input. */
+long pem_base64_decode(const char *text, const char *end, unsigned char *out);
+
 #endif

@@ -87,9 +87,17 @@ int session_key_prepare(tls_conn *c)
     /* The tunnel: a session made through one proxy is not offered direct or
      * through another. */
     key_text(&h, "proxy", o->proxy);
-    /* The client identity and revocation policy (branch clientcert) go here
-     * when it is merged. (The engines call session_key_prepare before
-     * options_drop_identity.) */
+    /* Who the client is, and how revocation is judged: a session made with
+     * one identity or policy is not offered under another. (The engines
+     * call session_key_prepare before options_drop_identity.) */
+    key_text(&h, "cert", o->cert);
+    key_text(&h, "key", o->key);
+    key_bytes(&h, "pfx", o->pfx, o->pfx_len);
+    key_text(&h, "client_cert_store", o->store);
+    key_text(&h, "client_cert_thumbprint", o->store_thumbprint);
+    key_text(&h, "client_cert_subject", o->store_subject);
+    key_text(&h, "client_cert_issuer", o->store_issuer);
+    key_int(&h, "revocation", o->revocation);
     sha256_final(&h, c->session_key);
     c->session_key_ready = o->session_cache;
     return c->session_key_ready;

@@ -67,6 +67,11 @@ const char *verify_result_error(long code)
     case VERIFY_CERT_HAS_EXPIRED:
         return TLS_CERT_EXPIRED;
     case VERIFY_CERT_REVOKED:
+    /* revocation "require": the status could not be established. The
+     * revocation family, with the reason in verify_result. */
+    case VERIFY_OCSP_VERIFY_FAILED:
+    case VERIFY_OCSP_CERT_UNKNOWN:
+    case VERIFY_OCSP_NO_RESPONSE:
         return TLS_CERT_REVOKED;
     case VERIFY_HOSTNAME_MISMATCH:
     case VERIFY_IP_ADDRESS_MISMATCH:

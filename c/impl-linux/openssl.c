@@ -13,6 +13,7 @@
 #include "../common/session_cache.h"
 #include "../common/verify.h"
 #include "ossl_api.h"
+#include "ossl_identity.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -63,11 +64,13 @@ struct ossl_session {
     size_t rec_end[OUT_CALLS];   /* offset in out where each output ends */
     size_t rec_plain[OUT_CALLS]; /* its plaintext length */
     size_t done;                 /* plaintext of outputs sent but not yet reported */
-    int ocsp_revoked;            /* the server stapled a verified "revoked" for its certificate */
     SSL_SESSION *pending;        /* made during the handshake, stored once it is verified */
     int offered;                 /* a cached session was offered (resumed_verify_* are its result) */
     long resumed_verify_code;
     char resumed_verify_message[256];
+    long revocation_failure;     /* verify.h code from the stapled OCSP check (revoked, or unknown
+                                    under revocation "require"), or VERIFY_OK */
+    const char *revocation_why;
     /* Where the server's byte stream stands against TLS record boundaries
      * (c/common/records.h): a FIN that cuts a record is a truncation, never
      * a clean end of stream. */
@@ -316,9 +319,8 @@ static void record_verify_result(tls_conn *c)
     long code = raw;
     if (!ossl.is_3x && raw == OSSL_X509_V_ERR_INVALID_CA_1_1)
         code = VERIFY_INVALID_CA;
-    if (code == VERIFY_OK && s->ocsp_revoked) {
-        conn_set_verify_result(c, VERIFY_CERT_REVOKED,
-                               "certificate revoked (the server's stapled OCSP response says so)");
+    if (code == VERIFY_OK && s->revocation_failure != VERIFY_OK) {
+        conn_set_verify_result(c, s->revocation_failure, s->revocation_why);
         return;
     }
     conn_set_verify_result(c, code, ossl.X509_verify_cert_error_string(raw));
@@ -331,7 +333,7 @@ static int fail_handshake(tls_conn *c, int ssl_error)
     char text[256];
     error_text(scan.first, text, sizeof text);
 
-    if (scan.verify_failed || ((struct ossl_session *)c->session)->ocsp_revoked) {
+    if (scan.verify_failed || ((struct ossl_session *)c->session)->revocation_failure != VERIFY_OK) {
         record_verify_result(c);
         if (c->verify_code != VERIFY_OK)
             return conn_fail_verify(c);
@@ -355,6 +357,8 @@ static int fail_handshake(tls_conn *c, int ssl_error)
         if (c->sock_error || c->sock_eof || scan.unexpected_eof)
             return conn_fail_socket(c, "during the TLS handshake");
     }
+    if (ossl_identity_refused(c, scan.first, text))
+        return 0;
     return conn_fail(c, TLS_HANDSHAKE_FAILED, "TLS handshake with %s failed: %s", c->peer_name, text);
 }
 
@@ -394,6 +398,9 @@ static step_result io_failure(tls_conn *c, int rc, int writing)
     }
     char text[256];
     error_text(scan.first, text, sizeof text);
+    /* TLS 1.3: the server refuses a missing client certificate after the client's Finished. */
+    if (ossl_identity_refused(c, scan.first, text))
+        return STEP_FAILED;
     conn_fail(c, TLS_PROTOCOL_ERROR, "TLS protocol error %s %s: %s", during, c->peer_name, text);
     return STEP_FAILED;
 }
@@ -436,9 +443,14 @@ static X509 *find_issuer(OPENSSL_STACK *chain, X509 *leaf)
     return NULL;
 }
 
-static int staple_says_revoked(SSL *ssl, const unsigned char *der, long len)
+enum { STAPLE_UNVERIFIED = -1, STAPLE_GOOD = 0, STAPLE_REVOKED = 1, STAPLE_UNKNOWN = 2 };
+
+/* What a stapled response says about the server's certificate: its
+ * V_OCSP_CERTSTATUS (good, revoked, unknown), or STAPLE_UNVERIFIED when it
+ * does not verify or is about another certificate. */
+static int staple_status(SSL *ssl, const unsigned char *der, long len)
 {
-    int revoked = 0, status = -1;
+    int result = STAPLE_UNVERIFIED, status = -1;
     OCSP_BASICRESP *basic = NULL;
     OCSP_CERTID *id = NULL;
     OPENSSL_STACK *sent = ossl.SSL_get_peer_cert_chain(ssl);
@@ -455,8 +467,9 @@ static int staple_says_revoked(SSL *ssl, const unsigned char *der, long len)
         basic = ossl.OCSP_response_get1_basic(resp);
     if (basic && ossl.OCSP_basic_verify(basic, verified ? verified : sent, store, 0) > 0)
         id = ossl.OCSP_cert_to_id(NULL, leaf, issuer);
-    if (id && ossl.OCSP_resp_find_status(basic, id, &status, NULL, NULL, NULL, NULL) == 1)
-        revoked = status == OSSL_V_OCSP_CERTSTATUS_REVOKED;   /* revocation never expires */
+    if (id && ossl.OCSP_resp_find_status(basic, id, &status, NULL, NULL, NULL, NULL) == 1 &&
+        status >= STAPLE_GOOD && status <= STAPLE_UNKNOWN)
+        result = status;   /* a revocation never expires; nor is thisUpdate/nextUpdate checked */
     if (id)
         ossl.OCSP_CERTID_free(id);
     if (basic)
@@ -464,7 +477,7 @@ static int staple_says_revoked(SSL *ssl, const unsigned char *der, long len)
     if (resp)
         ossl.OCSP_RESPONSE_free(resp);
     ossl.ERR_clear_error();
-    return revoked;
+    return result;
 }
 
 /* OpenSSL calls this during the handshake once the server's flight (with its
@@ -475,10 +488,28 @@ static int ocsp_status_cb(SSL *ssl, void *arg)
     tls_conn *c = ossl.BIO_get_data(ossl.SSL_get_rbio(ssl));
     struct ossl_session *s = c ? c->session : NULL;
     const unsigned char *der = NULL;
-    long len = ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_GET_TLSEXT_STATUS_REQ_OCSP_RESP, 0, &der);
-    if (!s || len <= 0 || !der || !staple_says_revoked(ssl, der, len))
+    if (!s || c->opts.revocation == TLS_REVOCATION_OFF)
         return 1;
-    s->ocsp_revoked = 1;
+    long len = ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_GET_TLSEXT_STATUS_REQ_OCSP_RESP, 0, &der);
+    int status = len > 0 && der ? staple_status(ssl, der, len) : STAPLE_UNVERIFIED;
+    int absent = len <= 0 || !der;
+    if (status == STAPLE_REVOKED) {
+        s->revocation_failure = VERIFY_CERT_REVOKED;
+        s->revocation_why = "certificate revoked (the server's stapled OCSP response says so)";
+    } else if (status != STAPLE_GOOD && c->opts.revocation == TLS_REVOCATION_REQUIRE) {
+        /* "require": only a verified "good" for the server's certificate will do. */
+        s->revocation_failure = absent ? VERIFY_OCSP_NO_RESPONSE
+                                : status == STAPLE_UNKNOWN ? VERIFY_OCSP_CERT_UNKNOWN
+                                                           : VERIFY_OCSP_VERIFY_FAILED;
+        s->revocation_why = absent ? "the certificate's revocation status is unknown: the server stapled no "
+                                     "OCSP response, and revocation \"require\" needs one"
+                            : status == STAPLE_UNKNOWN ? "the server's stapled OCSP response says its certificate's "
+                                                         "status is unknown (revocation \"require\")"
+                                                       : "the server's stapled OCSP response does not verify or is "
+                                                         "about another certificate (revocation \"require\")";
+    } else {
+        return 1;
+    }
     return c->opts.verify_peer ? 0 : 1;   /* unverified: only reported, as other results */
 }
 
@@ -640,6 +671,7 @@ static SSL_CTX *new_client_ctx(int default_paths)
     if (ossl.is_3x)
         ossl.SSL_CTX_set_options(ctx, OSSL_SSL_OP_IGNORE_UNEXPECTED_EOF);
     ossl.SSL_CTX_set_verify(ctx, OSSL_SSL_VERIFY_PEER, NULL);
+    ossl_identity_ctx_setup(ctx);
     if (ocsp_available())
         ossl.SSL_CTX_callback_ctrl(ctx, OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB,
                                    (void (*)(void))ocsp_status_cb);
@@ -985,8 +1017,12 @@ static int configure_session(tls_conn *c, SSL *ssl)
                              c->peer_name);
     }
     ossl.SSL_set_verify(ssl, o->verify_peer ? OSSL_SSL_VERIFY_PEER : OSSL_SSL_VERIFY_NONE, NULL);
-    if (ocsp_available())
+    if (ocsp_available() && o->revocation != TLS_REVOCATION_OFF)
         ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_TYPE, OSSL_TLSEXT_STATUSTYPE_ocsp, NULL);
+    else if (o->revocation == TLS_REVOCATION_REQUIRE)
+        return conn_fail(c, TLS_INVALID_ARGUMENT,
+                         "option revocation \"require\" cannot be honoured: %s has no OCSP support",
+                         ossl.OpenSSL_version(OSSL_OPENSSL_VERSION));
     if (o->alpn && ossl.SSL_set_alpn_protos(ssl, o->alpn, (unsigned)o->alpn_len) != 0)
         return conn_fail(c, TLS_INVALID_ARGUMENT, "option alpn could not be applied");
     if (!ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_SET_MIN_PROTO_VERSION, o->min_version, NULL) ||
@@ -1023,7 +1059,7 @@ static int openssl_session_new(tls_conn *c)
     ossl.BIO_set_data(bio, c);
     ossl.SSL_set_bio(s->ssl, bio, bio);
     resume_offer(c, s);
-    int ok = configure_session(c, s->ssl);
+    int ok = configure_session(c, s->ssl) && ossl_identity_apply(c, s->ssl);
     ossl.ERR_clear_error();
     return ok;
 }

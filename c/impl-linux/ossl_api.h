@@ -28,6 +28,8 @@ typedef struct evp_md_st EVP_MD;
 typedef struct x509_object_st X509_OBJECT;
 typedef struct x509_lookup_st X509_LOOKUP;
 typedef struct x509_lookup_method_st X509_LOOKUP_METHOD;
+typedef struct evp_pkey_st EVP_PKEY;
+typedef struct PKCS12_st PKCS12;
 
 #define OSSL_OPENSSL_VERSION                 0
 #define OSSL_X509_L_ADD_DIR                  2
@@ -47,6 +49,7 @@ typedef struct x509_lookup_method_st X509_LOOKUP_METHOD;
 #define OSSL_X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS 0x4
 #define OSSL_X509_CHECK_FLAG_NEVER_CHECK_SUBJECT  0x20
 #define OSSL_SSL_CTRL_SET_MAX_CERT_LIST      51
+#define OSSL_SSL_CTRL_CHAIN_CERT             89   /* larg 1: SSL_add1_chain_cert */
 #define OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB        63
 #define OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_TYPE      65
 #define OSSL_SSL_CTRL_GET_TLSEXT_STATUS_REQ_OCSP_RESP 70
@@ -115,6 +118,10 @@ typedef struct x509_lookup_method_st X509_LOOKUP_METHOD;
 #define OSSL_SSL_R_TOO_MANY_WARN_ALERTS           409
 #define OSSL_SSL_R_BAD_RECORD_TYPE                443
 #define OSSL_SSL_R_TLSV1_ALERT_PROTOCOL_VERSION   1070
+#define OSSL_SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE  1040
+#define OSSL_SSL_R_SSLV3_ALERT_BAD_CERTIFICATE    1042
+#define OSSL_SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN 1046
+#define OSSL_SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED 1116
 
 /* X509_V_ERR_INVALID_CA was 24 before 3.0 (where 24 became
  * NO_ISSUER_PUBLIC_KEY and INVALID_CA moved to 79). */
@@ -202,7 +209,18 @@ typedef struct x509_lookup_method_st X509_LOOKUP_METHOD;
     X(X509 *, PEM_read_bio_X509, (BIO *bio, X509 **out, void *password_cb, void *u))    \
     X(int, PEM_write_bio_X509, (BIO *bio, X509 *cert))                                  \
     X(int, OPENSSL_sk_num, (const OPENSSL_STACK *stack))                                \
-    X(void *, OPENSSL_sk_value, (const OPENSSL_STACK *stack, int i))
+    X(void *, OPENSSL_sk_value, (const OPENSSL_STACK *stack, int i))                    \
+    X(void, OPENSSL_sk_pop_free, (OPENSSL_STACK *stack, void (*fn)(void *)))            \
+    X(int, SSL_use_certificate, (SSL *ssl, X509 *cert))                                 \
+    X(int, SSL_use_PrivateKey, (SSL *ssl, EVP_PKEY *key))                               \
+    X(int, SSL_check_private_key, (const SSL *ssl))                                     \
+    X(EVP_PKEY *, PEM_read_bio_PrivateKey, (BIO *bio, EVP_PKEY **out,                   \
+                                           int (*cb)(char *, int, int, void *), void *u)) \
+    X(void, EVP_PKEY_free, (EVP_PKEY *key))                                             \
+    X(PKCS12 *, d2i_PKCS12, (PKCS12 **out, const unsigned char **in, long len))         \
+    X(int, PKCS12_parse, (PKCS12 *p12, const char *pass, EVP_PKEY **key, X509 **cert,   \
+                          OPENSSL_STACK **ca))                                          \
+    X(void, PKCS12_free, (PKCS12 *p12))
 
 /* Present in only some versions (or builds: OCSP can be compiled out); NULL
  * when absent. Stapled OCSP is checked only when every OCSP_* one is there. */
@@ -227,7 +245,9 @@ typedef struct x509_lookup_method_st X509_LOOKUP_METHOD;
                                    void **nextupd))                                     \
     X(void, OCSP_CERTID_free, (OCSP_CERTID *id))                                        \
     X(void, OCSP_BASICRESP_free, (OCSP_BASICRESP *bs))                                  \
-    X(void, OCSP_RESPONSE_free, (OCSP_RESPONSE *resp))
+    X(void, OCSP_RESPONSE_free, (OCSP_RESPONSE *resp))                                  \
+    X(void, SSL_CTX_set_client_cert_cb, (SSL_CTX *ctx,                                  \
+                                         int (*cb)(SSL *, X509 **, EVP_PKEY **)))
 
 /* Session resumption (session_cache.h), 1.1.1 and 3.x; resumption stays off
  * when any is missing. */

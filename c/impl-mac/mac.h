@@ -50,6 +50,14 @@ void mac_append_pem_array(strbuf *out, CFArrayRef certs);
 
 /* The OS words for an OSStatus (SecCopyErrorMessageString), with its number. */
 void mac_status_text(OSStatus status, char *buf, size_t cap);
+
+/* The client identity c->opts names (pfx + passphrase) as
+ * [SecIdentityRef, intermediate certificates...] in *out (NULL when none;
+ * the caller releases it), and drops it from the options. 1, or 0 after
+ * conn_fail (TLS_INVALID_ARGUMENT for a bad file or passphrase, or PEM
+ * cert/key, not taken yet; also for a revocation policy other than "os",
+ * which these engines do not honour yet). mac_identity.c. */
+int mac_identity_load(tls_conn *c, CFArrayRef *out);
 /* "errSSLProtocol" style name for the SecureTransport / TLS codes, or NULL. */
 const char *mac_ssl_status_name(OSStatus status);
 /* Map a TLS-layer OSStatus seen during the handshake to a TLS_* code. */

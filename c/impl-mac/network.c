@@ -54,6 +54,7 @@ struct nw_shared {
     int peer_name_is_ip;
     int verify_peer;
     CFArrayRef anchors;
+    sec_identity_t identity;  /* the client certificate, or NULL */
 
     /* guarded by lock */
     int rfd, wfd;            /* the host's handle; our signalling end */
@@ -129,6 +130,8 @@ static void release_shared(struct nw_shared *sh)
         dispatch_release(sh->queue);
     if (sh->anchors)
         CFRelease(sh->anchors);
+    if (sh->identity)
+        sec_release(sh->identity);
     if (sh->sent_chain)
         CFRelease(sh->sent_chain);
     pthread_mutex_destroy(&sh->lock);
@@ -457,6 +460,22 @@ static int nw_session_new(tls_conn *c)
         if (!sh->anchors)
             return conn_fail(c, TLS_INVALID_ARGUMENT, "%s", msg);
     }
+    CFArrayRef identity;
+    if (!mac_identity_load(c, &identity))
+        return 0;
+    if (identity) {
+        CFMutableArrayRef chain = CFArrayCreateMutableCopy(NULL, 0, identity);
+        if (chain)
+            CFArrayRemoveValueAtIndex(chain, 0);
+        sh->identity = chain ? sec_identity_create_with_certificates(
+                                   (SecIdentityRef)CFArrayGetValueAtIndex(identity, 0), chain)
+                             : NULL;
+        if (chain)
+            CFRelease(chain);
+        CFRelease(identity);
+        if (!sh->identity)
+            return conn_fail(c, TLS_INVALID_ARGUMENT, "option pfx could not be used as a TLS identity");
+    }
     return 1;
 }
 
@@ -515,6 +534,8 @@ static int start_connection(tls_conn *c)
         /* IP literals get no SNI (RFC 6066); the trust policy still checks IP SANs. */
         if (!sh->peer_name_is_ip)
             sec_protocol_options_set_tls_server_name(sec, sh->peer_name);
+        if (sh->identity)
+            sec_protocol_options_set_local_identity(sec, sh->identity);
         /* No session resumption. Network.framework's session cache is the
          * process's, keyed by server, not by ostls's verification settings,
          * and a resumed handshake carries no certificate, so the verify block

@@ -189,6 +189,15 @@ static int st_session_new(tls_conn *c)
         mac_status_text(st, text, sizeof text);
         return conn_fail(c, TLS_INTERNAL_ERROR, "could not configure SecureTransport: %s", text);
     }
+    CFArrayRef identity;
+    if (!mac_identity_load(c, &identity))
+        return 0;
+    if (identity) {
+        st = SSLSetCertificate(s->ctx, identity);
+        CFRelease(identity);
+        if (st != noErr)
+            return conn_fail(c, TLS_INVALID_ARGUMENT, "option pfx could not be used (OSStatus %d)", (int)st);
+    }
     if (o->alpn) {
         CFArrayRef protocols = alpn_list(o->alpn, o->alpn_len);
         st = protocols ? SSLSetALPNProtocols(s->ctx, protocols) : errSecAllocate;

@@ -18,6 +18,7 @@
 #include "../common/records.h"
 #include "../common/suites.h"
 #include "../common/verify.h"
+#include "schannel_identity.h"
 #include "schannel_verify.h"
 #include "schannel_resume.h"   /* session resumption: a credential shared per session key */
 
@@ -75,6 +76,7 @@ struct sch_session {
 
     PCCERT_CONTEXT peer;    /* the server's certificate, with the store of what it sent */
     HCERTSTORE ca_store;    /* the ca option's anchors, or NULL */
+    struct sch_identity identity;   /* the client certificate, if any (schannel_identity.c) */
     wchar_t *target;        /* SNI / target name, NULL for IP literals */
     unsigned char *alpn;    /* SEC_APPLICATION_PROTOCOLS, or NULL */
     unsigned long alpn_size;
@@ -384,6 +386,10 @@ static SECURITY_STATUS acquire_credentials(tls_conn *c, struct sch_session *s)
     sc.dwFlags = flags;
     sc.cTlsParameters = 1;
     sc.pTlsParameters = &tp;
+    if (s->identity.cert) {
+        sc.cCreds = 1;
+        sc.paCred = &s->identity.cert;
+    }
     st = AcquireCredentialsHandleW(NULL, (SEC_WCHAR *)UNISP_NAME_W, SECPKG_CRED_OUTBOUND, NULL, &sc, NULL, NULL,
                                    &s->cred, &expiry);
     if (st == SEC_E_OK) {
@@ -404,6 +410,10 @@ static SECURITY_STATUS acquire_credentials(tls_conn *c, struct sch_session *s)
                              CALG_AES_128, CALG_AES_256, CALG_SHA1, CALG_SHA_256, CALG_SHA_384 };
     old.cSupportedAlgs = TLS_ARRAY_LEN(algs);
     old.palgSupportedAlgs = algs;
+    if (s->identity.cert) {
+        old.cCreds = 1;
+        old.paCred = &s->identity.cert;
+    }
     st = AcquireCredentialsHandleW(NULL, (SEC_WCHAR *)UNISP_NAME_W, SECPKG_CRED_OUTBOUND, NULL, &old, NULL, NULL,
                                    &s->cred, &expiry);
     if (st != SEC_E_OK && (enabled & SP_PROT_TLS1_3_CLIENT) && (enabled & SP_PROT_TLS1_2_CLIENT)) {
@@ -472,6 +482,12 @@ static int schannel_session_new(tls_conn *c)
                          "(ostls uses it from Windows build %d on; this is build %lu%s)",
                          TLS13_FIRST_BUILD, (unsigned long)win_build,
                          strstr(lib_version, "Wine") ? ", and Wine's Schannel implements TLS 1.2 at most" : "");
+    if (!sch_identity_load(c, &s->identity))
+        return 0;
+    if (c->opts.revocation != TLS_REVOCATION_OS)
+        return conn_fail(c, TLS_INVALID_ARGUMENT,
+                         "option revocation \"%s\" is not honoured by the Schannel engine yet (only \"os\")",
+                         c->opts.revocation == TLS_REVOCATION_OFF ? "off" : "require");
     SECURITY_STATUS st = sch_cred_lookup(c, &s->cred, &s->cred_tls13, &s->shared) ? SEC_E_OK
                                                                                    : acquire_credentials(c, s);
     if (st != SEC_E_OK) {
@@ -514,6 +530,7 @@ static void schannel_session_free(tls_conn *c)
         CertFreeCertificateContext(s->peer);
     if (s->ca_store)
         CertCloseStore(s->ca_store, 0);
+    sch_identity_free(&s->identity);
     free(s->target);
     free(s->alpn);
     free(s->in);
@@ -551,6 +568,10 @@ static int fail_handshake_status(tls_conn *c, SECURITY_STATUS st)
     if (s->in_len >= 7 && s->in[0] == 0x15 && s->in[6] == 70)
         return conn_fail(c, TLS_PROTOCOL_VERSION,
                          "no TLS version in common with %s (ostls requires TLS 1.2 or newer): %s",
+                         c->peer_name, text);
+    if (c->identity_requested)
+        return conn_fail(c, TLS_HANDSHAKE_FAILED,
+                         "%s requires a client certificate and none was given (option pfx): %s",
                          c->peer_name, text);
     return conn_fail(c, TLS_HANDSHAKE_FAILED, "TLS handshake with %s failed: %s", c->peer_name, text);
 }
@@ -615,12 +636,18 @@ static step_result isc_step(tls_conn *c, int first)
         s->need_more = 1;
         return STEP_DONE;
     case SEC_I_INCOMPLETE_CREDENTIALS:
-        /* The server asked for a client certificate. ostls has none to give
-         * yet, and with ISC_REQ_USE_SUPPLIED_CREDS a second call answers the
-         * same (the handshake would spin until the round guard): say so now. */
+        /* The server asked for a client certificate and the credentials hold
+         * none: say so once and call again, when Schannel goes on without
+         * one (the server decides). Should it answer the same again, the
+         * handshake would only spin to the round guard: fail clearly. */
+        if (!c->identity_requested) {
+            c->identity_requested = 1;
+            return STEP_DONE;
+        }
         s->out_len = s->out_off = 0;
         conn_fail(c, TLS_HANDSHAKE_FAILED,
-                  "%s asked for a client certificate; ostls does not send client certificates yet", c->peer_name);
+                  "%s asked for a client certificate and none was given (options pfx or clientCertificate)",
+                  c->peer_name);
         return STEP_FAILED;
     case SEC_I_CONTEXT_EXPIRED:
         if (s->handshake_done) {

@@ -20,9 +20,9 @@ export interface HttpsServer {
   close(): Promise<void>
 }
 
-export async function httpsServer(handler: http.RequestListener): Promise<HttpsServer> {
+export async function httpsServer(handler: http.RequestListener, extra: https.ServerOptions = {}): Promise<HttpsServer> {
   const p = pki()
-  const server = https.createServer({ key: p.leaf.key, cert: p.leaf.cert, ALPNProtocols: ['http/1.1'] }, (req, res) => {
+  const server = https.createServer({ key: p.leaf.key, cert: p.leaf.cert, ALPNProtocols: ['http/1.1'], ...extra }, (req, res) => {
     s.requests++
     if ((req.socket as tls.TLSSocket).alpnProtocol === 'http/1.1') s.viaOstls++
     handler(req, res)

@@ -75,11 +75,13 @@ export function manyNames(count: number, pad = 0): string[] {
  *   x-bigchain    localhost + 10,000 more names: a chain of about 160 KB (DER)
  *   x-hugechain   localhost + 12,000 longer names: a chain of about 430 KB (DER)
  *   x-ecx-ca, x-ecx  a CA with explicit EC parameters and its leaf (explicitParamsChain)
+ *   x-clientca, x-client  a client CA and a client certificate (clientIdentity)
  *   ocsp-leaf-good.der / ocsp-leaf-revoked.der   the test CA's word on leaf.pem
  */
 function makeExtras(dir: string): void {
   extraLeaf('nosan', serverExtensions([]), 'localhost', dir)
   explicitParamsChain(dir)
+  clientIdentity(dir)
   extraLeaf('bigchain', serverExtensions(['DNS:localhost', 'IP:127.0.0.1', ...manyNames(10_000)]), 'localhost', dir)
   extraLeaf('hugechain', serverExtensions(['DNS:localhost', 'IP:127.0.0.1', ...manyNames(12_000, 20)]), 'localhost', dir)
   for (const status of ['good', 'revoked'] as const) {
@@ -237,4 +239,52 @@ export function explicitParamsChain(dir = pkiDir): { ca: Buffer; key: Buffer; ce
   }
   const [ca, key, cert] = files.map((f) => fs.readFileSync(f))
   return { ca, key, cert }
+}
+
+export interface ClientIdentity {
+  /** The client CA a server passes as `ca` with requestCert. */
+  ca: Buffer
+  cert: Buffer
+  key: Buffer
+  /** The same key, encrypted (AES-256) with `passphrase`. */
+  encryptedKey: Buffer
+  /** cert + key as PKCS#12, encrypted with `passphrase` (3DES + SHA-1 MAC, which every OS imports). */
+  pfx: Buffer
+  passphrase: string
+  /** The client certificate's subject CN, as the server sees it. */
+  cn: string
+  /** SHA-1 thumbprint of the client certificate (hex, upper case), as Windows names it. */
+  thumbprint: string
+}
+
+/**
+ * A client CA and a client certificate (extendedKeyUsage clientAuth) it
+ * signed, made on first use in the PKI directory: x-clientca.pem, x-client.pem,
+ * x-client.key, x-client-enc.key, x-client.pfx.
+ */
+export function clientIdentity(dir = pkiDir): ClientIdentity {
+  const passphrase = 'ostls test passphrase'
+  const cn = 'ostls test client'
+  const names = ['x-clientca.pem', 'x-client.pem', 'x-client.key', 'x-client-enc.key', 'x-client.pfx']
+  const files = names.map((f) => path.join(dir, f))
+  if (!files.every((f) => fs.existsSync(f))) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ostls-client-'))
+    try {
+      fs.writeFileSync(path.join(tmp, 'ext.cnf'), '[ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n[x]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n')
+      const genKey = (f: string) => openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', f], tmp)
+      genKey('ca.key')
+      openssl(['req', '-x509', '-new', '-key', 'ca.key', '-subj', '/O=ostls tests/CN=ostls test client CA', '-days', '3650', '-config', 'ext.cnf', '-extensions', 'ca', '-out', 'ca.pem'], tmp)
+      genKey('client.key')
+      openssl(['req', '-new', '-key', 'client.key', '-out', 'client.csr', '-subj', `/O=ostls tests/CN=${cn}`], tmp)
+      openssl(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '0x' + crypto.randomBytes(12).toString('hex'), '-days', '30', '-sha256', '-extfile', 'ext.cnf', '-extensions', 'x', '-out', 'client.pem'], tmp)
+      openssl(['pkey', '-in', 'client.key', '-aes256', '-passout', `pass:${passphrase}`, '-out', 'client-enc.key'], tmp)
+      openssl(['pkcs12', '-export', '-in', 'client.pem', '-inkey', 'client.key', '-certfile', 'ca.pem', '-name', cn, '-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1', '-passout', `pass:${passphrase}`, '-out', 'client.pfx'], tmp)
+      ;['ca.pem', 'client.pem', 'client.key', 'client-enc.key', 'client.pfx'].forEach((f, i) => fs.renameSync(path.join(tmp, f), files[i]))
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true })
+    }
+  }
+  const [ca, cert, key, encryptedKey, pfx] = files.map((f) => fs.readFileSync(f))
+  const thumbprint = new crypto.X509Certificate(cert).fingerprint.replace(/:/g, '').toUpperCase()
+  return { ca, cert, key, encryptedKey, pfx, passphrase, cn, thumbprint }
 }

@@ -51,6 +51,16 @@ export async function tlsServer(
   return result
 }
 
+/** A Node TLS server for `pair` that staples `response` (DER; null: none) when the client asks; asked counts the asks. */
+export async function staplingServer(pair: KeyPair, response: Buffer | null, asked: { count: number } = { count: 0 }): Promise<TestServer> {
+  const srv = await tlsServer(pair)
+  srv.server.on('OCSPRequest', (_cert: Buffer, _issuer: Buffer, cb: (err: Error | null, resp?: Buffer) => void) => {
+    asked.count++
+    cb(null, response ?? undefined)
+  })
+  return srv
+}
+
 /**
  * A half-closing server: it ends its side at once with `reply` and keeps
  * reading; received() is what the client sent, after the server's end.

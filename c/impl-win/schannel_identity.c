@@ -1,0 +1,172 @@
+/*
+ * schannel_identity.c — the client certificate from a PKCS#12 file for the
+ * Schannel engine: imported into a memory store with its key kept in memory
+ * only (PKCS12_NO_PERSIST_KEY), never into the user's key containers.
+ */
+#include "schannel_identity.h"
+
+#include "../tls_client.h"
+#include "schannel_verify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef PKCS12_NO_PERSIST_KEY
+#  define PKCS12_NO_PERSIST_KEY 0x00008000
+#endif
+#ifndef CERT_NCRYPT_KEY_HANDLE_PROP_ID
+#  define CERT_NCRYPT_KEY_HANDLE_PROP_ID 78
+#endif
+
+static int has_private_key(PCCERT_CONTEXT cert)
+{
+    static const DWORD props[] = { CERT_KEY_CONTEXT_PROP_ID, CERT_NCRYPT_KEY_HANDLE_PROP_ID,
+                                   CERT_KEY_PROV_INFO_PROP_ID };
+    for (size_t i = 0; i < sizeof props / sizeof props[0]; i++) {
+        DWORD size = 0;
+        if (CertGetCertificateContextProperty(cert, props[i], NULL, &size))
+            return 1;
+    }
+    return 0;
+}
+
+
+static wchar_t *to_wide(const char *text)
+{
+    int n = MultiByteToWideChar(CP_UTF8, 0, text, -1, NULL, 0);
+    wchar_t *w = n > 0 ? calloc((size_t)n, sizeof *w) : NULL;
+    if (w)
+        MultiByteToWideChar(CP_UTF8, 0, text, -1, w, n);
+    return w;
+}
+
+static int load_pfx(tls_conn *c, struct sch_identity *id)
+{
+    CRYPT_DATA_BLOB blob;
+    blob.pbData = c->opts.pfx;
+    blob.cbData = (DWORD)c->opts.pfx_len;
+    if (!PFXIsPFXBlob(&blob))
+        return conn_fail(c, TLS_INVALID_ARGUMENT, "option pfx could not be used: not a PKCS#12 file");
+    wchar_t *pass = to_wide(c->opts.passphrase ? c->opts.passphrase : "");
+    if (!pass)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory reading option passphrase");
+    id->store = PFXImportCertStore(&blob, pass, PKCS12_NO_PERSIST_KEY);
+    DWORD error = id->store ? 0 : GetLastError();
+    SecureZeroMemory(pass, wcslen(pass) * sizeof *pass);
+    free(pass);
+    if (!id->store) {
+        char text[200] = "the passphrase is wrong or the file is damaged";
+        if (error)   /* Wine's PFXImportCertStore sets none */
+            sch_status_text(error, text, sizeof text);
+        return conn_fail(c, TLS_INVALID_ARGUMENT, "option pfx could not be used%s: %s",
+                         error == ERROR_INVALID_PASSWORD ? " (is the passphrase right?)" : "", text);
+    }
+    /* The identity is the certificate that has its key; the others are its chain. */
+    for (PCCERT_CONTEXT cert = NULL; (cert = CertEnumCertificatesInStore(id->store, cert)) != NULL;)
+        if (has_private_key(cert)) {
+            id->cert = CertDuplicateCertificateContext(cert);
+            CertFreeCertificateContext(cert);
+            break;
+        }
+    if (!id->cert)
+        return conn_fail(c, TLS_INVALID_ARGUMENT,
+                         "option pfx could not be used: it holds no certificate with its private key");
+    return 1;
+}
+
+/* Does cert match every criterion given (thumbprint, subject and issuer text)? */
+static int store_cert_matches(PCCERT_CONTEXT cert, const struct tls_options *o, const BYTE *hash)
+{
+    if (o->store_thumbprint) {
+        BYTE sha1[20];
+        DWORD size = sizeof sha1;
+        if (!CertGetCertificateContextProperty(cert, CERT_SHA1_HASH_PROP_ID, sha1, &size) || size != 20 ||
+            memcmp(sha1, hash, 20) != 0)
+            return 0;
+    }
+    for (int which = 0; which < 2; which++) {
+        const char *want = which ? o->store_issuer : o->store_subject;
+        if (!want)
+            continue;
+        char name[512];
+        CertGetNameStringA(cert, CERT_NAME_RDN_TYPE, which ? CERT_NAME_ISSUER_FLAG : 0, NULL, name, sizeof name);
+        char simple[256];
+        CertGetNameStringA(cert, CERT_NAME_SIMPLE_DISPLAY_TYPE, which ? CERT_NAME_ISSUER_FLAG : 0, NULL, simple,
+                           sizeof simple);
+        if (!strstr(name, want) && !strstr(simple, want))
+            return 0;
+    }
+    return has_private_key(cert);
+}
+
+/* The certificate the options name, from a Windows system store, its key
+ * used in place (CAPI or CNG, exportable or not, smart cards included). */
+static int load_from_store(tls_conn *c, struct sch_identity *id)
+{
+    const struct tls_options *o = &c->opts;
+    int machine = strncmp(o->store, "LocalMachine\\", 13) == 0;
+    wchar_t *name = to_wide(strchr(o->store, '\\') + 1);
+    if (!name)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory opening the certificate store");
+    id->store = CertOpenStore(CERT_STORE_PROV_SYSTEM_W, 0, 0,
+                              (machine ? CERT_SYSTEM_STORE_LOCAL_MACHINE : CERT_SYSTEM_STORE_CURRENT_USER) |
+                                  CERT_STORE_READONLY_FLAG | CERT_STORE_OPEN_EXISTING_FLAG,
+                              name);
+    DWORD error = id->store ? 0 : GetLastError();
+    free(name);
+    if (!id->store) {
+        char text[200];
+        sch_status_text(error, text, sizeof text);
+        return conn_fail(c, TLS_INVALID_ARGUMENT, "option client_cert_store: %s cannot be opened: %s", o->store,
+                         text);
+    }
+    BYTE hash[20];
+    for (int i = 0; o->store_thumbprint && i < 40; i++) {   /* 40 hex digits: options.c checked */
+        char ch = o->store_thumbprint[i];
+        int v = ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10;
+        hash[i / 2] = (BYTE)(i % 2 ? (hash[i / 2] << 4) | v : v);
+    }
+    for (PCCERT_CONTEXT cert = NULL; (cert = CertEnumCertificatesInStore(id->store, cert)) != NULL;)
+        if (store_cert_matches(cert, o, hash)) {
+            id->cert = CertDuplicateCertificateContext(cert);
+            CertFreeCertificateContext(cert);
+            break;
+        }
+    if (!id->cert)
+        return conn_fail(c, TLS_INVALID_ARGUMENT,
+                         "option client_cert_store: no certificate with its private key in %s matches%s%s%s%s%s%s",
+                         o->store, o->store_thumbprint ? " thumbprint " : "",
+                         o->store_thumbprint ? o->store_thumbprint : "", o->store_subject ? " subject " : "",
+                         o->store_subject ? o->store_subject : "", o->store_issuer ? " issuer " : "",
+                         o->store_issuer ? o->store_issuer : "");
+    return 1;
+}
+
+int sch_identity_load(tls_conn *c, struct sch_identity *id)
+{
+    char msg[200];
+    int ok = 1;
+    if (options_identity_check(&c->opts, msg, sizeof msg))
+        ok = conn_fail(c, TLS_INVALID_ARGUMENT, "%s", msg);
+    else if (c->opts.cert)
+        ok = conn_fail(c, TLS_INVALID_ARGUMENT,
+                       "options cert and key: the Schannel engine takes a client certificate as pfx "
+                       "(PKCS#12) or from the Windows store, not as PEM yet");
+    else if (c->opts.pfx)
+        ok = load_pfx(c, id);
+    else if (c->opts.store)
+        ok = load_from_store(c, id);
+    options_drop_identity(&c->opts);
+    return ok;
+}
+
+void sch_identity_free(struct sch_identity *id)
+{
+    if (id->cert)
+        CertFreeCertificateContext(id->cert);
+    if (id->store)
+        CertCloseStore(id->store, 0);
+    id->cert = NULL;
+    id->store = NULL;
+}
