@@ -156,7 +156,7 @@ t.test('bad usage exits 2 with one line that names the code', async (t) => {
     [['doctor', '--connect', 'h:1', '--timeout', 'soon'], /^ostls: ERR_INVALID_ARG_VALUE: --timeout wants a number of seconds, got "soon"$/],
     [['doctor', '--connect', 'h:1', '--ca', '/nonexistent/ca.pem'], /^ostls: ENOENT: --ca \/nonexistent\/ca\.pem: no such file or directory, open '.*nonexistent[\\/]ca\.pem'$/],
     [['doctor', '--connect', 'h:1', '--ca', __filename], /^ostls: ERR_INVALID_ARG_VALUE: --ca \S+: no PEM certificate in the file$/],
-    [['help', 'nothing'], /^ostls: ERR_UNKNOWN_COMMAND: no help for "nothing"; commands: doctor, get$/]
+    [['help', 'nothing'], /^ostls: ERR_UNKNOWN_COMMAND: no help for "nothing"; commands: doctor, get, identities$/]
   ]
   for (const [args, re] of cases) {
     const r = await run(args)

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "resolve.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -107,9 +108,24 @@ static int make_wake_pipe(int fds[2])
     return 0;
 }
 
+/* A job thread runs this library's code for as long as its work takes (a
+ * lookup, a trust store), and the host may unload the library meanwhile:
+ * koffi closes it when Node's environment ends, with the thread still in
+ * it. Loaded once more with RTLD_NODELETE, it stays mapped until the
+ * process is gone. */
+static void pin_library(void)
+{
+    Dl_info self;
+    if (dladdr((void *)pin_library, &self) && self.dli_fname)
+        (void)dlopen(self.dli_fname, RTLD_NOW | RTLD_NODELETE);   /* never closed */
+}
+
+static pthread_once_t pin_once = PTHREAD_ONCE_INIT;
+
 /* Starts the thread for a job filled by the caller; frees it on failure. */
 static int start_job(resolve_job *job, int *os_error)
 {
+    pthread_once(&pin_once, pin_library);
     int fds[2];
     if (make_wake_pipe(fds) < 0) {
         *os_error = errno;

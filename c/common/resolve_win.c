@@ -159,9 +159,22 @@ static void drain_wake(resolve_job *job)
     }
 }
 
+/* A job thread runs this DLL's code for as long as its work takes, and the
+ * host may unload the DLL meanwhile (koffi frees it when Node's environment
+ * ends): pinned, it stays loaded until the process is gone. */
+static void pin_library(void)
+{
+    static volatile LONG pinned;
+    HMODULE self;
+    if (InterlockedExchange(&pinned, 1) == 0)
+        GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                           (LPCWSTR)(void *)pin_library, &self);
+}
+
 /* Starts the thread for a job filled by the caller; frees it on failure. */
 static int start_job(resolve_job *job, int *os_error)
 {
+    pin_library();
     if (!make_wake_pair(job, os_error)) {
         free(job);
         return 0;
