@@ -989,8 +989,11 @@ TLS_API int tls_info(tls_conn *c, const char *key, const char **value,
     else if (!c->session) {
         if (!conn_info_is_backend_key(key))
             return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT, "unknown info key \"%.100s\"", key);
-    } else if (!tls_engine->conn_info(c, key, sb))
+    } else if (!tls_engine->conn_info(c, key, sb) && !conn_info_is_backend_key(key)) {
+        /* A listed key an engine does not answer (a feature it lacks, such
+         * as session_reused on an engine that never resumes) is "". */
         return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT, "unknown info key \"%.100s\"", key);
+    }
 
     if (sb->failed)
         return fail_call(c, err, errmsg, TLS_OUT_OF_MEMORY, "out of memory building info %s", key);

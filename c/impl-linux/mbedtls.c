@@ -23,6 +23,8 @@
 
 #include <arpa/inet.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +77,41 @@ static const char *mbed_global_init(char *msg, size_t msgcap)
                  mbed_version, text);
         return TLS_INTERNAL_ERROR;
     }
-    mbed_load_trust();
     return NULL;
+}
+
+/* The system anchors are read once per process, by the first connection's
+ * trust_prepare on c/common's worker (a bundle is 20-60 ms of reading and
+ * parsing), never in tls_init; session_new loads them itself only when no
+ * worker could be started. mbed_system_ca is read-only afterwards. */
+static pthread_once_t trust_once = PTHREAD_ONCE_INIT;
+static atomic_int trust_loaded;
+
+static void load_trust_once(void)
+{
+    mbed_load_trust();
+    atomic_store_explicit(&trust_loaded, 1, memory_order_release);
+}
+
+static void system_trust(void)
+{
+    pthread_once(&trust_once, load_trust_once);
+}
+
+/* Only the system anchors are prepared off-thread. A `ca` is parsed in
+ * session_new, on the host's thread (a few certificates: well under a
+ * millisecond; a whole bundle passed as ca costs its parse there, as this
+ * engine caches nothing per ca), and linked in front of the shared anchors. */
+static int mbed_trust_ready(const struct tls_options *o)
+{
+    (void)o;
+    return atomic_load_explicit(&trust_loaded, memory_order_acquire);
+}
+
+static void mbed_trust_prepare(const char *ca)
+{
+    (void)ca;
+    system_trust();
 }
 
 static int mbed_library_info(const char *key, char *buf, size_t cap, const char **value)
@@ -88,6 +123,9 @@ static int mbed_library_info(const char *key, char *buf, size_t cap, const char 
     } else if (strcmp(key, "library_tried") == 0) {
         *value = mbed_library_tried;
     } else if (strcmp(key, "trust_store") == 0) {
+        /* Describing the store means reading it (doctor asks; connections
+         * have loaded it on their worker by then). */
+        system_trust();
         *value = mbed_trust_text;
     } else if (strcmp(key, "install_hint") == 0) {
         /* One line per distribution family, as tls_info "install_hint" asks. */
@@ -214,6 +252,7 @@ static int apply_ca(tls_conn *c, struct mbed_session *s)
 
 static int mbed_session_new(tls_conn *c)
 {
+    system_trust();   /* normally loaded already by trust_prepare */
     struct mbed_session *s = calloc(1, sizeof *s);
     if (!s)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
@@ -578,4 +617,6 @@ const struct tls_engine mbedtls_engine = {
     .shutdown = mbed_shutdown,
     .close_notify = mbed_close_notify,
     .conn_info = mbed_conn_info,
+    .trust_ready = mbed_trust_ready,
+    .trust_prepare = mbed_trust_prepare,
 };

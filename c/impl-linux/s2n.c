@@ -27,6 +27,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <link.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +59,7 @@ static char trust_file[PATH_MAX], trust_dir[PATH_MAX];
 
 struct s2n_session {
     struct s2n_connection *sc;
-    struct s2n_config *own_config;   /* with option ca; else a shared one */
+    struct ca_config *ca_config;     /* with option ca (a counted reference); else a shared one */
     tls_conn *c;
     int handshake_done;
     int name_matched;                /* the host callback accepted a name */
@@ -211,14 +213,168 @@ static const char *global_init(char *msg, size_t cap)
         return TLS_INTERNAL_ERROR;
     }
     find_trust_paths();
-    config_verify = new_config(1);
-    config_noverify = new_config(0);
-    if (!config_verify || !config_noverify) {
+    config_noverify = new_config(0);   /* reads no trust store */
+    if (!config_noverify) {
         snprintf(msg, cap, "%s: could not create an s2n configuration: %s", library_path,
                  s2n.s2n_strerror(s2n_err(), "EN"));
         return TLS_INTERNAL_ERROR;
     }
     return NULL;
+}
+
+/* --------------------------------------------------------------- trust */
+
+/* The verifying config reads the system bundle (20-60 ms): once per
+ * process, on c/common's worker (trust_prepare), never in tls_init. */
+static pthread_once_t verify_once = PTHREAD_ONCE_INIT;
+static atomic_int verify_ready;
+
+static void load_verify_config(void)
+{
+    config_verify = new_config(1);
+    atomic_store_explicit(&verify_ready, 1, memory_order_release);
+}
+
+static struct s2n_config *shared_verify_config(void)
+{
+    pthread_once(&verify_once, load_verify_config);
+    return config_verify;
+}
+
+/* A config for a `ca` (the system store read again, plus those anchors) is
+ * shared by every connection naming the same PEM and kept for the next few:
+ * counted, freed when the cache and its last connection let go. The lock is
+ * only tried on the host's thread, so no call waits for the worker. */
+struct ca_config {
+    struct s2n_config *cfg;
+    int refs;
+};
+#define CA_CONFIGS 8
+static struct {
+    char *pem;
+    struct ca_config *shared;
+    unsigned long used;
+} ca_cache[CA_CONFIGS];
+static unsigned long ca_clock;
+static pthread_mutex_t ca_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void ca_config_release_locked(struct ca_config *cc)
+{
+    if (cc && --cc->refs == 0) {
+        s2n.s2n_config_free(cc->cfg);
+        free(cc);
+    }
+}
+
+/* A counted reference to the cached config for pem, or NULL. */
+static struct ca_config *ca_config_find(const char *pem, int wait)
+{
+    struct ca_config *found = NULL;
+    if ((wait ? pthread_mutex_lock(&ca_lock) : pthread_mutex_trylock(&ca_lock)) != 0)
+        return NULL;
+    for (int i = 0; i < CA_CONFIGS && !found; i++)
+        if (ca_cache[i].pem && strcmp(ca_cache[i].pem, pem) == 0) {
+            found = ca_cache[i].shared;
+            found->refs++;
+            ca_cache[i].used = ++ca_clock;
+        }
+    pthread_mutex_unlock(&ca_lock);
+    return found;
+}
+
+/* Builds a config for pem; NULL with why filled. The caller holds the one reference. */
+static struct ca_config *ca_config_build(const char *pem, int *invalid, char *why, size_t cap)
+{
+    *invalid = 0;
+    struct ca_config *cc = calloc(1, sizeof *cc);
+    if (cc && shared_verify_config())
+        cc->cfg = new_config(1);
+    if (!cc || !cc->cfg) {
+        free(cc);
+        snprintf(why, cap, "could not create an s2n configuration");
+        return NULL;
+    }
+    cc->refs = 1;
+    if (s2n.s2n_config_add_pem_to_trust_store(cc->cfg, pem) < 0) {
+        *invalid = 1;
+        snprintf(why, cap, "option ca could not be used: %s (%s)", s2n.s2n_strerror(s2n_err(), "EN"),
+                 s2n.s2n_strerror_name(s2n_err()));
+        s2n.s2n_config_free(cc->cfg);
+        free(cc);
+        return NULL;
+    }
+    return cc;
+}
+
+/* The cache takes its own reference to cc (the least recently used entry
+ * makes room). */
+static void ca_config_add(const char *pem, struct ca_config *cc, int wait)
+{
+    char *key = strdup(pem);
+    if (!key || (wait ? pthread_mutex_lock(&ca_lock) : pthread_mutex_trylock(&ca_lock)) != 0) {
+        free(key);
+        return;
+    }
+    int slot = 0;
+    for (int i = 0; i < CA_CONFIGS; i++) {
+        if (ca_cache[i].pem && strcmp(ca_cache[i].pem, pem) == 0) {
+            slot = -1;   /* another thread got there first */
+            break;
+        }
+        if (!ca_cache[i].pem || ca_cache[i].used < ca_cache[slot].used)
+            slot = i;
+        if (!ca_cache[i].pem)
+            break;
+    }
+    if (slot >= 0) {
+        free(ca_cache[slot].pem);
+        ca_config_release_locked(ca_cache[slot].shared);
+        cc->refs++;
+        ca_cache[slot].pem = key;
+        ca_cache[slot].shared = cc;
+        ca_cache[slot].used = ++ca_clock;
+        key = NULL;
+    }
+    pthread_mutex_unlock(&ca_lock);
+    free(key);
+}
+
+static void ca_config_release(struct ca_config *cc)
+{
+    if (!cc)
+        return;
+    pthread_mutex_lock(&ca_lock);   /* held only for list updates: never long */
+    ca_config_release_locked(cc);
+    pthread_mutex_unlock(&ca_lock);
+}
+
+static int trust_ready(const struct tls_options *o)
+{
+    if (!o->verify_peer)
+        return 1;
+    if (!atomic_load_explicit(&verify_ready, memory_order_acquire))
+        return 0;
+    if (!o->ca)
+        return 1;
+    struct ca_config *cc = ca_config_find(o->ca, 0);
+    ca_config_release(cc);
+    return cc != NULL;
+}
+
+static void trust_prepare(const char *ca)
+{
+    shared_verify_config();
+    if (!ca)
+        return;
+    struct ca_config *cc = ca_config_find(ca, 1);
+    if (!cc) {
+        char why[256];
+        int invalid;
+        cc = ca_config_build(ca, &invalid, why, sizeof why);
+        if (cc)
+            ca_config_add(ca, cc, 1);
+    }
+    ca_config_release(cc);   /* the cache keeps it */
 }
 
 static int library_info(const char *key, char *buf, size_t cap, const char **value)
@@ -399,16 +555,22 @@ static int session_new(tls_conn *c)
         policy = POLICY_TLS13;
     else if (o->max_version == TLS_VERSION_1_2)
         policy = POLICY_TLS12;
-    struct s2n_config *cfg = o->verify_peer ? config_verify : config_noverify;
+    struct s2n_config *cfg = o->verify_peer ? shared_verify_config() : config_noverify;
     if (o->verify_peer && o->ca) {
         /* Option ca is added to the system store, never replacing it. */
-        cfg = s->own_config = new_config(1);
-        if (!cfg)
-            return conn_fail(c, TLS_OUT_OF_MEMORY, "could not create an s2n configuration");
-        if (s2n.s2n_config_add_pem_to_trust_store(cfg, o->ca) < 0)
-            return conn_fail(c, TLS_INVALID_ARGUMENT, "option ca could not be used: %s (%s)",
-                             s2n.s2n_strerror(s2n_err(), "EN"), s2n.s2n_strerror_name(s2n_err()));
+        s->ca_config = ca_config_find(o->ca, 0);
+        if (!s->ca_config) {
+            char why[256];
+            int invalid;
+            s->ca_config = ca_config_build(o->ca, &invalid, why, sizeof why);
+            if (!s->ca_config)
+                return conn_fail(c, invalid ? TLS_INVALID_ARGUMENT : TLS_OUT_OF_MEMORY, "%s", why);
+            ca_config_add(o->ca, s->ca_config, 0);
+        }
+        cfg = s->ca_config->cfg;
     }
+    if (!cfg)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "could not create an s2n configuration");
     free(c->opts.ca);
     c->opts.ca = NULL;
     s->sc = s2n.s2n_connection_new(S2N_MODE_CLIENT);
@@ -442,8 +604,7 @@ static void session_free(tls_conn *c)
         return;
     if (s->sc)
         s2n.s2n_connection_free(s->sc);
-    if (s->own_config)
-        s2n.s2n_config_free(s->own_config);   /* after its only connection */
+    ca_config_release(s->ca_config);   /* after the connection that used it */
     free(s->peeked);
     free(s);
     c->session = NULL;
@@ -759,4 +920,6 @@ const struct tls_engine s2n_engine = {
     .shutdown = shutdown_step,
     .close_notify = close_notify,
     .conn_info = conn_info,
+    .trust_ready = trust_ready,
+    .trust_prepare = trust_prepare,
 };
