@@ -37,6 +37,12 @@ struct tls_engine {
      * (an engine whose library's ABI cannot be checked at load time, or
      * which a user should choose knowingly). */
     int by_name_only;
+    /* What the engine does not implement yet, refused by c/common when set-up
+     * starts (TLS_INVALID_ARGUMENT) instead of being silently ignored:
+     * client identities (cert/key/pfx/client_cert_*), and revocation
+     * policies other than "os". */
+    int lacks_client_identity;
+    int lacks_revocation_policy;
 
     /* Load the engine's library and build shared state. Called at most once
      * per process, and only for the engine being chosen. NULL on success, else

@@ -228,6 +228,15 @@ static int start_setup(tls_conn *c)
     c->setup_started = 1;
     c->peer_name = c->opts.servername ? c->opts.servername : c->host;
     c->peer_name_is_ip = text_is_ip_address(c->peer_name);
+    const struct tls_options *o = &c->opts;
+    if (tls_engine->lacks_client_identity && (o->cert || o->key || o->pfx || o->store))
+        return conn_fail(c, TLS_INVALID_ARGUMENT,
+                         "the %s engine does not send client certificates yet (options cert, key, pfx, "
+                         "clientCertificate); the default engine does", tls_engine->name);
+    if (tls_engine->lacks_revocation_policy && o->revocation != TLS_REVOCATION_OS)
+        return conn_fail(c, TLS_INVALID_ARGUMENT,
+                         "the %s engine honours only revocation \"os\" (its library's own behaviour) yet",
+                         tls_engine->name);
     /* proxy hook: connect to the proxy instead of the origin (proxy.c). */
     if (!proxy_start(c, tls_engine->transport_connect != NULL))
         return 0;

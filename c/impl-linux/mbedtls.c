@@ -604,6 +604,8 @@ static int mbed_conn_info(tls_conn *c, const char *key, strbuf *out)
 const struct tls_engine mbedtls_engine = {
     .name = "mbedtls",
     .by_name_only = 1,   /* struct layouts are ABI, and 2.28 cannot be checked for them */
+    .lacks_client_identity = 1,
+    .lacks_revocation_policy = 1,
     .global_init = mbed_global_init,
     .library_info = mbed_library_info,
     .session_new = mbed_session_new,

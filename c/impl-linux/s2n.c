@@ -907,6 +907,8 @@ static int conn_info(tls_conn *c, const char *key, strbuf *out)
 const struct tls_engine s2n_engine = {
     .name = "s2n",
     .by_name_only = 1,   /* an alternative to choose knowingly, never a silent fallback */
+    .lacks_client_identity = 1,
+    .lacks_revocation_policy = 1,
     .global_init = global_init,
     .library_info = library_info,
     .session_new = session_new,

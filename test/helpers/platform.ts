@@ -52,3 +52,13 @@ export const notOpensslEngine = (what: string): string | undefined =>
   process.platform === 'linux' && process.env.OSTLS_BACKEND && process.env.OSTLS_BACKEND !== 'openssl'
     ? `OSTLS_BACKEND=${process.env.OSTLS_BACKEND}: ${what} belongs to the OpenSSL engine`
     : undefined
+
+/**
+ * What an engine of this build does not implement yet (an ostls gap, not its
+ * library's limit): when the loaded engine is one of `engines`, the reason
+ * the test is skipped; otherwise undefined.
+ */
+export function engineGap(engines: string[], what: string): string | undefined {
+  const loaded = loadedBackend()
+  return loaded && engines.includes(loaded) ? `the ${loaded} engine: ${what}` : undefined
+}
