@@ -109,6 +109,21 @@ static void describe_crypto(void *handle)
         snprintf(crypto_text, sizeof crypto_text, "%s from %s", version(0), file);
 }
 
+/* No clean-up at exit, in s2n or in its libcrypto: a worker may still be
+ * loading a trust store into them when the host exits, and freeing their
+ * tables under it crashed the exit. Both must be asked before s2n_init
+ * (which initialises libcrypto); the process's end frees everything. */
+static void no_exit_cleanup(void *handle)
+{
+    int (*init_crypto)(uint64_t, const void *) =
+        (int (*)(uint64_t, const void *))dlsym(handle, "OPENSSL_init_crypto");
+    if (init_crypto)
+        init_crypto(0x00080000L /* OPENSSL_INIT_NO_ATEXIT, 1.1.1b+ */, NULL);
+    int (*disable_atexit)(void) = (int (*)(void))dlsym(handle, "s2n_disable_atexit");
+    if (disable_atexit)
+        disable_atexit();
+}
+
 static const char *bind_symbols(void *handle)
 {
 #define S2N_BIND(ret, name, params) \
@@ -142,8 +157,9 @@ static int load_library(char *msg, size_t cap)
             dlclose(handle);
             continue;
         }
-        remember_path(handle);   /* never dlclose'd: s2n's atexit handler runs from it */
+        remember_path(handle);   /* never dlclose'd */
         describe_crypto(handle);
+        no_exit_cleanup(handle);
         return 1;
     }
     size_t used = strlen(msg);
