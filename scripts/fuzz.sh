@@ -49,6 +49,7 @@ for t in "${targets[@]}"; do
   # system bundle for every new `ca` text (fuzz/targets/pem.c), ~100x slower.
   SSL_CERT_FILE=$PWD/assets/selftest/ca.pem SSL_CERT_DIR=/nonexistent \
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+  LSAN_OPTIONS=suppressions=$PWD/fuzz/lsan.supp \
     "$out/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
       -print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" "${dict[@]}" \
       "$out/corpus/$t" "fuzz/corpus/$t" >"$out/$t.log" 2>&1
