@@ -28,7 +28,7 @@ for (const [name, file] of Object.entries(entries)) {
   ].join('\n')
   fs.writeFileSync(path.join(esmDir, `${name}.mjs`), src)
 }
-fs.chmodSync(path.join(root, 'dist', 'cjs', 'cli.js'), 0o755)
+fs.chmodSync(path.join(root, 'dist', 'cjs', 'cli', 'main.js'), 0o755)
 
 // tsc writes `#private;` into the .d.ts of a class with #private members; a
 // project compiled for ES5 (tsc's default target) rejects that line (TS18028)

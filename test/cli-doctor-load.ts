@@ -103,7 +103,7 @@ t.test('an install without its native library (no build, no prebuild)', { skip: 
   fs.copyFileSync(path.join(__dirname, '..', 'package.json'), path.join(pkg, 'package.json'))
   fs.symlinkSync(path.join(__dirname, '..', 'node_modules'), path.join(pkg, 'node_modules'), 'junction')
   const r = await new Promise<{ code: number; stdout: string }>((resolve) =>
-    require('node:child_process').execFile(process.execPath, [path.join(pkg, 'dist', 'cjs', 'cli.js'), 'doctor'], { env: childEnv({ OSTLS_LIBRARY: '' }) }, (err: { code?: number } | null, stdout: string) =>
+    require('node:child_process').execFile(process.execPath, [path.join(pkg, 'dist', 'cjs', 'cli', 'main.js'), 'doctor'], { env: childEnv({ OSTLS_LIBRARY: '' }) }, (err: { code?: number } | null, stdout: string) =>
       resolve({ code: err ? err.code ?? 1 : 0, stdout })
     )
   )
@@ -181,7 +181,7 @@ t.test('an installed prebuild cut short: "not a complete library", reinstall', {
   const libc = process.platform === 'linux' ? (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime ? '.glibc' : '.musl' : ''
   const file = path.join(dir, `ostls${libc}.node`)
   fs.copyFileSync(damagedCopies(path.join(tmp, 'damaged2')).truncated, file)
-  const r = await doctorIn(path.join(pkg, 'dist', 'cjs', 'cli.js'), { OSTLS_LIBRARY: '' })
+  const r = await doctorIn(path.join(pkg, 'dist', 'cjs', 'cli', 'main.js'), { OSTLS_LIBRARY: '' })
   t.equal(r.signal, null, 'no signal')
   t.equal(r.code, 1)
   t.match(r.stdout, new RegExp(`^  FAILED       ${esc(file)}  \\[prebuild\\]\\n    reason     not a complete library: .*\\n    fix        not a complete library \\(an interrupted download or copy\\), so it was not loaded: reinstall ostls`, 'm'))

@@ -3,9 +3,9 @@ import t from 'tap'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { loadFailureHint, installHint, codeHint, hintedCodes } from '../dist/cjs/cli-hints'
+import { loadFailureHint, installHint, codeHint, hintedCodes } from '../dist/cjs/hints'
 import { loadBinding, libraryInfo } from '../dist/cjs/native'
-import { errorLine, CliError } from '../dist/cjs/cli-style'
+import { errorLine, CliError } from '../dist/cjs/cli/style'
 import { notOpensslEngine } from './helpers/platform'
 
 const env = { platform: 'linux', arch: 'arm64', insideAsar: false }

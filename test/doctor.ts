@@ -1,7 +1,7 @@
 // `npm start` / `ostls doctor`: the offline self-check, its text and JSON forms, usage.
 import t from 'tap'
 import { run } from './helpers/cli'
-import { renderText } from '../dist/cjs/cli-doctor-text'
+import { renderText } from '../dist/cjs/cli/doctor-text'
 import type { DoctorReport } from '../dist/cjs/doctor'
 
 const version = require('../package.json').version

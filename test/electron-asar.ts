@@ -10,7 +10,7 @@ import path from 'node:path'
 import { execFile } from 'node:child_process'
 import { createPackageWithOptions, listPackage } from '@electron/asar'
 import { candidates, loadFirst, detectLibc, HostFacts } from '../dist/cjs/loader'
-import { asarUnpackGlobs } from '../dist/cjs/cli-hints'
+import { asarUnpackGlobs } from '../dist/cjs/hints'
 import { ourLibrary } from './helpers/binaries'
 import { underWine } from './helpers/platform'
 import { childEnv } from './helpers/child-env'
@@ -88,7 +88,7 @@ t.test('doctor inside an asar path with the library not unpacked: the first fix 
   fs.copyFileSync(path.join(repo, 'package.json'), path.join(pkg, 'package.json'))
   fs.symlinkSync(path.join(repo, 'node_modules'), path.join(pkg, 'node_modules'), 'junction')
   const r = await new Promise<{ code: number; stdout: string }>((resolve) =>
-    execFile(process.execPath, [path.join(pkg, 'dist', 'cjs', 'cli.js'), 'doctor'], { env: childEnv({ OSTLS_LIBRARY: '' }) }, (err, stdout) =>
+    execFile(process.execPath, [path.join(pkg, 'dist', 'cjs', 'cli', 'main.js'), 'doctor'], { env: childEnv({ OSTLS_LIBRARY: '' }) }, (err, stdout) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout })
     )
   )

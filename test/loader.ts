@@ -10,7 +10,7 @@ import { foreignLibrary as foreignLib, aLibraryWithoutOurSymbols } from './helpe
 import { childEnv } from './helpers/child-env'
 import { notOpensslEngine } from './helpers/platform'
 
-const cli = path.join(__dirname, '..', 'dist', 'cjs', 'cli.js')
+const cli = path.join(__dirname, '..', 'dist', 'cjs', 'cli', 'main.js')
 
 interface Report {
   ok: boolean

@@ -43,7 +43,7 @@ t.test('ostls/doctor: the report `ostls doctor --json` prints, from require and 
   const strip = `(r) => { for (const k of Object.keys(r.selfTest?.timings ?? {})) r.selfTest.timings[k] = 0; return JSON.stringify(r) }`
   const cjs = await node(['-e', `require('ostls/doctor').doctor().then(${strip}).then(console.log)`])
   const esm = await node(['--input-type=module', '-e', `import { doctor } from 'ostls/doctor'; console.log((${strip})(await doctor()))`])
-  const cliJson = await node([path.join(root, 'dist', 'cjs', 'cli.js'), 'doctor', '--json'])
+  const cliJson = await node([path.join(root, 'dist', 'cjs', 'cli', 'main.js'), 'doctor', '--json'])
   const fromCli = JSON.parse(cliJson)
   for (const k of Object.keys(fromCli.selfTest?.timings ?? {})) fromCli.selfTest.timings[k] = 0
   t.same(JSON.parse(cjs), fromCli, 'require: the same report')

@@ -8,4 +8,4 @@
 export { doctor, selfTest, SCHEMA_VERSION } from './doctor'
 export type { DoctorReport, DoctorOptions, SelfTest } from './doctor'
 export type { LoadAttempt } from './loader'
-export type { ProbeReport, ProbeOptions } from './cli-probe'
+export type { ProbeReport, ProbeOptions } from './probe'

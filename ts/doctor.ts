@@ -1,7 +1,7 @@
 /**
  * `ostls doctor`: what a person debugging a failed load or a failed handshake
  * needs to know, gathered from the same code paths the library uses, each
- * failure with what to do about it. Rendering is in cli-doctor-text.ts.
+ * failure with what to do about it. Rendering is in cli/doctor-text.ts.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -12,8 +12,8 @@ import type { EngineStatus, Api } from './native'
 import { LoadAttempt, packageRoot, insideAsar, onLoadAttempt, hostFacts } from './loader'
 import { connect } from './stream'
 import { TLSError } from './errors'
-import { loadFailureHint, installHint, codeHint } from './cli-hints'
-import { probe, ProbeOptions, ProbeReport } from './cli-probe'
+import { loadFailureHint, installHint, codeHint } from './hints'
+import { probe, ProbeOptions, ProbeReport } from './probe'
 
 /** Bumped when a field changes meaning or goes away (new fields may appear at any time). */
 export const SCHEMA_VERSION = 1

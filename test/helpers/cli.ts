@@ -1,9 +1,9 @@
-/** Runs the built `ostls` CLI (dist/cjs/cli.js) as a child process, as a user would. */
+/** Runs the built `ostls` CLI (dist/cjs/cli/main.js) as a child process, as a user would. */
 import path from 'node:path'
 import { execFile, execFileSync } from 'node:child_process'
 import { childEnv } from './child-env'
 
-export const cli = path.join(__dirname, '..', '..', 'dist', 'cjs', 'cli.js')
+export const cli = path.join(__dirname, '..', '..', 'dist', 'cjs', 'cli', 'main.js')
 
 export interface Run {
   code: number

@@ -1,10 +1,10 @@
 /** The `ostls doctor` command: options, help, exit code. */
 import { parseArgs } from 'node:util'
-import { doctor, DoctorProgress } from './doctor'
-import { headerLines, attemptLines, libraryLines, selfTestLines, probeLines, closingLines } from './cli-doctor-text'
-import { parseTarget } from './cli-probe'
-import { CliError, palette, usageError } from './cli-style'
-import { readCaFiles } from './cli-ca'
+import { doctor, DoctorProgress } from '../doctor'
+import { headerLines, attemptLines, libraryLines, selfTestLines, probeLines, closingLines } from './doctor-text'
+import { parseTarget } from '../probe'
+import { CliError, palette, usageError } from './style'
+import { readCaFiles } from './ca'
 
 export const doctorHelp = `usage: ostls doctor [--json] [--connect host:port ...] [options]
 
@@ -55,7 +55,11 @@ export async function runDoctor(argv: string[], out: NodeJS.WriteStream, err: No
     return 0
   }
   const targets = values.connect ?? []
-  targets.forEach(parseTarget)
+  try {
+    targets.forEach(parseTarget)
+  } catch (e) {
+    throw new CliError('ERR_INVALID_ARG_VALUE', (e as Error).message, 2)
+  }
   if (!targets.length && (values.ca || values.servername || values.insecure || values.timeout)) {
     throw new CliError('ERR_INVALID_ARG_VALUE', '--ca, --servername, --insecure and --timeout apply to --connect; see `ostls doctor --help`', 2)
   }

@@ -6,8 +6,7 @@ import net from 'node:net'
 import { connect, ConnectOptions, TLSStream } from './stream'
 import { displayProxy, NO_PROXY_CONFIGURED, proxyFor, ProxyChoice, ProxySetting } from './proxy-env'
 import { PeerCertificate } from './cert'
-import { codeHint } from './cli-hints'
-import { CliError } from './cli-style'
+import { codeHint } from './hints'
 
 export interface ChainEntry {
   subject: string
@@ -46,12 +45,12 @@ export interface ProbeReport {
   proxy?: { url?: string; source: ProxyChoice['source']; reason: string }
 }
 
-/** "host:port", "[v6]:port" or "host" (port 443). Bad input is a usage error. */
+/** "host:port", "[v6]:port" or "host" (port 443). Bad input is a TypeError with code ERR_INVALID_ARG_VALUE (the CLI makes it a usage error). */
 export function parseTarget(s: string): { host: string; port: number } {
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:[\]]+)(?::(\d+))?$/.exec(s)
   const port = m ? Number(m[2] ?? 443) : NaN
   if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new CliError('ERR_INVALID_ARG_VALUE', `--connect wants host:port (or [ipv6]:port), got ${JSON.stringify(s)}`, 2)
+    throw Object.assign(new TypeError(`--connect wants host:port (or [ipv6]:port), got ${JSON.stringify(s)}`), { code: 'ERR_INVALID_ARG_VALUE' })
   }
   return { host: m[1], port }
 }

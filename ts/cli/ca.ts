@@ -1,6 +1,6 @@
 /** The --ca option of the `ostls` commands. */
 import fs from 'node:fs'
-import { CliError } from './cli-style'
+import { CliError } from './style'
 
 /** --ca files, read up front: an unreadable or certificate-less file is bad usage. */
 export function readCaFiles(files: string[] | undefined): Buffer[] {

@@ -1,7 +1,7 @@
 /** The client-identity and revocation options of `ostls get`: --cert, --key, --pfx, --passphrase-env, --client-cert-store, --thumbprint, --revocation. */
 import fs from 'node:fs'
-import { CliError } from './cli-style'
-import type { IdentityOptions } from './identity'
+import { CliError } from './style'
+import type { IdentityOptions } from '../identity'
 
 export const identityArgs = {
   cert: { type: 'string' },

@@ -4,11 +4,11 @@
  * success, 1 a check or the transfer failed, 2 bad usage. Errors are one line
  * on stderr that starts with the error code.
  */
-import { runDoctor, doctorHelp } from './cli-doctor'
+import { runDoctor, doctorHelp } from './doctor'
 import { runGet, getHelp } from './get'
-import { ostlsVersion } from './doctor'
+import { ostlsVersion } from '../doctor'
 import { runIdentities, identitiesHelp } from './identities'
-import { CliError, errorLine } from './cli-style'
+import { CliError, errorLine } from './style'
 
 const usage = `usage: ostls <command> [options]
 

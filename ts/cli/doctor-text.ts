@@ -2,9 +2,9 @@
  * The human form of a DoctorReport: one fact per line, every failure marked
  * FAILED and followed by a `fix` or `means` line that says what to do.
  */
-import { DoctorReport, SelfTest } from './doctor'
-import { ProbeReport } from './cli-probe'
-import { Palette, palette } from './cli-style'
+import { DoctorReport, SelfTest } from '../doctor'
+import { ProbeReport } from '../probe'
+import { Palette, palette } from './style'
 
 const plain: Palette = palette({ isTTY: false } as NodeJS.WriteStream)
 
