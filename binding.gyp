@@ -39,7 +39,10 @@
             "c/impl-linux/openssl.c",
             "c/impl-linux/ossl_identity.c",
             "c/impl-linux/ossl_load.c",
-            "c/impl-linux/s2n.c"
+            "c/impl-linux/s2n.c",
+            "c/impl-linux/s2n_config.c",
+            "c/impl-linux/s2n_load.c",
+            "c/impl-linux/trust_paths.c"
           ],
           "cflags": ["-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra"],
           "ldflags": ["-Wl,--no-undefined", "-Wl,--as-needed"],

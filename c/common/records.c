@@ -11,6 +11,10 @@ static record_verdict judge(const unsigned char h[5])
         return RECORD_NOT_TLS;
     if ((((size_t)h[3] << 8) | h[4]) > RECORD_BODY_MAX)
         return RECORD_OVERSIZE;
+    /* An alert is two bytes, more when encrypted: a shorter one is no TLS
+     * peer's, and a library given it would wait for the second byte. */
+    if (h[0] == 21 && (((size_t)h[3] << 8) | h[4]) < 2)
+        return RECORD_NOT_TLS;
     return RECORD_OK;
 }
 

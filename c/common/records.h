@@ -7,7 +7,7 @@
  * Every record header is checked as it completes: content type 20-24
  * (change_cipher_spec .. heartbeat), version 3.x, and a length TLS allows
  * (2^14 + 2048, the TLS 1.2 ciphertext limit, which also covers TLS 1.3's
- * 2^14 + 256). HTTP, SSH or garbage fails at the first five bytes instead of
+ * 2^14 + 256), and an alert of at least two bytes. HTTP, SSH or garbage fails at the first five bytes instead of
  * reaching the engine; a FIN with a record unfinished is a truncation.
  */
 #ifndef OSTLS_RECORDS_H

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "mbedtls_api.h"
+#include "trust_paths.h"
 
 #include "../common/strbuf.h"
 
@@ -100,18 +101,6 @@ fail:
 
 /* -------------------------------------------------------------- trust */
 
-/* What OpenSSL reads: SSL_CERT_FILE (else the distribution's bundle) and
- * SSL_CERT_DIR (else its default directory, which on these systems holds the
- * bundle's certificates: the bundle stands in for it). */
-static const char *const bundles[] = {
-    "/etc/ssl/certs/ca-certificates.crt",                  /* Debian, Ubuntu, Alpine, Arch */
-    "/etc/pki/tls/certs/ca-bundle.crt",                    /* Fedora, RHEL */
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",   /* RHEL 7+ */
-    "/etc/ssl/ca-bundle.pem",                              /* openSUSE */
-    "/etc/ssl/cert.pem",                                   /* Alpine, macOS-like layouts */
-    "/usr/lib/ssl/cert.pem",                               /* OpenSSL's own default on Debian */
-};
-
 static int count_anchors(void)
 {
     int n = 0;
@@ -153,27 +142,30 @@ static void load_dir(const char *dir)
                 mbed_trust_text[0] ? "; " : "", dir, count_anchors() - before, d ? "" : ", unreadable");
 }
 
+/* What OpenSSL reads (trust_paths.h): SSL_CERT_FILE (else the distribution's
+ * bundle) and SSL_CERT_DIR (else its default directory, which on these
+ * systems holds the bundle's certificates: the bundle stands in for it). */
 void mbed_load_trust(void)
 {
+    struct trust_paths *t = calloc(1, sizeof *t);
     mb.x509_crt_init(&mbed_system_ca);
-    const char *file = getenv("SSL_CERT_FILE");
-    const char *dir = getenv("SSL_CERT_DIR");
-    const char *bundle = NULL;
-    for (size_t i = 0; i < sizeof bundles / sizeof bundles[0] && !bundle; i++)
-        if (access(bundles[i], R_OK) == 0)
-            bundle = bundles[i];
-    if (file && *file)
-        load_file(file, "from SSL_CERT_FILE");
-    else if (bundle)
-        load_file(bundle, "the distribution's bundle");
-    if (dir && *dir) {
-        char *dirs = strdup(dir), *save = NULL;
-        for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
+    if (!t) {
+        snprintf(mbed_trust_text, sizeof mbed_trust_text, "none (out of memory)");
+        return;
+    }
+    trust_paths_find(t);
+    if (t->env_file[0])
+        load_file(t->env_file, "from SSL_CERT_FILE");
+    else if (t->bundle[0])
+        load_file(t->bundle, "the distribution's bundle");
+    if (t->env_dir[0]) {
+        char *save = NULL;
+        for (char *d = strtok_r(t->env_dir, ":", &save); d; d = strtok_r(NULL, ":", &save))
             load_dir(d);
-        free(dirs);
-    } else if (file && *file && bundle) {
-        load_file(bundle, "the distribution's bundle, standing in for OpenSSL's default directory");
+    } else if (t->env_file[0] && t->bundle[0]) {
+        load_file(t->bundle, "the distribution's bundle, standing in for OpenSSL's default directory");
     }
     if (!mbed_trust_text[0])
         snprintf(mbed_trust_text, sizeof mbed_trust_text, "none found (no SSL_CERT_FILE, SSL_CERT_DIR or bundle)");
+    free(t);
 }

@@ -1,61 +1,36 @@
 /*
  * s2n.c — the AWS s2n-tls engine (Linux), OSTLS_BACKEND=s2n.
  *
- * libs2n.so.1 is loaded at run time (the prebuild never links it): the
- * system's, or the file OSTLS_S2N_LIBRARY names. It is opened with
- * RTLD_DEEPBIND because Node's executable exports its own OpenSSL: without
- * it, libs2n's libcrypto calls could bind to Node's copy instead of the
- * system libcrypto libs2n was built against (test/s2n-libcrypto.ts checks
- * the loader's bindings; without DEEPBIND about 200 of them go to node).
+ * libs2n.so.1 is loaded at run time (the prebuild never links it), by
+ * s2n_load.c; its configurations, which carry trust, are s2n_config.c's.
+ * This file is the engine table and the per-connection steps.
  *
  * Bytes move through s2n's I/O callbacks over conn_send / conn_recv (a
  * callback returns -1 with errno EAGAIN to block), so s2n never sees the
- * socket. Trust: the same system bundle paths OpenSSL uses (SSL_CERT_FILE,
- * SSL_CERT_DIR, the distribution's bundle), plus option ca added to them.
+ * socket. Received bytes are followed against TLS record boundaries with
+ * c/common/records.h. Trust: the same system bundle paths OpenSSL uses
+ * (trust_paths.h), plus option ca added to them.
  * Host names are checked by ostls's own callback against what s2n hands it
  * (DNS and IP subjectAltNames; never the subject CN).
  */
 #define _GNU_SOURCE
 #include "../common/engine.h"
 #include "../common/pem.h"
+#include "../common/records.h"
 #include "../common/suites.h"
 #include "../common/verify.h"
 #include "s2n_api.h"
 
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
-#include <link.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-#ifndef RTLD_DEEPBIND
-#  define RTLD_DEEPBIND 0
-#endif
-
-#define DEFAULT_S2N_NAMES "libs2n.so.1:libs2n.so"
 #define PLAIN_MAX 16384   /* one TLS record's plaintext */
-
-/* Security policies (s2n's names; tls/s2n_security_policies.c), chosen to
- * offer what the OpenSSL engine offers: TLS 1.2 at the least; on 1.2, ECDHE
- * with AES-GCM, ChaCha20 and AES-CBC, and RSA key exchange with AES (kept for
- * IIS-era servers); never finite-field DHE, 3DES, RC4 or NULL. */
-#define POLICY_DEFAULT "20241106"        /* TLS 1.2 and 1.3 */
-#define POLICY_TLS12   "ELBSecurityPolicy-TLS-1-2-Ext-2018-06"   /* 1.2 only, same 1.2 suites but ChaCha20 */
-#define POLICY_TLS13   "20250414"        /* TLS 1.3 only */
-
-static struct s2n_api s2n;
-static char library_path[PATH_MAX];
-static char library_tried[512];
-static char crypto_text[PATH_MAX + 64];   /* which libcrypto s2n uses */
-static struct s2n_config *config_verify, *config_noverify;
-static char trust_file[PATH_MAX], trust_dir[PATH_MAX];
 
 struct s2n_session {
     struct s2n_connection *sc;
@@ -65,332 +40,30 @@ struct s2n_session {
     int name_matched;                /* the host callback accepted a name */
     unsigned char *peeked;           /* plaintext peek took out of s2n */
     size_t peek_off, peek_len;
-    /* Where the server's bytes stand against record boundaries: a FIN in
-     * the middle of a record is a truncation, not a clean end. */
-    unsigned char hdr[5];
-    int hdr_have;
-    size_t body_left;
-    int not_tls;                     /* a record header no TLS peer sends */
+    /* Where the server's bytes stand against record boundaries: bytes no
+     * TLS peer sends fail at their header (s2n would wait for the body an
+     * HTTP reply "announces"), and a FIN in the middle of a record is a
+     * truncation, not a clean end. */
+    record_track rx;
 };
 
-static int s2n_err(void)
-{
-    return *s2n.s2n_errno_location();
-}
-
-/* -------------------------------------------------------------- loading */
-
-static void remember_path(void *handle)
-{
-    struct link_map *map = NULL;
-    char real[PATH_MAX];
-    library_path[0] = '\0';
-    if (dlinfo(handle, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name)
-        snprintf(library_path, sizeof library_path, "%s",
-                 realpath(map->l_name, real) ? real : map->l_name);
-}
-
-/* Names the libcrypto in libs2n's own dependency scope, for doctor: its
- * version through the handle, its file from the loaded objects that follow
- * libs2n (dladdr would need a glibc newer than the 2.28 floor). */
-static void describe_crypto(void *handle)
-{
-    const char *(*version)(int) = (const char *(*)(int))dlsym(handle, "OpenSSL_version");
-    struct link_map *map = NULL;
-    const char *file = "?";
-    if (dlinfo(handle, RTLD_DI_LINKMAP, &map) == 0)
-        for (; map; map = map->l_next)
-            if (map->l_name && strstr(map->l_name, "libcrypto.so")) {
-                file = map->l_name;
-                break;
-            }
-    crypto_text[0] = '\0';
-    if (version)
-        snprintf(crypto_text, sizeof crypto_text, "%s from %s", version(0), file);
-}
-
-/* No clean-up at exit, in s2n or in its libcrypto: a worker may still be
- * loading a trust store into them when the host exits, and freeing their
- * tables under it crashed the exit. Both must be asked before s2n_init
- * (which initialises libcrypto); the process's end frees everything. */
-static void no_exit_cleanup(void *handle)
-{
-    int (*init_crypto)(uint64_t, const void *) =
-        (int (*)(uint64_t, const void *))dlsym(handle, "OPENSSL_init_crypto");
-    if (init_crypto)
-        init_crypto(0x00080000L /* OPENSSL_INIT_NO_ATEXIT, 1.1.1b+ */, NULL);
-    int (*disable_atexit)(void) = (int (*)(void))dlsym(handle, "s2n_disable_atexit");
-    if (disable_atexit)
-        disable_atexit();
-}
-
-static const char *bind_symbols(void *handle)
-{
-#define S2N_BIND(ret, name, params) \
-    if (!(s2n.name = (ret(*) params)dlsym(handle, #name))) return #name;
-    S2N_FUNCTIONS(S2N_BIND)
-#undef S2N_BIND
-    return NULL;
-}
-
-static int load_library(char *msg, size_t cap)
-{
-    const char *override = getenv("OSTLS_S2N_LIBRARY");
-    const char *list = override && *override ? override : DEFAULT_S2N_NAMES;
-    char names[512];
-    snprintf(names, sizeof names, "%s", list);
-    snprintf(msg, cap, "could not load AWS s2n-tls (libs2n.so.1)%s:",
-             list == override ? " from OSTLS_S2N_LIBRARY" : "");
-    char *save = NULL;
-    for (char *name = strtok_r(names, ":", &save); name; name = strtok_r(NULL, ":", &save)) {
-        text_append(library_tried, sizeof library_tried, "%s%s", library_tried[0] ? ";" : "", name);
-        void *handle = dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
-        if (!handle) {
-            const char *why = dlerror();
-            text_append(msg, cap, " %s;", why ? why : name);
-            continue;
-        }
-        const char *missing = bind_symbols(handle);
-        if (missing) {
-            text_append(msg, cap, " %s: no symbol %s;", name, missing);
-            memset(&s2n, 0, sizeof s2n);
-            dlclose(handle);
-            continue;
-        }
-        remember_path(handle);   /* never dlclose'd */
-        describe_crypto(handle);
-        no_exit_cleanup(handle);
-        return 1;
-    }
-    size_t used = strlen(msg);
-    if (used && msg[used - 1] == ';')
-        msg[used - 1] = '\0';
-    return 0;
-}
-
-/* The bundle file and directory OpenSSL would read: SSL_CERT_FILE /
- * SSL_CERT_DIR when set, else the distribution's usual places. */
-static void find_trust_paths(void)
-{
-    static const char *const files[] = {
-        "/etc/ssl/certs/ca-certificates.crt",   /* Debian, Ubuntu, Arch, Gentoo */
-        "/etc/pki/tls/certs/ca-bundle.crt",     /* Fedora, RHEL */
-        "/etc/ssl/ca-bundle.pem",               /* openSUSE */
-        "/etc/ssl/cert.pem",                    /* Alpine, Void */
-        "/usr/lib/ssl/cert.pem", NULL,
-    };
-    const char *file = getenv("SSL_CERT_FILE");
-    const char *dir = getenv("SSL_CERT_DIR");
-    trust_file[0] = trust_dir[0] = '\0';
-    if (file && *file)
-        snprintf(trust_file, sizeof trust_file, "%s", file);
-    else
-        for (int i = 0; files[i]; i++)
-            if (access(files[i], R_OK) == 0) {
-                snprintf(trust_file, sizeof trust_file, "%s", files[i]);
-                break;
-            }
-    if (dir && *dir)
-        snprintf(trust_dir, sizeof trust_dir, "%s", strchr(dir, ':') ? "" : dir);
-    else if (access("/etc/ssl/certs", R_OK) == 0)
-        snprintf(trust_dir, sizeof trust_dir, "/etc/ssl/certs");
-}
-
-/* A config trusting the system store (missing parts leave it emptier:
- * verification then fails per connection as untrusted, as on OpenSSL). */
-static struct s2n_config *new_config(int verify)
-{
-    struct s2n_config *cfg = s2n.s2n_config_new_minimal();
-    if (!cfg)
-        return NULL;
-    if (s2n.s2n_config_set_cipher_preferences(cfg, POLICY_DEFAULT) < 0) {
-        s2n.s2n_config_free(cfg);
-        return NULL;
-    }
-    if (!verify) {
-        s2n.s2n_config_disable_x509_verification(cfg);
-        return cfg;
-    }
-    const char *file = trust_file[0] ? trust_file : NULL;
-    const char *dir = trust_dir[0] ? trust_dir : NULL;
-    if ((file || dir) && s2n.s2n_config_set_verification_ca_location(cfg, file, dir) < 0 &&
-        file && dir)
-        s2n.s2n_config_set_verification_ca_location(cfg, NULL, dir);
-    return cfg;
-}
+/* ---------------------------------------------------------------- start */
 
 static const char *global_init(char *msg, size_t cap)
 {
-    if (!load_library(msg, cap))
+    if (!s2n_load_library(msg, cap))
         return TLS_LIBRARY_NOT_FOUND;
     if (s2n.s2n_init() < 0) {
-        snprintf(msg, cap, "%s: s2n_init failed: %s (%s)", library_path,
+        snprintf(msg, cap, "%s: s2n_init failed: %s (%s)", s2n_library_path,
                  s2n.s2n_strerror(s2n_err(), "EN"), s2n.s2n_strerror_name(s2n_err()));
         return TLS_INTERNAL_ERROR;
     }
-    find_trust_paths();
-    config_noverify = new_config(0);   /* reads no trust store */
-    if (!config_noverify) {
-        snprintf(msg, cap, "%s: could not create an s2n configuration: %s", library_path,
+    if (!s2n_cfg_init()) {
+        snprintf(msg, cap, "%s: could not create an s2n configuration: %s", s2n_library_path,
                  s2n.s2n_strerror(s2n_err(), "EN"));
         return TLS_INTERNAL_ERROR;
     }
     return NULL;
-}
-
-/* --------------------------------------------------------------- trust */
-
-/* The verifying config reads the system bundle (20-60 ms): once per
- * process, on c/common's worker (trust_prepare), never in tls_init. */
-static pthread_once_t verify_once = PTHREAD_ONCE_INIT;
-static atomic_int verify_ready;
-
-static void load_verify_config(void)
-{
-    config_verify = new_config(1);
-    atomic_store_explicit(&verify_ready, 1, memory_order_release);
-}
-
-static struct s2n_config *shared_verify_config(void)
-{
-    pthread_once(&verify_once, load_verify_config);
-    return config_verify;
-}
-
-/* A config for a `ca` (the system store read again, plus those anchors) is
- * shared by every connection naming the same PEM and kept for the next few:
- * counted, freed when the cache and its last connection let go. The lock is
- * only tried on the host's thread, so no call waits for the worker. */
-struct ca_config {
-    struct s2n_config *cfg;
-    int refs;
-};
-#define CA_CONFIGS 8
-static struct {
-    char *pem;
-    struct ca_config *shared;
-    unsigned long used;
-} ca_cache[CA_CONFIGS];
-static unsigned long ca_clock;
-static pthread_mutex_t ca_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void ca_config_release_locked(struct ca_config *cc)
-{
-    if (cc && --cc->refs == 0) {
-        s2n.s2n_config_free(cc->cfg);
-        free(cc);
-    }
-}
-
-/* A counted reference to the cached config for pem, or NULL. */
-static struct ca_config *ca_config_find(const char *pem, int wait)
-{
-    struct ca_config *found = NULL;
-    if ((wait ? pthread_mutex_lock(&ca_lock) : pthread_mutex_trylock(&ca_lock)) != 0)
-        return NULL;
-    for (int i = 0; i < CA_CONFIGS && !found; i++)
-        if (ca_cache[i].pem && strcmp(ca_cache[i].pem, pem) == 0) {
-            found = ca_cache[i].shared;
-            found->refs++;
-            ca_cache[i].used = ++ca_clock;
-        }
-    pthread_mutex_unlock(&ca_lock);
-    return found;
-}
-
-/* Builds a config for pem; NULL with why filled. The caller holds the one reference. */
-static struct ca_config *ca_config_build(const char *pem, int *invalid, char *why, size_t cap)
-{
-    *invalid = 0;
-    struct ca_config *cc = calloc(1, sizeof *cc);
-    if (cc && shared_verify_config())
-        cc->cfg = new_config(1);
-    if (!cc || !cc->cfg) {
-        free(cc);
-        snprintf(why, cap, "could not create an s2n configuration");
-        return NULL;
-    }
-    cc->refs = 1;
-    if (s2n.s2n_config_add_pem_to_trust_store(cc->cfg, pem) < 0) {
-        *invalid = 1;
-        snprintf(why, cap, "option ca could not be used: %s (%s)", s2n.s2n_strerror(s2n_err(), "EN"),
-                 s2n.s2n_strerror_name(s2n_err()));
-        s2n.s2n_config_free(cc->cfg);
-        free(cc);
-        return NULL;
-    }
-    return cc;
-}
-
-/* The cache takes its own reference to cc (the least recently used entry
- * makes room). */
-static void ca_config_add(const char *pem, struct ca_config *cc, int wait)
-{
-    char *key = strdup(pem);
-    if (!key || (wait ? pthread_mutex_lock(&ca_lock) : pthread_mutex_trylock(&ca_lock)) != 0) {
-        free(key);
-        return;
-    }
-    int slot = 0;
-    for (int i = 0; i < CA_CONFIGS; i++) {
-        if (ca_cache[i].pem && strcmp(ca_cache[i].pem, pem) == 0) {
-            slot = -1;   /* another thread got there first */
-            break;
-        }
-        if (!ca_cache[i].pem || ca_cache[i].used < ca_cache[slot].used)
-            slot = i;
-        if (!ca_cache[i].pem)
-            break;
-    }
-    if (slot >= 0) {
-        free(ca_cache[slot].pem);
-        ca_config_release_locked(ca_cache[slot].shared);
-        cc->refs++;
-        ca_cache[slot].pem = key;
-        ca_cache[slot].shared = cc;
-        ca_cache[slot].used = ++ca_clock;
-        key = NULL;
-    }
-    pthread_mutex_unlock(&ca_lock);
-    free(key);
-}
-
-static void ca_config_release(struct ca_config *cc)
-{
-    if (!cc)
-        return;
-    pthread_mutex_lock(&ca_lock);   /* held only for list updates: never long */
-    ca_config_release_locked(cc);
-    pthread_mutex_unlock(&ca_lock);
-}
-
-static int trust_ready(const struct tls_options *o)
-{
-    if (!o->verify_peer)
-        return 1;
-    if (!atomic_load_explicit(&verify_ready, memory_order_acquire))
-        return 0;
-    if (!o->ca)
-        return 1;
-    struct ca_config *cc = ca_config_find(o->ca, 0);
-    ca_config_release(cc);
-    return cc != NULL;
-}
-
-static void trust_prepare(const char *ca)
-{
-    shared_verify_config();
-    if (!ca)
-        return;
-    struct ca_config *cc = ca_config_find(ca, 1);
-    if (!cc) {
-        char why[256];
-        int invalid;
-        cc = ca_config_build(ca, &invalid, why, sizeof why);
-        if (cc)
-            ca_config_add(ca, cc, 1);
-    }
-    ca_config_release(cc);   /* the cache keeps it */
 }
 
 static int library_info(const char *key, char *buf, size_t cap, const char **value)
@@ -399,15 +72,14 @@ static int library_info(const char *key, char *buf, size_t cap, const char **val
         buf[0] = '\0';
         if (s2n.s2n_init)
             text_append(buf, cap, "AWS s2n-tls (libs2n.so.1; libcrypto %s)",
-                        crypto_text[0] ? crypto_text : "unknown");
+                        s2n_crypto_text[0] ? s2n_crypto_text : "unknown");
         *value = buf;
     } else if (strcmp(key, "library_path") == 0) {
-        *value = library_path;
+        *value = s2n_library_path;
     } else if (strcmp(key, "library_tried") == 0) {
-        *value = library_tried;
+        *value = s2n_library_tried;
     } else if (strcmp(key, "trust_store") == 0) {
-        snprintf(buf, cap, "file %s; dir %s", trust_file[0] ? trust_file : "(none)",
-                 trust_dir[0] ? trust_dir : "(none)");
+        s2n_cfg_trust_text(buf, cap);
         *value = buf;
     } else if (strcmp(key, "install_hint") == 0) {
         /* The format of tls_info "install_hint": "ids\tadvice" lines, "*" for
@@ -427,43 +99,13 @@ static int library_info(const char *key, char *buf, size_t cap, const char **val
 
 /* ------------------------------------------------------------- transport */
 
-static void track_records(struct s2n_session *s, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        if (s->body_left > 0) {
-            size_t k = n < s->body_left ? n : s->body_left;
-            s->body_left -= k;
-            p += k;
-            n -= k;
-            continue;
-        }
-        s->hdr[s->hdr_have++] = *p++;
-        n--;
-        if (s->hdr_have == 5) {
-            s->body_left = ((size_t)s->hdr[3] << 8) | s->hdr[4];
-            s->hdr_have = 0;
-            /* s2n would wait for the body an HTTP or SSH reply "announces"
-             * (or for 64 KiB of an oversize record): such bytes are refused
-             * here, at the header. Types 20-23, version 3.x, at most
-             * 2^14 + 2048 bytes (RFC 8446 5.2, RFC 5246 6.2.3). */
-            if (s->hdr[0] < 20 || s->hdr[0] > 23 || s->hdr[1] != 3 || s->body_left > 18432)
-                s->not_tls = 1;
-            /* Nor is an alert of one byte, which s2n would hold waiting for
-             * the second (any real alert, encrypted or not, has both). */
-            if (s->hdr[0] == 21 && s->body_left < 2)
-                s->not_tls = 1;
-        }
-    }
-}
-
 static int io_recv(void *ctx, uint8_t *buf, uint32_t len)
 {
     struct s2n_session *s = ctx;
     size_t got = 0;
     net_status st = conn_recv(s->c, buf, len, &got);
     if (st == NET_OK) {
-        track_records(s, buf, got);
-        if (s->not_tls) {
+        if (record_track_feed(&s->rx, buf, got) != RECORD_OK) {
             errno = EPROTO;
             return -1;
         }
@@ -571,22 +213,12 @@ static int session_new(tls_conn *c)
         policy = POLICY_TLS13;
     else if (o->max_version == TLS_VERSION_1_2)
         policy = POLICY_TLS12;
-    struct s2n_config *cfg = o->verify_peer ? shared_verify_config() : config_noverify;
-    if (o->verify_peer && o->ca) {
-        /* Option ca is added to the system store, never replacing it. */
-        s->ca_config = ca_config_find(o->ca, 0);
-        if (!s->ca_config) {
-            char why[256];
-            int invalid;
-            s->ca_config = ca_config_build(o->ca, &invalid, why, sizeof why);
-            if (!s->ca_config)
-                return conn_fail(c, invalid ? TLS_INVALID_ARGUMENT : TLS_OUT_OF_MEMORY, "%s", why);
-            ca_config_add(o->ca, s->ca_config, 0);
-        }
-        cfg = s->ca_config->cfg;
-    }
+    /* Option ca is added to the system store, never replacing it. */
+    char why[256];
+    int invalid = 0;
+    struct s2n_config *cfg = s2n_cfg_for(o, &s->ca_config, &invalid, why, sizeof why);
     if (!cfg)
-        return conn_fail(c, TLS_OUT_OF_MEMORY, "could not create an s2n configuration");
+        return conn_fail(c, invalid ? TLS_INVALID_ARGUMENT : TLS_OUT_OF_MEMORY, "%s", why);
     free(c->opts.ca);
     c->opts.ca = NULL;
     s->sc = s2n.s2n_connection_new(S2N_MODE_CLIENT);
@@ -620,7 +252,7 @@ static void session_free(tls_conn *c)
         return;
     if (s->sc)
         s2n.s2n_connection_free(s->sc);
-    ca_config_release(s->ca_config);   /* after the connection that used it */
+    s2n_cfg_release(s->ca_config);   /* after the connection that used it */
     free(s->peeked);
     free(s);
     c->session = NULL;
@@ -657,11 +289,6 @@ static long verify_code_of(const char *name)
     return -1;
 }
 
-static int mid_record(const struct s2n_session *s)
-{
-    return s->hdr_have > 0 || s->body_left > 0;
-}
-
 /* Map a failed s2n call (not BLOCKED) to a sticky failure. */
 static step_result fail_call(tls_conn *c, const char *during)
 {
@@ -673,10 +300,8 @@ static step_result fail_call(tls_conn *c, const char *during)
     long vcode = verify_code_of(name);
     if (vcode == -2)
         vcode = c->peer_name_is_ip ? VERIFY_IP_ADDRESS_MISMATCH : VERIFY_HOSTNAME_MISMATCH;
-    if (s->not_tls) {
-        conn_fail(c, TLS_PROTOCOL_ERROR,
-                  "%s did not answer with TLS (is port %d a TLS port?), or sent a malformed or "
-                  "oversize record", c->peer_name, c->remote_port);
+    if (s->rx.verdict != RECORD_OK) {
+        record_track_fail(c, &s->rx);
         return STEP_FAILED;
     }
     if (vcode >= 0) {
@@ -687,12 +312,10 @@ static step_result fail_call(tls_conn *c, const char *during)
         return STEP_FAILED;
     }
     if (type == S2N_ETYPE_IO || type == S2N_ETYPE_CLOSED) {
-        if (type == S2N_ETYPE_CLOSED && c->sock_eof && !mid_record(s) && s->handshake_done)
+        if (type == S2N_ETYPE_CLOSED && c->sock_eof && !record_track_mid(&s->rx) && s->handshake_done)
             return STEP_EOF;   /* a FIN between records: a clean end, as in Node */
-        if (type == S2N_ETYPE_CLOSED && mid_record(s) && s->handshake_done) {
-            conn_fail(c, TLS_CONNECTION_RESET,
-                      "%s closed the connection in the middle of a TLS record: the data is truncated",
-                      c->peer_name);
+        if (type == S2N_ETYPE_CLOSED && record_track_mid(&s->rx) && s->handshake_done) {
+            record_fail_truncated(c);
             return STEP_FAILED;
         }
         conn_fail_socket(c, during);
@@ -938,6 +561,6 @@ const struct tls_engine s2n_engine = {
     .shutdown = shutdown_step,
     .close_notify = close_notify,
     .conn_info = conn_info,
-    .trust_ready = trust_ready,
-    .trust_prepare = trust_prepare,
+    .trust_ready = s2n_cfg_trust_ready,
+    .trust_prepare = s2n_cfg_trust_prepare,
 };

@@ -7,6 +7,7 @@
 #ifndef OSTLS_S2N_API_H
 #define OSTLS_S2N_API_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -88,5 +89,46 @@ typedef uint8_t s2n_host_fn(const char *name, size_t len, void *data);
 struct s2n_api {
     S2N_FUNCTIONS(S2N_DECLARE_SLOT)
 };
+
+/* ---- shared by the engine's files: s2n.c (the engine table and the
+ * steps), s2n_load.c (binding libs2n), s2n_config.c (trust configurations) */
+
+/* Security policies (s2n's names; tls/s2n_security_policies.c), chosen to
+ * offer what the OpenSSL engine offers: TLS 1.2 at the least; on 1.2, ECDHE
+ * with AES-GCM, ChaCha20 and AES-CBC, and RSA key exchange with AES (kept for
+ * IIS-era servers); never finite-field DHE, 3DES, RC4 or NULL. */
+#define POLICY_DEFAULT "20241106"        /* TLS 1.2 and 1.3 */
+#define POLICY_TLS12   "ELBSecurityPolicy-TLS-1-2-Ext-2018-06"   /* 1.2 only, same 1.2 suites but ChaCha20 */
+#define POLICY_TLS13   "20250414"        /* TLS 1.3 only */
+
+struct tls_options;
+struct ca_config;
+
+extern struct s2n_api s2n;
+extern char s2n_library_path[PATH_MAX];       /* the file libs2n was loaded from */
+extern char s2n_library_tried[512];           /* the names tried, ';'-separated */
+extern char s2n_crypto_text[PATH_MAX + 64];   /* which libcrypto libs2n uses */
+
+/* s2n's error number of the calling thread. */
+int s2n_err(void);
+
+/* s2n_load.c: 1 once libs2n is loaded and bound (before s2n_init); 0 with msg saying why. */
+int s2n_load_library(char *msg, size_t cap);
+
+/* s2n_config.c. Finds the trust paths and makes the non-verifying config
+ * (reads no trust store); 0 when s2n could not make it. */
+int s2n_cfg_init(void);
+/* The config a connection with options o uses: the non-verifying one, the
+ * shared verifying one, or (option ca) a cached one that *ref then holds a
+ * counted reference to. NULL with why filled, *invalid set when ca is bad. */
+struct s2n_config *s2n_cfg_for(const struct tls_options *o, struct ca_config **ref, int *invalid,
+                               char *why, size_t cap);
+/* Lets go of a reference from s2n_cfg_for (NULL is fine); after the connection that used it. */
+void s2n_cfg_release(struct ca_config *cc);
+/* The engine table's trust_ready / trust_prepare (engine.h). */
+int s2n_cfg_trust_ready(const struct tls_options *o);
+void s2n_cfg_trust_prepare(const char *ca);
+/* "file F; dir D", for tls_info "trust_store". */
+void s2n_cfg_trust_text(char *buf, size_t cap);
 
 #endif
