@@ -18,6 +18,7 @@
 #include <mbedtls/x509_crt.h>
 
 #include "../common/conn.h"
+#include "../common/records.h"
 
 #if MBEDTLS_VERSION_MAJOR != 2 || MBEDTLS_VERSION_MINOR != 28
 #  error "the mbedtls engine is written for Mbed TLS 2.28 LTS (libmbedtls-dev 2.28)"
@@ -74,10 +75,7 @@ struct mbed_session {
     uint32_t vflags;             /* MBEDTLS_X509_BADCERT_* of the whole chain */
     int verified;                /* verify_cb ran */
     int verify_rejected;         /* verify_cb failed the handshake */
-    unsigned char in_header[5];  /* record tracking: a FIN inside a record is truncation */
-    int in_header_have;
-    size_t in_body_left;
-    int records_seen;
+    record_track rx;             /* received bytes against record boundaries (records.h) */
 };
 
 /* mbedtls_verify.c: the verify callback (its context is the tls_conn), and
