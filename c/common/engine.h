@@ -6,7 +6,7 @@
  * itself, and reports failures with conn_fail* (which also makes them sticky).
  *
  * A platform's library holds one or more engines: the platform's engine list
- * (tls_engines[], defined outside c/common, e.g. c/impl-linux/engines.c)
+ * (tls_engines[], defined outside c/common, in each platform's engines.c)
  * names them in order of preference, and tls_init picks the first that loads,
  * or the one OSTLS_BACKEND names. Nothing in c/common names an engine.
  *
@@ -31,7 +31,7 @@ typedef enum {
 } step_result;
 
 struct tls_engine {
-    /* "openssl", "schannel", ...: OSTLS_BACKEND's value and tls_info "backend". */
+    /* The engine's short name: OSTLS_BACKEND's value and tls_info "backend". */
     const char *name;
     /* 1: never picked by the default order, only when OSTLS_BACKEND names it
      * (an engine whose library's ABI cannot be checked at load time, or
@@ -102,7 +102,7 @@ struct tls_engine {
     void (*trust_prepare)(const char *ca);
 
     /* Optional, NULL for engines that let c/common do DNS and TCP. An engine
-     * that brings its own transport (Network.framework's nw_connection) sets
+     * that brings its own transport (its OS library makes the connection) sets
      * all three: c/common then starts no resolver and no socket, the
      * connection goes from "connecting" straight to transport_connect,
      * c->sock stays TLS_NO_SOCKET, conn_send/conn_recv are never used, and the

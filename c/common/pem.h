@@ -1,7 +1,6 @@
 /*
  * pem.h — certificate PEM in and out, for engines whose OS library has no
- * PEM codec of its own (Schannel, Apple's Security framework). OpenSSL's
- * engine uses OpenSSL's.
+ * PEM codec of its own; an engine whose library has one uses that.
  */
 #ifndef OSTLS_PEM_H
 #define OSTLS_PEM_H

@@ -2,8 +2,8 @@
  * session_cache.h — the per-process TLS session cache every engine resumes
  * through (issue 16).
  *
- * An entry is an opaque engine blob (OpenSSL: an SSL_SESSION *; Schannel: a
- * credential handle) stored under a digest of every option that decides
+ * An entry is an opaque engine blob (a session object, a credential handle:
+ * whatever the engine resumes from) stored under a digest of every option that decides
  * whether a connection is trusted (session_key_prepare lists them). A blob
  * made under one key is never handed out under another, so a session made
  * with rejectUnauthorized:false, another `ca` or another servername can never
@@ -15,10 +15,9 @@
  * entries expire (the engine's lifetime — ticket lifetime, certificate
  * notAfter — capped at SESSION_MAX_AGE). Thread-safe: engines run on
  * whichever thread drives the connection (the JS thread, koffi's workers
- * under OSTLS_POLL=wait, any thread of a C host). The lock is only ever tried,
- * as the OpenSSL engine's context cache does: on contention a lookup misses
- * (a full handshake) and a store is skipped, so no tls_* call waits for
- * another thread.
+ * under OSTLS_POLL=wait, any thread of a C host). The lock is only ever tried:
+ * on contention a lookup misses (a full handshake) and a store is skipped, so
+ * no tls_* call waits for another thread.
  */
 #ifndef OSTLS_SESSION_CACHE_H
 #define OSTLS_SESSION_CACHE_H

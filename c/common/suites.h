@@ -1,6 +1,6 @@
 /*
  * suites.h — IANA names of TLS cipher suites by registry number, for engines
- * whose OS library reports only the number (Schannel, Apple's frameworks).
+ * whose OS library reports only the number.
  */
 #ifndef OSTLS_SUITES_H
 #define OSTLS_SUITES_H

@@ -1,8 +1,9 @@
 /*
  * verify.h — certificate verification outcomes in one vocabulary for every
- * backend. Codes are OpenSSL 3's X509_V_* numbers (X509_V_OK == 0); Schannel
- * and Security.framework backends translate their statuses into these, so
- * tls_info "verify_result" and the TLS_CERT_* errors mean the same everywhere.
+ * backend. The numbers are those of the X509_V_* codes Node reports (OpenSSL
+ * 3's numbering, X509_V_OK == 0: a vocabulary, not a dependency); every engine
+ * translates its library's statuses into these, so tls_info "verify_result"
+ * and the TLS_CERT_* errors mean the same everywhere.
  */
 #ifndef OSTLS_VERIFY_H
 #define OSTLS_VERIFY_H
