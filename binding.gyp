@@ -35,6 +35,7 @@
             "c/impl-linux/engines.c",
             "c/impl-linux/mbedtls.c",
             "c/impl-linux/mbedtls_load.c",
+            "c/impl-linux/mbedtls_resume.c",
             "c/impl-linux/mbedtls_verify.c",
             "c/impl-linux/openssl.c",
             "c/impl-linux/ossl_identity.c",

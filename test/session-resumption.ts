@@ -19,7 +19,7 @@ const p = pki()
  * assertions that a session IS resumed are todos naming this. */
 const engine = backendInfo().backend
 const noResume = wineGap('resumes no session at all (its GnuTLS back end keeps no session data)') ??
-  (engine === 'mbedtls' || engine === 's2n' ? `the ${engine} engine does not use ostls's session cache yet: it never resumes` : undefined)
+  (engine === 's2n' ? `the ${engine} engine does not use ostls's session cache yet: it never resumes` : undefined)
 const resumes = { todo: noResume }
 
 interface Counted extends TestServer {

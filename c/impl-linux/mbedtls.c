@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include "../common/engine.h"
 #include "../common/pem.h"
+#include "../common/session_cache.h"
 #include "../common/suites.h"
 #include "../common/verify.h"
 #include "mbedtls_api.h"
@@ -257,6 +258,7 @@ static int mbed_session_new(tls_conn *c)
     if (!s)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
     c->session = s;
+    session_key_prepare(c);   /* before opts.ca is freed below */
     const struct tls_options *o = &c->opts;
     if (o->min_version == TLS_VERSION_1_3)
         return conn_fail(c, TLS_PROTOCOL_VERSION,
@@ -301,6 +303,7 @@ static int mbed_session_new(tls_conn *c)
                          "could not set up the TLS session for %s: %s", c->peer_name, text);
     }
     mb.ssl_set_bio(&s->ssl, c, bio_send, bio_recv, NULL);
+    mbed_resume_offer(c, s);
     return 1;
 }
 
@@ -439,7 +442,7 @@ static step_result mbed_handshake(tls_conn *c)
     int rc = mb.ssl_handshake(&s->ssl);
     if (rc == 0) {
         s->handshake_done = 1;
-        mbed_record_verify_result(c);
+        mbed_resume_handshake_done(c, s);
         return STEP_DONE;
     }
     if (rc == MBEDTLS_ERR_SSL_WANT_READ)
@@ -595,6 +598,9 @@ static int mbed_conn_info(tls_conn *c, const char *key, strbuf *out)
         for (const mbedtls_x509_crt *crt = mb.ssl_get_peer_cert(&s->ssl); crt && crt->raw.p;
              crt = all ? crt->next : NULL)
             pem_append_cert(out, crt->raw.p, crt->raw.len);
+    } else if (strcmp(key, "session_reused") == 0) {
+        if (s->handshake_done)
+            strbuf_puts(out, s->resumed ? "1" : "0");
     } else {
         return 0;
     }
