@@ -7,6 +7,7 @@
       "target_name": "ostls",
       "type": "loadable_module",
       "sources": [
+        "c/common/der.c",
         "c/common/engine.c",
         "c/common/options.c",
         "c/common/pem.c",
@@ -40,7 +41,8 @@
             "c/impl-linux/openssl.c",
             "c/impl-linux/ossl_identity.c",
             "c/impl-linux/ossl_load.c",
-            "c/impl-linux/s2n.c"
+            "c/impl-linux/s2n.c",
+            "c/impl-linux/s2n_resume.c"
           ],
           "cflags": ["-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra"],
           "ldflags": ["-Wl,--no-undefined", "-Wl,--as-needed"],

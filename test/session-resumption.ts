@@ -10,16 +10,14 @@ import { pki } from './helpers/pki'
 import { tlsServer, closer, TestServer } from './helpers/servers'
 import { open, failure, collect } from './helpers/client'
 import { mbedtlsLimit, s2nLimit, wineGap } from './helpers/platform'
-import { Agent, backendInfo, createDispatcher, fetch, ConnectOptions, TLSVersion } from '../dist/cjs/index'
+import { Agent, createDispatcher, fetch, ConnectOptions, TLSVersion } from '../dist/cjs/index'
 
 const p = pki()
 
 /** Wine's Schannel resumes nothing: its GnuTLS back end never keeps or offers
  * session data. There the "never resumed" half of each test still runs; the
  * assertions that a session IS resumed are todos naming this. */
-const engine = backendInfo().backend
-const noResume = wineGap('resumes no session at all (its GnuTLS back end keeps no session data)') ??
-  (engine === 's2n' ? `the ${engine} engine does not use ostls's session cache yet: it never resumes` : undefined)
+const noResume = wineGap('resumes no session at all (its GnuTLS back end keeps no session data)')
 const resumes = { todo: noResume }
 
 interface Counted extends TestServer {
