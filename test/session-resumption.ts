@@ -14,10 +14,13 @@ import { Agent, createDispatcher, fetch, ConnectOptions, TLSVersion } from '../d
 
 const p = pki()
 
-/** Wine's Schannel resumes nothing: its GnuTLS back end never keeps or offers
- * session data. There the "never resumed" half of each test still runs; the
+/** Wine's Schannel resumes nothing, whatever the credential: its secur32
+ * (dlls/secur32/schannel_gnutls.c) starts a new GnuTLS session for every
+ * security context and never saves or sets session data (it binds no
+ * gnutls_session_get_data / gnutls_session_set_data), so every handshake is a
+ * full one. There the "never resumed" half of each test still runs; the
  * assertions that a session IS resumed are todos naming this. */
-const noResume = wineGap('resumes no session at all (its GnuTLS back end keeps no session data)')
+const noResume = wineGap('resumes no session at all: secur32 starts a new GnuTLS session per context and never saves or sets session data (no gnutls_session_get_data/set_data)')
 const resumes = { todo: noResume }
 
 interface Counted extends TestServer {
