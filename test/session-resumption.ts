@@ -51,6 +51,7 @@ async function visit(options: ConnectOptions) {
     authorizationError: s.authorizationError,
     verifyResult: s.nativeInfo('verify_result'),
     fingerprint: (s.getPeerCertificate() as { fingerprint256?: string }).fingerprint256,
+    chain: s.nativeInfo('peer_chain'),
     protocol: s.getProtocol(),
     body: (await collect(s)).toString()
   }
@@ -69,7 +70,8 @@ const trusted = (port: number, extra: Partial<ConnectOptions> = {}): ConnectOpti
 for (const version of ['TLSv1.2', 'TLSv1.3'] as TLSVersion[]) {
   const skip = version === 'TLSv1.3' ? wineGap('no TLS 1.3') ?? mbedtlsLimit('no TLS 1.3') : undefined
   t.test(`a second connection resumes the first one's session (${version})`, { skip }, async (t) => {
-    const srv = await countingServer(p.leaf, { minVersion: version, maxVersion: version })
+    // The server sends its chain (leaf and CA): a resumed connection reports all of it.
+    const srv = await countingServer(p.leaf, { cert: p.leaf.cert + p.ca, minVersion: version, maxVersion: version })
     t.teardown(() => srv.close())
     const first = await visit(trusted(srv.port))
     const second = await visit(trusted(srv.port))
@@ -82,6 +84,8 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as TLSVersion[]) {
     t.equal(second.verifyResult, 'ok', '... and the verification result of the session it resumed')
     t.ok(first.fingerprint, 'the first connection has the peer certificate')
     t.equal(second.fingerprint, first.fingerprint, 'the resumed one reports the same peer certificate')
+    t.equal(first.chain.match(/BEGIN CERTIFICATE/g)?.length, 2, 'the first connection has the chain the server sent')
+    t.equal(second.chain, first.chain, '... and so does the resumed one')
   })
 }
 

@@ -15,6 +15,7 @@
  * "buffered input" is just its decrypted bytes.
  */
 #define _GNU_SOURCE
+#include "../common/der.h"
 #include "../common/engine.h"
 #include "../common/pem.h"
 #include "../common/session_cache.h"
@@ -322,6 +323,7 @@ static void mbed_session_free(tls_conn *c)
         mb.x509_crt_free(s->extra_ca);
         free(s->extra_ca);
     }
+    mbed_resume_free(s);
     free(s->alpn_buf);
     free(s->alpn_list);
     free(s);
@@ -593,11 +595,22 @@ static int mbed_conn_info(tls_conn *c, const char *key, strbuf *out)
         if (proto)
             strbuf_puts(out, proto);
     } else if (strcmp(key, "peer_cert") == 0 || strcmp(key, "peer_chain") == 0) {
-        /* The chain as the server sent it, leaf first. */
+        /* The chain as the server sent it, leaf first (resumed: as the
+         * server sent it to the connection that made the session). */
         int all = strcmp(key, "peer_chain") == 0;
-        for (const mbedtls_x509_crt *crt = mb.ssl_get_peer_cert(&s->ssl); crt && crt->raw.p;
-             crt = all ? crt->next : NULL)
-            pem_append_cert(out, crt->raw.p, crt->raw.len);
+        const unsigned char *der;
+        size_t len;
+        if (mbed_resume_chain(s, &der, &len)) {
+            for (size_t at = 0, n; at < len && (n = der_element_size(der + at, len - at)) > 0; at += n) {
+                pem_append_cert(out, der + at, n);
+                if (!all)
+                    break;
+            }
+        } else {
+            for (const mbedtls_x509_crt *crt = mb.ssl_get_peer_cert(&s->ssl); crt && crt->raw.p;
+                 crt = all ? crt->next : NULL)
+                pem_append_cert(out, crt->raw.p, crt->raw.len);
+        }
     } else if (strcmp(key, "session_reused") == 0) {
         if (s->handshake_done)
             strbuf_puts(out, s->resumed ? "1" : "0");

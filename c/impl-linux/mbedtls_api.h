@@ -79,7 +79,7 @@ struct mbed_session {
     int in_header_have;
     size_t in_body_left;
     int records_seen;
-    int offered;                 /* a cached session was offered (resumed_verify_* are its result) */
+    void *offered;               /* the cached session offered (resumed_verify_* are its result) */
     int resumed;                 /* ... and the server resumed it */
     long resumed_verify_code;
     char resumed_verify_message[256];
@@ -95,6 +95,10 @@ void mbed_record_verify_result(tls_conn *c);
  * (the resumed session's when resumed) and caches the session made. */
 void mbed_resume_offer(tls_conn *c, struct mbed_session *s);
 void mbed_resume_handshake_done(tls_conn *c, struct mbed_session *s);
+/* The chain a resumed connection reports (DER, leaf first): 1 with *der and
+ * *len, 0 when not resumed. */
+int mbed_resume_chain(const struct mbed_session *s, const unsigned char **der, size_t *len);
+void mbed_resume_free(struct mbed_session *s);
 
 /* 1 once bound; 0 with msg saying why (and which other version is installed). */
 int mbed_load(char *msg, size_t msgcap);

@@ -9,12 +9,13 @@
  *
  * Mbed TLS says nothing after the handshake about whether it resumed, but a
  * full handshake always runs the verify callback (VERIFY_OPTIONAL) and an
- * abbreviated one never does: offered + no verification = resumed. The
- * session carries the peer's leaf certificate (MBEDTLS_SSL_KEEP_PEER_CERTIFICATE,
- * Debian's default), so a resumed connection reports it; the rest of the
- * chain the server once sent is not kept by Mbed TLS.
+ * abbreviated one never does: offered + no verification = resumed. Mbed
+ * TLS's copy of a session keeps only the peer's leaf certificate: the cache
+ * keeps the whole chain the server sent beside it, which a resumed connection
+ * reports.
  */
 #define _GNU_SOURCE
+#include "../common/der.h"
 #include "../common/session_cache.h"
 #include "../common/verify.h"
 #include "mbedtls_api.h"
@@ -22,11 +23,14 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct mbed_cached {
     atomic_int refs;
     mbedtls_ssl_session sess;   /* read-only once cached */
+    unsigned char *chain;       /* the peer's chain, DER, leaf first */
+    size_t chain_len;
 };
 
 static void *cached_dup(void *blob)
@@ -40,6 +44,7 @@ static void cached_free(void *blob)
     struct mbed_cached *m = blob;
     if (m && atomic_fetch_sub(&m->refs, 1) == 1) {
         mb.ssl_session_free(&m->sess);   /* wipes the master secret */
+        free(m->chain);
         free(m);
     }
 }
@@ -66,11 +71,39 @@ void mbed_resume_offer(tls_conn *c, struct mbed_session *s)
                            sizeof s->resumed_verify_message))
         return;
     struct mbed_cached *m = blob;
+    if (cert_seconds_left(&m->sess) > 0 && mb.ssl_set_session(&s->ssl, &m->sess) == 0) {
+        s->offered = m;   /* kept for its chain */
+        return;
+    }
     if (cert_seconds_left(&m->sess) <= 0)
         session_cache_forget(c);   /* its certificate expired since: verify again */
-    else if (mb.ssl_set_session(&s->ssl, &m->sess) == 0)
-        s->offered = 1;
     cached_free(m);
+}
+
+/* The chain m is stored with: the resumed session's, else the one the server just sent. */
+static int copy_chain(struct mbed_session *s, struct mbed_cached *m)
+{
+    if (s->resumed) {
+        const struct mbed_cached *from = s->offered;
+        m->chain = from->chain_len ? malloc(from->chain_len) : NULL;
+        if (from->chain_len && !m->chain)
+            return 0;
+        if (m->chain)
+            memcpy(m->chain, from->chain, from->chain_len);
+        m->chain_len = from->chain_len;
+        return 1;
+    }
+    size_t len = 0;
+    for (const mbedtls_x509_crt *crt = mb.ssl_get_peer_cert(&s->ssl); crt && crt->raw.p; crt = crt->next)
+        len += crt->raw.len;
+    m->chain = len ? malloc(len) : NULL;
+    if (!m->chain)
+        return 0;
+    for (const mbedtls_x509_crt *crt = mb.ssl_get_peer_cert(&s->ssl); crt && crt->raw.p; crt = crt->next) {
+        memcpy(m->chain + m->chain_len, crt->raw.p, crt->raw.len);
+        m->chain_len += crt->raw.len;
+    }
+    return 1;
 }
 
 /* A copy of the session just made, stored under c's key when c was verified
@@ -87,7 +120,8 @@ static void resume_store(tls_conn *c, struct mbed_session *s)
     atomic_init(&m->refs, 1);
     mb.ssl_session_init(&m->sess);
     long life = 0;
-    if (mb.ssl_get_session(&s->ssl, &m->sess) == 0 && (m->sess.id_len > 0 || m->sess.ticket)) {
+    if (mb.ssl_get_session(&s->ssl, &m->sess) == 0 && (m->sess.id_len > 0 || m->sess.ticket) &&
+        copy_chain(s, m)) {
         life = cert_seconds_left(&m->sess);
         if (m->sess.ticket && m->sess.ticket_lifetime > 0 && (long)m->sess.ticket_lifetime < life)
             life = (long)m->sess.ticket_lifetime;
@@ -103,4 +137,20 @@ void mbed_resume_handshake_done(tls_conn *c, struct mbed_session *s)
     else
         mbed_record_verify_result(c);
     resume_store(c, s);
+}
+
+int mbed_resume_chain(const struct mbed_session *s, const unsigned char **der, size_t *len)
+{
+    if (!s->resumed)
+        return 0;
+    const struct mbed_cached *m = s->offered;
+    *der = m->chain;
+    *len = m->chain_len;
+    return 1;
+}
+
+void mbed_resume_free(struct mbed_session *s)
+{
+    cached_free(s->offered);
+    s->offered = NULL;
 }
