@@ -7,6 +7,7 @@
       "target_name": "ostls",
       "type": "loadable_module",
       "sources": [
+        "c/common/der.c",
         "c/common/engine.c",
         "c/common/options.c",
         "c/common/pem.c",
@@ -35,6 +36,7 @@
             "c/impl-linux/engines.c",
             "c/impl-linux/mbedtls.c",
             "c/impl-linux/mbedtls_load.c",
+            "c/impl-linux/mbedtls_resume.c",
             "c/impl-linux/mbedtls_verify.c",
             "c/impl-linux/openssl.c",
             "c/impl-linux/ossl_identity.c",
@@ -42,6 +44,7 @@
             "c/impl-linux/s2n.c",
             "c/impl-linux/s2n_config.c",
             "c/impl-linux/s2n_load.c",
+            "c/impl-linux/s2n_resume.c",
             "c/impl-linux/trust_paths.c"
           ],
           "cflags": ["-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra"],

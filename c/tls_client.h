@@ -251,6 +251,11 @@ TLS_API int tls_shutdown(tls_conn *tls, int *done, const char **err, const char 
  *   verify_message   the OS's words for verify_result
  *   os_error         symbolic OS error behind the last failure (ECONNREFUSED, ...), or ""
  *   remote_address, remote_port, local_address, local_port
+ *   summary          what a host reads once the handshake is done, in one call:
+ *                    verify_result, protocol, session_reused, cipher,
+ *                    remote_address, remote_port, local_address, local_port,
+ *                    in that order, each followed by "\n", then alpn (last:
+ *                    the only one whose bytes the caller chose)
  */
 TLS_API int tls_info(tls_conn *tls, const char *key, const char **value,
                      const char **err, const char **errmsg);

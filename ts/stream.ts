@@ -76,6 +76,7 @@ function sessionCacheDefault(): boolean {
 const DEFAULT_HANDSHAKE_TIMEOUT = 120_000
 const WAIT_SLICE_MS = 50
 const SLAB_SIZE = 256 * 1024
+const FIRST_SLAB_SIZE = 32 * 1024
 const MIN_READ = 16 * 1024
 const NO_SLAB = Buffer.alloc(0)
 
@@ -353,19 +354,21 @@ export class TLSStream extends Duplex {
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer)
     this.#handshakeTimer = null
     try {
-      const verify = conn.info('verify_result')
+      // One FFI call for all of them (tls_info "summary", in this order).
+      const [verify, protocol, reused, cipher, remoteAddress, remotePort, localAddress, localPort, ...alpnLines] =
+        conn.info('summary').split('\n')
+      const alpn = alpnLines.join('\n')
       this.authorized = verify === 'ok'
       this.authorizationError = this.authorized ? null : verify || 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
-      this.alpnProtocol = conn.info('alpn') || false
-      this.#protocol = conn.info('protocol') || null
-      this.#sessionReused = conn.info('session_reused') === '1'
-      const cipher = conn.info('cipher')
+      this.alpnProtocol = alpn || false
+      this.#protocol = protocol || null
+      this.#sessionReused = reused === '1'
       if (cipher) this.#cipher = { name: cipher, standardName: cipher, version: this.#protocol ?? '' }
-      this.remoteAddress = conn.info('remote_address') || undefined
-      this.remotePort = Number(conn.info('remote_port')) || undefined
+      this.remoteAddress = remoteAddress || undefined
+      this.remotePort = Number(remotePort) || undefined
       this.remoteFamily = this.remoteAddress ? (net.isIPv6(this.remoteAddress) ? 'IPv6' : 'IPv4') : undefined
-      this.localAddress = conn.info('local_address') || undefined
-      this.localPort = Number(conn.info('local_port')) || undefined
+      this.localAddress = localAddress || undefined
+      this.localPort = Number(localPort) || undefined
     } catch (e) {
       this.destroy(e as Error)
       return
@@ -443,7 +446,9 @@ export class TLSStream extends Duplex {
     try {
       while (this.#wantRead && !this.#readEnded && !this.#readWait) {
         if (this.#slab.length - this.#slabOff < MIN_READ) {
-          this.#slab = Buffer.allocUnsafe(SLAB_SIZE)
+          // A connection's first slab is small: many read a short reply and
+          // end, and a big one costs a fresh mapping and the GC's attention.
+          this.#slab = Buffer.allocUnsafe(this.bytesRead === 0 ? FIRST_SLAB_SIZE : SLAB_SIZE)
           this.#slabOff = 0
         }
         const n = conn.read(this.#slab.subarray(this.#slabOff))
@@ -548,9 +553,13 @@ export class TLSStream extends Duplex {
     const pending = this.#pending
     const final = this.#finalCb
     this.#pending = this.#finalCb = null
-    const reason = err ?? destroyedError()
-    pending?.cb(reason)
-    final?.(reason)
+    // Made only when a callback gets it: an Error's stack trace is costly, and
+    // most streams end with neither a write nor an end() in progress.
+    if (pending || final) {
+      const reason = err ?? destroyedError()
+      pending?.cb(reason)
+      final?.(reason)
+    }
     cb(err)
   }
 

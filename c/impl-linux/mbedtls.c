@@ -15,8 +15,10 @@
  * "buffered input" is just its decrypted bytes.
  */
 #define _GNU_SOURCE
+#include "../common/der.h"
 #include "../common/engine.h"
 #include "../common/pem.h"
+#include "../common/session_cache.h"
 #include "../common/suites.h"
 #include "../common/verify.h"
 #include "mbedtls_api.h"
@@ -240,6 +242,7 @@ static int mbed_session_new(tls_conn *c)
     if (!s)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
     c->session = s;
+    session_key_prepare(c);   /* before opts.ca is freed below */
     const struct tls_options *o = &c->opts;
     if (o->min_version == TLS_VERSION_1_3)
         return conn_fail(c, TLS_PROTOCOL_VERSION,
@@ -284,6 +287,7 @@ static int mbed_session_new(tls_conn *c)
                          "could not set up the TLS session for %s: %s", c->peer_name, text);
     }
     mb.ssl_set_bio(&s->ssl, c, bio_send, bio_recv, NULL);
+    mbed_resume_offer(c, s);
     return 1;
 }
 
@@ -302,6 +306,7 @@ static void mbed_session_free(tls_conn *c)
         mb.x509_crt_free(s->extra_ca);
         free(s->extra_ca);
     }
+    mbed_resume_free(s);
     free(s->alpn_buf);
     free(s->alpn_list);
     free(s);
@@ -426,7 +431,7 @@ static step_result mbed_handshake(tls_conn *c)
     int rc = mb.ssl_handshake(&s->ssl);
     if (rc == 0) {
         s->handshake_done = 1;
-        mbed_record_verify_result(c);
+        mbed_resume_handshake_done(c, s);
         return STEP_DONE;
     }
     if (rc == MBEDTLS_ERR_SSL_WANT_READ)
@@ -577,11 +582,25 @@ static int mbed_conn_info(tls_conn *c, const char *key, strbuf *out)
         if (proto)
             strbuf_puts(out, proto);
     } else if (strcmp(key, "peer_cert") == 0 || strcmp(key, "peer_chain") == 0) {
-        /* The chain as the server sent it, leaf first. */
+        /* The chain as the server sent it, leaf first (resumed: as the
+         * server sent it to the connection that made the session). */
         int all = strcmp(key, "peer_chain") == 0;
-        for (const mbedtls_x509_crt *crt = mb.ssl_get_peer_cert(&s->ssl); crt && crt->raw.p;
-             crt = all ? crt->next : NULL)
-            pem_append_cert(out, crt->raw.p, crt->raw.len);
+        const unsigned char *der;
+        size_t len;
+        if (mbed_resume_chain(s, &der, &len)) {
+            for (size_t at = 0, n; at < len && (n = der_element_size(der + at, len - at)) > 0; at += n) {
+                pem_append_cert(out, der + at, n);
+                if (!all)
+                    break;
+            }
+        } else {
+            for (const mbedtls_x509_crt *crt = mb.ssl_get_peer_cert(&s->ssl); crt && crt->raw.p;
+                 crt = all ? crt->next : NULL)
+                pem_append_cert(out, crt->raw.p, crt->raw.len);
+        }
+    } else if (strcmp(key, "session_reused") == 0) {
+        if (s->handshake_done)
+            strbuf_puts(out, s->resumed ? "1" : "0");
     } else {
         return 0;
     }

@@ -43,7 +43,8 @@
     X(ssl_handshake) X(ssl_read) X(ssl_write) X(ssl_close_notify)                        \
     X(ssl_get_bytes_avail) X(ssl_get_version)                   \
     X(ssl_get_ciphersuite) X(ssl_get_ciphersuite_id) X(ssl_get_alpn_protocol)            \
-    X(ssl_get_peer_cert) X(ssl_get_max_out_record_payload)
+    X(ssl_get_peer_cert) X(ssl_get_max_out_record_payload)                               \
+    X(ssl_session_init) X(ssl_session_free) X(ssl_get_session) X(ssl_set_session)
 
 #define MBED_MEMBER(name) __typeof__(mbedtls_##name) *name;
 struct mbed_api {
@@ -76,12 +77,26 @@ struct mbed_session {
     int verified;                /* verify_cb ran */
     int verify_rejected;         /* verify_cb failed the handshake */
     record_track rx;             /* received bytes against record boundaries (records.h) */
+    void *offered;               /* the cached session offered (resumed_verify_* are its result) */
+    int resumed;                 /* ... and the server resumed it */
+    long resumed_verify_code;
+    char resumed_verify_message[256];
 };
 
 /* mbedtls_verify.c: the verify callback (its context is the tls_conn), and
  * the outcome recorded with conn_set_verify_result. */
 int mbed_verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags);
 void mbed_record_verify_result(tls_conn *c);
+
+/* mbedtls_resume.c: session resumption through c/common's cache. offer: after
+ * ssl_setup, before the handshake; handshake_done: records the verify result
+ * (the resumed session's when resumed) and caches the session made. */
+void mbed_resume_offer(tls_conn *c, struct mbed_session *s);
+void mbed_resume_handshake_done(tls_conn *c, struct mbed_session *s);
+/* The chain a resumed connection reports (DER, leaf first): 1 with *der and
+ * *len, 0 when not resumed. */
+int mbed_resume_chain(const struct mbed_session *s, const unsigned char **der, size_t *len);
+void mbed_resume_free(struct mbed_session *s);
 
 /* 1 once bound; 0 with msg saying why (and which other version is installed). */
 int mbed_load(char *msg, size_t msgcap);

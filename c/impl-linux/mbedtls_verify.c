@@ -4,36 +4,13 @@
  * verification codes, so results read the same on every engine.
  */
 #define _GNU_SOURCE
+#include "../common/der.h"
 #include "../common/verify.h"
 #include "mbedtls_api.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
-
-/* One DER element at *p: its tag, contents and the position after it. */
-static int der_next(const unsigned char **p, const unsigned char *end, int *tag,
-                    const unsigned char **val, size_t *len)
-{
-    const unsigned char *q = *p;
-    if (end - q < 2)
-        return 0;
-    *tag = *q++;
-    size_t n = *q++;
-    if (n & 0x80) {
-        int bytes = n & 0x7f;
-        if (bytes < 1 || bytes > 3 || end - q < bytes)
-            return 0;
-        for (n = 0; bytes-- > 0;)
-            n = (n << 8) | *q++;
-    }
-    if ((size_t)(end - q) < n)
-        return 0;
-    *val = q;
-    *len = n;
-    *p = q + n;
-    return 1;
-}
 
 /* 2.28 keeps only dNSName and otherName SANs: iPAddress ones are read from
  * the raw extensions here. 1 when one equals addr (4 or 16 bytes). */

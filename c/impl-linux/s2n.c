@@ -18,8 +18,11 @@
 #include "../common/pem.h"
 #include "../common/records.h"
 #include "../common/suites.h"
+#include "../common/der.h"
+#include "../common/session_cache.h"
 #include "../common/verify.h"
 #include "s2n_api.h"
+#include "s2n_resume.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -45,6 +48,7 @@ struct s2n_session {
      * HTTP reply "announces"), and a FIN in the middle of a record is a
      * truncation, not a clean end. */
     record_track rx;
+    struct s2n_resume resume;        /* session resumption (s2n_resume.h) */
 };
 
 /* ---------------------------------------------------------------- start */
@@ -206,6 +210,7 @@ static int session_new(tls_conn *c)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
     c->session = s;
     s->c = c;
+    session_key_prepare(c);   /* before opts.ca is freed below */
     const char *policy = POLICY_DEFAULT;
     if (o->min_version == TLS_VERSION_1_3 && o->max_version && o->max_version < TLS_VERSION_1_3)
         return conn_fail(c, TLS_INVALID_ARGUMENT, "min_version is above max_version");
@@ -242,6 +247,7 @@ static int session_new(tls_conn *c)
         if (s2n.s2n_connection_append_protocol_preference(s->sc, o->alpn + i + 1, o->alpn[i]) < 0)
             return conn_fail(c, TLS_INVALID_ARGUMENT, "option alpn could not be applied: %s",
                              s2n.s2n_strerror(s2n_err(), "EN"));
+    s2n_resume_offer(&s2n, c, s->sc, &s->resume);
     return 1;
 }
 
@@ -252,6 +258,7 @@ static void session_free(tls_conn *c)
         return;
     if (s->sc)
         s2n.s2n_connection_free(s->sc);
+    s2n_resume_free(&s->resume);
     s2n_cfg_release(s->ca_config);   /* after the connection that used it */
     free(s->peeked);
     free(s);
@@ -365,10 +372,13 @@ static step_result handshake(tls_conn *c)
     if (s2n.s2n_negotiate(s->sc, &blocked) < 0)
         return blocked_or_fail(c, blocked, "during the TLS handshake");
     s->handshake_done = 1;
+    if (s2n_resume_reused(s->sc, &s->resume))
+        return STEP_DONE;   /* the session's verify result */
     if (!c->opts.verify_peer) {
         /* s2n skips every check when verification is off: nothing is known. */
         conn_set_verify_result(c, VERIFY_CERT_UNTRUSTED,
                                "not verified (s2n-tls checks nothing when verification is off)");
+        s2n_resume_verified(s->sc, &s->resume);
         return STEP_DONE;
     }
     if (!leaf_has_san(s)) {
@@ -378,6 +388,7 @@ static step_result handshake(tls_conn *c)
         return STEP_FAILED;
     }
     conn_set_verify_result(c, VERIFY_OK, "ok");
+    s2n_resume_verified(s->sc, &s->resume);
     return STEP_DONE;
 }
 
@@ -492,26 +503,25 @@ static void close_notify(tls_conn *c)
 
 /* ------------------------------------------------------------------ info */
 
+/* A resumed connection reports the chain of the session it resumed (s2n
+ * has none then). */
 static void append_chain(struct s2n_session *s, strbuf *out, int leaf_only)
 {
-    struct s2n_cert_chain_and_key *chain = s2n.s2n_cert_chain_and_key_new();
-    uint32_t count = 0;
-    if (!chain) {
-        out->failed = 1;
-        return;
+    strbuf fresh = { 0 };
+    const unsigned char *der;
+    size_t len;
+    if (!s2n_resume_chain(&s->resume, &der, &len)) {
+        s2n_peer_chain_der(&s2n, s->sc, &fresh);
+        der = (const unsigned char *)fresh.data;
+        len = fresh.failed ? 0 : fresh.len;
+        out->failed |= fresh.failed;
     }
-    if (s2n.s2n_connection_get_peer_cert_chain(s->sc, chain) == 0 &&
-        s2n.s2n_cert_chain_get_length(chain, &count) == 0) {
-        for (uint32_t i = 0; i < count && (!leaf_only || i == 0); i++) {
-            struct s2n_cert *cert = NULL;
-            const uint8_t *der = NULL;
-            uint32_t len = 0;
-            if (s2n.s2n_cert_chain_get_cert(chain, &cert, i) == 0 &&
-                s2n.s2n_cert_get_der(cert, &der, &len) == 0 && len > 0)
-                pem_append_cert(out, der, len);
-        }
+    for (size_t at = 0, n; at < len && (n = der_element_size(der + at, len - at)) > 0; at += n) {
+        pem_append_cert(out, der + at, n);
+        if (leaf_only)
+            break;
     }
-    s2n.s2n_cert_chain_and_key_free(chain);
+    strbuf_free(&fresh);
 }
 
 static int conn_info(tls_conn *c, const char *key, strbuf *out)
@@ -537,6 +547,9 @@ static int conn_info(tls_conn *c, const char *key, strbuf *out)
     } else if (strcmp(key, "peer_cert") == 0 || strcmp(key, "peer_chain") == 0) {
         if (s->handshake_done)
             append_chain(s, out, strcmp(key, "peer_cert") == 0);
+    } else if (strcmp(key, "session_reused") == 0) {
+        if (s->handshake_done)
+            strbuf_puts(out, s->resume.resumed ? "1" : "0");
     } else {
         return conn_info_is_backend_key(key);
     }

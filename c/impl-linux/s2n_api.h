@@ -16,6 +16,7 @@ struct s2n_config;
 struct s2n_connection;
 struct s2n_cert_chain_and_key;
 struct s2n_cert;
+struct s2n_session_ticket;
 
 /* s2n_mode */
 #define S2N_MODE_CLIENT 1
@@ -41,6 +42,7 @@ struct s2n_cert;
 typedef int s2n_io_fn(void *ctx, uint8_t *buf, uint32_t len);
 typedef int s2n_io_out_fn(void *ctx, const uint8_t *buf, uint32_t len);
 typedef uint8_t s2n_host_fn(const char *name, size_t len, void *data);
+typedef int s2n_ticket_fn(struct s2n_connection *sc, void *ctx, struct s2n_session_ticket *ticket);
 
 /* X(return type, name, parameters) */
 #define S2N_FUNCTIONS(X) \
@@ -83,7 +85,16 @@ typedef uint8_t s2n_host_fn(const char *name, size_t len, void *data);
     X(int, s2n_cert_chain_get_length, (const struct s2n_cert_chain_and_key *chain, uint32_t *count)) \
     X(int, s2n_cert_chain_get_cert, (const struct s2n_cert_chain_and_key *chain, struct s2n_cert **cert, uint32_t index)) \
     X(int, s2n_cert_get_der, (const struct s2n_cert *cert, const uint8_t **der, uint32_t *len)) \
-    X(int, s2n_cert_get_x509_extension_value_length, (struct s2n_cert *cert, const uint8_t *oid, uint32_t *len))
+    X(int, s2n_cert_get_x509_extension_value_length, (struct s2n_cert *cert, const uint8_t *oid, uint32_t *len)) \
+    X(int, s2n_config_set_session_tickets_onoff, (struct s2n_config *cfg, uint8_t enabled)) \
+    X(int, s2n_config_set_session_ticket_cb, (struct s2n_config *cfg, s2n_ticket_fn *fn, void *ctx)) \
+    X(int, s2n_session_ticket_get_data_len, (struct s2n_session_ticket *ticket, size_t *len)) \
+    X(int, s2n_session_ticket_get_data, (struct s2n_session_ticket *ticket, size_t max, uint8_t *data)) \
+    X(int, s2n_session_ticket_get_lifetime, (struct s2n_session_ticket *ticket, uint32_t *seconds)) \
+    X(int, s2n_connection_set_session, (struct s2n_connection *sc, const uint8_t *session, size_t len)) \
+    X(int, s2n_connection_is_session_resumed, (struct s2n_connection *sc)) \
+    X(int, s2n_connection_set_ctx, (struct s2n_connection *sc, void *ctx)) \
+    X(void *, s2n_connection_get_ctx, (struct s2n_connection *sc))
 
 #define S2N_DECLARE_SLOT(ret, name, params) ret (*name) params;
 struct s2n_api {

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "../common/options.h"
 #include "s2n_api.h"
+#include "s2n_resume.h"
 #include "trust_paths.h"
 
 #include <pthread.h>
@@ -48,6 +49,7 @@ static struct s2n_config *new_config(int verify)
         s2n.s2n_config_free(cfg);
         return NULL;
     }
+    s2n_resume_config(&s2n, cfg);
     if (!verify) {
         s2n.s2n_config_disable_x509_verification(cfg);
         return cfg;
