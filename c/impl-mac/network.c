@@ -13,10 +13,11 @@
  * answers TLS_WANT_READ on it, or TLS_POLL_NOW when progress is already
  * possible).
  *
- * Verification: sec_protocol_options_set_verify_block, evaluated by
- * mac_evaluate_trust (SSL policy for the peer name, keychains, trust settings,
- * the `ca` anchors) on the connection's queue, so it may fetch from the
- * network without blocking any tls_* call.
+ * Verification: sec_protocol_options_set_verify_block; the sent chain is read
+ * from the handshake's metadata and the trust evaluated once, asynchronously
+ * (SecTrustEvaluateAsyncWithError; SSL policy for the peer name, keychains,
+ * trust settings, the `ca` anchors) on the connection's queue, so it may
+ * fetch from the network without blocking any tls_* call (on_verify).
  *
  * Lifetime: the shared record is reference counted: one reference for the
  * tls_conn, one held by the state handler until nw_connection_state_cancelled
@@ -365,21 +366,11 @@ static void on_state(struct nw_shared *sh, nw_connection_state_t state, nw_error
     }
 }
 
-static void on_verify(struct nw_shared *sh, sec_trust_t trust_ref, sec_protocol_verify_complete_t complete)
+/* The verify block's result: recorded for the host, then handed to
+ * Network.framework. Takes sent (the chain as the server sent it). */
+static void finish_verify(struct nw_shared *sh, long code, const char *message, CFMutableArrayRef sent,
+                          sec_protocol_verify_complete_t complete)
 {
-    SecTrustRef trust = sec_trust_copy_ref(trust_ref);
-    long code = VERIFY_CERT_UNTRUSTED;
-    char message[256] = "no server certificate to evaluate";
-    CFMutableArrayRef sent = NULL;
-    if (trust) {
-        CFIndex count = SecTrustGetCertificateCount(trust);
-        sent = CFArrayCreateMutable(NULL, count, &kCFTypeArrayCallBacks);
-        for (CFIndex i = 0; sent && i < count; i++)
-            CFArrayAppendValue(sent, SecTrustGetCertificateAtIndex(trust, i));
-        code = mac_evaluate_trust(trust, sh->peer_name, sh->peer_name_is_ip, sh->anchors, 1,
-                                  message, sizeof message);
-        CFRelease(trust);
-    }
     pthread_mutex_lock(&sh->lock);
     sh->verify_code = code;
     snprintf(sh->verify_message, sizeof sh->verify_message, "%s", message);
@@ -390,6 +381,61 @@ static void on_verify(struct nw_shared *sh, sec_trust_t trust_ref, sec_protocol_
     signal_locked(sh);
     pthread_mutex_unlock(&sh->lock);
     complete(code == VERIFY_OK || !sh->verify_peer);
+}
+
+/*
+ * The certificates come from the handshake's metadata
+ * (sec_protocol_metadata_access_peer_certificate_chain: the chain as the
+ * server sent it). Reading them from the trust object instead would evaluate
+ * it there and then (SecTrustGetCertificateCount's documentation) before the
+ * policy below is set, and report the chain the OS built. The one evaluation
+ * is SecTrustEvaluateAsyncWithError, called from the connection's queue and
+ * answering on it (as its documentation requires), so a slow intermediate or
+ * revocation fetch waits without holding a GCD worker. The block may run
+ * more than once per connection (sec_protocol_verify_t): each run replaces
+ * the recorded result.
+ */
+static void on_verify(struct nw_shared *sh, sec_protocol_metadata_t metadata, sec_trust_t trust_ref,
+                      sec_protocol_verify_complete_t complete)
+{
+    CFMutableArrayRef sent = CFArrayCreateMutable(NULL, 0, &kCFTypeArrayCallBacks);
+    if (sent && metadata)
+        sec_protocol_metadata_access_peer_certificate_chain(metadata, ^(sec_certificate_t certificate) {
+            SecCertificateRef cert = sec_certificate_copy_ref(certificate);
+            if (cert) {
+                CFArrayAppendValue(sent, cert);
+                CFRelease(cert);
+            }
+        });
+    SecTrustRef trust = trust_ref ? sec_trust_copy_ref(trust_ref) : NULL;
+    char message[256];
+    if (!trust) {
+        finish_verify(sh, VERIFY_CERT_UNTRUSTED, "no server certificate to evaluate", sent, complete);
+        return;
+    }
+    if (!mac_trust_prepare(trust, sh->peer_name, sh->anchors, 1, message, sizeof message)) {
+        CFRelease(trust);
+        finish_verify(sh, VERIFY_CERT_UNTRUSTED, message, sent, complete);
+        return;
+    }
+    retain_shared(sh);   /* the evaluation's, until its answer */
+    OSStatus st = SecTrustEvaluateAsyncWithError(trust, sh->queue, ^(SecTrustRef evaluated, bool trusted,
+                                                                     CFErrorRef error) {
+        char words[256];
+        long code = mac_trust_outcome(evaluated, trusted, error, sh->peer_name_is_ip, words, sizeof words);
+        CFRelease(trust);
+        finish_verify(sh, code, words, sent, complete);
+        release_shared(sh);
+    });
+    if (st != errSecSuccess) {
+        /* Documented: the answer block is then never called. */
+        char text[200];
+        mac_status_text(st, text, sizeof text);
+        snprintf(message, sizeof message, "the trust evaluation could not start: %s", text);
+        CFRelease(trust);
+        finish_verify(sh, VERIFY_CERT_UNTRUSTED, message, sent, complete);
+        release_shared(sh);
+    }
 }
 
 /* ---------------------------------------------------------- global init */
@@ -549,8 +595,7 @@ static int start_connection(tls_conn *c)
         sec_protocol_options_set_tls_tickets_enabled(sec, false);
         sec_protocol_options_set_verify_block(sec, ^(sec_protocol_metadata_t metadata, sec_trust_t trust,
                                                      sec_protocol_verify_complete_t complete) {
-            (void)metadata;
-            on_verify(sh, trust, complete);
+            on_verify(sh, metadata, trust, complete);
         }, sh->queue);
         sec_release(sec);
     };

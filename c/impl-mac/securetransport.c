@@ -6,9 +6,10 @@
  *
  * Verification: kSSLSessionOptionBreakOnServerAuth stops the handshake when
  * the server's certificates have arrived; mac_evaluate_trust then evaluates
- * them with the SSL policy for the peer name, keychains, trust settings and
- * the `ca` anchors. The evaluation runs on the caller's thread, so it is told
- * not to fetch from the network (no tls_* call waits on the network).
+ * them once with the SSL policy for the peer name, keychains, trust settings
+ * and the `ca` anchors. The evaluation runs on the caller's thread, so it is
+ * told not to fetch from the network (no tls_* call waits on the network);
+ * the chain is read from the trust only after it (check_server).
  *
  * Half-close: SSLClose ends the whole session (later SSLRead calls report the
  * end), so tls_shutdown here only ends the TCP sending side; close_notify is
@@ -240,14 +241,18 @@ static int check_server(tls_conn *c)
         return conn_fail(c, TLS_HANDSHAKE_FAILED, "%s sent no certificate SecureTransport could read: %s",
                          c->peer_name, text);
     }
-    /* Before evaluation the trust holds exactly what the server sent. */
-    CFIndex count = SecTrustGetCertificateCount(trust);
-    s->sent_chain = CFArrayCreateMutable(NULL, count, &kCFTypeArrayCallBacks);
-    for (CFIndex i = 0; s->sent_chain && i < count; i++)
-        CFArrayAppendValue(s->sent_chain, SecTrustGetCertificateAtIndex(trust, i));
+    /* One evaluation, here on the caller's thread with network fetches off
+     * (no tls_* call waits on the network). The chain is read only after it:
+     * reading a trust's certificates before evaluating it evaluates it
+     * (SecTrustGetCertificateCount's documentation), with fetching still
+     * allowed. SecureTransport hands over the server's certificates only
+     * inside that trust (SSLCopyPeerCertificates, which Apple deprecated in
+     * favour of it, is not used), so peer_chain here is the chain as the
+     * evaluation ordered and completed it, leaf first. */
     char message[256];
     long code = mac_evaluate_trust(trust, c->peer_name, c->peer_name_is_ip, s->anchors, 0,
                                    message, sizeof message);
+    s->sent_chain = mac_trust_copy_chain(trust);
     CFRelease(trust);
     conn_set_verify_result(c, code, message);
     if (code != VERIFY_OK && c->opts.verify_peer)
