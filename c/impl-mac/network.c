@@ -78,6 +78,8 @@ struct nw_shared {
     int rx_armed;            /* a receive is outstanding */
     int rx_eof;              /* the peer finished sending */
     size_t tx_pending;       /* bytes handed to nw_connection_send, not completed */
+    int fin_done;            /* the final send's completion came */
+    int cancel_requested;    /* nw_connection_cancel or _force_cancel was called */
 
     /* captured when ready (then read-only) */
     unsigned protocol;
@@ -90,7 +92,8 @@ struct nw_shared {
 struct nw_session {
     struct nw_shared *sh;
     int started;
-    int write_shut;
+    int write_shut;          /* tls_shutdown began: no more data after this */
+    int fin_sent;            /* the final send (close_notify, FIN) is queued */
 };
 
 static struct nw_shared *shared_of(tls_conn *c)
@@ -351,8 +354,14 @@ static void on_state(struct nw_shared *sh, nw_connection_state_t state, nw_error
         }
         signal_locked(sh);
         pthread_mutex_unlock(&sh->lock);
-        if (state == nw_connection_state_waiting)
-            nw_connection_cancel(sh->conn);
+        if (state == nw_connection_state_waiting) {
+            pthread_mutex_lock(&sh->lock);
+            int cancel = !sh->cancel_requested;
+            sh->cancel_requested = 1;
+            pthread_mutex_unlock(&sh->lock);
+            if (cancel)
+                nw_connection_cancel(sh->conn);
+        }
         return;
     case nw_connection_state_cancelled:
         pthread_mutex_lock(&sh->lock);
@@ -525,22 +534,36 @@ static int nw_session_new(tls_conn *c)
     return 1;
 }
 
-static void nw_transport_close(tls_conn *c)
+/* Stop the connection: gracefully (tls_close: close_notify and FIN after
+ * what was already handed over, as nw_connection_cancel documents) or, for
+ * tls_free on a connection still open, abortively
+ * (nw_connection_force_cancel: "immediately disconnects"), as the header
+ * promises for tls_free. Either only once. */
+static void stop_connection(tls_conn *c, int force)
 {
     struct nw_session *s = c->session;
     struct nw_shared *sh = s->sh;
     pthread_mutex_lock(&sh->lock);
     close_pipe_locked(sh);
-    int cancel = sh->conn && !sh->cancelled;
-    pthread_mutex_unlock(&sh->lock);
+    int cancel = sh->conn && !sh->cancelled && !sh->cancel_requested;
     if (cancel)
-        nw_connection_cancel(sh->conn);   /* graceful: close_notify and FIN */
+        sh->cancel_requested = 1;
+    pthread_mutex_unlock(&sh->lock);
+    if (cancel && force)
+        nw_connection_force_cancel(sh->conn);
+    else if (cancel)
+        nw_connection_cancel(sh->conn);
+}
+
+static void nw_transport_close(tls_conn *c)
+{
+    stop_connection(c, 0);
 }
 
 static void nw_session_free(tls_conn *c)
 {
     struct nw_session *s = c->session;
-    nw_transport_close(c);
+    stop_connection(c, 1);
     release_shared(s->sh);
     free(s);
     c->session = NULL;
@@ -857,24 +880,49 @@ static step_result nw_write(tls_conn *c, const void *buf, size_t len, size_t *n)
     return STEP_DONE;
 }
 
-/* End the sending side: a final, complete stream context makes
- * Network.framework send close_notify and then the TCP FIN. */
+/*
+ * End the sending side: a final, complete stream context makes
+ * Network.framework send close_notify and then the TCP FIN. Only once every
+ * earlier send has completed: a send's completion is when the stack has
+ * processed its data (nw_connection_send's documentation), and neither the
+ * final send nor a later nw_connection_cancel promises to wait for sends still
+ * queued, so until then this answers WANT_WRITE (nw_transport_poll wakes the
+ * host when tx_pending reaches 0). Done when the final send has completed.
+ */
 static step_result nw_shutdown(tls_conn *c)
 {
     struct nw_session *s = c->session;
     struct nw_shared *sh = s->sh;
-    if (s->write_shut)
-        return STEP_DONE;
     s->write_shut = 1;
+    pthread_mutex_lock(&sh->lock);
+    drain_locked(sh);
+    int failed = sh->io_failed || sh->cancelled, pending = sh->tx_pending != 0, done = sh->fin_done;
+    pthread_mutex_unlock(&sh->lock);
+    if (failed) {
+        fail_io(c, "while shutting down");
+        return STEP_FAILED;
+    }
+    if (done)
+        return STEP_DONE;
+    if (pending || s->fin_sent)
+        return STEP_WANT_WRITE;
+    s->fin_sent = 1;
     retain_shared(sh);
     nw_connection_send(sh->conn, NULL, NW_CONNECTION_DEFAULT_STREAM_CONTEXT, true, ^(nw_error_t error) {
-        (void)error;
+        char text[256] = "";
+        if (error)
+            error_text(error, text, sizeof text);
         pthread_mutex_lock(&sh->lock);
+        sh->fin_done = 1;
+        if (error && !sh->cancelled && !sh->io_failed) {
+            sh->io_failed = 1;
+            record_error_locked(sh, error, text);
+        }
         signal_locked(sh);
         pthread_mutex_unlock(&sh->lock);
         release_shared(sh);
     });
-    return STEP_DONE;
+    return STEP_WANT_WRITE;
 }
 
 static void nw_close_notify(tls_conn *c)
@@ -912,8 +960,12 @@ static int nw_transport_poll(tls_conn *c, int want, int64_t *handle, int *events
         }
         if (want & TLS_WANT_READ)
             now |= c->peer_finished || sh->rx_len || sh->rx_eof || sh->io_failed || sh->cancelled;
-        if (want & TLS_WANT_WRITE)
-            now |= s->write_shut || sh->io_failed || sh->cancelled || sh->tx_pending < TX_LIMIT;
+        if (want & TLS_WANT_WRITE) {
+            if (s->write_shut)   /* shutting down: waiting for sends to complete (nw_shutdown) */
+                now |= sh->io_failed || sh->cancelled || sh->fin_done || (!s->fin_sent && !sh->tx_pending);
+            else
+                now |= sh->io_failed || sh->cancelled || sh->tx_pending < TX_LIMIT;
+        }
         break;
     default:
         now = 1;
