@@ -1017,6 +1017,7 @@ static int nw_conn_info(tls_conn *c, const char *key, strbuf *out)
 
 const struct tls_engine network_engine = {
     .name = "network",
+    .fixed_socket_options = 1,   /* nw_tcp_options are read once, by nw_parameters_create_secure_tcp */
     .global_init = nw_global_init,
     .library_info = nw_library_info,
     .session_new = nw_session_new,
