@@ -11,9 +11,16 @@
  * told not to fetch from the network (no tls_* call waits on the network);
  * the chain is read from the trust only after it (check_server).
  *
- * Half-close: SSLClose ends the whole session (later SSLRead calls report the
- * end), so tls_shutdown here only ends the TCP sending side; close_notify is
- * sent by tls_close.
+ * Half-close (tls_shutdown, Node's end()): SecureTransport's only way to send
+ * close_notify is SSLClose, which "terminates the current SSL session"
+ * (Apple's documentation): every later SSLRead reports the end, so whatever
+ * the server still sends (the reply to a request ended with end()) would be
+ * lost. So tls_shutdown sends close_notify (SSLClose) only when the server has
+ * already finished sending; otherwise it ends the TCP sending side alone (as
+ * Wine's Schannel and s2n before TLS 1.3 do), and a peer that insists on
+ * close_notify (OpenSSL 3: "unexpected eof while reading") sees a FIN
+ * without it. tls_close sends close_notify when the sending side is still
+ * open (st_shutdown, st_close_notify).
  */
 #include "mac.h"
 #include "st_resume.h"
@@ -43,6 +50,7 @@ struct st_session {
     int peer_cached;             /* the peer ID came from the cache */
     int server_checked;          /* check_server ran: a full handshake */
     int resumed;
+    int close_sent;              /* SSLClose was called (close_notify) */
 };
 
 static struct st_session *session_of(tls_conn *c)
@@ -441,13 +449,28 @@ static step_result st_shutdown(tls_conn *c)
     clear_for_call(c);
     /* Send whatever SSLWrite still holds before c/common ends the TCP side. */
     OSStatus st = SSLWrite(s->ctx, NULL, 0, &ignored);
-    return st == noErr ? STEP_DONE : io_failure(c, st, 1);
+    if (st != noErr)
+        return io_failure(c, st, 1);
+    /* Nothing more can arrive: ending the session loses nothing, so the
+     * half-close carries close_notify (see the top of the file). SSLClose
+     * queues the alert and writes what the socket takes; it is one short
+     * record right after a flush, and best effort as in tls_close. */
+    if (c->peer_finished && !s->close_sent) {
+        s->close_sent = 1;
+        clear_for_call(c);
+        SSLClose(s->ctx);
+    }
+    return STEP_DONE;
 }
 
 static void st_close_notify(tls_conn *c)
 {
+    struct st_session *s = c->session;
+    if (s->close_sent)
+        return;
+    s->close_sent = 1;
     clear_for_call(c);
-    SSLClose(session_of(c)->ctx);
+    SSLClose(s->ctx);
 }
 
 /* ----------------------------------------------------------------- info */
