@@ -585,6 +585,7 @@ static int start_connection(tls_conn *c)
     int nodelay = o->nodelay, keepalive = o->keepalive_seconds;
     const unsigned char *alpn = o->alpn;
     size_t alpn_len = o->alpn_len;
+    int host_is_ip = text_is_ip_address(c->host);
     nw_parameters_configure_protocol_block_t configure_tls = ^(nw_protocol_options_t options) {
         sec_protocol_options_t sec = nw_tls_copy_sec_protocol_options(options);
         sec_protocol_options_set_min_tls_protocol_version(sec, (tls_protocol_version_t)min);
@@ -600,8 +601,15 @@ static int start_connection(tls_conn *c)
             sec_protocol_options_add_tls_application_protocol(sec, name);
             i += n;
         }
-        /* IP literals get no SNI (RFC 6066); the trust policy still checks IP SANs. */
-        if (!sh->peer_name_is_ip)
+        /* The name to send and check is the peer name (servername, else the
+         * host), never another: without this call Network.framework takes
+         * the endpoint's host (sec_protocol_options_set_tls_server_name
+         * "will override the server name obtained from the endpoint"). An IP
+         * literal is left out of SNI (RFC 6066) when the host is one too (the
+         * endpoint gives no name); a name host with an IP servername still
+         * needs the override, or the host's name would be sent while the
+         * certificate is checked against the address. */
+        if (!sh->peer_name_is_ip || !host_is_ip)
             sec_protocol_options_set_tls_server_name(sec, sh->peer_name);
         if (sh->identity)
             sec_protocol_options_set_local_identity(sec, sh->identity);
@@ -653,6 +661,11 @@ static int fail_setup(tls_conn *c)
 {
     struct nw_shared *sh = shared_of(c);
     const char *text = sh->err_text[0] ? sh->err_text : "no reason given";
+    /* The verify block rejected the certificate: that is why the handshake
+     * ended, whichever domain Network.framework reports the abort in (a TLS
+     * alert code, or the POSIX error of the closed transport). */
+    if (sh->verify_code > VERIFY_OK && sh->verify_peer)
+        return conn_fail_verify(c);
     switch (sh->err_domain) {
     case nw_error_domain_dns:
         conn_set_os_error(c, sh->err_code == kDNSServiceErr_Timeout ? "EAI_AGAIN" : "ENOTFOUND");
@@ -666,8 +679,6 @@ static int fail_setup(tls_conn *c)
         return conn_fail(c, TLS_CONNECT_FAILED, "could not connect to %s port %d: %s (%s)", c->host, c->port,
                          text, sock_error_name(sh->err_code));
     case nw_error_domain_tls: {
-        if (sh->verify_code > VERIFY_OK && sh->verify_peer)
-            return conn_fail_verify(c);
         char status[256];
         mac_status_text(sh->err_code, status, sizeof status);
         const char *code = mac_handshake_error_code(sh->err_code);
