@@ -24,6 +24,7 @@
  */
 #include "mac.h"
 #include "st_resume.h"
+#include "../common/records.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,8 @@ struct st_session {
     int server_checked;          /* check_server ran: a full handshake */
     int resumed;
     int close_sent;              /* SSLClose was called (close_notify) */
+    unsigned char hello[16];     /* the server's first bytes (its ServerHello's version) */
+    size_t hello_len;
 };
 
 static struct st_session *session_of(tls_conn *c)
@@ -71,6 +74,9 @@ static OSStatus st_read_cb(SSLConnectionRef ref, void *data, size_t *len)
         size_t n = 0;
         net_status st = conn_recv(c, (char *)data + got, want - got, &n);
         if (st == NET_OK) {
+            struct st_session *s = session_of(c);
+            for (size_t i = 0; i < n && s->hello_len < sizeof s->hello; i++)
+                s->hello[s->hello_len++] = ((unsigned char *)data)[got + i];
             got += n;
             continue;
         }
@@ -273,6 +279,17 @@ static int fail_handshake(tls_conn *c, OSStatus status)
     char text[256];
     mac_status_text(status, text, sizeof text);
     const char *code = mac_handshake_error_code(status);
+    /* SecureTransport rejecting the version the server chose (below its
+     * minimum, TLS 1.2) reports a generic protocol or negotiation status, not
+     * errSSLPeerProtocolVersion (that is the server's alert): the ServerHello
+     * it read says which (RFC 5246 7.4.1.3: server_version). */
+    struct st_session *s = c->session;
+    int chosen = record_server_hello_version(s->hello, s->hello_len);
+    if (chosen > 0 && chosen < 0x0303 && strcmp(code, TLS_CONNECTION_RESET) != 0 && c->verify_code <= VERIFY_OK)
+        return conn_fail(c, TLS_PROTOCOL_VERSION,
+                         "no TLS version in common with %s: it chose %s (ostls requires TLS 1.2 or newer): %s",
+                         c->peer_name, chosen == 0x0300 ? "SSLv3" : chosen == 0x0301 ? "TLS 1.0"
+                                       : chosen == 0x0302 ? "TLS 1.1" : "a version before TLS 1.2", text);
     if (strcmp(code, TLS_CONNECTION_RESET) == 0) {
         if (c->sock_error || c->sock_eof)
             return conn_fail_socket(c, "during the TLS handshake");
@@ -332,6 +349,13 @@ static step_result io_failure(tls_conn *c, OSStatus st, int writing)
         return blocked(c);
     if (!writing && (st == errSSLClosedGraceful || st == errSSLClosedNoNotify))
         return STEP_EOF;   /* a FIN without close_notify is a clean end, as in Node */
+    if (writing && st == errSSLClosedGraceful) {
+        /* The server's close_notify ended the session (SecureTransport
+         * cannot send after it): the stream is over, nothing was reset. */
+        conn_fail(c, TLS_CLOSED, "%s closed the TLS session (close_notify); SecureTransport cannot send after that",
+                  c->peer_name);
+        return STEP_FAILED;
+    }
     const char *during = writing ? "while sending" : "while receiving";
     if (st == errSSLClosedAbort || st == errSSLClosedGraceful || st == errSSLClosedNoNotify ||
         st == errSSLTransportReset) {
