@@ -1,0 +1,24 @@
+#!/bin/sh
+# Runs c/impl-mac/network.c (the Network.framework engine) on Linux against
+# ostls's scripted Network.framework stand-in (test/standin/network: fake
+# nw_*/sec_*/SecTrust/CoreFoundation/dispatch calls, serial queues as
+# threads) through c/common's public API, and prints TAP (driver.c says what
+# is replayed). Needs clang and Debian's libblocksruntime-dev (Block.h,
+# libBlocksRuntime). Output: build/standin/network-driver; results in
+# .tap/results-standin when OSTLS_RESULTS is set.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+out=build/standin
+mkdir -p "$out"
+# c/common as binding.gyp lists it for macOS, the engine, and the stand-in
+# (its own engine list instead of c/impl-mac/engines.c, which also names
+# SecureTransport).
+common=$(node scripts/sources.js mac | tr ' ' '\n' | grep '^c/common/')
+clang -fblocks -std=c11 '-D_GNU_SOURCE=' -g -O1 -Wall -Wextra -Werror \
+  -fsanitize=address,undefined -fno-sanitize-recover=all \
+  -Itest/standin/network/include -Itest/standin/network -Ic \
+  $common c/impl-mac/mac_common.c c/impl-mac/mac_identity.c c/impl-mac/network.c \
+  test/standin/network/fake.c test/standin/network/engines.c test/standin/network/driver.c \
+  -rdynamic -lBlocksRuntime -lpthread -ldl -o "$out/network-driver"
+ASAN_OPTIONS=detect_leaks=1 "$out/network-driver"
