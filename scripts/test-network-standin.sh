@@ -4,8 +4,9 @@
 # nw_*/sec_*/SecTrust/CoreFoundation/dispatch calls, serial queues as
 # threads) through c/common's public API, and prints TAP (driver.c says what
 # is replayed). Needs clang and Debian's libblocksruntime-dev (Block.h,
-# libBlocksRuntime). Output: build/standin/network-driver; results in
-# .tap/results-standin when OSTLS_RESULTS is set.
+# libBlocksRuntime). Builds build/standin/network-driver (ASan+UBSan, leak
+# checks on); the TAP also goes to .tap/results-standin/network.tap, which
+# scripts/count-results.js counts. Exit status 1 when a check failed.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,4 +22,9 @@ clang -fblocks -std=c11 '-D_GNU_SOURCE=' -g -O1 -Wall -Wextra -Werror \
   $common c/impl-mac/mac_common.c c/impl-mac/mac_identity.c c/impl-mac/network.c \
   test/standin/network/fake.c test/standin/network/engines.c test/standin/network/driver.c \
   -rdynamic -lBlocksRuntime -lpthread -ldl -o "$out/network-driver"
-ASAN_OPTIONS=detect_leaks=1 "$out/network-driver"
+mkdir -p .tap/results-standin
+set +e
+ASAN_OPTIONS=detect_leaks=1 "$out/network-driver" >.tap/results-standin/network.tap 2>&1
+status=$?
+cat .tap/results-standin/network.tap
+exit $status
