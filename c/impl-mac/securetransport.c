@@ -471,8 +471,13 @@ static step_result st_shutdown(tls_conn *c)
     struct st_session *s = c->session;
     size_t ignored = 0;
     clear_for_call(c);
-    /* Send whatever SSLWrite still holds before c/common ends the TCP side. */
+    /* Send whatever SSLWrite still holds before c/common ends the TCP side.
+     * After the server's close_notify SecureTransport sends nothing more
+     * (errSSLClosedGraceful): the session is over, which is no failure of
+     * the half-close. */
     OSStatus st = SSLWrite(s->ctx, NULL, 0, &ignored);
+    if (st == errSSLClosedGraceful && c->peer_finished)
+        st = noErr;
     if (st != noErr)
         return io_failure(c, st, 1);
     /* Nothing more can arrive: ending the session loses nothing, so the
