@@ -22,9 +22,20 @@ clang -fblocks -std=c11 '-D_GNU_SOURCE=' -g -O1 -Wall -Wextra -Werror \
   $common c/impl-mac/mac_common.c c/impl-mac/mac_identity.c c/impl-mac/network.c \
   test/standin/network/fake.c test/standin/network/engines.c test/standin/network/driver.c \
   -rdynamic -lBlocksRuntime -lpthread -ldl -o "$out/network-driver"
+# The SecureTransport engine against its stand-in (test/standin/securetransport):
+# the same fakes for SecTrust and CoreFoundation, SSL* over c/common's socket.
+clang -fblocks -std=c11 '-D_GNU_SOURCE=' -g -O1 -Wall -Wextra -Werror \
+  -fsanitize=address,undefined -fno-sanitize-recover=all \
+  -Itest/standin/network/include -Itest/standin/network -Ic \
+  $common c/impl-mac/mac_common.c c/impl-mac/mac_identity.c c/impl-mac/securetransport.c c/impl-mac/st_resume.c \
+  test/standin/network/fake.c test/standin/securetransport/fake_st.c test/standin/securetransport/engines.c \
+  test/standin/securetransport/driver.c \
+  -rdynamic -lBlocksRuntime -lpthread -ldl -o "$out/securetransport-driver"
 mkdir -p .tap/results-standin
 set +e
-ASAN_OPTIONS=detect_leaks=1 "$out/network-driver" >.tap/results-standin/network.tap 2>&1
-status=$?
-cat .tap/results-standin/network.tap
+status=0
+for engine in network securetransport; do
+  ASAN_OPTIONS=detect_leaks=1 "$out/$engine-driver" >".tap/results-standin/$engine.tap" 2>&1 || status=1
+  cat ".tap/results-standin/$engine.tap"
+done
 exit $status

@@ -199,6 +199,11 @@ CFMutableArrayRef CFArrayCreateMutableCopy(CFAllocatorRef alloc, CFIndex cap, CF
     return a;
 }
 
+CFArrayRef CFArrayCreateCopy(CFAllocatorRef alloc, CFArrayRef from)
+{
+    return CFArrayCreateMutableCopy(alloc, 0, from);
+}
+
 void CFArrayRemoveValueAtIndex(CFMutableArrayRef a, CFIndex i)
 {
     obj_release(a->items[i]);
@@ -965,24 +970,30 @@ void sc_state(nw_connection_t c, nw_connection_state_t state, int domain, int co
     });
 }
 
+SecTrustRef sc_trust_new(int ncerts, int ok, int status)
+{
+    CFMutableArrayRef sent = CFArrayCreateMutable(NULL, 0, NULL);
+    for (int i = 0; i < ncerts; i++) {
+        char der[32];
+        snprintf(der, sizeof der, "sent certificate %d", i);
+        SecCertificateRef cert = cert_new(der);
+        CFArrayAppendValue(sent, cert);
+        CFRelease(cert);
+    }
+    struct standin_cf *trust = cf_new(CF_TRUST);
+    trust->sent = sent;
+    trust->root = cert_new("root the OS added");
+    trust->ok = ok;
+    trust->status = status;
+    return trust;
+}
+
 int sc_verify(nw_connection_t c, int ncerts, int ok, int status)
 {
     queue_run(c->queue, ^{
-        CFMutableArrayRef sent = CFArrayCreateMutable(NULL, 0, NULL);
-        for (int i = 0; i < ncerts; i++) {
-            char der[32];
-            snprintf(der, sizeof der, "sent certificate %d", i);
-            SecCertificateRef cert = cert_new(der);
-            CFArrayAppendValue(sent, cert);
-            CFRelease(cert);
-        }
-        struct standin_cf *trust = cf_new(CF_TRUST);
-        trust->sent = sent;
-        trust->root = cert_new("root the OS added");
-        trust->ok = ok;
-        trust->status = status;
+        struct standin_cf *trust = sc_trust_new(ncerts, ok, status);
         struct standin_sec *md = sec_new(SEC_METADATA), *tr = sec_new(SEC_TRUST);
-        md->chain = obj_retain(sent);
+        md->chain = obj_retain(trust->sent);
         tr->ref = trust;
         c->verify_answer = -1;
         c->verify(md, tr, ^(bool accept) { c->verify_answer = accept; });

@@ -35,6 +35,10 @@ void sc_complete_sends(nw_connection_t c, size_t n, int domain, int code);
 /* Sends complete at once (1, the default) or wait for sc_complete_sends (0). */
 void sc_auto_complete(nw_connection_t c, int on);
 
+/* A server trust as an OS library hands it over: ncerts certificates as the
+ * server sent them, evaluating to ok or failing with status. */
+SecTrustRef sc_trust_new(int ncerts, int ok, int status);
+
 /* Counters over the whole process. */
 extern int sc_hidden_evaluations;   /* certificates read from a trust before its evaluation */
 extern int sc_evaluations;          /* SecTrustEvaluate*WithError calls */

@@ -16,6 +16,7 @@ typedef unsigned char Boolean;
 typedef int32_t OSStatus;
 typedef uint32_t CFStringEncoding;
 #define kCFStringEncodingUTF8 0x08000100u
+enum { noErr = 0 };
 
 typedef const void *CFTypeRef;
 typedef const struct standin_cf *CFStringRef;
@@ -47,6 +48,7 @@ CFStringRef CFStringCreateWithBytes(CFAllocatorRef alloc, const uint8_t *bytes, 
 Boolean CFStringGetCString(CFStringRef s, char *buf, CFIndex cap, CFStringEncoding enc);
 
 CFMutableArrayRef CFArrayCreateMutable(CFAllocatorRef alloc, CFIndex cap, const CFArrayCallBacks *cb);
+CFArrayRef CFArrayCreateCopy(CFAllocatorRef alloc, CFArrayRef from);
 CFMutableArrayRef CFArrayCreateMutableCopy(CFAllocatorRef alloc, CFIndex cap, CFArrayRef from);
 void CFArrayAppendValue(CFMutableArrayRef a, const void *v);
 void CFArrayRemoveValueAtIndex(CFMutableArrayRef a, CFIndex i);

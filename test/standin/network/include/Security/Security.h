@@ -84,4 +84,5 @@ tls_ciphersuite_t sec_protocol_metadata_get_negotiated_tls_ciphersuite(sec_proto
 const char *sec_protocol_metadata_get_negotiated_protocol(sec_protocol_metadata_t m);
 bool sec_protocol_metadata_access_peer_certificate_chain(sec_protocol_metadata_t m,
                                                          void (^handler)(sec_certificate_t certificate));
+#include "SecureTransport.h"
 #endif
