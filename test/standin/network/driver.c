@@ -6,7 +6,7 @@
  * delivered late, cancel with sends outstanding, the handshake ending with
  * and without the verify block, errors in each nw_error domain, socket
  * options after start, the certificate chain read without a second
- * evaluation. Built and run by scripts/test-network-standin.sh.
+ * evaluation. Built and run by scripts/test-mac-standins.sh.
  */
 #define _GNU_SOURCE
 #include "standin.h"

@@ -1,11 +1,16 @@
 #!/bin/sh
-# Runs c/impl-mac/network.c (the Network.framework engine) on Linux against
-# ostls's scripted Network.framework stand-in (test/standin/network: fake
-# nw_*/sec_*/SecTrust/CoreFoundation/dispatch calls, serial queues as
-# threads) through c/common's public API, and prints TAP (driver.c says what
-# is replayed). Needs clang and Debian's libblocksruntime-dev (Block.h,
-# libBlocksRuntime). Builds build/standin/network-driver (ASan+UBSan, leak
-# checks on); the TAP also goes to .tap/results-standin/network.tap, which
+# Runs the two macOS engines on Linux against ostls's scripted stand-ins of
+# Apple's frameworks and prints TAP:
+#   c/impl-mac/network.c (Network.framework) against test/standin/network:
+#     fake nw_*/sec_*/SecTrust/CoreFoundation/dispatch calls, serial queues as
+#     threads, driven through c/common's public API (driver.c says what is
+#     replayed);
+#   c/impl-mac/securetransport.c against test/standin/securetransport: fake
+#     SSL* calls over the engine's I/O callbacks and c/common's real loopback
+#     socket, the same SecTrust/CoreFoundation fakes.
+# Needs clang and Debian's libblocksruntime-dev (Block.h, libBlocksRuntime).
+# Builds build/standin/{network,securetransport}-driver (ASan+UBSan, leak
+# checks on); the TAP also goes to .tap/results-standin/<engine>.tap, which
 # scripts/count-results.js counts. Exit status 1 when a check failed.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
