@@ -280,9 +280,10 @@ static int fail_handshake(tls_conn *c, OSStatus status)
     mac_status_text(status, text, sizeof text);
     const char *code = mac_handshake_error_code(status);
     /* SecureTransport rejecting the version the server chose (below its
-     * minimum, TLS 1.2) reports a generic protocol or negotiation status, not
-     * errSSLPeerProtocolVersion (that is the server's alert): the ServerHello
-     * it read says which (RFC 5246 7.4.1.3: server_version). */
+     * minimum, TLS 1.2) need not say so: errSSLPeerProtocolVersion is the
+     * server's alert, and the documentation names no status for the client's
+     * own refusal. The ServerHello it read says which version was chosen (RFC
+     * 5246 7.4.1.3: server_version), whatever status came back. */
     struct st_session *s = c->session;
     int chosen = record_server_hello_version(s->hello, s->hello_len);
     if (chosen > 0 && chosen < 0x0303 && strcmp(code, TLS_CONNECTION_RESET) != 0 && c->verify_code <= VERIFY_OK)
