@@ -181,7 +181,9 @@ TLS_API void tls_free(tls_conn *tls);
  *               established fails with TLS_CERT_REVOKED, verify_result naming
  *               why, e.g. OCSP_NO_RESPONSE), "off" (no revocation checking);
  *               a backend that cannot honour a value fails with TLS_INVALID_ARGUMENT
- * Socket options (any time):
+ * Socket options (any time; except that an engine which fixes them when it
+ * creates the connection, Network.framework, fails a later change of value
+ * with TLS_INVALID_ARGUMENT once set-up has started):
  *   nodelay     "1" or "0": TCP_NODELAY (default "1")
  *   keepalive   seconds of idle before TCP keep-alive probes; "0" turns it off
  */

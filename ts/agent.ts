@@ -42,7 +42,10 @@ export function connectOptionsFrom(o: CreateOptions): ConnectOptions {
     handshakeTimeout: o.handshakeTimeout,
     noDelay: o.noDelay,
     keepAlive: o.keepAlive,
-    keepAliveInitialDelay: o.keepAliveInitialDelay,
+    // Node's Agent later calls setKeepAlive(true, keepAliveMsecs) on each pooled socket ("the initial
+    // delay for TCP Keep-Alive packets", its documentation): take it at connect time, where every engine
+    // can apply it (Network.framework fixes TCP options when the connection is made).
+    keepAliveInitialDelay: o.keepAliveInitialDelay ?? (o.keepAlive ? o.keepAliveMsecs : undefined),
     proxy: proxyFor(host, Number(o.port ?? 443), o.proxy).url,
     // Node's switch for its Agent's session cache turns ostls's off for these connections.
     ...(o.maxCachedSessions === 0 ? { sessionCache: false } : {}),

@@ -166,6 +166,9 @@ interface PendingWrite {
   cb: (err?: Error | null) => void
 }
 
+/** Socket options whose refusal has been warned about (once per process). */
+const socketOptionWarned = new Set<string>()
+
 export class TLSStream extends Duplex {
   readonly encrypted = true
   /** true when the server's certificate chain and name verified. */
@@ -601,17 +604,38 @@ export class TLSStream extends Duplex {
   }
 
   setNoDelay(noDelay = true): this {
-    if (!this.#res.conn.freed) this.#res.conn.setOption('nodelay', noDelay ? '1' : '0')
+    this.#socketOption('nodelay', noDelay ? '1' : '0')
     return this
   }
 
   /** TCP keep-alive; an initial delay of 0 means 60 s. */
   setKeepAlive(enable = false, initialDelay = 0): this {
-    if (!this.#res.conn.freed) {
-      const secs = enable ? Math.max(1, Math.ceil((initialDelay || 60_000) / 1000)) : 0
-      this.#res.conn.setOption('keepalive', String(secs))
-    }
+    const secs = enable ? Math.max(1, Math.ceil((initialDelay || 60_000) / 1000)) : 0
+    this.#socketOption('keepalive', String(secs))
     return this
+  }
+
+  /**
+   * As net.Socket's setters, these never throw: Node's own http Agent calls
+   * setKeepAlive on every socket it pools. A change the engine refuses (the
+   * Network.framework engine fixes TCP options when the connection is made)
+   * becomes one process warning per option instead of being ignored silently;
+   * on a closed stream there is nothing to change.
+   */
+  #socketOption(key: 'nodelay' | 'keepalive', value: string): void {
+    if (this.#res.conn.freed || this.destroyed) return
+    try {
+      this.#res.conn.setOption(key, value)
+    } catch (e) {
+      if (!(e instanceof TLSError) || socketOptionWarned.has(key)) return
+      let state = ''
+      try {
+        state = this.#res.conn.info('state')
+      } catch {}
+      if (this.#res.conn.freed || this.destroyed || state === 'closed') return
+      socketOptionWarned.add(key)
+      process.emitWarning(e.message, { type: 'OstlsWarning', code: e.tlsCode })
+    }
   }
 
   ref(): this {

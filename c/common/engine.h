@@ -43,6 +43,12 @@ struct tls_engine {
      * policies other than "os". */
     int lacks_client_identity;
     int lacks_revocation_policy;
+    /* 1: the socket options (nodelay, keepalive) are taken when the
+     * connection is created and cannot change afterwards (Network.framework's
+     * TCP options are part of the parameters its connection is made from):
+     * once set-up has started, tls_set_option refuses a different value with
+     * TLS_INVALID_ARGUMENT instead of ignoring it. */
+    int fixed_socket_options;
 
     /* Load the engine's library and build shared state. Called at most once
      * per process, and only for the engine being chosen. NULL on success, else

@@ -898,10 +898,20 @@ TLS_API int tls_set_option(tls_conn *c, const char *key, const char *value,
         return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT,
                          "option %.100s cannot be set: the connection is closed", key ? key : "");
     enum option_kind kind;
+    int nodelay = c->opts.nodelay, keepalive = c->opts.keepalive_seconds;
     const char *code = options_set(&c->opts, key, value, c->setup_started, &kind,
                                    c->call_msg, sizeof c->call_msg);
     if (code)
         return set_out(code, c->call_msg, err, errmsg);
+    if (kind == OPTION_SOCKET && c->setup_started && tls_engine->fixed_socket_options &&
+        (nodelay != c->opts.nodelay || keepalive != c->opts.keepalive_seconds)) {
+        c->opts.nodelay = nodelay;
+        c->opts.keepalive_seconds = keepalive;
+        return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT,
+                         "option %s cannot be changed once the connection has started: the %s engine "
+                         "fixes TCP options when it creates the connection (set it before the first call "
+                         "that drives the connection)", key, tls_engine->name);
+    }
     if (kind == OPTION_SOCKET && c->sock != TLS_NO_SOCKET) {
         int os_error = 0;
         int ok = key[0] == 'n' ? sock_set_nodelay(c->sock, c->opts.nodelay, &os_error)

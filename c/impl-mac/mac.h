@@ -22,6 +22,7 @@
 
 #include <CoreFoundation/CoreFoundation.h>
 #include <Security/Security.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* ------------------------------------------------------ mac_common.c */
@@ -39,9 +40,23 @@ CFArrayRef mac_anchors_from_pem(const char *pem, char *msg, size_t msgcap);
  * system's: SecTrustSetAnchorCertificatesOnly(false)). network: whether the
  * evaluation may fetch (intermediates, revocation); an engine whose evaluation
  * runs on the caller's thread passes 0 so no tls_* call waits on the network.
- * Returns a verify.h code (VERIFY_OK on success); message gets the OS words. */
+ * Returns a verify.h code (VERIFY_OK on success); message gets the OS words.
+ * It is mac_trust_prepare, one SecTrustEvaluateWithError, mac_trust_outcome. */
 long mac_evaluate_trust(SecTrustRef trust, const char *peer_name, int peer_name_is_ip,
                         CFArrayRef anchors, int network, char *message, size_t msgcap);
+/* The steps, for an engine that evaluates asynchronously
+ * (SecTrustEvaluateAsyncWithError): set the policy, anchors and network
+ * permission (1, or 0 with message filled); then name the finished
+ * evaluation's result as a verify.h code. */
+int mac_trust_prepare(SecTrustRef trust, const char *peer_name, CFArrayRef anchors, int network,
+                      char *message, size_t msgcap);
+long mac_trust_outcome(SecTrustRef trust, bool trusted, CFErrorRef error, int peer_name_is_ip,
+                       char *message, size_t msgcap);
+/* The chain of an EVALUATED trust, leaf first (a new array, or NULL). Reading
+ * a trust's certificates before its evaluation evaluates it (Apple's
+ * documentation of SecTrustGetCertificateCount), so engines read the sent
+ * chain elsewhere or only after their one evaluation. */
+CFMutableArrayRef mac_trust_copy_chain(SecTrustRef trust);
 
 /* Append cert as PEM ("-----BEGIN CERTIFICATE-----" ...). */
 void mac_append_pem(strbuf *out, SecCertificateRef cert);

@@ -104,7 +104,8 @@ static int self_issued(SecCertificateRef cert)
     return same;
 }
 
-/* An untrusted chain, named as OpenSSL would: which end did it stop at? */
+/* An untrusted chain, named as OpenSSL would: which end did it stop at?
+ * Called on an evaluated trust only (see mac_trust_copy_chain). */
 static long untrusted_chain_code(SecTrustRef trust)
 {
     CFIndex count = SecTrustGetCertificateCount(trust);
@@ -143,8 +144,8 @@ static long verify_code_for(OSStatus code, SecTrustRef trust, int peer_name_is_i
     }
 }
 
-long mac_evaluate_trust(SecTrustRef trust, const char *peer_name, int peer_name_is_ip,
-                        CFArrayRef anchors, int network, char *message, size_t msgcap)
+int mac_trust_prepare(SecTrustRef trust, const char *peer_name, CFArrayRef anchors, int network,
+                      char *message, size_t msgcap)
 {
     char name[256];
     /* An IPv6 scope (%en0) is not part of what a certificate can name. */
@@ -155,7 +156,7 @@ long mac_evaluate_trust(SecTrustRef trust, const char *peer_name, int peer_name_
         CFRelease(host);
     if (!policy) {
         snprintf(message, msgcap, "could not create the SSL trust policy for %s", name);
-        return VERIFY_CERT_UNTRUSTED;
+        return 0;
     }
     OSStatus st = SecTrustSetPolicies(trust, policy);
     CFRelease(policy);
@@ -170,13 +171,16 @@ long mac_evaluate_trust(SecTrustRef trust, const char *peer_name, int peer_name_
         char text[256];
         mac_status_text(st, text, sizeof text);
         snprintf(message, msgcap, "could not prepare the trust evaluation: %s", text);
-        return VERIFY_CERT_UNTRUSTED;
+        return 0;
     }
-    CFErrorRef error = NULL;
-    if (SecTrustEvaluateWithError(trust, &error)) {
+    return 1;
+}
+
+long mac_trust_outcome(SecTrustRef trust, bool trusted, CFErrorRef error, int peer_name_is_ip,
+                       char *message, size_t msgcap)
+{
+    if (trusted) {
         snprintf(message, msgcap, "ok");
-        if (error)
-            CFRelease(error);
         return VERIFY_OK;
     }
     OSStatus code = error ? (OSStatus)CFErrorGetCode(error) : errSecNotTrusted;
@@ -186,9 +190,34 @@ long mac_evaluate_trust(SecTrustRef trust, const char *peer_name, int peer_name_
         mac_status_text(code, message, msgcap);
     if (words)
         CFRelease(words);
+    return verify_code_for(code, trust, peer_name_is_ip);
+}
+
+long mac_evaluate_trust(SecTrustRef trust, const char *peer_name, int peer_name_is_ip,
+                        CFArrayRef anchors, int network, char *message, size_t msgcap)
+{
+    if (!mac_trust_prepare(trust, peer_name, anchors, network, message, msgcap))
+        return VERIFY_CERT_UNTRUSTED;
+    CFErrorRef error = NULL;
+    bool trusted = SecTrustEvaluateWithError(trust, &error);
+    long code = mac_trust_outcome(trust, trusted, error, peer_name_is_ip, message, msgcap);
     if (error)
         CFRelease(error);
-    return verify_code_for(code, trust, peer_name_is_ip);
+    return code;
+}
+
+CFMutableArrayRef mac_trust_copy_chain(SecTrustRef trust)
+{
+    /* Only after the evaluation: before it, SecTrustGetCertificateCount
+     * evaluates (its documentation), a second, hidden evaluation. */
+    CFIndex count = SecTrustGetCertificateCount(trust);
+    CFMutableArrayRef chain = CFArrayCreateMutable(NULL, count, &kCFTypeArrayCallBacks);
+    for (CFIndex i = 0; chain && i < count; i++) {
+        SecCertificateRef cert = SecTrustGetCertificateAtIndex(trust, i);
+        if (cert)
+            CFArrayAppendValue(chain, cert);
+    }
+    return chain;
 }
 
 /* ------------------------------------------------------------ OSStatus */

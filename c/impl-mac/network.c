@@ -13,10 +13,11 @@
  * answers TLS_WANT_READ on it, or TLS_POLL_NOW when progress is already
  * possible).
  *
- * Verification: sec_protocol_options_set_verify_block, evaluated by
- * mac_evaluate_trust (SSL policy for the peer name, keychains, trust settings,
- * the `ca` anchors) on the connection's queue, so it may fetch from the
- * network without blocking any tls_* call.
+ * Verification: sec_protocol_options_set_verify_block; the sent chain is read
+ * from the handshake's metadata and the trust evaluated once, asynchronously
+ * (SecTrustEvaluateAsyncWithError; SSL policy for the peer name, keychains,
+ * trust settings, the `ca` anchors) on the connection's queue, so it may
+ * fetch from the network without blocking any tls_* call (on_verify).
  *
  * Lifetime: the shared record is reference counted: one reference for the
  * tls_conn, one held by the state handler until nw_connection_state_cancelled
@@ -77,6 +78,8 @@ struct nw_shared {
     int rx_armed;            /* a receive is outstanding */
     int rx_eof;              /* the peer finished sending */
     size_t tx_pending;       /* bytes handed to nw_connection_send, not completed */
+    int fin_done;            /* the final send's completion came */
+    int cancel_requested;    /* nw_connection_cancel or _force_cancel was called */
 
     /* captured when ready (then read-only) */
     unsigned protocol;
@@ -89,7 +92,8 @@ struct nw_shared {
 struct nw_session {
     struct nw_shared *sh;
     int started;
-    int write_shut;
+    int write_shut;          /* tls_shutdown began: no more data after this */
+    int fin_sent;            /* the final send (close_notify, FIN) is queued */
 };
 
 static struct nw_shared *shared_of(tls_conn *c)
@@ -350,8 +354,14 @@ static void on_state(struct nw_shared *sh, nw_connection_state_t state, nw_error
         }
         signal_locked(sh);
         pthread_mutex_unlock(&sh->lock);
-        if (state == nw_connection_state_waiting)
-            nw_connection_cancel(sh->conn);
+        if (state == nw_connection_state_waiting) {
+            pthread_mutex_lock(&sh->lock);
+            int cancel = !sh->cancel_requested;
+            sh->cancel_requested = 1;
+            pthread_mutex_unlock(&sh->lock);
+            if (cancel)
+                nw_connection_cancel(sh->conn);
+        }
         return;
     case nw_connection_state_cancelled:
         pthread_mutex_lock(&sh->lock);
@@ -365,21 +375,11 @@ static void on_state(struct nw_shared *sh, nw_connection_state_t state, nw_error
     }
 }
 
-static void on_verify(struct nw_shared *sh, sec_trust_t trust_ref, sec_protocol_verify_complete_t complete)
+/* The verify block's result: recorded for the host, then handed to
+ * Network.framework. Takes sent (the chain as the server sent it). */
+static void finish_verify(struct nw_shared *sh, long code, const char *message, CFMutableArrayRef sent,
+                          sec_protocol_verify_complete_t complete)
 {
-    SecTrustRef trust = sec_trust_copy_ref(trust_ref);
-    long code = VERIFY_CERT_UNTRUSTED;
-    char message[256] = "no server certificate to evaluate";
-    CFMutableArrayRef sent = NULL;
-    if (trust) {
-        CFIndex count = SecTrustGetCertificateCount(trust);
-        sent = CFArrayCreateMutable(NULL, count, &kCFTypeArrayCallBacks);
-        for (CFIndex i = 0; sent && i < count; i++)
-            CFArrayAppendValue(sent, SecTrustGetCertificateAtIndex(trust, i));
-        code = mac_evaluate_trust(trust, sh->peer_name, sh->peer_name_is_ip, sh->anchors, 1,
-                                  message, sizeof message);
-        CFRelease(trust);
-    }
     pthread_mutex_lock(&sh->lock);
     sh->verify_code = code;
     snprintf(sh->verify_message, sizeof sh->verify_message, "%s", message);
@@ -390,6 +390,61 @@ static void on_verify(struct nw_shared *sh, sec_trust_t trust_ref, sec_protocol_
     signal_locked(sh);
     pthread_mutex_unlock(&sh->lock);
     complete(code == VERIFY_OK || !sh->verify_peer);
+}
+
+/*
+ * The certificates come from the handshake's metadata
+ * (sec_protocol_metadata_access_peer_certificate_chain: the chain as the
+ * server sent it). Reading them from the trust object instead would evaluate
+ * it there and then (SecTrustGetCertificateCount's documentation) before the
+ * policy below is set, and report the chain the OS built. The one evaluation
+ * is SecTrustEvaluateAsyncWithError, called from the connection's queue and
+ * answering on it (as its documentation requires), so a slow intermediate or
+ * revocation fetch waits without holding a GCD worker. The block may run
+ * more than once per connection (sec_protocol_verify_t): each run replaces
+ * the recorded result.
+ */
+static void on_verify(struct nw_shared *sh, sec_protocol_metadata_t metadata, sec_trust_t trust_ref,
+                      sec_protocol_verify_complete_t complete)
+{
+    CFMutableArrayRef sent = CFArrayCreateMutable(NULL, 0, &kCFTypeArrayCallBacks);
+    if (sent && metadata)
+        sec_protocol_metadata_access_peer_certificate_chain(metadata, ^(sec_certificate_t certificate) {
+            SecCertificateRef cert = sec_certificate_copy_ref(certificate);
+            if (cert) {
+                CFArrayAppendValue(sent, cert);
+                CFRelease(cert);
+            }
+        });
+    SecTrustRef trust = trust_ref ? sec_trust_copy_ref(trust_ref) : NULL;
+    char message[256];
+    if (!trust) {
+        finish_verify(sh, VERIFY_CERT_UNTRUSTED, "no server certificate to evaluate", sent, complete);
+        return;
+    }
+    if (!mac_trust_prepare(trust, sh->peer_name, sh->anchors, 1, message, sizeof message)) {
+        CFRelease(trust);
+        finish_verify(sh, VERIFY_CERT_UNTRUSTED, message, sent, complete);
+        return;
+    }
+    retain_shared(sh);   /* the evaluation's, until its answer */
+    OSStatus st = SecTrustEvaluateAsyncWithError(trust, sh->queue, ^(SecTrustRef evaluated, bool trusted,
+                                                                     CFErrorRef error) {
+        char words[256];
+        long code = mac_trust_outcome(evaluated, trusted, error, sh->peer_name_is_ip, words, sizeof words);
+        CFRelease(trust);
+        finish_verify(sh, code, words, sent, complete);
+        release_shared(sh);
+    });
+    if (st != errSecSuccess) {
+        /* Documented: the answer block is then never called. */
+        char text[200];
+        mac_status_text(st, text, sizeof text);
+        snprintf(message, sizeof message, "the trust evaluation could not start: %s", text);
+        CFRelease(trust);
+        finish_verify(sh, VERIFY_CERT_UNTRUSTED, message, sent, complete);
+        release_shared(sh);
+    }
 }
 
 /* ---------------------------------------------------------- global init */
@@ -479,22 +534,36 @@ static int nw_session_new(tls_conn *c)
     return 1;
 }
 
-static void nw_transport_close(tls_conn *c)
+/* Stop the connection: gracefully (tls_close: close_notify and FIN after
+ * what was already handed over, as nw_connection_cancel documents) or, for
+ * tls_free on a connection still open, abortively
+ * (nw_connection_force_cancel: "immediately disconnects"), as the header
+ * promises for tls_free. Either only once. */
+static void stop_connection(tls_conn *c, int force)
 {
     struct nw_session *s = c->session;
     struct nw_shared *sh = s->sh;
     pthread_mutex_lock(&sh->lock);
     close_pipe_locked(sh);
-    int cancel = sh->conn && !sh->cancelled;
-    pthread_mutex_unlock(&sh->lock);
+    int cancel = sh->conn && !sh->cancelled && !sh->cancel_requested;
     if (cancel)
-        nw_connection_cancel(sh->conn);   /* graceful: close_notify and FIN */
+        sh->cancel_requested = 1;
+    pthread_mutex_unlock(&sh->lock);
+    if (cancel && force)
+        nw_connection_force_cancel(sh->conn);
+    else if (cancel)
+        nw_connection_cancel(sh->conn);
+}
+
+static void nw_transport_close(tls_conn *c)
+{
+    stop_connection(c, 0);
 }
 
 static void nw_session_free(tls_conn *c)
 {
     struct nw_session *s = c->session;
-    nw_transport_close(c);
+    stop_connection(c, 1);
     release_shared(s->sh);
     free(s);
     c->session = NULL;
@@ -516,6 +585,7 @@ static int start_connection(tls_conn *c)
     int nodelay = o->nodelay, keepalive = o->keepalive_seconds;
     const unsigned char *alpn = o->alpn;
     size_t alpn_len = o->alpn_len;
+    int host_is_ip = text_is_ip_address(c->host);
     nw_parameters_configure_protocol_block_t configure_tls = ^(nw_protocol_options_t options) {
         sec_protocol_options_t sec = nw_tls_copy_sec_protocol_options(options);
         sec_protocol_options_set_min_tls_protocol_version(sec, (tls_protocol_version_t)min);
@@ -531,8 +601,15 @@ static int start_connection(tls_conn *c)
             sec_protocol_options_add_tls_application_protocol(sec, name);
             i += n;
         }
-        /* IP literals get no SNI (RFC 6066); the trust policy still checks IP SANs. */
-        if (!sh->peer_name_is_ip)
+        /* The name to send and check is the peer name (servername, else the
+         * host), never another: without this call Network.framework takes
+         * the endpoint's host (sec_protocol_options_set_tls_server_name
+         * "will override the server name obtained from the endpoint"). An IP
+         * literal is left out of SNI (RFC 6066) when the host is one too (the
+         * endpoint gives no name); a name host with an IP servername still
+         * needs the override, or the host's name would be sent while the
+         * certificate is checked against the address. */
+        if (!sh->peer_name_is_ip || !host_is_ip)
             sec_protocol_options_set_tls_server_name(sec, sh->peer_name);
         if (sh->identity)
             sec_protocol_options_set_local_identity(sec, sh->identity);
@@ -549,8 +626,7 @@ static int start_connection(tls_conn *c)
         sec_protocol_options_set_tls_tickets_enabled(sec, false);
         sec_protocol_options_set_verify_block(sec, ^(sec_protocol_metadata_t metadata, sec_trust_t trust,
                                                      sec_protocol_verify_complete_t complete) {
-            (void)metadata;
-            on_verify(sh, trust, complete);
+            on_verify(sh, metadata, trust, complete);
         }, sh->queue);
         sec_release(sec);
     };
@@ -585,6 +661,11 @@ static int fail_setup(tls_conn *c)
 {
     struct nw_shared *sh = shared_of(c);
     const char *text = sh->err_text[0] ? sh->err_text : "no reason given";
+    /* The verify block rejected the certificate: that is why the handshake
+     * ended, whichever domain Network.framework reports the abort in (a TLS
+     * alert code, or the POSIX error of the closed transport). */
+    if (sh->verify_code > VERIFY_OK && sh->verify_peer)
+        return conn_fail_verify(c);
     switch (sh->err_domain) {
     case nw_error_domain_dns:
         conn_set_os_error(c, sh->err_code == kDNSServiceErr_Timeout ? "EAI_AGAIN" : "ENOTFOUND");
@@ -598,8 +679,6 @@ static int fail_setup(tls_conn *c)
         return conn_fail(c, TLS_CONNECT_FAILED, "could not connect to %s port %d: %s (%s)", c->host, c->port,
                          text, sock_error_name(sh->err_code));
     case nw_error_domain_tls: {
-        if (sh->verify_code > VERIFY_OK && sh->verify_peer)
-            return conn_fail_verify(c);
         char status[256];
         mac_status_text(sh->err_code, status, sizeof status);
         const char *code = mac_handshake_error_code(sh->err_code);
@@ -812,24 +891,49 @@ static step_result nw_write(tls_conn *c, const void *buf, size_t len, size_t *n)
     return STEP_DONE;
 }
 
-/* End the sending side: a final, complete stream context makes
- * Network.framework send close_notify and then the TCP FIN. */
+/*
+ * End the sending side: a final, complete stream context makes
+ * Network.framework send close_notify and then the TCP FIN. Only once every
+ * earlier send has completed: a send's completion is when the stack has
+ * processed its data (nw_connection_send's documentation), and neither the
+ * final send nor a later nw_connection_cancel promises to wait for sends still
+ * queued, so until then this answers WANT_WRITE (nw_transport_poll wakes the
+ * host when tx_pending reaches 0). Done when the final send has completed.
+ */
 static step_result nw_shutdown(tls_conn *c)
 {
     struct nw_session *s = c->session;
     struct nw_shared *sh = s->sh;
-    if (s->write_shut)
-        return STEP_DONE;
     s->write_shut = 1;
+    pthread_mutex_lock(&sh->lock);
+    drain_locked(sh);
+    int failed = sh->io_failed || sh->cancelled, pending = sh->tx_pending != 0, done = sh->fin_done;
+    pthread_mutex_unlock(&sh->lock);
+    if (failed) {
+        fail_io(c, "while shutting down");
+        return STEP_FAILED;
+    }
+    if (done)
+        return STEP_DONE;
+    if (pending || s->fin_sent)
+        return STEP_WANT_WRITE;
+    s->fin_sent = 1;
     retain_shared(sh);
     nw_connection_send(sh->conn, NULL, NW_CONNECTION_DEFAULT_STREAM_CONTEXT, true, ^(nw_error_t error) {
-        (void)error;
+        char text[256] = "";
+        if (error)
+            error_text(error, text, sizeof text);
         pthread_mutex_lock(&sh->lock);
+        sh->fin_done = 1;
+        if (error && !sh->cancelled && !sh->io_failed) {
+            sh->io_failed = 1;
+            record_error_locked(sh, error, text);
+        }
         signal_locked(sh);
         pthread_mutex_unlock(&sh->lock);
         release_shared(sh);
     });
-    return STEP_DONE;
+    return STEP_WANT_WRITE;
 }
 
 static void nw_close_notify(tls_conn *c)
@@ -867,8 +971,12 @@ static int nw_transport_poll(tls_conn *c, int want, int64_t *handle, int *events
         }
         if (want & TLS_WANT_READ)
             now |= c->peer_finished || sh->rx_len || sh->rx_eof || sh->io_failed || sh->cancelled;
-        if (want & TLS_WANT_WRITE)
-            now |= s->write_shut || sh->io_failed || sh->cancelled || sh->tx_pending < TX_LIMIT;
+        if (want & TLS_WANT_WRITE) {
+            if (s->write_shut)   /* shutting down: waiting for sends to complete (nw_shutdown) */
+                now |= sh->io_failed || sh->cancelled || sh->fin_done || (!s->fin_sent && !sh->tx_pending);
+            else
+                now |= sh->io_failed || sh->cancelled || sh->tx_pending < TX_LIMIT;
+        }
         break;
     default:
         now = 1;
@@ -920,6 +1028,7 @@ static int nw_conn_info(tls_conn *c, const char *key, strbuf *out)
 
 const struct tls_engine network_engine = {
     .name = "network",
+    .fixed_socket_options = 1,   /* nw_tcp_options are read once, by nw_parameters_create_secure_tcp */
     .global_init = nw_global_init,
     .library_info = nw_library_info,
     .session_new = nw_session_new,

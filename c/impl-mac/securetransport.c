@@ -6,16 +6,25 @@
  *
  * Verification: kSSLSessionOptionBreakOnServerAuth stops the handshake when
  * the server's certificates have arrived; mac_evaluate_trust then evaluates
- * them with the SSL policy for the peer name, keychains, trust settings and
- * the `ca` anchors. The evaluation runs on the caller's thread, so it is told
- * not to fetch from the network (no tls_* call waits on the network).
+ * them once with the SSL policy for the peer name, keychains, trust settings
+ * and the `ca` anchors. The evaluation runs on the caller's thread, so it is
+ * told not to fetch from the network (no tls_* call waits on the network);
+ * the chain is read from the trust only after it (check_server).
  *
- * Half-close: SSLClose ends the whole session (later SSLRead calls report the
- * end), so tls_shutdown here only ends the TCP sending side; close_notify is
- * sent by tls_close.
+ * Half-close (tls_shutdown, Node's end()): SecureTransport's only way to send
+ * close_notify is SSLClose, which "terminates the current SSL session"
+ * (Apple's documentation): every later SSLRead reports the end, so whatever
+ * the server still sends (the reply to a request ended with end()) would be
+ * lost. So tls_shutdown sends close_notify (SSLClose) only when the server has
+ * already finished sending; otherwise it ends the TCP sending side alone (as
+ * Wine's Schannel and s2n before TLS 1.3 do), and a peer that insists on
+ * close_notify (OpenSSL 3: "unexpected eof while reading") sees a FIN
+ * without it. tls_close sends close_notify when the sending side is still
+ * open (st_shutdown, st_close_notify).
  */
 #include "mac.h"
 #include "st_resume.h"
+#include "../common/records.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +51,9 @@ struct st_session {
     int peer_cached;             /* the peer ID came from the cache */
     int server_checked;          /* check_server ran: a full handshake */
     int resumed;
+    int close_sent;              /* SSLClose was called (close_notify) */
+    unsigned char hello[16];     /* the server's first bytes (its ServerHello's version) */
+    size_t hello_len;
 };
 
 static struct st_session *session_of(tls_conn *c)
@@ -62,6 +74,9 @@ static OSStatus st_read_cb(SSLConnectionRef ref, void *data, size_t *len)
         size_t n = 0;
         net_status st = conn_recv(c, (char *)data + got, want - got, &n);
         if (st == NET_OK) {
+            struct st_session *s = session_of(c);
+            for (size_t i = 0; i < n && s->hello_len < sizeof s->hello; i++)
+                s->hello[s->hello_len++] = ((unsigned char *)data)[got + i];
             got += n;
             continue;
         }
@@ -240,14 +255,18 @@ static int check_server(tls_conn *c)
         return conn_fail(c, TLS_HANDSHAKE_FAILED, "%s sent no certificate SecureTransport could read: %s",
                          c->peer_name, text);
     }
-    /* Before evaluation the trust holds exactly what the server sent. */
-    CFIndex count = SecTrustGetCertificateCount(trust);
-    s->sent_chain = CFArrayCreateMutable(NULL, count, &kCFTypeArrayCallBacks);
-    for (CFIndex i = 0; s->sent_chain && i < count; i++)
-        CFArrayAppendValue(s->sent_chain, SecTrustGetCertificateAtIndex(trust, i));
+    /* One evaluation, here on the caller's thread with network fetches off
+     * (no tls_* call waits on the network). The chain is read only after it:
+     * reading a trust's certificates before evaluating it evaluates it
+     * (SecTrustGetCertificateCount's documentation), with fetching still
+     * allowed. SecureTransport hands over the server's certificates only
+     * inside that trust (SSLCopyPeerCertificates, which Apple deprecated in
+     * favour of it, is not used), so peer_chain here is the chain as the
+     * evaluation ordered and completed it, leaf first. */
     char message[256];
     long code = mac_evaluate_trust(trust, c->peer_name, c->peer_name_is_ip, s->anchors, 0,
                                    message, sizeof message);
+    s->sent_chain = mac_trust_copy_chain(trust);
     CFRelease(trust);
     conn_set_verify_result(c, code, message);
     if (code != VERIFY_OK && c->opts.verify_peer)
@@ -260,6 +279,18 @@ static int fail_handshake(tls_conn *c, OSStatus status)
     char text[256];
     mac_status_text(status, text, sizeof text);
     const char *code = mac_handshake_error_code(status);
+    /* SecureTransport rejecting the version the server chose (below its
+     * minimum, TLS 1.2) need not say so: errSSLPeerProtocolVersion is the
+     * server's alert, and the documentation names no status for the client's
+     * own refusal. The ServerHello it read says which version was chosen (RFC
+     * 5246 7.4.1.3: server_version), whatever status came back. */
+    struct st_session *s = c->session;
+    int chosen = record_server_hello_version(s->hello, s->hello_len);
+    if (chosen > 0 && chosen < 0x0303 && strcmp(code, TLS_CONNECTION_RESET) != 0 && c->verify_code <= VERIFY_OK)
+        return conn_fail(c, TLS_PROTOCOL_VERSION,
+                         "no TLS version in common with %s: it chose %s (ostls requires TLS 1.2 or newer): %s",
+                         c->peer_name, chosen == 0x0300 ? "SSLv3" : chosen == 0x0301 ? "TLS 1.0"
+                                       : chosen == 0x0302 ? "TLS 1.1" : "a version before TLS 1.2", text);
     if (strcmp(code, TLS_CONNECTION_RESET) == 0) {
         if (c->sock_error || c->sock_eof)
             return conn_fail_socket(c, "during the TLS handshake");
@@ -319,6 +350,13 @@ static step_result io_failure(tls_conn *c, OSStatus st, int writing)
         return blocked(c);
     if (!writing && (st == errSSLClosedGraceful || st == errSSLClosedNoNotify))
         return STEP_EOF;   /* a FIN without close_notify is a clean end, as in Node */
+    if (writing && st == errSSLClosedGraceful) {
+        /* The server's close_notify ended the session (SecureTransport
+         * cannot send after it): the stream is over, nothing was reset. */
+        conn_fail(c, TLS_CLOSED, "%s closed the TLS session (close_notify); SecureTransport cannot send after that",
+                  c->peer_name);
+        return STEP_FAILED;
+    }
     const char *during = writing ? "while sending" : "while receiving";
     if (st == errSSLClosedAbort || st == errSSLClosedGraceful || st == errSSLClosedNoNotify ||
         st == errSSLTransportReset) {
@@ -434,15 +472,35 @@ static step_result st_shutdown(tls_conn *c)
     struct st_session *s = c->session;
     size_t ignored = 0;
     clear_for_call(c);
-    /* Send whatever SSLWrite still holds before c/common ends the TCP side. */
+    /* Send whatever SSLWrite still holds before c/common ends the TCP side.
+     * After the server's close_notify SecureTransport sends nothing more
+     * (errSSLClosedGraceful): the session is over, which is no failure of
+     * the half-close. */
     OSStatus st = SSLWrite(s->ctx, NULL, 0, &ignored);
-    return st == noErr ? STEP_DONE : io_failure(c, st, 1);
+    if (st == errSSLClosedGraceful && c->peer_finished)
+        st = noErr;
+    if (st != noErr)
+        return io_failure(c, st, 1);
+    /* Nothing more can arrive: ending the session loses nothing, so the
+     * half-close carries close_notify (see the top of the file). SSLClose
+     * queues the alert and writes what the socket takes; it is one short
+     * record right after a flush, and best effort as in tls_close. */
+    if (c->peer_finished && !s->close_sent) {
+        s->close_sent = 1;
+        clear_for_call(c);
+        SSLClose(s->ctx);
+    }
+    return STEP_DONE;
 }
 
 static void st_close_notify(tls_conn *c)
 {
+    struct st_session *s = c->session;
+    if (s->close_sent)
+        return;
+    s->close_sent = 1;
     clear_for_call(c);
-    SSLClose(session_of(c)->ctx);
+    SSLClose(s->ctx);
 }
 
 /* ----------------------------------------------------------------- info */
