@@ -19,6 +19,7 @@
 #include "../common/suites.h"
 #include "../common/verify.h"
 #include "schannel_identity.h"
+#include "schannel_os.h"
 #include "schannel_verify.h"
 #include "schannel_resume.h"   /* session resumption: a credential shared per session key */
 
@@ -92,13 +93,12 @@ static struct sch_session *sess(tls_conn *c)
 static char lib_path[MAX_PATH * 3];
 static char lib_version[128];
 static DWORD win_build;   /* Windows build number (RtlGetVersion), 0 if unknown */
+static int under_wine;     /* Wine's Schannel: its quirks are worked around only there */
 
 /* Windows 10 builds before 20348 (Server 2022) have a TLS 1.3 that is off by
  * default and incomplete when switched on in the registry: offer TLS 1.3 from
  * 20348 on only (as curl). */
 #define TLS13_FIRST_BUILD 20348
-
-typedef LONG(WINAPI *rtl_get_version_fn)(OSVERSIONINFOW *);
 
 static void module_path(const char *name, char *buf, size_t cap)
 {
@@ -139,20 +139,16 @@ static const char *schannel_global_init(char *msg, size_t msgcap)
     if (!lib_path[0])
         module_path("secur32.dll", lib_path, sizeof lib_path);
 
-    OSVERSIONINFOW v;
-    memset(&v, 0, sizeof v);
-    v.dwOSVersionInfoSize = sizeof v;
-    rtl_get_version_fn get = (rtl_get_version_fn)(void (*)(void))GetProcAddress(GetModuleHandleA("ntdll.dll"),
-                                                                              "RtlGetVersion");
-    if (get && get(&v) == 0) {
-        win_build = v.dwBuildNumber;
-        snprintf(lib_version, sizeof lib_version, "Schannel (Windows %lu.%lu.%lu)",
-                 (unsigned long)v.dwMajorVersion, (unsigned long)v.dwMinorVersion,
-                 (unsigned long)v.dwBuildNumber);
-    } else {
+    struct sch_os os;
+    sch_os_probe(&os);
+    win_build = os.build;
+    under_wine = os.wine;
+    if (os.build)
+        snprintf(lib_version, sizeof lib_version, "Schannel (Windows %lu.%lu.%lu)", (unsigned long)os.major,
+                 (unsigned long)os.minor, (unsigned long)os.build);
+    else
         snprintf(lib_version, sizeof lib_version, "Schannel");
-    }
-    if (GetProcAddress(GetModuleHandleA("ntdll.dll"), "wine_get_version"))
+    if (os.wine)
         text_append(lib_version, sizeof lib_version, " under Wine");
     return NULL;
 }
@@ -481,7 +477,7 @@ static int schannel_session_new(tls_conn *c)
                          "minVersion TLS 1.3 asked for, but Schannel on this system does not offer TLS 1.3 "
                          "(ostls uses it from Windows build %d on; this is build %lu%s)",
                          TLS13_FIRST_BUILD, (unsigned long)win_build,
-                         strstr(lib_version, "Wine") ? ", and Wine's Schannel implements TLS 1.2 at most" : "");
+                         under_wine ? ", and Wine's Schannel implements TLS 1.2 at most" : "");
     if (!sch_identity_load(c, &s->identity))
         return 0;
     if (c->opts.revocation != TLS_REVOCATION_OS)
@@ -513,7 +509,7 @@ static int schannel_session_new(tls_conn *c)
     if (c->opts.min_version == TLS_VERSION_1_3 && !s->cred_tls13)
         return conn_fail(c, TLS_PROTOCOL_VERSION,
                          "minVersion TLS 1.3 asked for, but Schannel on this system does not offer TLS 1.3%s",
-                         strstr(lib_version, "Wine") ? " (Wine's Schannel implements TLS 1.2 at most)" : "");
+                         under_wine ? " (Wine's Schannel implements TLS 1.2 at most)" : "");
     return 1;
 }
 
@@ -605,9 +601,11 @@ static step_result isc_step(tls_conn *c, int first)
     SecBufferDesc outdesc = { SECBUFFER_VERSION, 2, outbufs };
     ULONG attrs = 0;
     TimeStamp expiry;
+    /* phNewContext is &s->ctx on every call: Schannel's documentation says
+     * it "should never be NULL", also when it is the same as phContext. */
     SECURITY_STATUS st = InitializeSecurityContextW(
         &s->cred, first ? NULL : &s->ctx, s->target, ISC_FLAGS, 0, 0,
-        (first && !s->alpn) ? NULL : &indesc, 0, first ? &s->ctx : NULL, &outdesc, &attrs, &expiry);
+        (first && !s->alpn) ? NULL : &indesc, 0, &s->ctx, &outdesc, &attrs, &expiry);
     if (first && !FAILED(st))
         s->have_ctx = 1;
 
@@ -617,8 +615,14 @@ static step_result isc_step(tls_conn *c, int first)
             queued = queue_out(c, outbufs[0].pvBuffer, outbufs[0].cbBuffer);
         FreeContextBuffer(outbufs[0].pvBuffer);
     }
-    if (outbufs[1].pvBuffer)
+    if (outbufs[1].pvBuffer) {
+        /* With ISC_REQ_EXTENDED_ERROR a failure's alert comes in the
+         * SECBUFFER_ALERT buffer, not in the token: send it too, so the
+         * server learns why (flushed, best effort, by the failure path). */
+        if (queued && FAILED(st) && outbufs[1].BufferType == SECBUFFER_ALERT && outbufs[1].cbBuffer > 0)
+            queued = queue_out(c, outbufs[1].pvBuffer, outbufs[1].cbBuffer);
         FreeContextBuffer(outbufs[1].pvBuffer);
+    }
     if (!queued)
         return STEP_FAILED;
 
@@ -814,10 +818,13 @@ static step_result run_handshake(tls_conn *c)
             int probing = s->reneg_kick && s->in_len == 0;
             s->reneg_kick = 0;
             st = isc_step(c, 0);
-            if (st == STEP_DONE && probing && s->need_more && s->out_len == 0) {
-                /* A HelloRequest that this Schannel cannot answer without input
-                 * (Wine's InitializeSecurityContext): decline the renegotiation,
-                 * as TLS lets a client do, and carry on with the session. */
+            if (under_wine && st == STEP_DONE && probing && s->need_more && s->out_len == 0) {
+                /* A HelloRequest that Wine's InitializeSecurityContext cannot
+                 * answer without input: decline the renegotiation, as TLS lets
+                 * a client do, and carry on with the session. Only there: on
+                 * Windows the same answer means that a post-handshake message
+                 * goes on in the next record, which must reach
+                 * InitializeSecurityContext (the stand-in's split ticket). */
                 s->need_more = 0;
                 s->hs_complete = 1;
                 return STEP_DONE;
@@ -939,9 +946,13 @@ static step_result fill_plain(tls_conn *c)
             conn_fail(c, TLS_PROTOCOL_ERROR, "TLS protocol error while receiving from %s: %s", c->peer_name, text);
             return STEP_FAILED;
         }
+        /* Application data only for SEC_E_OK, the one status Microsoft
+         * documents a DATA buffer for: under SEC_I_RENEGOTIATE (every TLS 1.3
+         * NewSessionTicket on Windows 11) the record was decrypted in place
+         * and what a DATA buffer holds is a handshake message. */
         SecBuffer *data = NULL, *extra = NULL;
         for (int i = 0; i < 4; i++) {
-            if (bufs[i].BufferType == SECBUFFER_DATA && !data)
+            if (bufs[i].BufferType == SECBUFFER_DATA && !data && st == SEC_E_OK)
                 data = &bufs[i];
             else if (bufs[i].BufferType == SECBUFFER_EXTRA && !extra)
                 extra = &bufs[i];
@@ -1085,8 +1096,8 @@ static int make_close_notify(tls_conn *c)
     SecBufferDesc outdesc = { SECBUFFER_VERSION, 1, &out };
     ULONG attrs = 0;
     TimeStamp expiry;
-    SECURITY_STATUS st = InitializeSecurityContextW(&s->cred, &s->ctx, s->target, ISC_FLAGS, 0, 0, NULL, 0, NULL,
-                                                    &outdesc, &attrs, &expiry);
+    SECURITY_STATUS st = InitializeSecurityContextW(&s->cred, &s->ctx, s->target, ISC_FLAGS, 0, 0, NULL, 0,
+                                                    &s->ctx, &outdesc, &attrs, &expiry);
     int ok = 0;
     if ((st == SEC_E_OK || st == SEC_I_CONTEXT_EXPIRED || st == SEC_I_CONTINUE_NEEDED) && out.pvBuffer &&
         out.cbBuffer > 0)
