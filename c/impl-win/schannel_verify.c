@@ -182,7 +182,7 @@ static long map_policy_error(DWORD hr, DWORD elements)
     case (DWORD)CERT_E_UNTRUSTEDTESTROOT:
         return elements <= 1 ? VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT : VERIFY_SELF_SIGNED_CERT_IN_CHAIN;
     case (DWORD)CERT_E_CHAINING:
-        return VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+        return verify_unknown_issuer((int)elements);
     case (DWORD)CERT_E_EXPIRED:
         return VERIFY_CERT_HAS_EXPIRED;
     case (DWORD)CERT_E_CN_NO_MATCH:
@@ -261,8 +261,10 @@ static PCCERT_CHAIN_CONTEXT build_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTS
 static void check_path(verdict *v, DWORD err, DWORD n)
 {
     if (err & CERT_TRUST_IS_PARTIAL_CHAIN)
-        judge(v, VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, (DWORD)CERT_E_CHAINING,
-              "unable to get local issuer certificate: the chain does not reach a trusted root");
+        judge(v, verify_unknown_issuer((int)n), (DWORD)CERT_E_CHAINING,
+              n <= 1 ? "unable to verify the first certificate: its issuer is neither among the certificates "
+                       "the server sent nor in the trust store"
+                     : "unable to get local issuer certificate: the chain does not reach a trusted root");
     else if (err & CERT_TRUST_IS_UNTRUSTED_ROOT)
         judge(v, n <= 1 ? VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT : VERIFY_SELF_SIGNED_CERT_IN_CHAIN,
               (DWORD)CERT_E_UNTRUSTEDROOT, "the certificate chain ends in a root certificate that is not trusted");
