@@ -35,6 +35,7 @@ for i in 0 1; do
   [ -f "$out/standin$i.der" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -subj "/CN=standin$i" -addext "subjectAltName=DNS:localhost" -days 3650 -outform DER \
     -keyout /dev/null -out "$out/standin$i.der" 2>/dev/null
+  [ -f "$out/standin$i.pem" ] || openssl x509 -inform DER -in "$out/standin$i.der" -out "$out/standin$i.pem"
 done
 
 export WINEPREFIX=$PWD/$out/prefix WINEDEBUG=-all WINEDLLOVERRIDES='mscoree,mshtml='

@@ -54,7 +54,8 @@ struct sch_session {
     int handshake_done;     /* the initial handshake has completed */
     int renegotiating;      /* post-handshake messages / renegotiation in progress */
     int reneg_kick;         /* call InitializeSecurityContext even with no new bytes */
-    int verified;           /* chain verification ran */
+    int verified;           /* chain verification started (vjob) or ran */
+    sch_verify_job *vjob;   /* the chain being verified on a worker (schannel_verify.h) */
     int cred_tls13;         /* the credentials allow TLS 1.3 */
     sch_cred *shared;       /* the credential's shared reference (schannel_resume.h), or NULL */
     SecPkgContext_StreamSizes sizes;
@@ -312,8 +313,9 @@ static void keep_extra(struct sch_session *s, const SecBuffer *extra)
     }
 }
 
-/* Verifies the server's certificate once it is known: 1 when a result was
- * recorded (now or earlier), 0 when the certificate is not known yet. */
+/* Starts verifying the server's certificate once it is known: 1 when
+ * verification has started (now or earlier), 0 when the certificate is not
+ * known yet, -1 after conn_fail. */
 static int verify_peer(tls_conn *c)
 {
     struct sch_session *s = sess(c);
@@ -326,8 +328,26 @@ static int verify_peer(tls_conn *c)
     if (s->peer)
         CertFreeCertificateContext(s->peer);
     s->peer = leaf;
-    sch_verify_chain(c, leaf, s->ca_store, s->target);
-    return 1;
+    return sch_verify_start(c, leaf, s->ca_store, s->target, &s->vjob) ? 1 : -1;
+}
+
+/* STEP_DONE once the chain's verdict is in (recorded) and does not reject
+ * the server; STEP_WANT_READ while the worker runs (the host waits on
+ * c->engine_job); STEP_FAILED for a rejected server, whose Finished is
+ * never sent. */
+static step_result await_verification(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    if (!s->vjob)
+        return STEP_DONE;
+    if (!sch_verify_collect(c, &s->vjob))
+        return STEP_WANT_READ;
+    if (c->opts.verify_peer && c->verify_code != VERIFY_OK) {
+        s->out_len = s->out_off = 0;   /* never send our Finished to a rejected server */
+        conn_fail_verify(c);
+        return STEP_FAILED;
+    }
+    return STEP_DONE;
 }
 
 /* -------------------------------------------------------- credentials */
@@ -516,6 +536,7 @@ static int schannel_session_new(tls_conn *c)
 static void schannel_session_free(tls_conn *c)
 {
     struct sch_session *s = c->session;
+    sch_verify_drop(c, &s->vjob);
     if (s->have_ctx)
         DeleteSecurityContext(&s->ctx);
     if (s->shared)
@@ -742,7 +763,10 @@ static step_result check_peer(tls_conn *c)
         return check_same_peer(c);
     if (s->verified)
         return STEP_DONE;
-    if (!verify_peer(c)) {
+    int started = verify_peer(c);
+    if (started < 0)
+        return STEP_FAILED;
+    if (!started) {
         if (!s->hs_complete)
             return STEP_DONE;   /* not known yet */
         conn_fail(c, TLS_HANDSHAKE_FAILED, "%s sent no certificate", c->peer_name);
@@ -751,12 +775,9 @@ static step_result check_peer(tls_conn *c)
     /* The server's hello has been processed: the version is known. */
     if (check_version(c) != STEP_DONE)
         return STEP_FAILED;
-    if (c->opts.verify_peer && c->verify_code != VERIFY_OK) {
-        s->out_len = s->out_off = 0;   /* never send our Finished to a rejected server */
-        conn_fail_verify(c);
-        return STEP_FAILED;
-    }
-    return STEP_DONE;
+    /* When the verdict decides, nothing more is sent until it is in (see
+     * run_handshake); otherwise the handshake goes on meanwhile. */
+    return c->opts.verify_peer ? await_verification(c) : STEP_DONE;
 }
 
 /* The server's first record, before Schannel sees it: Schannel reports an
@@ -796,7 +817,10 @@ static step_result run_handshake(tls_conn *c)
             conn_fail(c, TLS_INTERNAL_ERROR, "Schannel made no progress in the handshake with %s", c->peer_name);
             return STEP_FAILED;
         }
-        step_result st = flush_out(c, "during the TLS handshake");
+        step_result st = STEP_DONE;
+        if (c->opts.verify_peer && (st = await_verification(c)) != STEP_DONE)
+            return st;   /* our Finished waits for the verdict */
+        st = flush_out(c, "during the TLS handshake");
         if (st != STEP_DONE)
             return st;
         if (s->hs_complete)
@@ -862,6 +886,8 @@ static step_result schannel_handshake(tls_conn *c)
     st = check_peer(c);
     if (st == STEP_DONE)
         st = check_version(c);
+    if (st == STEP_DONE)
+        st = await_verification(c);   /* the result is reported with the connection */
     if (st != STEP_DONE)
         return st;
     finish_handshake(c);

@@ -226,12 +226,16 @@ static void failure(struct client *k, const char *err, const char *msg)
     snprintf(k->msg, sizeof k->msg, "%s: %s", err, msg ? msg : "");
 }
 
-static int client_open(struct client *k, int port)
+static char ca_pem[8192];   /* standin0.pem: with it as `ca`, certificate 0 verifies and 1 does not */
+
+/* Connects and handshakes; verify_ca: verify against ca_pem, else verify "none". */
+static int client_open_as(struct client *k, int port, int verify_ca)
 {
     const char *e, *m;
     memset(k, 0, sizeof *k);
     if (!tls_connect("127.0.0.1", port, &k->c, &e, &m) || !tls_set_option(k->c, "servername", "localhost", &e, &m) ||
-        !tls_set_option(k->c, "verify", "none", &e, &m) || !tls_set_option(k->c, "session_cache", "0", &e, &m)) {
+        !(verify_ca ? tls_set_option(k->c, "ca", ca_pem, &e, &m) : tls_set_option(k->c, "verify", "none", &e, &m)) ||
+        !tls_set_option(k->c, "session_cache", "0", &e, &m)) {
         failure(k, e, m);
         return 0;
     }
@@ -248,6 +252,11 @@ static int client_open(struct client *k, int port)
             return 0;
         }
     }
+}
+
+static int client_open(struct client *k, int port)
+{
+    return client_open_as(k, port, 0);
 }
 
 /* Reads until the stream ends; 1 for a clean end (TLS_CLOSED). */
@@ -422,6 +431,23 @@ static void s_reneg_new_cert(struct peer *p)
     drain(p);
 }
 
+static void s_untrusted_certificate(struct peer *p)
+{
+    expect(p, 'c');
+    hs(p, "S13");
+    hs(p, "F");
+    flush(p);
+    drain(p);
+}
+
+static void s_trusted_certificate(struct peer *p)
+{
+    handshake13(p, "verified");
+    close_notify(p);
+    flush(p);
+    drain(p);
+}
+
 static void s_malformed(struct peer *p)
 {
     expect(p, 'c');
@@ -565,6 +591,13 @@ int main(int argc, char **argv)
         printf("Bail out! usage: driver <dir with standin0.der, standin1.der>, or tls_init failed\n");
         return 2;
     }
+    char pem_path[1024];
+    snprintf(pem_path, sizeof pem_path, "%s\\standin0.pem", argv[1]);
+    FILE *pf = fopen(pem_path, "rb");
+    size_t pn = pf ? fread(ca_pem, 1, sizeof ca_pem - 1, pf) : 0;
+    if (pf)
+        fclose(pf);
+    ca_pem[pn] = '\0';
     standin_set_cert(0, load_cert(argv[1], "standin0.der"));
     standin_set_cert(1, load_cert(argv[1], "standin1.der"));
     printf("TAP version 13\n");
@@ -595,7 +628,7 @@ int main(int argc, char **argv)
     read_test("TLS 1.2 renegotiation with the same certificate: data after it arrives", s_reneg_same_cert,
               "renegotiated");
     int finisheds = 0, alert = 0;
-    char detail[128];
+    char detail[600];
     handshake_failure_test("TLS 1.2 renegotiation that changes the certificate: TLS_HANDSHAKE_FAILED",
                            s_reneg_new_cert, TLS_HANDSHAKE_FAILED, "different certificate", NULL, &finisheds);
     snprintf(detail, sizeof detail, "the server received %d client Finished messages, expected 1", finisheds);
@@ -604,6 +637,30 @@ int main(int argc, char **argv)
                            NULL, &alert, NULL);
     result(alert, "... and the alert Schannel made (SECBUFFER_ALERT) reached the server",
            alert ? NULL : "the server received no alert record");
+    {
+        /* The chain is built on a worker: the client's Finished must wait for its verdict. */
+        struct peer *p = peer_start(s_trusted_certificate);
+        struct client k;
+        int clean = client_open_as(&k, p->port, 1) && client_read_to_end(&k);
+        client_close(&k);
+        peer_join(p);
+        result(clean && k.len == 8 && memcmp(k.data, "verified", 8) == 0,
+               "verification on (a ca that trusts the certificate): the chain is built on a worker, the "
+               "handshake waits for it and completes",
+               got_text(&k, "verified"));
+        free(p);
+        p = peer_start(s_untrusted_certificate);
+        int opened = client_open_as(&k, p->port, 1);
+        client_close(&k);
+        peer_join(p);
+        snprintf(detail, sizeof detail, "got %s; the server received %d client Finished messages",
+                 opened ? "a connection" : k.msg, p->finisheds);
+        result(!opened && k.err && strcmp(k.err, TLS_CERT_UNTRUSTED) == 0 && p->finisheds == 0,
+               "verification on, a certificate the ca does not cover: TLS_CERT_UNTRUSTED, and the client's "
+               "Finished never left (it waited for the worker's verdict)",
+               detail);
+        free(p);
+    }
     snprintf(detail, sizeof detail, "%d continuation calls passed phNewContext NULL",
              standin_stats.null_new_context);
     result(standin_stats.null_new_context == 0,
