@@ -56,7 +56,8 @@
           # sources cross-compile with mingw-w64: scripts/build-win.sh.
           "sources": ["c/common/resolve_win.c", "c/common/sock_win.c",
                       "c/impl-win/engines.c", "c/impl-win/schannel.c", "c/impl-win/schannel_identity.c",
-                      "c/impl-win/schannel_resume.c", "c/impl-win/schannel_verify.c"],
+                      "c/impl-win/schannel_resume.c", "c/impl-win/schannel_verify.c",
+                      "c/impl-win/schannel_os.c"],
           "defines": ["_WIN32_WINNT=0x0A00", "WINVER=0x0A00", "UNICODE", "_UNICODE",
                       "_CRT_SECURE_NO_WARNINGS", "WIN32_LEAN_AND_MEAN"],
           "msvs_settings": {

@@ -2,7 +2,8 @@
 import t from 'tap'
 import path from 'node:path'
 import { osTrust } from './helpers/ostrust'
-import { s2nLimit } from './helpers/platform'
+import { s2nLimit, loneLeafUntrustedCode } from './helpers/platform'
+import { codeHint } from '../dist/cjs/cli-hints'
 import { run } from './helpers/cli'
 import { pki, pkiDir } from './helpers/pki'
 import { tlsServer, silentServer, closedPort, TestServer } from './helpers/servers'
@@ -47,8 +48,8 @@ t.test('a server whose CA is not trusted: exit 1, the code, what it means, the c
   t.equal(r.code, 1)
   expectLines(t, section(r.stdout), [
     `connect localhost:${port} (servername localhost)`,
-    /^  FAILED       UNABLE_TO_GET_ISSUER_CERT_LOCALLY \(TLS_CERT_UNTRUSTED\): .*unable to get local issuer certificate/,
-    '    means      a TLS-inspecting proxy or a private CA whose root is not in the OS trust store: add that root to the OS trust store, or pass it with --ca',
+    /^  FAILED       UNABLE_TO_VERIFY_LEAF_SIGNATURE \(TLS_CERT_UNTRUSTED\): .*unable to verify the first certificate/,
+    `    means      ${codeHint('UNABLE_TO_VERIFY_LEAF_SIGNATURE')}`,
     '  chain        1 certificate, leaf first, from the second connection without verification, for display only',
     ...leafLines(),
     'NOT healthy: see the FAILED lines above and the fix under each'
@@ -110,8 +111,8 @@ t.test('--insecure reports verification without failing on it, and warns', { ski
     `  address      127.0.0.1:${port}`,
     /^  result       TLSv1\.[23], /,
     /^  time         /,
-    '  unverified   UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-    '    means      a TLS-inspecting proxy or a private CA whose root is not in the OS trust store: add that root to the OS trust store, or pass it with --ca'
+    `  unverified   ${loneLeafUntrustedCode()}`,
+    `    means      ${codeHint(loneLeafUntrustedCode())}`
   ])
   t.match(r.stdout, /^  chain        1 certificate, leaf first, from the unverified connection \(--insecure\)$/m)
 })

@@ -43,6 +43,8 @@ struct tls_conn {
 
     resolve_job *resolver;
     resolve_job *trust_job;       /* the engine's trust material loading off-thread */
+    resolve_job *engine_job;      /* set by the engine (which owns it) while its handshake waits for a
+                                     worker of its own (resolve_start_work): polled instead of the socket */
     conn_race race;               /* the addresses being raced; freed once connected */
     tls_socket sock;
 
@@ -81,6 +83,12 @@ struct tls_conn {
     unsigned char session_key[32];
     int session_key_ready;
 };
+
+/* An engine whose handshake step waits for its own worker (e.g. building the
+ * certificate chain) sets c->engine_job to the worker's job and returns
+ * STEP_WANT_READ: the host then waits on the job's handle, which becomes
+ * readable when the work is done. The engine clears it again (and releases
+ * the job) once it has the result, and in session_free at the latest. */
 
 /* Socket I/O for the backend's transport. Records sock_error / sock_eof so a
  * later conn_fail_socket can say what happened. */

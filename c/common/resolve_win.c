@@ -72,6 +72,23 @@ static void job_unref(resolve_job *job)
     free(job);
 }
 
+/* The one datagram that wakes the host. Without it the host would wait on
+ * `wake` forever, so a send that fails for lack of buffer space (the socket
+ * is non-blocking: WSAEWOULDBLOCK, WSAENOBUFS) is tried again, on this
+ * worker thread, for up to about ten seconds. */
+static void signal_finished(resolve_job *job)
+{
+    char byte = 1;
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        if (send(job->signal, &byte, 1, 0) == 1)
+            return;
+        int err = WSAGetLastError();
+        if (err != WSAEWOULDBLOCK && err != WSAENOBUFS && err != WSAEINTR && err != WSAEINPROGRESS)
+            return;   /* not transient: nothing a retry would change */
+        Sleep(10);
+    }
+}
+
 static unsigned __stdcall lookup_thread(void *arg)
 {
     resolve_job *job = arg;
@@ -89,8 +106,7 @@ static unsigned __stdcall lookup_thread(void *arg)
     InterlockedExchange(&job->finished, 1);
     /* The connection holds its reference until it has seen the result or let
      * go, so the socket is still open here. */
-    char byte = 1;
-    send(job->signal, &byte, 1, 0);
+    signal_finished(job);
     job_unref(job);
     return 0;
 }

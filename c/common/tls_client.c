@@ -763,8 +763,8 @@ static int poll_target(tls_conn *c, int want, int64_t *handle, int *events)
         return 1;
     }
     case CONN_HANDSHAKING:
-        if (c->trust_job) {
-            *handle = resolve_handle(c->trust_job);
+        if (c->trust_job || c->engine_job) {
+            *handle = resolve_handle(c->trust_job ? c->trust_job : c->engine_job);
             *events = TLS_WANT_READ;
             return 1;
         }

@@ -83,3 +83,13 @@ const char *verify_result_error(long code)
 
 _Static_assert(TLS_ARRAY_LEN(verify_names) == VERIFY_LAST_KNOWN + 1,
                "verify_names must stay indexed by X509_V_ERR value");
+
+long verify_unknown_issuer(int built)
+{
+    return built <= 1 ? VERIFY_UNABLE_TO_VERIFY_LEAF_SIGNATURE : VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+}
+
+const char *verify_unknown_issuer_text(int built)
+{
+    return built <= 1 ? "unable to verify the first certificate" : "unable to get local issuer certificate";
+}

@@ -39,4 +39,13 @@ const char *verify_result_name(long code);
 /* The TLS_* error code a failed verification is reported as. */
 const char *verify_result_error(long code);
 
+/* A certificate whose issuer was found neither among those the server sent
+ * nor in the trust store, as Node names it: Node's OpenSSL goes on past the
+ * first error, so when the chain it could build is the leaf alone (the server
+ * sent one certificate, not self-issued) it ends with
+ * UNABLE_TO_VERIFY_LEAF_SIGNATURE ("unable to verify the first certificate"),
+ * otherwise UNABLE_TO_GET_ISSUER_CERT_LOCALLY. `built` is that chain's length. */
+long verify_unknown_issuer(int built);
+const char *verify_unknown_issuer_text(int built);
+
 #endif

@@ -84,7 +84,9 @@ int mbed_verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
     if ((*flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) && !s->untrusted_code) {
         int self = crt->issuer_raw.len == crt->subject_raw.len &&
                    memcmp(crt->issuer_raw.p, crt->subject_raw.p, crt->subject_raw.len) == 0;
-        s->untrusted_code = !self ? VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+        /* The top of the chain comes first: an untrusted leaf seen first
+         * is a chain of the leaf alone (verify.h, as Node names it). */
+        s->untrusted_code = !self ? verify_unknown_issuer(depth + 1)
                             : depth == 0 ? VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT
                                          : VERIFY_SELF_SIGNED_CERT_IN_CHAIN;
     }
@@ -124,7 +126,8 @@ void mbed_record_verify_result(tls_conn *c)
         code = s->untrusted_code ? s->untrusted_code : VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
         text = code == VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT ? "self-signed certificate"
                : code == VERIFY_SELF_SIGNED_CERT_IN_CHAIN ? "self-signed certificate in certificate chain"
-                                                          : "unable to get local issuer certificate";
+               : code == VERIFY_UNABLE_TO_VERIFY_LEAF_SIGNATURE ? verify_unknown_issuer_text(1)
+                                                              : verify_unknown_issuer_text(2);
     } else if (f & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE |
                     MBEDTLS_X509_BADCERT_NS_CERT_TYPE)) {
         code = VERIFY_INVALID_PURPOSE;

@@ -323,6 +323,16 @@ static void record_verify_result(tls_conn *c)
         conn_set_verify_result(c, s->revocation_failure, s->revocation_why);
         return;
     }
+    if (code == VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) {
+        /* Verification stopped at the first error; Node's goes on, and
+         * names a lone leaf's unknown issuer differently (verify.h). */
+        OPENSSL_STACK *sent = ossl.SSL_get_peer_cert_chain(ssl_of(c));
+        int n = sent ? ossl.OPENSSL_sk_num(sent) : 0;
+        if (n == 1) {
+            conn_set_verify_result(c, verify_unknown_issuer(n), verify_unknown_issuer_text(n));
+            return;
+        }
+    }
     conn_set_verify_result(c, code, ossl.X509_verify_cert_error_string(raw));
 }
 

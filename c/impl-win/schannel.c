@@ -19,6 +19,7 @@
 #include "../common/suites.h"
 #include "../common/verify.h"
 #include "schannel_identity.h"
+#include "schannel_os.h"
 #include "schannel_verify.h"
 #include "schannel_resume.h"   /* session resumption: a credential shared per session key */
 
@@ -53,7 +54,8 @@ struct sch_session {
     int handshake_done;     /* the initial handshake has completed */
     int renegotiating;      /* post-handshake messages / renegotiation in progress */
     int reneg_kick;         /* call InitializeSecurityContext even with no new bytes */
-    int verified;           /* chain verification ran */
+    int verified;           /* chain verification started (vjob) or ran */
+    sch_verify_job *vjob;   /* the chain being verified on a worker (schannel_verify.h) */
     int cred_tls13;         /* the credentials allow TLS 1.3 */
     sch_cred *shared;       /* the credential's shared reference (schannel_resume.h), or NULL */
     SecPkgContext_StreamSizes sizes;
@@ -92,13 +94,12 @@ static struct sch_session *sess(tls_conn *c)
 static char lib_path[MAX_PATH * 3];
 static char lib_version[128];
 static DWORD win_build;   /* Windows build number (RtlGetVersion), 0 if unknown */
+static int under_wine;     /* Wine's Schannel: its quirks are worked around only there */
 
 /* Windows 10 builds before 20348 (Server 2022) have a TLS 1.3 that is off by
  * default and incomplete when switched on in the registry: offer TLS 1.3 from
  * 20348 on only (as curl). */
 #define TLS13_FIRST_BUILD 20348
-
-typedef LONG(WINAPI *rtl_get_version_fn)(OSVERSIONINFOW *);
 
 static void module_path(const char *name, char *buf, size_t cap)
 {
@@ -139,20 +140,16 @@ static const char *schannel_global_init(char *msg, size_t msgcap)
     if (!lib_path[0])
         module_path("secur32.dll", lib_path, sizeof lib_path);
 
-    OSVERSIONINFOW v;
-    memset(&v, 0, sizeof v);
-    v.dwOSVersionInfoSize = sizeof v;
-    rtl_get_version_fn get = (rtl_get_version_fn)(void (*)(void))GetProcAddress(GetModuleHandleA("ntdll.dll"),
-                                                                              "RtlGetVersion");
-    if (get && get(&v) == 0) {
-        win_build = v.dwBuildNumber;
-        snprintf(lib_version, sizeof lib_version, "Schannel (Windows %lu.%lu.%lu)",
-                 (unsigned long)v.dwMajorVersion, (unsigned long)v.dwMinorVersion,
-                 (unsigned long)v.dwBuildNumber);
-    } else {
+    struct sch_os os;
+    sch_os_probe(&os);
+    win_build = os.build;
+    under_wine = os.wine;
+    if (os.build)
+        snprintf(lib_version, sizeof lib_version, "Schannel (Windows %lu.%lu.%lu)", (unsigned long)os.major,
+                 (unsigned long)os.minor, (unsigned long)os.build);
+    else
         snprintf(lib_version, sizeof lib_version, "Schannel");
-    }
-    if (GetProcAddress(GetModuleHandleA("ntdll.dll"), "wine_get_version"))
+    if (os.wine)
         text_append(lib_version, sizeof lib_version, " under Wine");
     return NULL;
 }
@@ -316,8 +313,9 @@ static void keep_extra(struct sch_session *s, const SecBuffer *extra)
     }
 }
 
-/* Verifies the server's certificate once it is known: 1 when a result was
- * recorded (now or earlier), 0 when the certificate is not known yet. */
+/* Starts verifying the server's certificate once it is known: 1 when
+ * verification has started (now or earlier), 0 when the certificate is not
+ * known yet, -1 after conn_fail. */
 static int verify_peer(tls_conn *c)
 {
     struct sch_session *s = sess(c);
@@ -330,8 +328,26 @@ static int verify_peer(tls_conn *c)
     if (s->peer)
         CertFreeCertificateContext(s->peer);
     s->peer = leaf;
-    sch_verify_chain(c, leaf, s->ca_store, s->target);
-    return 1;
+    return sch_verify_start(c, leaf, s->ca_store, s->target, &s->vjob) ? 1 : -1;
+}
+
+/* STEP_DONE once the chain's verdict is in (recorded) and does not reject
+ * the server; STEP_WANT_READ while the worker runs (the host waits on
+ * c->engine_job); STEP_FAILED for a rejected server, whose Finished is
+ * never sent. */
+static step_result await_verification(tls_conn *c)
+{
+    struct sch_session *s = sess(c);
+    if (!s->vjob)
+        return STEP_DONE;
+    if (!sch_verify_collect(c, &s->vjob))
+        return STEP_WANT_READ;
+    if (c->opts.verify_peer && c->verify_code != VERIFY_OK) {
+        s->out_len = s->out_off = 0;   /* never send our Finished to a rejected server */
+        conn_fail_verify(c);
+        return STEP_FAILED;
+    }
+    return STEP_DONE;
 }
 
 /* -------------------------------------------------------- credentials */
@@ -481,7 +497,7 @@ static int schannel_session_new(tls_conn *c)
                          "minVersion TLS 1.3 asked for, but Schannel on this system does not offer TLS 1.3 "
                          "(ostls uses it from Windows build %d on; this is build %lu%s)",
                          TLS13_FIRST_BUILD, (unsigned long)win_build,
-                         strstr(lib_version, "Wine") ? ", and Wine's Schannel implements TLS 1.2 at most" : "");
+                         under_wine ? ", and Wine's Schannel implements TLS 1.2 at most" : "");
     if (!sch_identity_load(c, &s->identity))
         return 0;
     if (c->opts.revocation != TLS_REVOCATION_OS)
@@ -513,13 +529,14 @@ static int schannel_session_new(tls_conn *c)
     if (c->opts.min_version == TLS_VERSION_1_3 && !s->cred_tls13)
         return conn_fail(c, TLS_PROTOCOL_VERSION,
                          "minVersion TLS 1.3 asked for, but Schannel on this system does not offer TLS 1.3%s",
-                         strstr(lib_version, "Wine") ? " (Wine's Schannel implements TLS 1.2 at most)" : "");
+                         under_wine ? " (Wine's Schannel implements TLS 1.2 at most)" : "");
     return 1;
 }
 
 static void schannel_session_free(tls_conn *c)
 {
     struct sch_session *s = c->session;
+    sch_verify_drop(c, &s->vjob);
     if (s->have_ctx)
         DeleteSecurityContext(&s->ctx);
     if (s->shared)
@@ -605,9 +622,11 @@ static step_result isc_step(tls_conn *c, int first)
     SecBufferDesc outdesc = { SECBUFFER_VERSION, 2, outbufs };
     ULONG attrs = 0;
     TimeStamp expiry;
+    /* phNewContext is &s->ctx on every call: Schannel's documentation says
+     * it "should never be NULL", also when it is the same as phContext. */
     SECURITY_STATUS st = InitializeSecurityContextW(
         &s->cred, first ? NULL : &s->ctx, s->target, ISC_FLAGS, 0, 0,
-        (first && !s->alpn) ? NULL : &indesc, 0, first ? &s->ctx : NULL, &outdesc, &attrs, &expiry);
+        (first && !s->alpn) ? NULL : &indesc, 0, &s->ctx, &outdesc, &attrs, &expiry);
     if (first && !FAILED(st))
         s->have_ctx = 1;
 
@@ -617,8 +636,14 @@ static step_result isc_step(tls_conn *c, int first)
             queued = queue_out(c, outbufs[0].pvBuffer, outbufs[0].cbBuffer);
         FreeContextBuffer(outbufs[0].pvBuffer);
     }
-    if (outbufs[1].pvBuffer)
+    if (outbufs[1].pvBuffer) {
+        /* With ISC_REQ_EXTENDED_ERROR a failure's alert comes in the
+         * SECBUFFER_ALERT buffer, not in the token: send it too, so the
+         * server learns why (flushed, best effort, by the failure path). */
+        if (queued && FAILED(st) && outbufs[1].BufferType == SECBUFFER_ALERT && outbufs[1].cbBuffer > 0)
+            queued = queue_out(c, outbufs[1].pvBuffer, outbufs[1].cbBuffer);
         FreeContextBuffer(outbufs[1].pvBuffer);
+    }
     if (!queued)
         return STEP_FAILED;
 
@@ -738,7 +763,10 @@ static step_result check_peer(tls_conn *c)
         return check_same_peer(c);
     if (s->verified)
         return STEP_DONE;
-    if (!verify_peer(c)) {
+    int started = verify_peer(c);
+    if (started < 0)
+        return STEP_FAILED;
+    if (!started) {
         if (!s->hs_complete)
             return STEP_DONE;   /* not known yet */
         conn_fail(c, TLS_HANDSHAKE_FAILED, "%s sent no certificate", c->peer_name);
@@ -747,12 +775,9 @@ static step_result check_peer(tls_conn *c)
     /* The server's hello has been processed: the version is known. */
     if (check_version(c) != STEP_DONE)
         return STEP_FAILED;
-    if (c->opts.verify_peer && c->verify_code != VERIFY_OK) {
-        s->out_len = s->out_off = 0;   /* never send our Finished to a rejected server */
-        conn_fail_verify(c);
-        return STEP_FAILED;
-    }
-    return STEP_DONE;
+    /* When the verdict decides, nothing more is sent until it is in (see
+     * run_handshake); otherwise the handshake goes on meanwhile. */
+    return c->opts.verify_peer ? await_verification(c) : STEP_DONE;
 }
 
 /* The server's first record, before Schannel sees it: Schannel reports an
@@ -792,7 +817,10 @@ static step_result run_handshake(tls_conn *c)
             conn_fail(c, TLS_INTERNAL_ERROR, "Schannel made no progress in the handshake with %s", c->peer_name);
             return STEP_FAILED;
         }
-        step_result st = flush_out(c, "during the TLS handshake");
+        step_result st = STEP_DONE;
+        if (c->opts.verify_peer && (st = await_verification(c)) != STEP_DONE)
+            return st;   /* our Finished waits for the verdict */
+        st = flush_out(c, "during the TLS handshake");
         if (st != STEP_DONE)
             return st;
         if (s->hs_complete)
@@ -814,10 +842,13 @@ static step_result run_handshake(tls_conn *c)
             int probing = s->reneg_kick && s->in_len == 0;
             s->reneg_kick = 0;
             st = isc_step(c, 0);
-            if (st == STEP_DONE && probing && s->need_more && s->out_len == 0) {
-                /* A HelloRequest that this Schannel cannot answer without input
-                 * (Wine's InitializeSecurityContext): decline the renegotiation,
-                 * as TLS lets a client do, and carry on with the session. */
+            if (under_wine && st == STEP_DONE && probing && s->need_more && s->out_len == 0) {
+                /* A HelloRequest that Wine's InitializeSecurityContext cannot
+                 * answer without input: decline the renegotiation, as TLS lets
+                 * a client do, and carry on with the session. Only there: on
+                 * Windows the same answer means that a post-handshake message
+                 * goes on in the next record, which must reach
+                 * InitializeSecurityContext (the stand-in's split ticket). */
                 s->need_more = 0;
                 s->hs_complete = 1;
                 return STEP_DONE;
@@ -855,6 +886,8 @@ static step_result schannel_handshake(tls_conn *c)
     st = check_peer(c);
     if (st == STEP_DONE)
         st = check_version(c);
+    if (st == STEP_DONE)
+        st = await_verification(c);   /* the result is reported with the connection */
     if (st != STEP_DONE)
         return st;
     finish_handshake(c);
@@ -939,9 +972,13 @@ static step_result fill_plain(tls_conn *c)
             conn_fail(c, TLS_PROTOCOL_ERROR, "TLS protocol error while receiving from %s: %s", c->peer_name, text);
             return STEP_FAILED;
         }
+        /* Application data only for SEC_E_OK, the one status Microsoft
+         * documents a DATA buffer for: under SEC_I_RENEGOTIATE (every TLS 1.3
+         * NewSessionTicket on Windows 11) the record was decrypted in place
+         * and what a DATA buffer holds is a handshake message. */
         SecBuffer *data = NULL, *extra = NULL;
         for (int i = 0; i < 4; i++) {
-            if (bufs[i].BufferType == SECBUFFER_DATA && !data)
+            if (bufs[i].BufferType == SECBUFFER_DATA && !data && st == SEC_E_OK)
                 data = &bufs[i];
             else if (bufs[i].BufferType == SECBUFFER_EXTRA && !extra)
                 extra = &bufs[i];
@@ -1085,8 +1122,8 @@ static int make_close_notify(tls_conn *c)
     SecBufferDesc outdesc = { SECBUFFER_VERSION, 1, &out };
     ULONG attrs = 0;
     TimeStamp expiry;
-    SECURITY_STATUS st = InitializeSecurityContextW(&s->cred, &s->ctx, s->target, ISC_FLAGS, 0, 0, NULL, 0, NULL,
-                                                    &outdesc, &attrs, &expiry);
+    SECURITY_STATUS st = InitializeSecurityContextW(&s->cred, &s->ctx, s->target, ISC_FLAGS, 0, 0, NULL, 0,
+                                                    &s->ctx, &outdesc, &attrs, &expiry);
     int ok = 0;
     if ((st == SEC_E_OK || st == SEC_I_CONTEXT_EXPIRED || st == SEC_I_CONTINUE_NEEDED) && out.pvBuffer &&
         out.cbBuffer > 0)

@@ -9,14 +9,19 @@
  * name, so CurrentUser / LocalMachine / enterprise roots decide trust. Results
  * are translated into the OpenSSL numbering of c/common/verify.h.
  *
- * Nothing here waits on the network: chain building and revocation use only
- * what is cached locally (CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL,
- * CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY) and the server's stapled OCSP
- * response, which Schannel attaches to the certificate context it returns
- * (CERT_OCSP_RESPONSE_PROP_ID) and the revocation check of the end
+ * The chain is built on a worker thread (resolve_start_work, as DNS), never
+ * on the host's: the chain engine reads the stores and, when the result
+ * decides the connection (rejectUnauthorized), may fetch a missing
+ * intermediate (AIA) or a root Windows has not downloaded yet, within
+ * SCH_URL_TIMEOUT_MS; with verification off it uses local data only
+ * (CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL). Revocation uses only what is cached
+ * locally (CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY) and the server's stapled
+ * OCSP response, which Schannel attaches to the certificate context it
+ * returns (CERT_OCSP_RESPONSE_PROP_ID) and the revocation check of the end
  * certificate uses: a verified "revoked" is CERT_REVOKED, an unknown status
  * is not a failure.
  */
+#define CERT_CHAIN_PARA_HAS_EXTRA_FIELDS   /* dwUrlRetrievalTimeout */
 #include "schannel_verify.h"
 #include "../common/pem.h"
 #include "../common/verify.h"
@@ -182,7 +187,7 @@ static long map_policy_error(DWORD hr, DWORD elements)
     case (DWORD)CERT_E_UNTRUSTEDTESTROOT:
         return elements <= 1 ? VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT : VERIFY_SELF_SIGNED_CERT_IN_CHAIN;
     case (DWORD)CERT_E_CHAINING:
-        return VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+        return verify_unknown_issuer((int)elements);
     case (DWORD)CERT_E_EXPIRED:
         return VERIFY_CERT_HAS_EXPIRED;
     case (DWORD)CERT_E_CN_NO_MATCH:
@@ -224,7 +229,7 @@ static void judge(verdict *v, long code, DWORD hr, const char *fallback)
 /* The chain of `leaf` from what the server sent (its store), the `ca`
  * anchors and the OS stores, with the end certificate's revocation checked
  * from local data and the stapled OCSP response. NULL after recording why. */
-static PCCERT_CHAIN_CONTEXT build_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store)
+static PCCERT_CHAIN_CONTEXT build_chain(struct sch_verify_request *r, PCCERT_CONTEXT leaf, HCERTSTORE ca_store)
 {
     HCERTSTORE extra = CertOpenStore(CERT_STORE_PROV_COLLECTION, 0, 0, 0, NULL);
     if (extra) {
@@ -240,8 +245,13 @@ static PCCERT_CHAIN_CONTEXT build_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTS
     cp.RequestedUsage.dwType = USAGE_MATCH_TYPE_AND;
     cp.RequestedUsage.Usage.cUsageIdentifier = 1;
     cp.RequestedUsage.Usage.rgpszUsageIdentifier = usage;
+    /* On a worker the chain engine may fetch what it lacks, as Windows
+     * intends (a missing intermediate by AIA, a root not yet downloaded by
+     * automatic root update), within SCH_URL_TIMEOUT_MS per retrieval.
+     * Revocation stays with local data and the staple (see README). */
+    cp.dwUrlRetrievalTimeout = r->network ? SCH_URL_TIMEOUT_MS : 0;
     DWORD flags = CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT | CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY |
-                  CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL;
+                  (r->network ? 0 : CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL);
     PCCERT_CHAIN_CONTEXT chain = NULL;
     BOOL built = CertGetCertificateChain(NULL, leaf, NULL, extra, &cp, flags, NULL, &chain);
     DWORD why = built ? 0 : GetLastError();
@@ -249,9 +259,8 @@ static PCCERT_CHAIN_CONTEXT build_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTS
         CertCloseStore(extra, 0);
     if (built && chain && chain->cChain > 0 && chain->rgpChain[0]->cElement > 0)
         return chain;
-    char msg[256];
-    verify_text(why, "the certificate chain could not be built", msg, sizeof msg);
-    conn_set_verify_result(c, VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, msg);
+    verify_text(why, "the certificate chain could not be built", r->message, sizeof r->message);
+    r->code = VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
     if (chain)
         CertFreeCertificateChain(chain);
     return NULL;
@@ -261,8 +270,10 @@ static PCCERT_CHAIN_CONTEXT build_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTS
 static void check_path(verdict *v, DWORD err, DWORD n)
 {
     if (err & CERT_TRUST_IS_PARTIAL_CHAIN)
-        judge(v, VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, (DWORD)CERT_E_CHAINING,
-              "unable to get local issuer certificate: the chain does not reach a trusted root");
+        judge(v, verify_unknown_issuer((int)n), (DWORD)CERT_E_CHAINING,
+              n <= 1 ? "unable to verify the first certificate: its issuer is neither among the certificates "
+                       "the server sent nor in the trust store"
+                     : "unable to get local issuer certificate: the chain does not reach a trusted root");
     else if (err & CERT_TRUST_IS_UNTRUSTED_ROOT)
         judge(v, n <= 1 ? VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT : VERIFY_SELF_SIGNED_CERT_IN_CHAIN,
               (DWORD)CERT_E_UNTRUSTEDROOT, "the certificate chain ends in a root certificate that is not trusted");
@@ -271,13 +282,13 @@ static void check_path(verdict *v, DWORD err, DWORD n)
               "a certificate signature could not be verified");
 }
 
-/* Is the certificate for c->peer_name, by subjectAltName only? */
-static void check_name(verdict *v, tls_conn *c, PCCERT_CHAIN_CONTEXT chain, PCCERT_CONTEXT leaf,
-                       const wchar_t *target)
+/* Is the certificate for the peer's name, by subjectAltName only? */
+static void check_name(verdict *v, const struct sch_verify_request *r, PCCERT_CHAIN_CONTEXT chain,
+                       PCCERT_CONTEXT leaf, const wchar_t *target)
 {
     DWORD name_hr;
-    if (c->peer_name_is_ip) {
-        name_hr = ip_in_cert(leaf, c->peer_name) ? 0 : (DWORD)CERT_E_CN_NO_MATCH;
+    if (r->peer_name_is_ip) {
+        name_hr = ip_in_cert(leaf, r->peer_name) ? 0 : (DWORD)CERT_E_CN_NO_MATCH;
     } else {
         /* Only the name: everything else is judged from the chain. */
         DWORD checks = SECURITY_FLAG_IGNORE_UNKNOWN_CA | SECURITY_FLAG_IGNORE_CERT_DATE_INVALID |
@@ -291,7 +302,7 @@ static void check_name(verdict *v, tls_conn *c, PCCERT_CHAIN_CONTEXT chain, PCCE
             name_hr = (DWORD)CERT_E_CN_NO_MATCH;   /* no CN fallback */
     }
     if (name_hr)
-        judge(v, c->peer_name_is_ip ? VERIFY_IP_ADDRESS_MISMATCH : VERIFY_HOSTNAME_MISMATCH, name_hr,
+        judge(v, r->peer_name_is_ip ? VERIFY_IP_ADDRESS_MISMATCH : VERIFY_HOSTNAME_MISMATCH, name_hr,
               "the certificate is not valid for the requested name");
 }
 
@@ -323,14 +334,14 @@ static void check_status(verdict *v, DWORD err, PCERT_SIMPLE_CHAIN simple, PCCER
 }
 
 /* The OS's SSL policy has the last word. */
-static void check_policy(verdict *v, tls_conn *c, PCCERT_CHAIN_CONTEXT chain, const wchar_t *target,
-                         int root_is_anchor, DWORD n)
+static void check_policy(verdict *v, const struct sch_verify_request *r, PCCERT_CHAIN_CONTEXT chain,
+                         const wchar_t *target, int root_is_anchor, DWORD n)
 {
     DWORD checks = (root_is_anchor ? SECURITY_FLAG_IGNORE_UNKNOWN_CA : 0) |
-                   (c->peer_name_is_ip ? SECURITY_FLAG_IGNORE_CERT_CN_INVALID : 0);
+                   (r->peer_name_is_ip ? SECURITY_FLAG_IGNORE_CERT_CN_INVALID : 0);
     DWORD pflags = CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS |
                    (root_is_anchor ? CERT_CHAIN_POLICY_ALLOW_UNKNOWN_CA_FLAG : 0);
-    DWORD policy = ssl_policy(chain, c->peer_name_is_ip ? NULL : target, checks, pflags);
+    DWORD policy = ssl_policy(chain, r->peer_name_is_ip ? NULL : target, checks, pflags);
     /* Revocation that could not be checked is not a failure (a revoked
      * certificate was caught from the chain status). Not every policy
      * provider honours CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS (Wine's does not). */
@@ -341,14 +352,17 @@ static void check_policy(verdict *v, tls_conn *c, PCCERT_CHAIN_CONTEXT chain, co
         judge(v, map_policy_error(policy, n), policy, "the Windows SSL policy rejected the certificate chain");
 }
 
-/* Builds and checks the chain of `leaf` (with the certificates the server
- * sent, in its store, and the `ca` anchors) for c->peer_name, and records the
- * result with conn_set_verify_result. The order follows OpenSSL's: the
- * chain, then the name, then revocation, validity and usage, then the OS
- * policy. */
-void sch_verify_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, const wchar_t *target)
+/* Builds and checks the chain of r->leaf (with the certificates the server
+ * sent, in its store, and the `ca` anchors) for r->peer_name into r->code and
+ * r->message. The order follows OpenSSL's: the chain, then the name, then
+ * revocation, validity and usage, then the OS policy. Touches no connection:
+ * it runs on a worker. */
+static void verify_run(struct sch_verify_request *r)
 {
-    PCCERT_CHAIN_CONTEXT chain = build_chain(c, leaf, ca_store);
+    PCCERT_CONTEXT leaf = r->leaf;
+    HCERTSTORE ca_store = r->ca_store;
+    const wchar_t *target = r->target;
+    PCCERT_CHAIN_CONTEXT chain = build_chain(r, leaf, ca_store);
     if (!chain)
         return;
     PCERT_SIMPLE_CHAIN simple = chain->rgpChain[0];
@@ -361,27 +375,124 @@ void sch_verify_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, con
     verdict v = { VERIFY_OK, 0, "ok" };
     check_path(&v, err, n);
     if (v.code == VERIFY_OK)
-        check_name(&v, c, chain, leaf, target);
+        check_name(&v, r, chain, leaf, target);
     if (v.code == VERIFY_OK)
         check_status(&v, err, simple, leaf);
     if (v.code == VERIFY_OK)
-        check_policy(&v, c, chain, target, root_is_anchor, n);
+        check_policy(&v, r, chain, target, root_is_anchor, n);
 
-    char msg[256];
+    char *msg = r->message;
+    size_t cap = sizeof r->message;
     if (v.code == VERIFY_OK) {
-        snprintf(msg, sizeof msg, "ok");
+        snprintf(msg, cap, "ok");
     } else {
-        verify_text(v.hr, v.fallback, msg, sizeof msg);
+        verify_text(v.hr, v.fallback, msg, cap);
         /* Which certificate the chain engine objected to, for diagnosis. */
         for (DWORD i = 0; i < n; i++) {
             DWORD e = simple->rgpElement[i]->TrustStatus.dwErrorStatus & ~ignore;
             if (e) {
-                text_append(msg, sizeof msg, "; chain element %lu of %lu: trust error 0x%lx",
+                text_append(msg, cap, "; chain element %lu of %lu: trust error 0x%lx",
                             (unsigned long)i, (unsigned long)n, (unsigned long)e);
                 break;
             }
         }
     }
     CertFreeCertificateChain(chain);
-    conn_set_verify_result(c, v.code, msg);
+    r->code = v.code;
+}
+
+/* ------------------------------------------------------- on a worker */
+
+struct sch_verify_job {
+    volatile LONG refs;               /* the worker + the session */
+    struct sch_verify_request r;
+};
+
+static void job_unref(sch_verify_job *j)
+{
+    if (InterlockedDecrement(&j->refs) != 0)
+        return;
+    CertFreeCertificateContext(j->r.leaf);
+    if (j->r.ca_store)
+        CertCloseStore(j->r.ca_store, 0);
+    free(j->r.target);
+    free(j->r.peer_name);
+    free(j);
+}
+
+static void job_work(void *arg)
+{
+    sch_verify_job *j = arg;
+    verify_run(&j->r);
+    job_unref(j);
+}
+
+static wchar_t *wide_dup(const wchar_t *w)
+{
+    if (!w)
+        return NULL;
+    size_t n = (wcslen(w) + 1) * sizeof *w;
+    wchar_t *d = malloc(n);
+    if (d)
+        memcpy(d, w, n);
+    return d;
+}
+
+int sch_verify_start(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, const wchar_t *target,
+                     sch_verify_job **job)
+{
+    *job = NULL;
+    sch_verify_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory verifying the certificate");
+    j->refs = 2;
+    j->r.leaf = CertDuplicateCertificateContext(leaf);
+    j->r.ca_store = ca_store ? CertDuplicateStore(ca_store) : NULL;
+    j->r.target = wide_dup(target);
+    j->r.peer_name = strdup(c->peer_name);
+    j->r.peer_name_is_ip = c->peer_name_is_ip;
+    /* Fetching is worth its wait only when the result decides (rejectUnauthorized). */
+    j->r.network = c->opts.verify_peer;
+    j->r.code = VERIFY_CERT_REJECTED;
+    snprintf(j->r.message, sizeof j->r.message, "the certificate chain could not be verified");
+    int os_error = 0;
+    if (!j->r.peer_name || (target && !j->r.target) ||
+        !resolve_start_work(job_work, j, &c->engine_job, &os_error)) {
+        /* No worker: verify here, from local data only. */
+        j->r.network = 0;
+        verify_run(&j->r);
+        conn_set_verify_result(c, j->r.code, j->r.message);
+        j->refs = 1;
+        job_unref(j);
+        c->engine_job = NULL;
+        return 1;
+    }
+    *job = j;
+    return 1;
+}
+
+int sch_verify_collect(tls_conn *c, sch_verify_job **job)
+{
+    if (!*job)
+        return 1;
+    struct addrinfo *none = NULL;
+    int gai_error, os_error;
+    if (!c->engine_job || !resolve_finished(c->engine_job, &none, &gai_error, &os_error))
+        return 0;
+    resolve_release(c->engine_job);
+    c->engine_job = NULL;
+    conn_set_verify_result(c, (*job)->r.code, (*job)->r.message);
+    job_unref(*job);
+    *job = NULL;
+    return 1;
+}
+
+void sch_verify_drop(tls_conn *c, sch_verify_job **job)
+{
+    if (!*job)
+        return;
+    resolve_release(c->engine_job);
+    c->engine_job = NULL;
+    job_unref(*job);
+    *job = NULL;
 }

@@ -62,3 +62,13 @@ export function engineGap(engines: string[], what: string): string | undefined {
   const loaded = loadedBackend()
   return loaded && engines.includes(loaded) ? `the ${loaded} engine: ${what}` : undefined
 }
+
+/**
+ * The code for a server that sends its leaf alone, signed by a CA nobody
+ * trusts: Node (whose OpenSSL verifies on past the first error) says
+ * UNABLE_TO_VERIFY_LEAF_SIGNATURE, and so do the engines; s2n-tls reports every
+ * chain failure as one S2N_ERR_CERT_UNTRUSTED (UNABLE_TO_GET_ISSUER_CERT_LOCALLY).
+ */
+export function loneLeafUntrustedCode(): string {
+  return s2nLimit('one code for every chain failure') ? 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' : 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The SSPI stand-in: the Schannel engine (c/impl-win) and c/common built with
+# mingw-w64 into a test program in which secur32's entry points are
+# test/sspi/standin.c, a scripted SSPI that replays documented Windows 11
+# behaviour (SEC_I_RENEGOTIATE for TLS 1.3 tickets, SECBUFFER_EXTRA, split and
+# coalesced records, SEC_I_CONTEXT_EXPIRED, SEC_I_INCOMPLETE_CREDENTIALS, a
+# renegotiation with another certificate), and test/sspi/os.c says "Windows
+# 11, not Wine". The driver (test/sspi/driver.c) prints TAP; it runs under
+# Wine (wine64), whose crypt32 and Winsock are used as they are.
+# Exit status: 0 when every test passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CC=${CC:-x86_64-w64-mingw32-gcc}
+out=.cache/sspi
+mkdir -p "$out"
+wine=
+for w in wine64 /usr/lib/wine/wine64 wine; do
+  if command -v "$w" >/dev/null 2>&1; then wine=$(command -v "$w"); break; fi
+done
+command -v "$CC" >/dev/null 2>&1 || { echo "Bail out! $CC not found (apt-get install mingw-w64)"; exit 1; }
+[ -n "$wine" ] || { echo "Bail out! wine64 not found (apt-get install wine64)"; exit 1; }
+
+# The library's Windows sources, but the OS probe is the stand-in's.
+sources=$(node scripts/sources.js win | tr ' ' '\n' | grep -v '^c/impl-win/schannel_os\.c$' | tr '\n' ' ')
+# _NO_KSECDD_IMPORT_: the SSPI calls bind to the stand-in, not to __imp_ pointers into secur32.
+"$CC" -std=c11 -O1 -g -Wall -Wextra -Werror=implicit-function-declaration \
+  -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 -DUNICODE -D_UNICODE -D_NO_KSECDD_IMPORT_ -Ic \
+  -o "$out/standin.exe" $sources test/sspi/standin.c test/sspi/os.c test/sspi/driver.c \
+  -static -Wl,--no-undefined -lcrypt32 -lws2_32
+if x86_64-w64-mingw32-objdump -p "$out/standin.exe" | grep -qi 'DLL Name: secur32'; then
+  echo "Bail out! the test build still imports secur32.dll"; exit 1
+fi
+
+for i in 0 1; do
+  [ -f "$out/standin$i.der" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -subj "/CN=standin$i" -addext "subjectAltName=DNS:localhost" -days 3650 -outform DER \
+    -keyout /dev/null -out "$out/standin$i.der" 2>/dev/null
+  [ -f "$out/standin$i.pem" ] || openssl x509 -inform DER -in "$out/standin$i.der" -out "$out/standin$i.pem"
+done
+
+export WINEPREFIX=$PWD/$out/prefix WINEDEBUG=-all WINEDLLOVERRIDES='mscoree,mshtml='
+unset DISPLAY
+# Own prefix, made once (the first start takes a while).
+status=0
+"$wine" "$out/standin.exe" "Z:$(echo "$PWD/$out" | tr / '\\')" >"$out/tap.txt" 2>"$out/stderr.txt" || status=$?
+cat "$out/tap.txt"
+exit $status
