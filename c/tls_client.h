@@ -165,6 +165,15 @@ TLS_API void tls_free(tls_conn *tls);
  *               "state" is "handshaking" and remote_address is the proxy's.
  *               Engines that make their own connections (Network.framework)
  *               fail set-up with TLS_INVALID_ARGUMENT.
+ *               "system": the proxy the OS would use for https://host:port/ —
+ *               Windows: the user's WinHTTP/Internet Options settings (fixed
+ *               proxy and bypass list, <local>; automatic detection (WPAD) and
+ *               PAC scripts, run by WinHTTP); macOS: CFNetwork's settings
+ *               (exceptions list, PAC scripts); Linux: none (direct). Looked up
+ *               on a worker thread (set-up waits on its handle like on name
+ *               resolution) and cached per process for 30 s. A proxy it names
+ *               is used as above; a URL ostls cannot use is TLS_PROXY_FAILED.
+ *               tls_info "proxy_source" / "proxy_reason" say what was chosen.
  *   session_cache "1" (default) or "0": resume a session cached under this
  *               connection's key (every option above, host and port), and
  *               cache the one it makes; "0" does neither
@@ -251,6 +260,16 @@ TLS_API int tls_shutdown(tls_conn *tls, int *done, const char **err, const char 
  *   verify_message   the OS's words for verify_result
  *   os_error         symbolic OS error behind the last failure (ECONNREFUSED, ...), or ""
  *   remote_address, remote_port, local_address, local_port
+ *   proxy_source     how option proxy was resolved: "option" (a URL), or for
+ *                    "system": "static" (the OS's fixed proxy), "pac" (a PAC
+ *                    script from a configured URL), "wpad" (one found by
+ *                    auto-detection), "bypass" (the OS's bypass list exempts
+ *                    host), "direct" (the OS names no proxy), "none" (this OS
+ *                    has no setting ostls reads), "engine" (left to an engine
+ *                    that makes its own connections); "" without the option or
+ *                    while the OS is still being asked
+ *   proxy_reason     the same in words, e.g. "PAC script http://wpad/p.pac said
+ *                    proxy:3128" or "Windows proxy bypass list entry <local>"
  */
 TLS_API int tls_info(tls_conn *tls, const char *key, const char **value,
                      const char **err, const char **errmsg);

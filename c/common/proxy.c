@@ -12,6 +12,7 @@
 
 #include "conn.h"
 #include "options.h"
+#include "sysproxy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,8 @@ static int parse_url(const char *url, struct proxy_url *u, char *why, size_t cap
 
 int proxy_url_valid(const char *url, char *why, size_t whycap)
 {
+    if (strcmp(url, "system") == 0)
+        return 1;
     struct proxy_url u;
     int ok = parse_url(url, &u, why, whycap);
     memset(&u, 0, sizeof u);   /* no credentials left on the stack */
@@ -252,17 +255,18 @@ static int start_target(tls_conn *c, const char *host, int port)
     return 1;
 }
 
-int proxy_start(tls_conn *c, int engine_owns_transport)
+/* Tunnel through url. from_os: the URL came from the OS's settings, not
+ * from the caller, so a URL ostls cannot use is the proxy's failure. */
+static int tunnel_start(tls_conn *c, const char *url, int from_os)
 {
-    if (!c->opts.proxy || c->state == CONN_FAILED)
-        return 1;
-    if (engine_owns_transport)
-        return conn_fail(c, TLS_INVALID_ARGUMENT,
-                         "option proxy is not supported by this TLS engine yet (it makes its own connections)");
     struct proxy_url u;
     char why[200];
-    if (!parse_url(c->opts.proxy, &u, why, sizeof why))
+    if (!parse_url(url, &u, why, sizeof why)) {
+        if (from_os)
+            return conn_fail(c, TLS_PROXY_FAILED, "the OS's proxy for %s port %d (%s, %s) cannot be used: %s",
+                             c->host, c->port, url, c->proxy_reason, why);
         return conn_fail(c, TLS_INVALID_ARGUMENT, "invalid value for option proxy: %s", why);
+    }
     c->proxy = calloc(1, sizeof *c->proxy);
     int ok = c->proxy && build_request(c, &u);
     if (ok) {
@@ -274,6 +278,60 @@ int proxy_start(tls_conn *c, int engine_owns_transport)
     if (!ok)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory preparing the proxy request");
     return start_target(c, c->proxy->host, c->proxy->port);
+}
+
+int proxy_start(tls_conn *c, int engine_owns_transport)
+{
+    if (!c->opts.proxy || c->state == CONN_FAILED)
+        return 1;
+    int system = strcmp(c->opts.proxy, "system") == 0;
+    if (engine_owns_transport && system) {
+        snprintf(c->proxy_source, sizeof c->proxy_source, "engine");
+        snprintf(c->proxy_reason, sizeof c->proxy_reason,
+                 "the TLS engine makes its own connections: the system proxy is left to it");
+        return 1;
+    }
+    if (engine_owns_transport)
+        return conn_fail(c, TLS_INVALID_ARGUMENT,
+                         "option proxy is not supported by this TLS engine yet (it makes its own connections)");
+    if (!system) {
+        snprintf(c->proxy_source, sizeof c->proxy_source, "option");
+        snprintf(c->proxy_reason, sizeof c->proxy_reason, "option proxy");
+        return tunnel_start(c, c->opts.proxy, 0);
+    }
+    int os_error = 0;
+    if (!sysproxy_start(c->host, c->port, &c->proxy_lookup, &os_error)) {
+        c->proxy_lookup = NULL;
+        if (!os_error)
+            return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory looking up the system proxy");
+        char text[128];
+        sock_error_text(os_error, text, sizeof text);
+        return conn_fail(c, TLS_INTERNAL_ERROR, "could not start looking up the system proxy: %s", text);
+    }
+    return 1;
+}
+
+int proxy_lookup_step(tls_conn *c)
+{
+    if (!c->proxy_lookup)
+        return 1;
+    struct sysproxy_answer a;
+    if (!sysproxy_finished(c->proxy_lookup, &a)) {
+        c->setup_wants = TLS_WANT_READ;
+        return 0;
+    }
+    sysproxy_release(c->proxy_lookup);
+    c->proxy_lookup = NULL;
+    snprintf(c->proxy_source, sizeof c->proxy_source, "%s", a.source);
+    snprintf(c->proxy_reason, sizeof c->proxy_reason, "%s", a.why);
+    if (!a.url[0])
+        return 1;   /* direct: the origin's resolution goes on */
+    return tunnel_start(c, a.url, 1);
+}
+
+int64_t proxy_lookup_handle(tls_conn *c)
+{
+    return c->proxy_lookup ? sysproxy_handle(c->proxy_lookup) : -1;
 }
 
 /* ------------------------------------------------------------ the answer */
@@ -435,6 +493,8 @@ const char *proxy_label(tls_conn *c)
 
 void proxy_free(tls_conn *c)
 {
+    sysproxy_release(c->proxy_lookup);
+    c->proxy_lookup = NULL;
     if (!c->proxy)
         return;
     if (c->proxy->request) {

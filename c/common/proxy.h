@@ -7,11 +7,16 @@
  * engine's handshake, which verifies the ORIGIN's name as always. Nothing in
  * here names an engine; an engine that brings its own transport cannot be
  * tunnelled (yet) and fails the connection with TLS_INVALID_ARGUMENT.
+ *
+ * proxy "system" first asks the OS which proxy it would use for the origin
+ * (sysproxy.h, off this thread); meanwhile the origin's own resolution, started
+ * by tls_connect, goes on, and is used when the answer is "direct".
  */
 #ifndef OSTLS_PROXY_H
 #define OSTLS_PROXY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct tls_conn tls_conn;
 
@@ -26,6 +31,15 @@ int proxy_url_valid(const char *url, char *why, size_t whycap);
  * origin's resolution and start resolving / racing the proxy instead. 1 to go
  * on, 0 after conn_fail. engine_owns_transport: the engine does its own TCP. */
 int proxy_start(tls_conn *c, int engine_owns_transport);
+
+/* Option proxy "system": 1 once the OS's answer is in and acted on (a
+ * tunnel started, or the origin's own resolution left to go on); 0 to wait
+ * on proxy_lookup_handle (c->setup_wants set) or after conn_fail. Runs before
+ * every other set-up phase. */
+int proxy_lookup_step(tls_conn *c);
+
+/* The handle to wait on while the OS's answer is looked up, else -1. */
+int64_t proxy_lookup_handle(tls_conn *c);
 
 /* The tunnel phase, run on the connected socket before the engine's
  * handshake: 1 once the tunnel is up (or there is no proxy); 0 to wait

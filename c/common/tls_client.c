@@ -366,6 +366,9 @@ static setup_status drive_setup(tls_conn *c)
         return SETUP_CLOSED;
     if (!start_setup(c))
         return SETUP_FAILED;
+    /* proxy hook: proxy "system" waits for the OS's answer first (proxy.c). */
+    if (!proxy_lookup_step(c))
+        return c->state == CONN_FAILED ? SETUP_FAILED : SETUP_WAIT;
     for (;;) {
         switch (c->state) {
         case CONN_RESOLVING:
@@ -747,6 +750,12 @@ static int poll_target(tls_conn *c, int want, int64_t *handle, int *events)
     *events = 0;
     if (tls_engine->transport_poll && c->state != CONN_CLOSED && c->state != CONN_FAILED)
         return tls_engine->transport_poll(c, want, handle, events);
+    int64_t lookup = proxy_lookup_handle(c);
+    if (lookup >= 0 && c->state != CONN_CLOSED && c->state != CONN_FAILED) {
+        *handle = lookup;
+        *events = TLS_WANT_READ;
+        return 1;
+    }
     switch (c->state) {
     case CONN_RESOLVING:
         *handle = resolve_handle(c->resolver);
@@ -816,7 +825,7 @@ TLS_API int tls_polltimeout(tls_conn *c)
 {
     if (!c || c->state != CONN_CONNECTING)
         return -1;
-    if (tls_engine->transport_connect)
+    if (tls_engine->transport_connect || proxy_lookup_handle(c) >= 0)
         return -1;
     return race_timeout_ms(&c->race, race_now_ms());
 }
@@ -995,6 +1004,10 @@ TLS_API int tls_info(tls_conn *c, const char *key, const char **value,
         strbuf_puts(sb, c->local_address);
     else if (strcmp(key, "local_port") == 0)
         port_text(sb, c->local_port);
+    else if (strcmp(key, "proxy_source") == 0)
+        strbuf_puts(sb, c->proxy_source);
+    else if (strcmp(key, "proxy_reason") == 0)
+        strbuf_puts(sb, c->proxy_reason);
     else if (!c->session) {
         if (!conn_info_is_backend_key(key))
             return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT, "unknown info key \"%.100s\"", key);
