@@ -156,13 +156,20 @@ TLS_API void tls_free(tls_conn *tls);
  *   alpn        comma-separated protocol list in preference order, e.g. "http/1.1"
  *   min_version "TLSv1.2" (default) or "TLSv1.3"
  *   max_version "TLSv1.2" or "TLSv1.3" (default: the newest the OS offers)
- *   proxy       "http://[user:password@]host[:port]" (port 80 by default; user and
+ *   proxy       "http[s]://[user:password@]host[:port]" (port 80 by default; user and
  *               password %-encoded, sent as Basic): connect to the proxy instead
  *               (its addresses raced as above), tunnel with "CONNECT host:port",
  *               then handshake with host through the tunnel, verifying host's
  *               certificate as without a proxy. A refusal is TLS_PROXY_FAILED
  *               (TLS_PROXY_AUTH_REQUIRED for 407). While tunnelling, tls_info
  *               "state" is "handshaking" and remote_address is the proxy's.
+ *               "https://…" (port 443 by default): the same through a TLS
+ *               connection to the proxy, made and verified (against the
+ *               proxy's name, by the OS, with the ca option's anchors too) like
+ *               any other; a failure there is that connection's code, with
+ *               "TLS to proxy <host> failed" in the message. tls_shutdown sends
+ *               the origin's close_notify through the tunnel and leaves the
+ *               proxy connection open until tls_close.
  *               Engines that make their own connections (Network.framework)
  *               fail set-up with TLS_INVALID_ARGUMENT.
  *               "system": the proxy the OS would use for https://host:port/ —

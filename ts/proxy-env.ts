@@ -65,10 +65,10 @@ function firstSet(env: NodeJS.ProcessEnv, names: string[]): [string, string] | u
 /** A proxy URL as the library takes it: curl's scheme-less "host:port" means http://. */
 export function normalizeProxyUrl(value: string, from: string): string {
   const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`
-  if (!/^http:\/\//i.test(url)) {
-    throw new TLSError('TLS_INVALID_ARGUMENT', `${from}: ostls tunnels through http:// proxies only, not ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//…@'))}`, { nodeCode: 'ERR_INVALID_ARG_VALUE' })
+  if (!/^https?:\/\//i.test(url)) {
+    throw new TLSError('TLS_INVALID_ARGUMENT', `${from}: ostls tunnels through http:// and https:// proxies only, not ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//…@'))}`, { nodeCode: 'ERR_INVALID_ARG_VALUE' })
   }
-  return url.replace(/^http:\/\//i, 'http://')
+  return url.replace(/^(https?):\/\//i, (_m, scheme: string) => `${scheme.toLowerCase()}://`)
 }
 
 /** Strip brackets and a final dot, lower-case. */

@@ -46,7 +46,7 @@ export interface ConnectOptions extends IdentityOptions {
   keepAliveInitialDelay?: number
   highWaterMark?: number
   /**
-   * Tunnel through this HTTP proxy ("http://[user:password@]host[:port]", user and
+   * Tunnel through this proxy ("http[s]://[user:password@]host[:port]", user and
    * password %-encoded) with CONNECT; the origin's certificate is verified as
    * without a proxy. Or 'system': the proxy the OS's own settings name for
    * this origin (Windows, macOS; direct on Linux), looked up by the C library

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sock.h"
+
 typedef struct tls_conn tls_conn;
 
 /* Largest proxy answer (status line + headers) read before giving up. */
@@ -51,6 +53,21 @@ int proxy_step(tls_conn *c);
 const char *proxy_target_host(tls_conn *c);
 int proxy_target_port(tls_conn *c);
 const char *proxy_label(tls_conn *c);
+
+/* 1 while the CONNECT tunnel is still being made. */
+int proxy_pending(tls_conn *c);
+
+/* https:// proxies: 1 when c's transport is a TLS connection to the proxy;
+ * then conn_send / conn_recv go through these, readiness is that
+ * connection's (proxy_inner_poll turns c's events into its handle and
+ * events), and shutting down / closing c ends it too. */
+int proxy_inner(tls_conn *c);
+net_status proxy_inner_send(tls_conn *c, const void *buf, size_t len, size_t *sent);
+net_status proxy_inner_recv(tls_conn *c, void *buf, size_t len, size_t *got);
+void proxy_inner_poll(tls_conn *c, int64_t *handle, int *events);
+int proxy_inner_polltimeout(tls_conn *c);   /* -1: no limit */
+int proxy_inner_shutdown(tls_conn *c);      /* 0 when it failed */
+void proxy_inner_close(tls_conn *c);
 
 void proxy_free(tls_conn *c);
 
