@@ -24,6 +24,7 @@ t.test('the environment comes first; without it, Windows and macOS ask the OS an
   const bare = proxyFor('a.example', 443, 'system', {})
   const def = proxyFor('a.example', 443, undefined, {})
   if (process.platform === 'win32' || process.platform === 'darwin') {
+    t.equal(proxyFor('a.example', 443, 'system', { no_proxy: '.example' }).reason, 'no_proxy entry .example', 'NO_PROXY exempts from the OS proxy too')
     t.equal(bare.url, 'system', 'handed to the C library')
     t.equal(bare.source, 'system')
     t.same(def, bare, "'system' is the default")

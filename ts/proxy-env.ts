@@ -131,20 +131,20 @@ export function proxyFor(host: string, port: number, setting: ProxySetting | und
   if (setting === false) return { source: 'none', reason: 'proxy: false' }
   if (setting === undefined || setting === 'env' || setting === 'system') {
     const found = firstSet(env, HTTPS_VARS)
-    if (!found && setting !== 'env' && SYSTEM_PROXY_OS) {
-      return { url: 'system', source: 'system', reason: `the ${process.platform === 'win32' ? 'Windows' : 'macOS'} proxy settings` }
-    }
-    if (!found) return { source: 'none', reason: NO_PROXY_CONFIGURED }
-    const [variable, value] = found
+    const askOs = !found && setting !== 'env' && SYSTEM_PROXY_OS
+    // NO_PROXY exempts hosts from the OS's proxy too, as from the environment's.
     const np = firstSet(env, NO_PROXY_VARS)
-    if (np) {
+    if (np && (found || askOs)) {
       const hit = noProxyMatch(np[1], host, port)
       if (hit) return { source: 'none', reason: `${np[0]} entry ${hit}` }
     }
+    if (askOs) return { url: 'system', source: 'system', reason: `the ${process.platform === 'win32' ? 'Windows' : 'macOS'} proxy settings` }
+    if (!found) return { source: 'none', reason: NO_PROXY_CONFIGURED }
+    const [variable, value] = found
     return { url: normalizeProxyUrl(value, variable), source: 'env', reason: variable }
   }
   if (typeof setting !== 'string' || setting === '') {
-    throw new TLSError('TLS_INVALID_ARGUMENT', `proxy must be false, 'env', 'system' or an http:// URL, not ${JSON.stringify(setting)}`, { nodeCode: 'ERR_INVALID_ARG_VALUE' })
+    throw new TLSError('TLS_INVALID_ARGUMENT', `proxy must be false, 'env', 'system' or an http:// or https:// URL, not ${JSON.stringify(setting)}`, { nodeCode: 'ERR_INVALID_ARG_VALUE' })
   }
   return { url: normalizeProxyUrl(setting, 'proxy'), source: 'option', reason: 'proxy option' }
 }
