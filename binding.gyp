@@ -18,6 +18,7 @@
         "c/common/sha256.c",
         "c/common/strbuf.c",
         "c/common/suites.c",
+        "c/common/sysproxy.c",
         "c/common/tls_client.c",
         "c/common/verify.c"
       ],
@@ -33,6 +34,7 @@
           "sources": [
             "c/common/resolve_posix.c",
             "c/common/sock_posix.c",
+            "c/common/sysproxy_none.c",
             "c/impl-linux/engines.c",
             "c/impl-linux/mbedtls.c",
             "c/impl-linux/mbedtls_load.c",
@@ -54,7 +56,7 @@
         ["OS=='win'", {
           # Schannel over Winsock; MSVC 2022 17.5+ (C11 atomics). The same
           # sources cross-compile with mingw-w64: scripts/build-win.sh.
-          "sources": ["c/common/resolve_win.c", "c/common/sock_win.c",
+          "sources": ["c/common/resolve_win.c", "c/common/sock_win.c", "c/common/sysproxy_win.c",
                       "c/impl-win/engines.c", "c/impl-win/schannel.c", "c/impl-win/schannel_identity.c",
                       "c/impl-win/schannel_resume.c", "c/impl-win/schannel_verify.c",
                       "c/impl-win/schannel_os.c"],
@@ -65,10 +67,10 @@
               "AdditionalOptions": ["/std:c11", "/experimental:c11atomics", "/W3"]
             },
             "VCLinkerTool": {
-              "AdditionalDependencies": ["secur32.lib", "crypt32.lib", "ws2_32.lib"]
+              "AdditionalDependencies": ["secur32.lib", "crypt32.lib", "ws2_32.lib", "winhttp.lib"]
             }
           },
-          "libraries": ["-lsecur32", "-lcrypt32", "-lws2_32"]
+          "libraries": ["-lsecur32", "-lcrypt32", "-lws2_32", "-lwinhttp"]
         }],
         ["OS=='mac'", {
           # Network.framework (TLS 1.3) and SecureTransport engines in one
@@ -78,6 +80,7 @@
           "sources": [
             "c/common/resolve_posix.c",
             "c/common/sock_posix.c",
+            "c/common/sysproxy_mac.c",
             "c/impl-mac/engines.c",
             "c/impl-mac/mac_common.c",
             "c/impl-mac/mac_identity.c",
@@ -90,7 +93,7 @@
             "GCC_C_LANGUAGE_STANDARD": "c11",
             "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
             "OTHER_CFLAGS": ["-fblocks", "-Wall", "-Wextra"],
-            "OTHER_LDFLAGS": ["-framework", "Security", "-framework", "CoreFoundation",
+            "OTHER_LDFLAGS": ["-framework", "Security", "-framework", "CoreFoundation", "-framework", "CFNetwork",
                               "-weak_framework", "Network"]
           }
         }]

@@ -156,15 +156,31 @@ TLS_API void tls_free(tls_conn *tls);
  *   alpn        comma-separated protocol list in preference order, e.g. "http/1.1"
  *   min_version "TLSv1.2" (default) or "TLSv1.3"
  *   max_version "TLSv1.2" or "TLSv1.3" (default: the newest the OS offers)
- *   proxy       "http://[user:password@]host[:port]" (port 80 by default; user and
+ *   proxy       "http[s]://[user:password@]host[:port]" (port 80 by default; user and
  *               password %-encoded, sent as Basic): connect to the proxy instead
  *               (its addresses raced as above), tunnel with "CONNECT host:port",
  *               then handshake with host through the tunnel, verifying host's
  *               certificate as without a proxy. A refusal is TLS_PROXY_FAILED
  *               (TLS_PROXY_AUTH_REQUIRED for 407). While tunnelling, tls_info
  *               "state" is "handshaking" and remote_address is the proxy's.
+ *               "https://…" (port 443 by default): the same through a TLS
+ *               connection to the proxy, made and verified (against the
+ *               proxy's name, by the OS, with the ca option's anchors too) like
+ *               any other; a failure there is that connection's code, with
+ *               "TLS to proxy <host> failed" in the message. tls_shutdown sends
+ *               the origin's close_notify through the tunnel and leaves the
+ *               proxy connection open until tls_close.
  *               Engines that make their own connections (Network.framework)
  *               fail set-up with TLS_INVALID_ARGUMENT.
+ *               "system": the proxy the OS would use for https://host:port/ —
+ *               Windows: the user's WinHTTP/Internet Options settings (fixed
+ *               proxy and bypass list, <local>; automatic detection (WPAD) and
+ *               PAC scripts, run by WinHTTP); macOS: CFNetwork's settings
+ *               (exceptions list, PAC scripts); Linux: none (direct). Looked up
+ *               on a worker thread (set-up waits on its handle like on name
+ *               resolution) and cached per process for 30 s. A proxy it names
+ *               is used as above; a URL ostls cannot use is TLS_PROXY_FAILED.
+ *               tls_info "proxy_source" / "proxy_reason" say what was chosen.
  *   session_cache "1" (default) or "0": resume a session cached under this
  *               connection's key (every option above, host and port), and
  *               cache the one it makes; "0" does neither
@@ -258,6 +274,16 @@ TLS_API int tls_shutdown(tls_conn *tls, int *done, const char **err, const char 
  *                    remote_address, remote_port, local_address, local_port,
  *                    in that order, each followed by "\n", then alpn (last:
  *                    the only one whose bytes the caller chose)
+ *   proxy_source     how option proxy was resolved: "option" (a URL), or for
+ *                    "system": "static" (the OS's fixed proxy), "pac" (a PAC
+ *                    script from a configured URL), "wpad" (one found by
+ *                    auto-detection), "bypass" (the OS's bypass list exempts
+ *                    host), "direct" (the OS names no proxy), "none" (this OS
+ *                    has no setting ostls reads), "engine" (left to an engine
+ *                    that makes its own connections); "" without the option or
+ *                    while the OS is still being asked
+ *   proxy_reason     the same in words, e.g. "PAC script http://wpad/p.pac said
+ *                    proxy:3128" or "Windows proxy bypass list entry <local>"
  */
 TLS_API int tls_info(tls_conn *tls, const char *key, const char **value,
                      const char **err, const char **errmsg);

@@ -18,9 +18,9 @@ mkdir -p "$out"
   -Ic -shared -o "$out/ostls.node" \
   $(node scripts/sources.js win) \
   -static-libgcc -static -Wl,--no-undefined -Wl,--dynamicbase -Wl,--nxcompat -Wl,--high-entropy-va \
-  -s -lsecur32 -lcrypt32 -lws2_32
+  -s -lsecur32 -lcrypt32 -lws2_32 -lwinhttp
 # Only DLLs every Windows has.
-allowed='^(KERNEL32|SECUR32|CRYPT32|WS2_32|ADVAPI32|msvcrt|USER32|ntdll|api-ms-win-crt-.*|api-ms-win-core-.*)\.dll$'
+allowed='^(KERNEL32|SECUR32|CRYPT32|WS2_32|WINHTTP|ADVAPI32|msvcrt|USER32|ntdll|api-ms-win-crt-.*|api-ms-win-core-.*)\.dll$'
 bad=$("$OBJDUMP" -p "$out/ostls.node" | sed -n 's/^\s*DLL Name: //p' | grep -Eiv "$allowed" || true)
 if [ -n "$bad" ]; then
   echo "build-win: $out/ostls.node depends on non-system DLLs: $bad" >&2

@@ -78,5 +78,5 @@ mac_link() {
     -fvisibility=hidden -Wall -Wextra "$@" \
     -I"$mac_root/c" \
     -Wl,-install_name,@rpath/ostls.node -o "$_mac_out" $(mac_sources) \
-    -framework Security -framework CoreFoundation -weak_framework Network
+    -framework Security -framework CoreFoundation -framework CFNetwork -weak_framework Network
 }

@@ -45,7 +45,7 @@ t.test('get: a 407 is a coded failure, usage errors exit 2', async (t) => {
   t.match(both.stderr, /contradict/)
   const socks = await run(['get', '--proxy', 'socks5://127.0.0.1:1', `${f.origin}/`], noEnv)
   t.equal(socks.code, 2)
-  t.match(socks.stderr, /http:\/\/ proxies only/)
+  t.match(socks.stderr, /http:\/\/ and https:\/\/ proxies only/)
 })
 
 t.test('doctor --connect says which proxy and why, without the password', async (t) => {

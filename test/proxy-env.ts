@@ -69,6 +69,6 @@ t.test('which variable wins, and what proxy: says', async (t) => {
   t.match(proxyFor('a.example', 443, undefined, env), { url: 'http://lower:2' }, "the default is 'system'")
   t.match(proxyFor('a.example', 443, false, env), { url: undefined, reason: 'proxy: false' })
   t.match(proxyFor('a.example', 443, 'http://given:8', { ...env, NO_PROXY: '*' }), { url: 'http://given:8', source: 'option' }, 'an explicit URL ignores NO_PROXY')
-  t.throws(() => proxyFor('a.example', 443, 'env', { ALL_PROXY: 'socks5://u:secret@s:1080' }), { code: 'ERR_INVALID_ARG_VALUE', message: /ALL_PROXY: ostls tunnels through http:\/\/ proxies only/ })
+  t.throws(() => proxyFor('a.example', 443, 'env', { ALL_PROXY: 'socks5://u:secret@s:1080' }), { code: 'ERR_INVALID_ARG_VALUE', message: /ALL_PROXY: ostls tunnels through http:\/\/ and https:\/\/ proxies only/ })
   t.throws(() => proxyFor('a.example', 443, 'env', { ALL_PROXY: 'socks5://u:secret@s:1080' }), { message: /^(?!.*secret)/ }, 'no password in the message')
 })

@@ -110,6 +110,6 @@ t.test('an unusable proxy variable fails the request with the reason, it does no
   const agent = new Agent({ ca: p.ca })
   t.teardown(() => agent.destroy())
   const err = await get(`${srv.origin}/`, agent).catch((e: Error) => e)
-  t.match(err, { code: 'ERR_INVALID_ARG_VALUE', message: /ALL_PROXY: ostls tunnels through http:\/\/ proxies only/ })
+  t.match(err, { code: 'ERR_INVALID_ARG_VALUE', message: /ALL_PROXY: ostls tunnels through http:\/\/ and https:\/\/ proxies only/ })
   t.equal(srv.requests, 0)
 })

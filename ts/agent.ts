@@ -16,7 +16,7 @@ import type { Revocation, StoreIdentity } from './identity'
  */
 export interface AgentOptions extends https.AgentOptions {
   handshakeTimeout?: number
-  /** false, 'env', 'system' (default) or an http:// proxy URL: see README "Proxies". */
+  /** false, 'env', 'system' (default) or an http:// / https:// proxy URL: see README "Proxies". */
   proxy?: ProxySetting
   revocation?: Revocation
   clientCertificate?: StoreIdentity

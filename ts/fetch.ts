@@ -18,7 +18,7 @@ export interface DispatcherOptions extends Omit<Undici.Agent.Options, 'connect'>
   ca?: ConnectOptions['ca']
   rejectUnauthorized?: boolean
   handshakeTimeout?: number
-  /** false, 'env', 'system' (default) or an http:// proxy URL, for https: origins: see README "Proxies". */
+  /** false, 'env', 'system' (default) or an http:// / https:// proxy URL, for https: origins: see README "Proxies". */
   proxy?: ProxySetting
   /** As undici's connect option: 0 turns ostls's TLS session cache off for these connections. */
   maxCachedSessions?: number

@@ -42,7 +42,7 @@ export interface ProbeReport {
   chainSource?: string
   error?: { code: string; tlsCode?: string; message: string; hint?: string }
   /** The proxy the connection went through (password hidden) and why; absent when direct with no proxy configured. */
-  proxy?: { url?: string; source: ProxyChoice['source']; reason: string }
+  proxy?: { url?: string; source: ProxyChoice['source']; reason: string; os?: string }
 }
 
 /** "host:port", "[v6]:port" or "host" (port 443). Bad input is a TypeError with code ERR_INVALID_ARG_VALUE (the CLI makes it a usage error). */
@@ -141,7 +141,9 @@ export async function probe(target: string, o: ProbeOptions = {}): Promise<Probe
     return r
   }
   if (choice.url) base.proxy = choice.url
-  if (choice.url || choice.reason !== NO_PROXY_CONFIGURED) {
+  if (choice.source === 'system') {
+    r.proxy = { source: choice.source, reason: choice.reason }
+  } else if (choice.url || choice.reason !== NO_PROXY_CONFIGURED) {
     r.proxy = { ...(choice.url ? { url: displayProxy(choice.url) } : {}), source: choice.source, reason: choice.reason }
   }
   const first = await handshake({ ...base, rejectUnauthorized: !insecure })
@@ -157,6 +159,9 @@ export async function probe(target: string, o: ProbeOptions = {}): Promise<Probe
       ? { ok: true }
       : { ok: false, code: s.authorizationError ?? undefined, hint: codeHint(s.authorizationError ?? undefined) }
     r.chainSource = insecure ? 'unverified connection (--insecure)' : 'verified connection'
+    // The OS's answer (static proxy, PAC, bypass list, ...) is known once connected.
+    const os = s.getProxyChoice()
+    if (r.proxy && choice.source === 'system' && os) r.proxy = { ...r.proxy, os: os.source, reason: os.reason }
     r.ok = true
   } else {
     const e = first.err!

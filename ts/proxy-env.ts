@@ -8,9 +8,11 @@
  *   'env'        the environment as curl reads it for https: URLs —
  *                https_proxy, HTTPS_PROXY, then all_proxy, ALL_PROXY (lower
  *                case first, as curl), minus the hosts no_proxy / NO_PROXY names
- *   'system'     the OS's proxy settings: today the environment on every OS
- *                (Linux has no single system setting; the Windows and macOS
- *                settings are not read yet)
+ *   'system'     the environment when it names a proxy (or exempts the host
+ *                by NO_PROXY); otherwise, on Windows and macOS, the OS's own
+ *                settings, which the C library looks up off the JS thread for
+ *                each origin (the URL 'system' is handed to connect()); on
+ *                Linux, which has no single system setting, direct
  *
  * NO_PROXY follows curl's documented rules: a comma-separated list (spaces
  * around entries ignored), case-insensitive; `*` alone matches every host;
@@ -31,10 +33,13 @@ export interface ProxyChoice {
   /** The proxy URL to tunnel through, or undefined: connect directly. */
   url?: string
   /** Why: the option itself, the environment variable that gave the URL, or what made it direct. */
-  source: 'option' | 'env' | 'none'
+  source: 'option' | 'env' | 'system' | 'none'
   /** e.g. "HTTPS_PROXY", or for a bypass "NO_PROXY entry .corp.example". */
   reason: string
 }
+
+/** The OSes whose own proxy settings the C library reads (proxy 'system'). */
+export const SYSTEM_PROXY_OS = process.platform === 'win32' || process.platform === 'darwin'
 
 /** ProxyChoice.reason when the environment names no proxy at all. */
 export const NO_PROXY_CONFIGURED = 'no https_proxy, HTTPS_PROXY, all_proxy or ALL_PROXY in the environment'
@@ -60,10 +65,10 @@ function firstSet(env: NodeJS.ProcessEnv, names: string[]): [string, string] | u
 /** A proxy URL as the library takes it: curl's scheme-less "host:port" means http://. */
 export function normalizeProxyUrl(value: string, from: string): string {
   const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`
-  if (!/^http:\/\//i.test(url)) {
-    throw new TLSError('TLS_INVALID_ARGUMENT', `${from}: ostls tunnels through http:// proxies only, not ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//…@'))}`, { nodeCode: 'ERR_INVALID_ARG_VALUE' })
+  if (!/^https?:\/\//i.test(url)) {
+    throw new TLSError('TLS_INVALID_ARGUMENT', `${from}: ostls tunnels through http:// and https:// proxies only, not ${JSON.stringify(url.replace(/\/\/[^@/]*@/, '//…@'))}`, { nodeCode: 'ERR_INVALID_ARG_VALUE' })
   }
-  return url.replace(/^http:\/\//i, 'http://')
+  return url.replace(/^(https?):\/\//i, (_m, scheme: string) => `${scheme.toLowerCase()}://`)
 }
 
 /** Strip brackets and a final dot, lower-case. */
@@ -126,17 +131,20 @@ export function proxyFor(host: string, port: number, setting: ProxySetting | und
   if (setting === false) return { source: 'none', reason: 'proxy: false' }
   if (setting === undefined || setting === 'env' || setting === 'system') {
     const found = firstSet(env, HTTPS_VARS)
-    if (!found) return { source: 'none', reason: NO_PROXY_CONFIGURED }
-    const [variable, value] = found
+    const askOs = !found && setting !== 'env' && SYSTEM_PROXY_OS
+    // NO_PROXY exempts hosts from the OS's proxy too, as from the environment's.
     const np = firstSet(env, NO_PROXY_VARS)
-    if (np) {
+    if (np && (found || askOs)) {
       const hit = noProxyMatch(np[1], host, port)
       if (hit) return { source: 'none', reason: `${np[0]} entry ${hit}` }
     }
+    if (askOs) return { url: 'system', source: 'system', reason: `the ${process.platform === 'win32' ? 'Windows' : 'macOS'} proxy settings` }
+    if (!found) return { source: 'none', reason: NO_PROXY_CONFIGURED }
+    const [variable, value] = found
     return { url: normalizeProxyUrl(value, variable), source: 'env', reason: variable }
   }
   if (typeof setting !== 'string' || setting === '') {
-    throw new TLSError('TLS_INVALID_ARGUMENT', `proxy must be false, 'env', 'system' or an http:// URL, not ${JSON.stringify(setting)}`, { nodeCode: 'ERR_INVALID_ARG_VALUE' })
+    throw new TLSError('TLS_INVALID_ARGUMENT', `proxy must be false, 'env', 'system' or an http:// or https:// URL, not ${JSON.stringify(setting)}`, { nodeCode: 'ERR_INVALID_ARG_VALUE' })
   }
   return { url: normalizeProxyUrl(setting, 'proxy'), source: 'option', reason: 'proxy option' }
 }

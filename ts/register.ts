@@ -30,7 +30,7 @@ export interface RegisterOptions extends IdentityOptions {
   ca?: AgentOptions['ca']
   rejectUnauthorized?: boolean
   handshakeTimeout?: number
-  /** false, 'env', 'system' (default) or an http:// proxy URL: see README "Proxies". */
+  /** false, 'env', 'system' (default) or an http:// / https:// proxy URL: see README "Proxies". */
   proxy?: ProxySetting
 }
 

@@ -46,10 +46,13 @@ export interface ConnectOptions extends IdentityOptions {
   keepAliveInitialDelay?: number
   highWaterMark?: number
   /**
-   * Tunnel through this HTTP proxy ("http://[user:password@]host[:port]", user and
+   * Tunnel through this proxy ("http[s]://[user:password@]host[:port]", user and
    * password %-encoded) with CONNECT; the origin's certificate is verified as
-   * without a proxy. connect() takes only a URL: Agent, fetch and register()
-   * also resolve 'env' / 'system' to one (proxy-env.ts).
+   * without a proxy. Or 'system': the proxy the OS's own settings name for
+   * this origin (Windows, macOS; direct on Linux), looked up by the C library
+   * off the JS thread; getProxyChoice() then says what it chose. connect()
+   * reads no environment: Agent, fetch and register() resolve 'env' /
+   * 'system' (proxy-env.ts).
    */
   proxy?: string
   /**
@@ -210,6 +213,7 @@ export class TLSStream extends Duplex {
   #signal?: AbortSignal
   #onAbort?: () => void
   #sessionReused = false
+  #proxyChoice: { source: string; reason: string } | undefined
   #protocol: string | null = null
   #cipher: { name: string; standardName: string; version: string } | null = null
   #peerChainPem: string | null = null
@@ -372,6 +376,8 @@ export class TLSStream extends Duplex {
       this.remoteFamily = this.remoteAddress ? (net.isIPv6(this.remoteAddress) ? 'IPv6' : 'IPv4') : undefined
       this.localAddress = localAddress || undefined
       this.localPort = Number(localPort) || undefined
+      const source = conn.info('proxy_source')
+      if (source) this.#proxyChoice = { source, reason: conn.info('proxy_reason') }
     } catch (e) {
       this.destroy(e as Error)
       return
@@ -669,6 +675,16 @@ export class TLSStream extends Duplex {
   }
 
   /** Negotiated version, e.g. "TLSv1.3"; null before the handshake. */
+  /**
+   * How the `proxy` option was resolved, once connected: source "option" (a
+   * URL), or for 'system' the OS's answer — "static", "pac", "wpad",
+   * "bypass", "direct", "none" — with the reason in words. undefined without
+   * the option.
+   */
+  getProxyChoice(): { source: string; reason: string } | undefined {
+    return this.#proxyChoice
+  }
+
   getProtocol(): string | null {
     return this.#protocol
   }

@@ -74,6 +74,9 @@ struct tls_conn {
     int local_port;
 
     struct conn_proxy *proxy;     /* proxy.c's state while tunnelling (option proxy), else NULL */
+    struct sysproxy_query *proxy_lookup;  /* option proxy "system": the OS's answer, until it arrives */
+    char proxy_source[16];        /* how the proxy (or none) was chosen: "option", or sysproxy.h's sources */
+    char proxy_reason[420];       /* the same in words */
 
     strbuf info;                  /* holds the latest tls_info value */
     void *session;                /* owned by the backend */

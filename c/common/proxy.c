@@ -12,6 +12,7 @@
 
 #include "conn.h"
 #include "options.h"
+#include "sysproxy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@ struct conn_proxy {
     size_t have;               /* bytes of the answer consumed so far */
     int sent_credentials;
     int tunnel_up;             /* the proxy said 2xx: the engine owns the socket now */
+    tls_conn *inner;           /* https:// proxy: the TLS connection to the proxy, else NULL */
+    int inner_up;              /* its handshake is done */
 };
 
 /* ------------------------------------------------------------ URL parsing */
@@ -36,6 +39,7 @@ struct proxy_url {
     int port;
     char user[256], pass[256];
     int has_credentials;
+    int tls;                   /* https://: TLS to the proxy */
 };
 
 static int hexval(char ch)
@@ -80,10 +84,10 @@ static int parse_url(const char *url, struct proxy_url *u, char *why, size_t cap
     if (strncmp(url, "http://", 7) == 0)
         p = url + 7;
     else if (strncmp(url, "https://", 8) == 0) {
-        snprintf(why, cap, "https:// proxies (TLS to the proxy) are not supported yet; use http://");
-        return 0;
+        p = url + 8;
+        u->tls = 1;
     } else {
-        snprintf(why, cap, "expected http://[user:password@]host[:port]");
+        snprintf(why, cap, "expected http[s]://[user:password@]host[:port]");
         return 0;
     }
     size_t auth_len = strcspn(p, "/?#");
@@ -144,7 +148,7 @@ static int parse_url(const char *url, struct proxy_url *u, char *why, size_t cap
     }
     memcpy(u->host, hp, hlen);
     u->host[hlen] = '\0';
-    u->port = 80;
+    u->port = u->tls ? 443 : 80;
     if (port_start) {
         int port = 0;
         if (port_start == end)
@@ -162,6 +166,8 @@ static int parse_url(const char *url, struct proxy_url *u, char *why, size_t cap
 
 int proxy_url_valid(const char *url, char *why, size_t whycap)
 {
+    if (strcmp(url, "system") == 0)
+        return 1;
     struct proxy_url u;
     int ok = parse_url(url, &u, why, whycap);
     memset(&u, 0, sizeof u);   /* no credentials left on the stack */
@@ -252,17 +258,152 @@ static int start_target(tls_conn *c, const char *host, int port)
     return 1;
 }
 
-int proxy_start(tls_conn *c, int engine_owns_transport)
+/* ------------------------------------------------------ https:// proxies */
+
+/* An https:// proxy is reached by a connection of its own, made through this
+ * library's public API like any other: its addresses are raced, its
+ * certificate is verified by the OS (with the `ca` option's anchors too,
+ * which this connection trusts), and the CONNECT request, its answer and
+ * then the origin's TLS records travel inside it: conn_send / conn_recv
+ * route through it (proxy_inner_send / _recv), so the engine does not know. */
+
+static int inner_fail(tls_conn *c, const char *err, const char *msg)
 {
-    if (!c->opts.proxy || c->state == CONN_FAILED)
+    const char *os = "";
+    tls_info(c->proxy->inner, "os_error", &os, NULL, NULL);
+    conn_set_os_error(c, os && *os ? os : NULL);
+    return conn_fail(c, err ? err : TLS_INTERNAL_ERROR, "TLS to %s failed: %s", c->proxy->label,
+                     msg ? msg : "no reason given");
+}
+
+static int start_inner(tls_conn *c)
+{
+    struct conn_proxy *px = c->proxy;
+    const char *err = NULL, *msg = NULL;
+    if (!tls_connect(px->host, px->port, &px->inner, &err, &msg)) {
+        px->inner = NULL;
+        return conn_fail(c, err ? err : TLS_INTERNAL_ERROR, "%s: %s", px->label, msg ? msg : "cannot connect");
+    }
+    if ((c->opts.ca && !tls_set_option(px->inner, "ca", c->opts.ca, &err, &msg)) ||
+        !tls_set_option(px->inner, "nodelay", c->opts.nodelay ? "1" : "0", &err, &msg))
+        return inner_fail(c, err, msg);
+    /* The origin's own resolution and race are not needed. */
+    resolve_release(c->resolver);
+    c->resolver = NULL;
+    race_free(&c->race);
+    c->state = CONN_HANDSHAKING;
+    return 1;
+}
+
+/* 1 once the TLS connection to the proxy is up; 0 to wait or after conn_fail. */
+static int inner_step(tls_conn *c)
+{
+    struct conn_proxy *px = c->proxy;
+    if (!px->inner || px->inner_up)
         return 1;
-    if (engine_owns_transport)
-        return conn_fail(c, TLS_INVALID_ARGUMENT,
-                         "option proxy is not supported by this TLS engine yet (it makes its own connections)");
+    const char *err = NULL, *msg = NULL, *v = NULL;
+    int done = 0;
+    if (!tls_handshake(px->inner, &done, &err, &msg))
+        return inner_fail(c, err, msg);
+    if (!done) {
+        c->setup_wants = TLS_WANT_READ;   /* proxy_inner_poll asks the inner connection */
+        return 0;
+    }
+    px->inner_up = 1;
+    if (tls_info(px->inner, "remote_address", &v, NULL, NULL))
+        snprintf(c->remote_address, sizeof c->remote_address, "%s", v);
+    if (tls_info(px->inner, "remote_port", &v, NULL, NULL))
+        c->remote_port = atoi(v);
+    if (tls_info(px->inner, "local_address", &v, NULL, NULL))
+        snprintf(c->local_address, sizeof c->local_address, "%s", v);
+    if (tls_info(px->inner, "local_port", &v, NULL, NULL))
+        c->local_port = atoi(v);
+    return 1;
+}
+
+int proxy_pending(tls_conn *c)
+{
+    return c->proxy && !c->proxy->tunnel_up;
+}
+
+int proxy_inner(tls_conn *c)
+{
+    return c->proxy && c->proxy->inner;
+}
+
+net_status proxy_inner_send(tls_conn *c, const void *buf, size_t len, size_t *sent)
+{
+    *sent = 0;
+    if (len == 0)
+        return NET_OK;
+    if (!c->proxy->inner_up)
+        return NET_AGAIN;
+    const char *err = NULL, *msg = NULL;
+    if (!tls_write(c->proxy->inner, buf, len, sent, &err, &msg))
+        return err && strcmp(err, TLS_CLOSED) == 0 ? NET_EOF : NET_ERROR;
+    return *sent ? NET_OK : NET_AGAIN;
+}
+
+net_status proxy_inner_recv(tls_conn *c, void *buf, size_t len, size_t *got)
+{
+    *got = 0;
+    if (!c->proxy->inner_up)
+        return NET_AGAIN;
+    const char *err = NULL, *msg = NULL;
+    if (!tls_read(c->proxy->inner, buf, len, got, &err, &msg))
+        return err && strcmp(err, TLS_CLOSED) == 0 ? NET_EOF : NET_ERROR;
+    return *got ? NET_OK : NET_AGAIN;
+}
+
+void proxy_inner_poll(tls_conn *c, int64_t *handle, int *events)
+{
+    if (!proxy_inner(c))
+        return;
+    int want = *events & (TLS_WANT_READ | TLS_WANT_WRITE);
+    int64_t h;
+    int ev;
+    /* The handle is always the inner connection's (the host may keep it
+     * once set-up is done); the events only when c waits for the socket. */
+    if (!tls_pollhandle(c->proxy->inner, want ? want : TLS_WANT_READ, &h, &ev, NULL, NULL)) {
+        *events = TLS_POLL_NOW;   /* the next call surfaces the inner failure */
+        return;
+    }
+    *handle = h;
+    if (want && !(*events & TLS_POLL_NOW))
+        *events = ev;
+}
+
+int proxy_inner_polltimeout(tls_conn *c)
+{
+    return proxy_inner(c) && !c->proxy->inner_up ? tls_polltimeout(c->proxy->inner) : -1;
+}
+
+int proxy_inner_shutdown(tls_conn *c)
+{
+    /* The origin has had its close_notify through the tunnel; the TLS
+     * connection to the proxy stays open for the origin's answer (a proxy's
+     * TLS server commonly closes both ways on close_notify) until close. */
+    return c->proxy->inner_up;
+}
+
+void proxy_inner_close(tls_conn *c)
+{
+    if (proxy_inner(c))
+        tls_close(c->proxy->inner, NULL, NULL);
+}
+
+/* Tunnel through url. from_os: the URL came from the OS's settings, not
+ * from the caller, so a URL ostls cannot use is the proxy's failure. */
+static int tunnel_start(tls_conn *c, const char *url, int from_os)
+{
     struct proxy_url u;
     char why[200];
-    if (!parse_url(c->opts.proxy, &u, why, sizeof why))
+    if (!parse_url(url, &u, why, sizeof why)) {
+        if (from_os)
+            return conn_fail(c, TLS_PROXY_FAILED, "the OS's proxy for %s port %d (%s, %s) cannot be used: %s",
+                             c->host, c->port, url, c->proxy_reason, why);
         return conn_fail(c, TLS_INVALID_ARGUMENT, "invalid value for option proxy: %s", why);
+    }
     c->proxy = calloc(1, sizeof *c->proxy);
     int ok = c->proxy && build_request(c, &u);
     if (ok) {
@@ -270,10 +411,65 @@ int proxy_start(tls_conn *c, int engine_owns_transport)
         c->proxy->port = u.port;
         snprintf(c->proxy->label, sizeof c->proxy->label, "proxy %s", u.host);
     }
+    int tls = u.tls;
     memset(&u, 0, sizeof u);
     if (!ok)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory preparing the proxy request");
-    return start_target(c, c->proxy->host, c->proxy->port);
+    return tls ? start_inner(c) : start_target(c, c->proxy->host, c->proxy->port);
+}
+
+int proxy_start(tls_conn *c, int engine_owns_transport)
+{
+    if (!c->opts.proxy || c->state == CONN_FAILED)
+        return 1;
+    int system = strcmp(c->opts.proxy, "system") == 0;
+    if (engine_owns_transport && system) {
+        snprintf(c->proxy_source, sizeof c->proxy_source, "engine");
+        snprintf(c->proxy_reason, sizeof c->proxy_reason,
+                 "the TLS engine makes its own connections: the system proxy is left to it");
+        return 1;
+    }
+    if (engine_owns_transport)
+        return conn_fail(c, TLS_INVALID_ARGUMENT,
+                         "option proxy is not supported by this TLS engine yet (it makes its own connections)");
+    if (!system) {
+        snprintf(c->proxy_source, sizeof c->proxy_source, "option");
+        snprintf(c->proxy_reason, sizeof c->proxy_reason, "option proxy");
+        return tunnel_start(c, c->opts.proxy, 0);
+    }
+    int os_error = 0;
+    if (!sysproxy_start(c->host, c->port, &c->proxy_lookup, &os_error)) {
+        c->proxy_lookup = NULL;
+        if (!os_error)
+            return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory looking up the system proxy");
+        char text[128];
+        sock_error_text(os_error, text, sizeof text);
+        return conn_fail(c, TLS_INTERNAL_ERROR, "could not start looking up the system proxy: %s", text);
+    }
+    return 1;
+}
+
+int proxy_lookup_step(tls_conn *c)
+{
+    if (!c->proxy_lookup)
+        return 1;
+    struct sysproxy_answer a;
+    if (!sysproxy_finished(c->proxy_lookup, &a)) {
+        c->setup_wants = TLS_WANT_READ;
+        return 0;
+    }
+    sysproxy_release(c->proxy_lookup);
+    c->proxy_lookup = NULL;
+    snprintf(c->proxy_source, sizeof c->proxy_source, "%s", a.source);
+    snprintf(c->proxy_reason, sizeof c->proxy_reason, "%s", a.why);
+    if (!a.url[0])
+        return 1;   /* direct: the origin's resolution goes on */
+    return tunnel_start(c, a.url, 1);
+}
+
+int64_t proxy_lookup_handle(tls_conn *c)
+{
+    return c->proxy_lookup ? sysproxy_handle(c->proxy_lookup) : -1;
 }
 
 /* ------------------------------------------------------------ the answer */
@@ -364,6 +560,8 @@ int proxy_step(tls_conn *c)
     struct conn_proxy *px = c->proxy;
     if (!px || px->tunnel_up)
         return 1;
+    if (!inner_step(c))
+        return 0;
     while (px->sent < px->request_len) {
         size_t n = 0;
         net_status st = conn_send(c, px->request + px->sent, px->request_len - px->sent, &n);
@@ -384,7 +582,10 @@ int proxy_step(tls_conn *c)
         size_t room = sizeof px->header - px->have, n = 0;
         if (room == 0)
             return proxy_fail(c, TLS_PROXY_FAILED, "sent a header larger than 16 KiB in answer to CONNECT for", "");
-        net_status st = sock_peek(c->sock, px->header + px->have, room, &n, &c->sock_error);
+        /* Through TLS there is no peek: one byte at a time (decrypted
+         * already, so cheap) never takes a byte past the header. */
+        net_status st = px->inner ? conn_recv(c, px->header + px->have, 1, &n)
+                                  : sock_peek(c->sock, px->header + px->have, room, &n, &c->sock_error);
         if (st == NET_AGAIN) {
             c->setup_wants = TLS_WANT_READ;
             return 0;
@@ -396,8 +597,9 @@ int proxy_step(tls_conn *c)
         size_t end = header_end(px->header, px->have + n);
         size_t take = end ? end - px->have : n;
         /* Consume exactly our part; what follows the header stays queued. */
-        size_t got = 0;
-        st = conn_recv(c, px->header + px->have, take, &got);
+        size_t got = px->inner ? take : 0;
+        if (!px->inner)
+            st = conn_recv(c, px->header + px->have, take, &got);
         if (st != NET_OK || got != take)
             return socket_fail(c, st, "lost the connection while answering CONNECT for");
         px->have += got;
@@ -435,8 +637,12 @@ const char *proxy_label(tls_conn *c)
 
 void proxy_free(tls_conn *c)
 {
+    sysproxy_release(c->proxy_lookup);
+    c->proxy_lookup = NULL;
     if (!c->proxy)
         return;
+    if (c->proxy->inner)
+        tls_free(c->proxy->inner);
     if (c->proxy->request) {
         memset(c->proxy->request, 0, c->proxy->request_len);
         free(c->proxy->request);

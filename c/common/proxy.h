@@ -7,11 +7,18 @@
  * engine's handshake, which verifies the ORIGIN's name as always. Nothing in
  * here names an engine; an engine that brings its own transport cannot be
  * tunnelled (yet) and fails the connection with TLS_INVALID_ARGUMENT.
+ *
+ * proxy "system" first asks the OS which proxy it would use for the origin
+ * (sysproxy.h, off this thread); meanwhile the origin's own resolution, started
+ * by tls_connect, goes on, and is used when the answer is "direct".
  */
 #ifndef OSTLS_PROXY_H
 #define OSTLS_PROXY_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "sock.h"
 
 typedef struct tls_conn tls_conn;
 
@@ -27,6 +34,15 @@ int proxy_url_valid(const char *url, char *why, size_t whycap);
  * on, 0 after conn_fail. engine_owns_transport: the engine does its own TCP. */
 int proxy_start(tls_conn *c, int engine_owns_transport);
 
+/* Option proxy "system": 1 once the OS's answer is in and acted on (a
+ * tunnel started, or the origin's own resolution left to go on); 0 to wait
+ * on proxy_lookup_handle (c->setup_wants set) or after conn_fail. Runs before
+ * every other set-up phase. */
+int proxy_lookup_step(tls_conn *c);
+
+/* The handle to wait on while the OS's answer is looked up, else -1. */
+int64_t proxy_lookup_handle(tls_conn *c);
+
 /* The tunnel phase, run on the connected socket before the engine's
  * handshake: 1 once the tunnel is up (or there is no proxy); 0 to wait
  * (c->setup_wants set) or after conn_fail. */
@@ -37,6 +53,21 @@ int proxy_step(tls_conn *c);
 const char *proxy_target_host(tls_conn *c);
 int proxy_target_port(tls_conn *c);
 const char *proxy_label(tls_conn *c);
+
+/* 1 while the CONNECT tunnel is still being made. */
+int proxy_pending(tls_conn *c);
+
+/* https:// proxies: 1 when c's transport is a TLS connection to the proxy;
+ * then conn_send / conn_recv go through these, readiness is that
+ * connection's (proxy_inner_poll turns c's events into its handle and
+ * events), and shutting down / closing c ends it too. */
+int proxy_inner(tls_conn *c);
+net_status proxy_inner_send(tls_conn *c, const void *buf, size_t len, size_t *sent);
+net_status proxy_inner_recv(tls_conn *c, void *buf, size_t len, size_t *got);
+void proxy_inner_poll(tls_conn *c, int64_t *handle, int *events);
+int proxy_inner_polltimeout(tls_conn *c);   /* -1: no limit */
+int proxy_inner_shutdown(tls_conn *c);      /* 0 when it failed */
+void proxy_inner_close(tls_conn *c);
 
 void proxy_free(tls_conn *c);
 

@@ -143,13 +143,17 @@ int conn_fail_verify(tls_conn *c)
 
 net_status conn_send(tls_conn *c, const void *buf, size_t len, size_t *sent)
 {
+    /* proxy hook: through the TLS connection to an https:// proxy (proxy.c). */
+    if (proxy_inner(c))
+        return proxy_inner_send(c, buf, len, sent);
     net_status st = sock_send(c->sock, buf, len, sent, &c->sock_error);
     return st;
 }
 
 net_status conn_recv(tls_conn *c, void *buf, size_t len, size_t *got)
 {
-    net_status st = sock_recv(c->sock, buf, len, got, &c->sock_error);
+    net_status st = proxy_inner(c) ? proxy_inner_recv(c, buf, len, got)
+                                   : sock_recv(c->sock, buf, len, got, &c->sock_error);
     if (st == NET_EOF)
         c->sock_eof = 1;
     return st;
@@ -172,6 +176,7 @@ static void release_transport(tls_conn *c)
     resolve_release(c->trust_job);
     c->trust_job = NULL;
     race_free(&c->race);
+    proxy_inner_close(c);   /* proxy hook */
     sock_close(c->sock);
     c->sock = TLS_NO_SOCKET;
 }
@@ -366,6 +371,9 @@ static setup_status drive_setup(tls_conn *c)
         return SETUP_CLOSED;
     if (!start_setup(c))
         return SETUP_FAILED;
+    /* proxy hook: proxy "system" waits for the OS's answer first (proxy.c). */
+    if (!proxy_lookup_step(c))
+        return c->state == CONN_FAILED ? SETUP_FAILED : SETUP_WAIT;
     for (;;) {
         switch (c->state) {
         case CONN_RESOLVING:
@@ -577,7 +585,7 @@ static int notice_peer_end(tls_conn *c)
     int os_error;
     /* An engine with its own transport has no socket to look at: its peek
      * below never waits. */
-    if (!tls_engine->transport_connect && sock_wait(c->sock, TLS_WANT_READ, 0, &os_error) <= 0)
+    if (!tls_engine->transport_connect && !proxy_inner(c) && sock_wait(c->sock, TLS_WANT_READ, 0, &os_error) <= 0)
         return 1;
     step_result step = tls_engine->peek(c);
     if (step == STEP_EOF)
@@ -728,8 +736,14 @@ TLS_API int tls_shutdown(tls_conn *c, int *done, const char **err, const char **
         return report_failure(c, err, errmsg);
     }
     int os_error = 0;
-    /* An engine with its own transport ended the sending side in shutdown. */
-    if (!tls_engine->transport_connect && !sock_shutdown_write(c->sock, &os_error)) {
+    /* An engine with its own transport ended the sending side in shutdown;
+     * through an https:// proxy, its TLS connection ends (proxy hook). */
+    if (proxy_inner(c)) {
+        if (!proxy_inner_shutdown(c)) {
+            conn_fail_socket(c, "while shutting down the TLS connection to the proxy");
+            return report_failure(c, err, errmsg);
+        }
+    } else if (!tls_engine->transport_connect && !sock_shutdown_write(c->sock, &os_error)) {
         c->sock_error = os_error;
         conn_fail_socket(c, "while shutting down");
         return report_failure(c, err, errmsg);
@@ -747,6 +761,12 @@ static int poll_target(tls_conn *c, int want, int64_t *handle, int *events)
     *events = 0;
     if (tls_engine->transport_poll && c->state != CONN_CLOSED && c->state != CONN_FAILED)
         return tls_engine->transport_poll(c, want, handle, events);
+    int64_t lookup = proxy_lookup_handle(c);
+    if (lookup >= 0 && c->state != CONN_CLOSED && c->state != CONN_FAILED) {
+        *handle = lookup;
+        *events = TLS_WANT_READ;
+        return 1;
+    }
     switch (c->state) {
     case CONN_RESOLVING:
         *handle = resolve_handle(c->resolver);
@@ -763,13 +783,16 @@ static int poll_target(tls_conn *c, int want, int64_t *handle, int *events)
         return 1;
     }
     case CONN_HANDSHAKING:
-        if (c->trust_job || c->engine_job) {
+        /* While a proxy tunnel is being made, its socket decides (the trust
+         * job is looked at only once the tunnel is up: proxy hook). */
+        if ((c->trust_job || c->engine_job) && !proxy_pending(c)) {
             *handle = resolve_handle(c->trust_job ? c->trust_job : c->engine_job);
             *events = TLS_WANT_READ;
             return 1;
         }
         *handle = (int64_t)c->sock;
         *events = c->setup_wants ? c->setup_wants : TLS_POLL_NOW;
+        proxy_inner_poll(c, handle, events);   /* proxy hook */
         return 1;
     case CONN_OPEN:
         *handle = (int64_t)c->sock;
@@ -778,6 +801,7 @@ static int poll_target(tls_conn *c, int want, int64_t *handle, int *events)
                                                                             : c->read_wants;
         if (want & TLS_WANT_WRITE)
             *events |= c->write_shut ? TLS_POLL_NOW : c->write_wants;
+        proxy_inner_poll(c, handle, events);   /* proxy hook */
         return 1;
     case CONN_CLOSED:
         *events = TLS_POLL_NOW;   /* the next call reports TLS_CLOSED */
@@ -814,9 +838,11 @@ TLS_API int tls_pollhandle(tls_conn *c, int want, int64_t *handle, int *events,
 
 TLS_API int tls_polltimeout(tls_conn *c)
 {
+    if (c && c->state == CONN_HANDSHAKING && proxy_inner(c))
+        return proxy_inner_polltimeout(c);   /* proxy hook: the proxy's own race */
     if (!c || c->state != CONN_CONNECTING)
         return -1;
-    if (tls_engine->transport_connect)
+    if (tls_engine->transport_connect || proxy_lookup_handle(c) >= 0)
         return -1;
     return race_timeout_ms(&c->race, race_now_ms());
 }
@@ -1036,6 +1062,10 @@ TLS_API int tls_info(tls_conn *c, const char *key, const char **value,
         strbuf_puts(sb, c->local_address);
     else if (strcmp(key, "local_port") == 0)
         port_text(sb, c->local_port);
+    else if (strcmp(key, "proxy_source") == 0)
+        strbuf_puts(sb, c->proxy_source);
+    else if (strcmp(key, "proxy_reason") == 0)
+        strbuf_puts(sb, c->proxy_reason);
     else if (!c->session) {
         if (!conn_info_is_backend_key(key))
             return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT, "unknown info key \"%.100s\"", key);

@@ -343,7 +343,12 @@ static int fail_handshake(tls_conn *c, int ssl_error)
     char text[256];
     error_text(scan.first, text, sizeof text);
 
-    if (scan.verify_failed || ((struct ossl_session *)c->session)->revocation_failure != VERIFY_OK) {
+    /* Through an https:// proxy, this engine's calls for the proxy's own
+     * connection run inside this one's socket callbacks and may have emptied
+     * the thread's error queue: a verification that failed still says so
+     * (X509_V_OK is 0). */
+    int lost_verify = !scan.first && c->opts.verify_peer && ossl.SSL_get_verify_result(ssl_of(c)) != 0;
+    if (scan.verify_failed || lost_verify || ((struct ossl_session *)c->session)->revocation_failure != VERIFY_OK) {
         record_verify_result(c);
         if (c->verify_code != VERIFY_OK)
             return conn_fail_verify(c);

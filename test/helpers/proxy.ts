@@ -4,7 +4,9 @@
  * Optional Basic auth; fault modes for the error paths.
  */
 import http from 'node:http'
+import https from 'node:https'
 import net from 'node:net'
+import type { KeyPair } from './pki'
 import { closer } from './servers'
 
 export type ProxyMode =
@@ -21,6 +23,8 @@ export interface ProxyOptions {
   mode?: ProxyMode
   /** "user:password": anything else gets 407. */
   auth?: string
+  /** An https:// proxy: TLS with this certificate before CONNECT. */
+  tls?: KeyPair
 }
 
 export interface TestProxy {
@@ -48,9 +52,11 @@ function userinfo(auth: string): string {
 
 export async function connectProxy(options: ProxyOptions = {}): Promise<TestProxy> {
   const mode = options.mode ?? 'tunnel'
-  const server = http.createServer((_req, res) => {
+  const refuse: http.RequestListener = (_req, res) => {
     res.writeHead(405).end()
-  })
+  }
+  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, refuse) : http.createServer(refuse)
+  if (options.tls) server.on('tlsClientError', () => {})
   const p: TestProxy = { port: 0, url: '', tunnels: 0, requests: [], close: async () => {} }
   server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
     client.on('error', () => {})
@@ -98,7 +104,7 @@ export async function connectProxy(options: ProxyOptions = {}): Promise<TestProx
   const close = closer(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   p.port = (server.address() as net.AddressInfo).port
-  p.url = `http://${options.auth ? userinfo(options.auth) + '@' : ''}127.0.0.1:${p.port}`
+  p.url = `${options.tls ? 'https' : 'http'}://${options.auth ? userinfo(options.auth) + '@' : ''}127.0.0.1:${p.port}`
   p.close = close
   return p
 }

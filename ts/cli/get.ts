@@ -35,11 +35,13 @@ options:
                           diagnosis only)
 ${identityHelp}  --max-redirects n       follow at most n redirects (default 10; 0: none)
   --timeout seconds       for connecting and between reads (default 30)
-  --proxy url             tunnel through this http:// proxy (CONNECT), ignoring
-                          the environment; user:password@ in it is sent as Basic
+  --proxy url             tunnel through this http:// or https:// proxy
+                          (CONNECT), ignoring the environment; user:password@
+                          in it is sent as Basic
   --no-proxy              connect directly, ignoring the environment
                           (default: https_proxy, HTTPS_PROXY, all_proxy,
-                          ALL_PROXY and NO_PROXY, as curl reads them)
+                          ALL_PROXY and NO_PROXY, as curl reads them; without
+                          them, the Windows or macOS proxy settings)
   -h, --help              show this help
 
 A final status outside 2xx still writes the body (or headers), then exits 1
