@@ -874,17 +874,17 @@ static SSL_CTX *shared_default_ctx(void)
     return default_ctx;
 }
 
-/* A `ca` up to this size is parsed where session_new runs (well under a
- * millisecond: a few certificates, the OS store shared by reference); a
- * bigger one (a whole bundle passed as ca) is parsed on the worker. */
-#define CA_PARSE_INLINE_MAX (16 * 1024)
-
-/* engine.trust_ready: would session_new load trust material for these options? */
+/* engine.trust_ready: would session_new load trust material for these options?
+ * Every `ca` not yet cached is built on the worker, however small: the
+ * context for it (SSL_CTX_new fetches every algorithm from the providers)
+ * and a store holding the OS store's certificates cost several ms even for
+ * one certificate (issue 15: 5-10 ms on the JS thread when it was built
+ * here for a `ca` up to 16 KiB). */
 static int openssl_trust_ready(const struct tls_options *o)
 {
     if (!atomic_load_explicit(&default_ctx_ready, memory_order_acquire))
         return 0;
-    return !o->ca || strlen(o->ca) <= CA_PARSE_INLINE_MAX || ca_cache_contains(o->ca);
+    return !o->ca || ca_cache_contains(o->ca);
 }
 
 /* engine.trust_prepare, on a worker thread: what session_new will need,
