@@ -50,7 +50,8 @@ async function clientMain(impl, port, extraCaFile) {
   const extraCa = fs.readFileSync(extraCaFile, 'utf8')
   let connect
   if (impl === 'ostls') {
-    const ostls = require(root)
+    // OSTLS_BENCH_PKG: measure another build of ostls (as bench/run.js does).
+    const ostls = require(process.env.OSTLS_BENCH_PKG || root)
     connect = (ca) => ostls.connect({ host: '127.0.0.1', port, ...(ca ? { ca } : {}) })
   } else {
     const tls = require('node:tls')

@@ -35,7 +35,13 @@ const TARGETS = [
   ['send', 'gib_per_s', 'node', '>=', 1.0, 'send wall throughput ≥ Node'],
   ['hs1', 'hs_per_s', 'node', '>=', 1.0, 'handshakes/s ≥ Node (sequential)'],
   ['hs64', 'hs_per_s', 'node', '>=', 1.0, 'handshakes/s ≥ Node (concurrency 64)'],
-  ['ping', 'msgs_per_s', 'node', '>=', 1.0, 'ping-pong msgs/s ≥ Node']
+  ['ping', 'msgs_per_s', 'node', '>=', 1.0, 'ping-pong msgs/s ≥ Node'],
+  ...[['-node', 'Node tls server, TLS 1.3'], ['12', 'C server, TLS 1.2'], ['12-node', 'Node tls server, TLS 1.2']].flatMap(([suffix, peer]) => [
+    [`recv${suffix}`, 'cpu_per_gib', 'node', '<=', 0.75, `receive CPU/GiB ≤ 0.75× Node (${peer})`],
+    [`recv${suffix}`, 'cpu_per_gib', 'c', '<=', 1.2, `receive CPU/GiB ≤ 1.2× C client (${peer})`],
+    [`send${suffix}`, 'cpu_per_gib', 'node', '<=', 0.9, `send CPU/GiB ≤ 0.9× Node (${peer})`],
+    [`send${suffix}`, 'gib_per_s', 'node', '>=', 1.0, `send wall throughput ≥ Node (${peer})`]
+  ])
 ]
 
 function median(xs) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /*
- * npm run bench [-- --quick] [-- --repeat N] [-- --only recv,send,hs,ping,idle,gap] [-- --out DIR]
+ * npm run bench [-- --quick] [-- --repeat N] [-- --only recv,send,peers,hs,ping,idle,gap] [-- --out DIR]
  *
  * ostls (public connect()/TLSStream API) against Node's tls.connect and a C
  * client on the same system OpenSSL (the reference limit). Every client run is
@@ -9,6 +9,10 @@
  * that noise from a shared machine spreads over all of them; the report gives
  * medians, the ostls/Node ratio of the medians, the median of the per-round
  * ratios and the spread (min–max).
+ *
+ * recv and send run against the C server over TLS 1.3; "peers" adds them against
+ * a Node tls server (bench/node-server.js) and over TLS 1.2 with either server
+ * (keys recv-node, recv12, recv12-node, send-node, …; each can be named alone).
  *
  * Writes <out>/latest.json, latest.md and ratios.svg (full run: bench/results,
  * quick run: bench/work/quick). The FFI probe (bench/ffi-probe.js) runs last.
@@ -42,7 +46,7 @@ const config = quick
   : { repeat: 7, bulkBytes: 1 * GiB, chunk: 64 * 1024, hs: { 1: 800, 16: 1500, 64: 1500 }, hsRepeat: 5, ping: 20000, pingWarm: 1000, idle: [1000, 10000], idleRepeat: 3, probeBytes: 256 * MiB, gapConcurrent: 1000 }
 config.repeat = Number(opt('repeat', config.repeat))
 config.hsRepeat = Number(opt('repeat', config.hsRepeat))
-const only = opt('only', 'recv,send,hs,hsr,ping,idle,gap').split(',')
+const only = opt('only', 'recv,send,peers,hs,hsr,ping,idle,gap').split(',')
 const outDir = path.resolve(opt('out', quick ? path.join(work, 'quick') : path.join(__dirname, 'results')))
 
 function log(msg) {
@@ -98,10 +102,14 @@ function killAll() {
 process.on('exit', killAll)
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAll(); process.exit(130) })
 
-async function startServer(mode, bytes) {
+/** peer: { node: a Node tls server instead of bench/server.c, tls: '1.2' to cap the protocol }. */
+async function startServer(mode, bytes, peer = {}) {
   const args = [mode, CERT, KEY]
   if (bytes !== undefined) args.push(String(bytes))
-  const proc = spawn(path.join(work, 'server'), args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const env = { ...process.env, OSTLS_BENCH_TLS: peer.tls || '1.3' }
+  const proc = peer.node
+    ? spawn(process.execPath, [path.join(__dirname, 'node-server.js'), ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(path.join(work, 'server'), args, { env, stdio: ['ignore', 'pipe', 'inherit'] })
   children.add(proc)
   proc.on('exit', () => children.delete(proc))
   const port = await new Promise((resolve, reject) => {
@@ -224,6 +232,20 @@ async function main() {
     results.push(await scenario('send', `bulk send ${fmtBytes(bulk)} (${config.chunk / 1024} KiB writes)`, ['sink'], 'send', [String(bulk), String(config.chunk)], config.repeat, (r) => ({
       cpu_per_gib: r.cpu_s / (r.units / GiB), gib_per_s: r.units / GiB / r.wall_s, rss_mb: r.maxrss_kb / 1024
     })))
+  }
+  // The same two directions against the other peers (issue 15).
+  const peers = [['-node', { node: true, tls: '1.3' }, 'Node tls server, TLS 1.3'], ['12', { tls: '1.2' }, 'C server, TLS 1.2'], ['12-node', { node: true, tls: '1.2' }, 'Node tls server, TLS 1.2']]
+  for (const [suffix, peer, label] of peers) {
+    if (only.includes('peers') || only.includes(`recv${suffix}`)) {
+      results.push(await scenario(`recv${suffix}`, `bulk receive ${fmtBytes(bulk)}, ${label}`, ['source', bulk, peer], 'recv', [String(bulk)], config.repeat, (r) => ({
+        cpu_per_gib: r.cpu_s / (r.units / GiB), gib_per_s: r.units / GiB / r.wall_s
+      })))
+    }
+    if (only.includes('peers') || only.includes(`send${suffix}`)) {
+      results.push(await scenario(`send${suffix}`, `bulk send ${fmtBytes(bulk)} (${config.chunk / 1024} KiB writes), ${label}`, ['sink', undefined, peer], 'send', [String(bulk), String(config.chunk)], config.repeat, (r) => ({
+        cpu_per_gib: r.cpu_s / (r.units / GiB), gib_per_s: r.units / GiB / r.wall_s
+      })))
+    }
   }
   if (only.includes('hs')) {
     for (const conc of [1, 16, 64]) {

@@ -9,6 +9,7 @@
  *     sink    read and discard until the client ends (also: handshakes, idle)
  *     echo    send back whatever arrives (ping-pong)
  *
+ * OSTLS_BENCH_TLS=1.2 caps the protocol at TLS 1.2 (default: TLS 1.3).
  * Prints "PORT <n>" on stdout once listening on 127.0.0.1. Runs until killed.
  * Session tickets are off so that a client that hangs up right after its
  * handshake leaves nothing unread (a clean FIN, the same for every client).
@@ -201,6 +202,10 @@ int main(int argc, char **argv)
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    /* OSTLS_BENCH_TLS=1.2: the TLS 1.2 scenarios (the client offers both). */
+    const char *version = getenv("OSTLS_BENCH_TLS");
+    if (version && strcmp(version, "1.2") == 0)
+        SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
     /* Resumption only in greet mode (the "with resumption" scenario): one
      * TLS 1.3 ticket per connection. */
     SSL_CTX_set_num_tickets(ctx, mode == GREET ? 1 : 0);

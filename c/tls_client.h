@@ -76,8 +76,11 @@ typedef struct tls_conn tls_conn;
 
 /* ============================ Core API ============================ */
 
-/* Load and initialise the OS TLS library. Call once before anything else; later
- * calls return the first call's result. Fails with TLS_LIBRARY_NOT_FOUND. */
+/* Load and initialise the OS TLS library. Later calls return the first call's
+ * result. Fails with TLS_LIBRARY_NOT_FOUND. Optional before tls_connect: a
+ * connection made before it has run starts it on a background thread and waits
+ * for it behind its poll handle (tls_info "state" is "starting"); its failure is
+ * then that connection's error, and later tls_connect calls fail with it. */
 TLS_API int tls_init(const char **err, const char **errmsg);
 
 /* Create a connection to host:port (a name, an IPv4 or an IPv6 address) and start it:
@@ -90,8 +93,8 @@ TLS_API int tls_init(const char **err, const char **errmsg);
  * set; connection and handshake errors are reported by the calls that drive
  * the connection (tls_handshake, tls_read, tls_write, tls_isopen, tls_wait,
  * tls_bytesavailable). Fails only for bad arguments (a host that is neither an
- * address nor a plausible DNS name: control characters, spaces, empty labels)
- * or lack of memory, and then *tlsout is NULL.
+ * address nor a plausible DNS name: control characters, spaces, empty labels),
+ * lack of memory, or a tls_init that has already failed, and then *tlsout is NULL.
  * Test hook: a name under the reserved ".test" domain (RFC 6761) listed in the
  * environment variable OSTLS_TEST_HOSTS ("a.test=::1,127.0.0.1;b.test=...")
  * resolves to those addresses, loopback ones only; it cannot redirect any
@@ -254,7 +257,7 @@ TLS_API int tls_shutdown(tls_conn *tls, int *done, const char **err, const char 
  *                    "<os-release IDs>\t<advice>", "*" any other, "+" always said
  *   handles          number of connections not yet freed
  * Per connection:
- *   state            "resolving", "connecting", "handshaking", "open", "closed", "failed"
+ *   state            "starting" (tls_init running, see tls_init), "resolving", "connecting", "handshaking", "open", "closed", "failed"
  *   protocol         "TLSv1.2", "TLSv1.3"
  *   cipher           IANA cipher suite name, e.g. "TLS_AES_128_GCM_SHA256"
  *   alpn             the protocol the server selected, or ""

@@ -56,6 +56,20 @@ export interface BindingState {
 }
 
 let state: BindingState | undefined
+/** The library loaded and bound, before (or without) tls_init. */
+let library: BindingState | undefined
+
+function loadLibrary(): BindingState {
+  if (library) return library
+  const { loaded, attempts } = loadFirst(bind, candidates())
+  if (!loaded) {
+    const tried = attempts.map((a) => `${a.path}: ${a.reason}${a.detail ? ` (${a.detail})` : ''}`).join('; ')
+    library = { ok: false, attempts, error: new TLSError('TLS_LIBRARY_NOT_FOUND', `the ostls native library could not be loaded; tried ${tried || 'nothing'}`) }
+  } else {
+    library = { ok: true, attempts, path: loaded.path, api: loaded.api }
+  }
+  return library
+}
 
 /**
  * Loads the library and runs tls_init, once per process. Never throws; a failure
@@ -63,19 +77,16 @@ let state: BindingState | undefined
  */
 export function loadBinding(): BindingState {
   if (state) return state
-  const { loaded, attempts } = loadFirst(bind, candidates())
-  if (!loaded) {
-    const tried = attempts.map((a) => `${a.path}: ${a.reason}${a.detail ? ` (${a.detail})` : ''}`).join('; ')
-    state = { ok: false, attempts, error: new TLSError('TLS_LIBRARY_NOT_FOUND', `the ostls native library could not be loaded; tried ${tried || 'nothing'}`) }
-    return state
-  }
+  const lib = loadLibrary()
+  if (!lib.ok) return (state = lib)
+  const api = lib.api as Api
   const err: (string | null)[] = [null]
   const msg: (string | null)[] = [null]
-  if (!loaded.api.tls_init(err, msg)) {
-    state = { ok: false, attempts, path: loaded.path, api: loaded.api, error: fromNative(err[0], msg[0]) }
+  if (!api.tls_init(err, msg)) {
+    state = { ok: false, attempts: lib.attempts, path: lib.path, api, error: fromNative(err[0], msg[0]) }
     return state
   }
-  state = { ok: true, attempts, path: loaded.path, api: loaded.api }
+  state = { ok: true, attempts: lib.attempts, path: lib.path, api }
   return state
 }
 
@@ -83,6 +94,26 @@ function api(): Api {
   const s = loadBinding()
   if (!s.ok) throw s.error
   return s.api as Api
+}
+
+/**
+ * The binding for a new connection. tls_init is not run here: the first
+ * tls_connect starts it on a worker thread and the connection waits for it
+ * behind its poll handle (loading the OS's TLS library costs 5-15 ms that
+ * would otherwise stall the event loop); a failure of it is the connection's
+ * error. Once tls_init has been run here, its failure is thrown at once.
+ */
+function connApi(): Api {
+  if (state) {
+    if (!state.ok) throw state.error
+    return state.api as Api
+  }
+  const lib = loadLibrary()
+  if (!lib.ok) {
+    state = lib
+    throw lib.error
+  }
+  return lib.api as Api
 }
 
 // Output cells reused by every synchronous call: JS is single-threaded and each
@@ -133,7 +164,7 @@ export class NativeConn {
   #freeWhenIdle = false
 
   constructor(host: string, port: number) {
-    this.#a = api()
+    this.#a = connApi()
     const out: unknown[] = [null]
     if (!this.#a.tls_connect(host, port, out, errOut, msgOut)) throw fromNative(errOut[0], msgOut[0])
     this.#ptr = out[0]

@@ -23,6 +23,7 @@
 #define TLS_MSG_MAX 1024
 
 typedef enum {
+    CONN_STARTING,                /* the engine is being chosen and loaded on a worker (tls_init) */
     CONN_RESOLVING,
     CONN_CONNECTING,
     CONN_HANDSHAKING,
@@ -41,6 +42,8 @@ struct tls_conn {
     const char *peer_name;        /* servername option, else host */
     int peer_name_is_ip;          /* verify against IP SANs, send no SNI */
 
+    resolve_job *init_job;        /* CONN_STARTING: the library's start-up, run off-thread */
+    int hooked;                   /* tls_connect put the addresses in race already */
     resolve_job *resolver;
     resolve_job *trust_job;       /* the engine's trust material loading off-thread */
     resolve_job *engine_job;      /* set by the engine (which owns it) while its handshake waits for a

@@ -169,8 +169,11 @@ static void apply_socket_options(tls_conn *c)
 
 static void release_transport(tls_conn *c)
 {
-    if (tls_engine->transport_close && c->session)
+    /* c->session first: while CONN_STARTING the engine is still being chosen. */
+    if (c->session && tls_engine->transport_close)
         tls_engine->transport_close(c);
+    resolve_release(c->init_job);
+    c->init_job = NULL;
     resolve_release(c->resolver);
     c->resolver = NULL;
     resolve_release(c->trust_job);
@@ -228,7 +231,7 @@ static int start_trust_job(tls_conn *c)
  * off this thread (finish_trust_job), whichever the engine needs. */
 static int start_setup(tls_conn *c)
 {
-    if (c->setup_started)
+    if (c->setup_started || c->state == CONN_STARTING)
         return 1;
     c->setup_started = 1;
     c->peer_name = c->opts.servername ? c->opts.servername : c->host;
@@ -363,12 +366,16 @@ static int want_from_step(step_result step)
     return step == STEP_WANT_WRITE ? TLS_WANT_WRITE : TLS_WANT_READ;
 }
 
+static int finish_starting(tls_conn *c);
+
 static setup_status drive_setup(tls_conn *c)
 {
     if (c->state == CONN_FAILED)
         return SETUP_FAILED;
     if (c->state == CONN_CLOSED)
         return SETUP_CLOSED;
+    if (c->state == CONN_STARTING && !finish_starting(c))
+        return c->state == CONN_FAILED ? SETUP_FAILED : SETUP_WAIT;
     if (!start_setup(c))
         return SETUP_FAILED;
     /* proxy hook: proxy "system" waits for the OS's answer first (proxy.c). */
@@ -406,6 +413,7 @@ static setup_status drive_setup(tls_conn *c)
         }
         case CONN_OPEN:
             return SETUP_DONE;
+        case CONN_STARTING:   /* finished above */
         case CONN_CLOSED:
             return SETUP_CLOSED;
         case CONN_FAILED:
@@ -436,32 +444,112 @@ static int drive(tls_conn *c, const char **err, const char **errmsg, int *ret)
 
 /* ---------------------------------------------------------------- tls_init */
 
+/* Start-up has two parts. The socket layer (cheap) is made ready where
+ * tls_connect first runs, since parsing an address literal needs it on
+ * Windows. Choosing the engine loads the OS's TLS library: dlopen of
+ * libssl/libcrypto into a process as big as Node costs 5-15 ms of symbol
+ * binding, so a connection made before it has finished does not wait for it
+ * on the host's thread: it starts in CONN_STARTING and waits, behind its poll
+ * handle, for a worker that runs the start-up (issue 15). tls_init and the
+ * library-wide tls_info keys still run it where they are called. */
+static const char *sock_code;
+static char sock_msg[1024];
 static const char *init_code;
 static char init_msg[4096];
+static atomic_int init_done;   /* init_code and tls_engine are final */
 
-static void init_once(void)
+static void sock_once(void)
 {
-    /* The shared socket layer first: no engine relies on another's start-up. */
-    if (!sock_global_init(init_msg, sizeof init_msg)) {
-        init_code = TLS_LIBRARY_NOT_FOUND;
-        return;
-    }
-    init_code = engine_select(init_msg, sizeof init_msg);
+    if (!sock_global_init(sock_msg, sizeof sock_msg))
+        sock_code = TLS_LIBRARY_NOT_FOUND;
 }
 
+static void init_once(void);
+
 #ifdef _WIN32
+static INIT_ONCE sock_guard = INIT_ONCE_STATIC_INIT;
 static INIT_ONCE init_guard = INIT_ONCE_STATIC_INIT;
+static BOOL CALLBACK sock_once_win(PINIT_ONCE once, PVOID param, PVOID *context)
+{
+    (void)once; (void)param; (void)context;
+    sock_once();
+    return TRUE;
+}
 static BOOL CALLBACK init_once_win(PINIT_ONCE once, PVOID param, PVOID *context)
 {
     (void)once; (void)param; (void)context;
     init_once();
     return TRUE;
 }
+#  define RUN_SOCK_ONCE() InitOnceExecuteOnce(&sock_guard, sock_once_win, NULL, NULL)
 #  define RUN_INIT_ONCE() InitOnceExecuteOnce(&init_guard, init_once_win, NULL, NULL)
 #else
+static pthread_once_t sock_guard = PTHREAD_ONCE_INIT;
 static pthread_once_t init_guard = PTHREAD_ONCE_INIT;
+#  define RUN_SOCK_ONCE() pthread_once(&sock_guard, sock_once)
 #  define RUN_INIT_ONCE() pthread_once(&init_guard, init_once)
 #endif
+
+static void init_once(void)
+{
+    /* The shared socket layer first: no engine relies on another's start-up. */
+    RUN_SOCK_ONCE();
+    if (sock_code) {
+        init_code = sock_code;
+        snprintf(init_msg, sizeof init_msg, "%s", sock_msg);
+    } else {
+        init_code = engine_select(init_msg, sizeof init_msg);
+    }
+    atomic_store_explicit(&init_done, 1, memory_order_release);
+}
+
+static void run_init_work(void *arg)
+{
+    (void)arg;
+    RUN_INIT_ONCE();
+}
+
+/* Where a connection goes once the engine is known: resolving its name, or
+ * connecting (an address literal, a test hook, an engine with its own
+ * transport). */
+static void begin_transport(tls_conn *c)
+{
+    if (tls_engine->transport_connect) {
+        /* The engine resolves and connects (transport_connect). */
+        race_free(&c->race);
+        c->state = CONN_CONNECTING;
+    } else if (c->hooked) {
+        race_arrange(&c->race);
+        c->state = CONN_CONNECTING;
+    } else {
+        int os_error = 0;
+        c->state = CONN_RESOLVING;
+        if (!resolve_start(c->host, c->port, &c->resolver, &os_error)) {
+            char text[128];
+            sock_error_text(os_error, text, sizeof text);
+            conn_set_os_error(c, sock_error_name(os_error));
+            conn_fail(c, TLS_INTERNAL_ERROR, "could not start resolving %s: %s", c->host, text);
+        }
+    }
+}
+
+/* CONN_STARTING: 1 once the start-up has finished and the connection has
+ * moved on; 0 while it runs (setup_wants set) or after conn_fail. */
+static int finish_starting(tls_conn *c)
+{
+    struct addrinfo *none;
+    int gai_error, os_error;
+    if (!resolve_finished(c->init_job, &none, &gai_error, &os_error)) {
+        c->setup_wants = TLS_WANT_READ;
+        return 0;
+    }
+    resolve_release(c->init_job);
+    c->init_job = NULL;
+    if (init_code)
+        return conn_fail(c, init_code, "%s", init_msg);
+    begin_transport(c);
+    return c->state != CONN_FAILED;
+}
 
 TLS_API int tls_init(const char **err, const char **errmsg)
 {
@@ -476,8 +564,12 @@ TLS_API int tls_init(const char **err, const char **errmsg)
 TLS_API int tls_connect(const char *host, int port, tls_conn **tlsout,
                         const char **err, const char **errmsg)
 {
-    if (!tls_init(err, errmsg))
-        return 0;
+    RUN_SOCK_ONCE();
+    int started = atomic_load_explicit(&init_done, memory_order_acquire);
+    if (sock_code)
+        return set_out(sock_code, sock_msg, err, errmsg);
+    if (started && init_code)
+        return set_out(init_code, init_msg, err, errmsg);
     if (!tlsout)
         return fail_threadwide(err, errmsg, TLS_INVALID_ARGUMENT, "tls_connect: tlsout is NULL");
     *tlsout = NULL;
@@ -539,22 +631,21 @@ TLS_API int tls_connect(const char *host, int port, tls_conn **tlsout,
         free(c);
         return fail_threadwide(err, errmsg, TLS_OUT_OF_MEMORY, "tls_connect: out of memory");
     }
-    if (tls_engine->transport_connect) {
-        /* The engine resolves and connects (transport_connect). */
-        race_free(&c->race);
-        c->state = CONN_CONNECTING;
-    } else if (hooked) {
-        race_arrange(&c->race);
-        c->state = CONN_CONNECTING;
+    c->hooked = hooked;
+    int os_error = 0;
+    if (!started && resolve_start_work(run_init_work, NULL, &c->init_job, &os_error)) {
+        c->state = CONN_STARTING;
     } else {
-        int os_error = 0;
-        c->state = CONN_RESOLVING;
-        if (!resolve_start(c->host, port, &c->resolver, &os_error)) {
-            char text[128];
-            sock_error_text(os_error, text, sizeof text);
-            conn_set_os_error(c, sock_error_name(os_error));
-            conn_fail(c, TLS_INTERNAL_ERROR, "could not start resolving %s: %s", c->host, text);
+        /* Started already, or no worker could be made: start up here. */
+        RUN_INIT_ONCE();
+        if (init_code) {
+            race_free(&c->race);
+            options_free(&c->opts);
+            free(c->host);
+            free(c);
+            return set_out(init_code, init_msg, err, errmsg);
         }
+        begin_transport(c);
     }
     atomic_fetch_add(&live_connections, 1);
     *tlsout = c;
@@ -759,6 +850,11 @@ static int poll_target(tls_conn *c, int want, int64_t *handle, int *events)
 {
     *handle = -1;
     *events = 0;
+    if (c->state == CONN_STARTING) {
+        *handle = resolve_handle(c->init_job);
+        *events = TLS_WANT_READ;
+        return 1;
+    }
     if (tls_engine->transport_poll && c->state != CONN_CLOSED && c->state != CONN_FAILED)
         return tls_engine->transport_poll(c, want, handle, events);
     int64_t lookup = proxy_lookup_handle(c);
@@ -806,6 +902,7 @@ static int poll_target(tls_conn *c, int want, int64_t *handle, int *events)
     case CONN_CLOSED:
         *events = TLS_POLL_NOW;   /* the next call reports TLS_CLOSED */
         return 1;
+    case CONN_STARTING:           /* answered above */
     case CONN_FAILED:
     default:
         return 0;
@@ -957,6 +1054,7 @@ TLS_API int tls_set_option(tls_conn *c, const char *key, const char *value,
 static const char *state_name(conn_state s)
 {
     switch (s) {
+    case CONN_STARTING: return "starting";
     case CONN_RESOLVING: return "resolving";
     case CONN_CONNECTING: return "connecting";
     case CONN_HANDSHAKING: return "handshaking";

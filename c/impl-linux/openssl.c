@@ -50,6 +50,7 @@
  * drives adds its handshake flight (a few KiB) to the same buffer. */
 #define OUT_PLAIN_MAX ((size_t)8 * 16384)   /* one multi-block batch of 8 records */
 #define OUT_CALLS 8                          /* SSL_write calls per openssl_write */
+#define READ_BUFFER_LEN ((size_t)4 * 16384 + 512)   /* read-ahead: four full records per recv() */
 
 struct ossl_session {
     SSL *ssl;
@@ -64,6 +65,8 @@ struct ossl_session {
     size_t rec_end[OUT_CALLS];   /* offset in out where each output ends */
     size_t rec_plain[OUT_CALLS]; /* its plaintext length */
     size_t done;                 /* plaintext of outputs sent but not yet reported */
+    int starved;                 /* the last SSL_read wanted more from the socket: what read-ahead
+                                    holds is at most part of a record */
     SSL_SESSION *pending;        /* made during the handshake, stored once it is verified */
     int offered;                 /* a cached session was offered (resumed_verify_* are its result) */
     long resumed_verify_code;
@@ -678,11 +681,21 @@ static SSL_CTX *new_client_ctx(int default_paths)
     ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_SET_MIN_PROTO_VERSION, OSSL_TLS1_2_VERSION, NULL);
     ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_SET_MAX_CERT_LIST, MAX_CERT_LIST, NULL);
     /* RELEASE_BUFFERS: an idle connection keeps no record buffers (about
-     * 34 KiB for reading and writing together); Node sets it too. */
+     * 34 KiB for reading and writing together); Node sets it too. (One
+     * SSL_write per tls_write instead of one per record, without
+     * ENABLE_PARTIAL_WRITE, was measured for issue 15: the same instruction
+     * count in callgrind for 64 MiB sent, within noise on CPU/GiB; not kept.) */
     ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_MODE,
                       OSSL_SSL_MODE_ENABLE_PARTIAL_WRITE | OSSL_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                           OSSL_SSL_MODE_RELEASE_BUFFERS,
                       NULL);
+    /* Read-ahead: one recv() takes as much as the read buffer holds (several
+     * records) instead of two per record (header, then body): half the
+     * receive syscalls or fewer (issue 15). The buffer is still released
+     * when empty. openssl_has_buffered_input accounts for what it holds. */
+    ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_SET_READ_AHEAD, 1, NULL);
+    if (ossl.SSL_CTX_set_default_read_buffer_len)
+        ossl.SSL_CTX_set_default_read_buffer_len(ctx, READ_BUFFER_LEN);
     if (ossl.is_3x)
         ossl.SSL_CTX_set_options(ctx, OSSL_SSL_OP_IGNORE_UNEXPECTED_EOF);
     ossl.SSL_CTX_set_verify(ctx, OSSL_SSL_VERIFY_PEER, NULL);
@@ -889,17 +902,17 @@ static SSL_CTX *shared_default_ctx(void)
     return default_ctx;
 }
 
-/* A `ca` up to this size is parsed where session_new runs (well under a
- * millisecond: a few certificates, the OS store shared by reference); a
- * bigger one (a whole bundle passed as ca) is parsed on the worker. */
-#define CA_PARSE_INLINE_MAX (16 * 1024)
-
-/* engine.trust_ready: would session_new load trust material for these options? */
+/* engine.trust_ready: would session_new load trust material for these options?
+ * Every `ca` not yet cached is built on the worker, however small: the
+ * context for it (SSL_CTX_new fetches every algorithm from the providers)
+ * and a store holding the OS store's certificates cost several ms even for
+ * one certificate (issue 15: 5-10 ms on the JS thread when it was built
+ * here for a `ca` up to 16 KiB). */
 static int openssl_trust_ready(const struct tls_options *o)
 {
     if (!atomic_load_explicit(&default_ctx_ready, memory_order_acquire))
         return 0;
-    return !o->ca || strlen(o->ca) <= CA_PARSE_INLINE_MAX || ca_cache_contains(o->ca);
+    return !o->ca || ca_cache_contains(o->ca);
 }
 
 /* engine.trust_prepare, on a worker thread: what session_new will need,
@@ -1126,12 +1139,16 @@ static step_result openssl_read(tls_conn *c, void *buf, size_t len, size_t *n)
     if (!ssl_of(c))
         return no_session(c, "tls_read");
     clear_for_call(c);
-    int rc = ossl.SSL_read(ssl_of(c), buf, clamp_int(len));
+    struct ossl_session *s = c->session;
+    int rc = ossl.SSL_read(s->ssl, buf, clamp_int(len));
     if (rc > 0) {
+        s->starved = 0;
         *n = (size_t)rc;
         return STEP_DONE;
     }
-    return io_failure(c, rc, 0);
+    step_result step = io_failure(c, rc, 0);
+    s->starved = step == STEP_WANT_READ;
+    return step;
 }
 
 /* Reports the plaintext of outputs now fully sent, or what to wait for. */
@@ -1222,9 +1239,14 @@ static size_t openssl_pending(tls_conn *c)
 
 static int openssl_has_buffered_input(tls_conn *c)
 {
-    /* Not SSL_has_pending: it is also true for a partial record, which
-     * cannot progress until the socket delivers the rest. */
-    return openssl_pending(c) > 0;
+    /* Decrypted bytes, or raw ones read ahead from the socket, which will
+     * never signal them. SSL_has_pending is also true for a partial record,
+     * which cannot progress until the socket delivers the rest: after an
+     * SSL_read that wanted more (starved), that is all it can hold. */
+    struct ossl_session *s = c->session;
+    if (openssl_pending(c) > 0)
+        return 1;
+    return s && s->ssl && !s->starved && ossl.SSL_has_pending(s->ssl);
 }
 
 static step_result openssl_shutdown(tls_conn *c)

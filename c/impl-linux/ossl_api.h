@@ -36,6 +36,7 @@ typedef struct PKCS12_st PKCS12;
 #define OSSL_X509_FILETYPE_DEFAULT           3
 #define OSSL_OPENSSL_INIT_NO_ATEXIT          0x00080000L   /* 1.1.1b+; ignored before */
 #define OSSL_SSL_CTRL_MODE                   33
+#define OSSL_SSL_CTRL_SET_READ_AHEAD         41
 #define OSSL_SSL_CTRL_SET_TLSEXT_HOSTNAME    55
 #define OSSL_SSL_CTRL_SET_MIN_PROTO_VERSION  123
 #define OSSL_SSL_CTRL_SET_MAX_PROTO_VERSION  124
@@ -229,6 +230,7 @@ typedef struct PKCS12_st PKCS12;
     X(X509 *, SSL_get_peer_certificate, (const SSL *ssl))       /* before 3.0 */        \
     X(long, SSL_CTX_callback_ctrl, (SSL_CTX *ctx, int cmd, void (*fp)(void)))           \
     X(SSL_CTX *, SSL_get_SSL_CTX, (const SSL *ssl))                                     \
+    X(void, SSL_CTX_set_default_read_buffer_len, (SSL_CTX *ctx, size_t len))            \
     X(BIO *, SSL_get_rbio, (const SSL *ssl))                                            \
     X(OPENSSL_STACK *, SSL_get0_verified_chain, (const SSL *ssl))                       \
     X(int, X509_check_issued, (X509 *issuer, X509 *subject))                            \

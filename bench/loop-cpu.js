@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/*
+ * JS-thread CPU of a process's first connection and of a connection with a
+ * new `ca` (CLOCK_THREAD_CPUTIME_ID through koffi), beside the 1 ms timer's
+ * worst lateness. On a loaded machine the lateness mostly measures other
+ * processes; the JS thread's own CPU does not (issue 15's A/B comparisons).
+ *
+ *   node bench/node-server.js sink assets/selftest/server.pem assets/selftest/server.key  # PORT n
+ *   OSTLS_BENCH_PKG=<another build> node bench/loop-cpu.js <port>
+ */
+'use strict'
+const fs = require('node:fs')
+const path = require('node:path')
+const { monitorEventLoopDelay } = require('node:perf_hooks')
+const root = path.resolve(__dirname, '..')
+const koffi = require(require.resolve('koffi', { paths: [root] }))
+
+const libc = koffi.load(process.platform === 'linux' ? 'libc.so.6' : null)
+const timespec = koffi.struct('loop_cpu_timespec', { s: 'int64_t', ns: 'int64_t' })
+const clockGettime = libc.func('clock_gettime', 'int', ['int', koffi.out(koffi.pointer(timespec))])
+const CLOCK_THREAD_CPUTIME_ID = 3
+const threadCpuMs = () => { const t = {}; clockGettime(CLOCK_THREAD_CPUTIME_ID, t); return t.s * 1e3 + t.ns / 1e6 }
+
+const ostls = require(process.env.OSTLS_BENCH_PKG || root)
+const port = Number(process.argv[2])
+const testCa = fs.readFileSync(path.join(root, 'assets', 'selftest', 'ca.pem'), 'utf8')
+const otherCa = require('node:tls').rootCertificates[5]
+const once = (ca) => new Promise((resolve, reject) => {
+  const s = ostls.connect({ host: '127.0.0.1', port, ca })
+  s.on('error', reject)
+  s.on('secureConnect', () => { s.destroy(); resolve() })
+})
+;(async () => {
+  const out = {}
+  for (const [name, ca] of [['first', testCa], ['new-ca', testCa + otherCa]]) {
+    const h = monitorEventLoopDelay({ resolution: 1 })
+    h.enable()
+    const t0 = threadCpuMs()
+    await once(ca)
+    out[`${name}_js_cpu_ms`] = Number((threadCpuMs() - t0).toFixed(2))
+    h.disable()
+    out[`${name}_gap_ms`] = Number(Math.max(0, h.max / 1e6 - 1).toFixed(1))
+  }
+  console.log(JSON.stringify(out))
+})().catch((e) => { console.error(e); process.exit(1) })
