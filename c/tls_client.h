@@ -242,6 +242,8 @@ TLS_API int tls_shutdown(tls_conn *tls, int *done, const char **err, const char 
  *   alpn             the protocol the server selected, or ""
  *   peer_cert        the server's certificate, PEM
  *   peer_chain       the chain the server sent (leaf first), PEM
+ *   trust_anchor     the root the verified chain ended at, PEM; "" when
+ *                    verification failed or the engine does not say
  *   session_reused   "1" when the handshake resumed a cached session, else "0"
  *   verify_result    "ok", or the verification failure named as OpenSSL / Node do
  *                    (CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT,

@@ -956,7 +956,7 @@ static void port_text(strbuf *sb, int port)
 int conn_info_is_backend_key(const char *key)
 {
     static const char *const keys[] = { "protocol", "cipher", "alpn", "peer_cert", "peer_chain",
-                                        "session_reused" };
+                                        "trust_anchor", "session_reused" };
     for (size_t i = 0; i < TLS_ARRAY_LEN(keys); i++)
         if (strcmp(key, keys[i]) == 0)
             return 1;

@@ -75,6 +75,7 @@ struct sch_session {
     int shutdown_made;      /* close_notify (or our fallback) is queued */
 
     PCCERT_CONTEXT peer;    /* the server's certificate, with the store of what it sent */
+    PCCERT_CONTEXT anchor;  /* the root its verified chain ended at, or NULL */
     HCERTSTORE ca_store;    /* the ca option's anchors, or NULL */
     struct sch_identity identity;   /* the client certificate, if any (schannel_identity.c) */
     wchar_t *target;        /* SNI / target name, NULL for IP literals */
@@ -330,7 +331,7 @@ static int verify_peer(tls_conn *c)
     if (s->peer)
         CertFreeCertificateContext(s->peer);
     s->peer = leaf;
-    sch_verify_chain(c, leaf, s->ca_store, s->target);
+    sch_verify_chain(c, leaf, s->ca_store, s->target, &s->anchor);
     return 1;
 }
 
@@ -528,6 +529,8 @@ static void schannel_session_free(tls_conn *c)
         FreeCredentialsHandle(&s->cred);
     if (s->peer)
         CertFreeCertificateContext(s->peer);
+    if (s->anchor)
+        CertFreeCertificateContext(s->anchor);
     if (s->ca_store)
         CertCloseStore(s->ca_store, 0);
     sch_identity_free(&s->identity);
@@ -1256,6 +1259,9 @@ static int schannel_conn_info(tls_conn *c, const char *key, strbuf *out)
     } else if (strcmp(key, "peer_cert") == 0) {
         if (s->peer)
             pem_append_cert(out, s->peer->pbCertEncoded, s->peer->cbCertEncoded);
+    } else if (strcmp(key, "trust_anchor") == 0) {
+        if (s->anchor)
+            pem_append_cert(out, s->anchor->pbCertEncoded, s->anchor->cbCertEncoded);
     } else if (strcmp(key, "peer_chain") == 0) {
         if (s->peer)
             peer_chain(s, out);

@@ -346,7 +346,8 @@ static void check_policy(verdict *v, tls_conn *c, PCCERT_CHAIN_CONTEXT chain, co
  * result with conn_set_verify_result. The order follows OpenSSL's: the
  * chain, then the name, then revocation, validity and usage, then the OS
  * policy. */
-void sch_verify_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, const wchar_t *target)
+void sch_verify_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, const wchar_t *target,
+                      PCCERT_CONTEXT *anchor)
 {
     PCCERT_CHAIN_CONTEXT chain = build_chain(c, leaf, ca_store);
     if (!chain)
@@ -370,6 +371,8 @@ void sch_verify_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, con
     char msg[256];
     if (v.code == VERIFY_OK) {
         snprintf(msg, sizeof msg, "ok");
+        /* Kept for tls_info "trust_anchor" (doctor exports it for Node). */
+        *anchor = CertDuplicateCertificateContext(root);
     } else {
         verify_text(v.hr, v.fallback, msg, sizeof msg);
         /* Which certificate the chain engine objected to, for diagnosis. */
