@@ -143,8 +143,19 @@ static long verify_code_for(OSStatus code, SecTrustRef trust, int peer_name_is_i
     }
 }
 
+/* The revocation policy to add beside the SSL one, or NULL for Apple's default. */
+static SecPolicyRef revocation_policy(int revocation, int network)
+{
+    if (revocation == TLS_REVOCATION_REQUIRE)
+        return SecPolicyCreateRevocation(kSecRevocationUseAnyAvailableMethod | kSecRevocationRequirePositiveResponse |
+                                         (network ? 0 : kSecRevocationNetworkAccessDisabled));
+    if (revocation == TLS_REVOCATION_OFF)
+        return SecPolicyCreateRevocation(kSecRevocationNetworkAccessDisabled);
+    return NULL;
+}
+
 long mac_evaluate_trust(SecTrustRef trust, const char *peer_name, int peer_name_is_ip,
-                        CFArrayRef anchors, int network, char *message, size_t msgcap)
+                        CFArrayRef anchors, int network, int revocation, char *message, size_t msgcap)
 {
     char name[256];
     /* An IPv6 scope (%en0) is not part of what a certificate can name. */
@@ -157,7 +168,14 @@ long mac_evaluate_trust(SecTrustRef trust, const char *peer_name, int peer_name_
         snprintf(message, msgcap, "could not create the SSL trust policy for %s", name);
         return VERIFY_CERT_UNTRUSTED;
     }
-    OSStatus st = SecTrustSetPolicies(trust, policy);
+    SecPolicyRef rev = revocation_policy(revocation, network);
+    const void *list[] = { policy, rev };
+    CFArrayRef policies = CFArrayCreate(NULL, list, rev ? 2 : 1, &kCFTypeArrayCallBacks);
+    OSStatus st = policies ? SecTrustSetPolicies(trust, policies) : errSecAllocate;
+    if (policies)
+        CFRelease(policies);
+    if (rev)
+        CFRelease(rev);
     CFRelease(policy);
     if (st == errSecSuccess && anchors) {
         st = SecTrustSetAnchorCertificates(trust, anchors);
@@ -180,6 +198,13 @@ long mac_evaluate_trust(SecTrustRef trust, const char *peer_name, int peer_name_
         return VERIFY_OK;
     }
     OSStatus code = error ? (OSStatus)CFErrorGetCode(error) : errSecNotTrusted;
+    /* "require": a status the evaluation could not establish. */
+    if (revocation == TLS_REVOCATION_REQUIRE && code == errSecIncompleteCertRevocationCheck) {
+        snprintf(message, msgcap, "the certificate's revocation status is unknown (revocation \"require\")");
+        if (error)
+            CFRelease(error);
+        return VERIFY_OCSP_NO_RESPONSE;
+    }
     CFStringRef words = error ? CFErrorCopyDescription(error) : NULL;
     mac_cfstring_text(words, message, msgcap);
     if (!message[0])

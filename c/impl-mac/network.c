@@ -53,6 +53,7 @@ struct nw_shared {
     char *peer_name;
     int peer_name_is_ip;
     int verify_peer;
+    int revocation;             /* enum tls_revocation */
     CFArrayRef anchors;
     sec_identity_t identity;  /* the client certificate, or NULL */
 
@@ -376,7 +377,7 @@ static void on_verify(struct nw_shared *sh, sec_trust_t trust_ref, sec_protocol_
         sent = CFArrayCreateMutable(NULL, count, &kCFTypeArrayCallBacks);
         for (CFIndex i = 0; sent && i < count; i++)
             CFArrayAppendValue(sent, SecTrustGetCertificateAtIndex(trust, i));
-        code = mac_evaluate_trust(trust, sh->peer_name, sh->peer_name_is_ip, sh->anchors, 1,
+        code = mac_evaluate_trust(trust, sh->peer_name, sh->peer_name_is_ip, sh->anchors, 1, sh->revocation,
                                   message, sizeof message);
         CFRelease(trust);
     }
@@ -444,6 +445,7 @@ static int nw_session_new(tls_conn *c)
     sh->rfd = sh->wfd = -1;
     sh->verify_code = -1;
     sh->verify_peer = c->opts.verify_peer;
+    sh->revocation = c->opts.revocation;
     sh->peer_name_is_ip = c->peer_name_is_ip;
     sh->peer_name = strdup(c->peer_name);
     if (!sh->peer_name)

@@ -246,7 +246,7 @@ static int check_server(tls_conn *c)
     for (CFIndex i = 0; s->sent_chain && i < count; i++)
         CFArrayAppendValue(s->sent_chain, SecTrustGetCertificateAtIndex(trust, i));
     char message[256];
-    long code = mac_evaluate_trust(trust, c->peer_name, c->peer_name_is_ip, s->anchors, 0,
+    long code = mac_evaluate_trust(trust, c->peer_name, c->peer_name_is_ip, s->anchors, 0, c->opts.revocation,
                                    message, sizeof message);
     CFRelease(trust);
     conn_set_verify_result(c, code, message);
