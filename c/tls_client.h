@@ -176,6 +176,18 @@ TLS_API void tls_free(tls_conn *tls);
  *               connection: a bad file or passphrase, a key that is not the
  *               certificate's, both pfx and cert/key, or a form this backend
  *               does not take fails then with TLS_INVALID_ARGUMENT.
+ *   client_cert_store  instead of a file: "CurrentUser\\<store>" or
+ *               "LocalMachine\\<store>" (Windows), or "keychain" (macOS), the
+ *               certificate with its private key that matches every one given
+ *               of client_cert_thumbprint (SHA-1, 40 hex digits; Windows),
+ *               client_cert_label (the keychain item's label; macOS),
+ *               client_cert_subject and client_cert_issuer (text in the name)
+ *   client_cert_auto  "1": no identity named; when the server asks for a
+ *               certificate, the first OS store identity (Windows:
+ *               CurrentUser\\My, then LocalMachine\\My) whose chain reaches a CA
+ *               the server names; none is sent unasked, and none when no
+ *               identity fits. Backends without an OS identity store (OpenSSL
+ *               on Linux) fail with TLS_INVALID_ARGUMENT
  *   revocation  "os" (default: the OS library's own behaviour), "require" (a
  *               server certificate whose revocation status cannot be
  *               established fails with TLS_CERT_REVOKED, verify_result naming

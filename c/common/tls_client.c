@@ -229,7 +229,7 @@ static int start_setup(tls_conn *c)
     c->peer_name = c->opts.servername ? c->opts.servername : c->host;
     c->peer_name_is_ip = text_is_ip_address(c->peer_name);
     const struct tls_options *o = &c->opts;
-    if (tls_engine->lacks_client_identity && (o->cert || o->key || o->pfx || o->store))
+    if (tls_engine->lacks_client_identity && (o->cert || o->key || o->pfx || o->store || o->store_auto))
         return conn_fail(c, TLS_INVALID_ARGUMENT,
                          "the %s engine does not send client certificates yet (options cert, key, pfx, "
                          "clientCertificate); the default engine does", tls_engine->name);
