@@ -14,8 +14,15 @@
  * CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY) and the server's stapled OCSP
  * response, which Schannel attaches to the certificate context it returns
  * (CERT_OCSP_RESPONSE_PROP_ID) and the revocation check of the end
- * certificate uses: a verified "revoked" is CERT_REVOKED, an unknown status
- * is not a failure.
+ * certificate uses: a verified "revoked" is CERT_REVOKED.
+ *
+ * The revocation option (c->opts.revocation) decides what an unknown status
+ * means: "os" (default) checks every certificate but the root and lets an
+ * unknown or offline status pass, as Windows' own SSL policy does; "require"
+ * makes the same check and fails when any status is unknown or offline
+ * (OCSP_NO_RESPONSE, or OCSP_VERIFY_FAILED when the server stapled a response
+ * that did not settle it); "off" asks the chain engine for no revocation
+ * check at all.
  */
 #include "schannel_verify.h"
 #include "../common/pem.h"
@@ -215,11 +222,16 @@ static void judge(verdict *v, long code, DWORD hr, const char *fallback)
     v->fallback = fallback;
 }
 
-/* Chain statuses that are not failures: revocation that could not be
- * checked (nothing cached, no staple: as for OpenSSL), and validity periods
- * that do not nest (allowed by RFC 5280; curl masks it too). */
-#define TRUST_IGNORED (CERT_TRUST_REVOCATION_STATUS_UNKNOWN | CERT_TRUST_IS_OFFLINE_REVOCATION | \
-                       CERT_TRUST_IS_NOT_TIME_NESTED)
+/* Chain statuses that are not failures: validity periods that do not nest
+ * (allowed by RFC 5280; curl masks it too) and, unless revocation is
+ * "require", revocation that could not be checked (nothing cached, no
+ * staple: as for OpenSSL). */
+#define REVOCATION_UNKNOWN (CERT_TRUST_REVOCATION_STATUS_UNKNOWN | CERT_TRUST_IS_OFFLINE_REVOCATION)
+
+static DWORD trust_ignored(const tls_conn *c)
+{
+    return CERT_TRUST_IS_NOT_TIME_NESTED | (c->opts.revocation == TLS_REVOCATION_REQUIRE ? 0 : REVOCATION_UNKNOWN);
+}
 
 /* The chain of `leaf` from what the server sent (its store), the `ca`
  * anchors and the OS stores, with the end certificate's revocation checked
@@ -240,8 +252,11 @@ static PCCERT_CHAIN_CONTEXT build_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTS
     cp.RequestedUsage.dwType = USAGE_MATCH_TYPE_AND;
     cp.RequestedUsage.Usage.cUsageIdentifier = 1;
     cp.RequestedUsage.Usage.rgpszUsageIdentifier = usage;
-    DWORD flags = CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT | CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY |
-                  CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL;
+    /* Local data only: the chain is built on the thread that drives the
+     * handshake, which must never wait on the network. */
+    DWORD flags = CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL;
+    if (c->opts.revocation != TLS_REVOCATION_OFF)
+        flags |= CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT | CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY;
     PCCERT_CHAIN_CONTEXT chain = NULL;
     BOOL built = CertGetCertificateChain(NULL, leaf, NULL, extra, &cp, flags, NULL, &chain);
     DWORD why = built ? 0 : GetLastError();
@@ -295,7 +310,9 @@ static void check_name(verdict *v, tls_conn *c, PCCERT_CHAIN_CONTEXT chain, PCCE
               "the certificate is not valid for the requested name");
 }
 
-/* Revocation, validity periods, usage, and any other chain status. */
+/* Revocation, validity periods, usage, a status that could not be checked
+ * (only counted under "require": otherwise masked out of err), and any other
+ * chain status. */
 static void check_status(verdict *v, DWORD err, PCERT_SIMPLE_CHAIN simple, PCCERT_CONTEXT leaf)
 {
     DWORD n = simple->cElement;
@@ -317,6 +334,14 @@ static void check_status(verdict *v, DWORD err, PCERT_SIMPLE_CHAIN simple, PCCER
     } else if (err & CERT_TRUST_IS_NOT_VALID_FOR_USAGE) {
         judge(v, VERIFY_INVALID_PURPOSE, (DWORD)CERT_E_WRONG_USAGE,
               "the certificate is not valid for server authentication");
+    } else if (err & REVOCATION_UNKNOWN) {
+        int stapled = has_staple(leaf);
+        judge(v, stapled ? VERIFY_OCSP_VERIFY_FAILED : VERIFY_OCSP_NO_RESPONSE,
+              (err & CERT_TRUST_IS_OFFLINE_REVOCATION) ? (DWORD)CRYPT_E_REVOCATION_OFFLINE : (DWORD)CRYPT_E_NO_REVOCATION_CHECK,
+              stapled ? "the certificate's revocation status is unknown: the server's stapled OCSP response did not "
+                        "settle it (revocation \"require\")"
+                      : "the certificate's revocation status is unknown: no stapled OCSP response and nothing in the "
+                        "local revocation cache (revocation \"require\")");
     } else if (err) {
         judge(v, VERIFY_CERT_REJECTED, (DWORD)TRUST_E_FAIL, "the Windows chain engine rejected the certificate chain");
     }
@@ -327,12 +352,13 @@ static void check_policy(verdict *v, tls_conn *c, PCCERT_CHAIN_CONTEXT chain, co
                          int root_is_anchor, DWORD n)
 {
     DWORD checks = (root_is_anchor ? SECURITY_FLAG_IGNORE_UNKNOWN_CA : 0) |
-                   (c->peer_name_is_ip ? SECURITY_FLAG_IGNORE_CERT_CN_INVALID : 0);
+                   (c->peer_name_is_ip ? SECURITY_FLAG_IGNORE_CERT_CN_INVALID : 0) |
+                   (c->opts.revocation == TLS_REVOCATION_OFF ? SECURITY_FLAG_IGNORE_REVOCATION : 0);
     DWORD pflags = CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS |
                    (root_is_anchor ? CERT_CHAIN_POLICY_ALLOW_UNKNOWN_CA_FLAG : 0);
     DWORD policy = ssl_policy(chain, c->peer_name_is_ip ? NULL : target, checks, pflags);
-    /* Revocation that could not be checked is not a failure (a revoked
-     * certificate was caught from the chain status). Not every policy
+    /* Revocation that could not be checked was judged from the chain status
+     * (a failure only under "require", caught there). Not every policy
      * provider honours CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS (Wine's does not). */
     if (policy == (DWORD)CERT_E_REVOCATION_FAILURE || policy == (DWORD)CRYPT_E_NO_REVOCATION_CHECK ||
         policy == (DWORD)CRYPT_E_REVOCATION_OFFLINE)
@@ -356,7 +382,7 @@ void sch_verify_chain(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, con
     DWORD n = simple->cElement;
     PCCERT_CONTEXT root = simple->rgpElement[n - 1]->pCertContext;
     int root_is_anchor = ca_store && cert_in_store(ca_store, root);
-    DWORD ignore = TRUST_IGNORED | (root_is_anchor ? CERT_TRUST_IS_UNTRUSTED_ROOT : 0);
+    DWORD ignore = trust_ignored(c) | (root_is_anchor ? CERT_TRUST_IS_UNTRUSTED_ROOT : 0);
     DWORD err = chain->TrustStatus.dwErrorStatus & ~ignore;
 
     verdict v = { VERIFY_OK, 0, "ok" };
