@@ -12,7 +12,12 @@ export function exportRoots(report: DoctorReport, file: string): ExportRoot {
   const roots = [...seen.values()]
   const listed = roots.map((r) => ({ subject: r.subject, fingerprint256: r.fingerprint256 }))
   if (!roots.length) {
-    const why = report.connect ? 'the OS trusted none of the --connect servers, so there is no OS root to export' : 'no --connect handshake was made'
+    const trusted = (report.connect ?? []).some((p) => p.verification.ok)
+    const why = !report.connect
+      ? 'no --connect handshake was made'
+      : trusted
+        ? 'the OS trusted the server, but this TLS engine does not name the root its chain ended at (tls_info trust_anchor)'
+        : 'the OS trusted none of the --connect servers, so there is no OS root to export'
     return { file, written: false, roots: [], reason: `nothing written: ${why}` }
   }
   try {

@@ -74,6 +74,8 @@ struct mbed_session {
     uint32_t vflags;             /* MBEDTLS_X509_BADCERT_* of the whole chain */
     int verified;                /* verify_cb ran */
     int verify_rejected;         /* verify_cb failed the handshake */
+    unsigned char *anchor;       /* DER of the top of the chain verify_cb saw (tls_info trust_anchor) */
+    size_t anchor_len;
     unsigned char in_header[5];  /* record tracking: a FIN inside a record is truncation */
     int in_header_have;
     size_t in_body_left;
