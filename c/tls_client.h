@@ -195,6 +195,18 @@ TLS_API void tls_free(tls_conn *tls);
  *               connection: a bad file or passphrase, a key that is not the
  *               certificate's, both pfx and cert/key, or a form this backend
  *               does not take fails then with TLS_INVALID_ARGUMENT.
+ *   client_cert_store  instead of a file: "CurrentUser\\<store>" or
+ *               "LocalMachine\\<store>" (Windows), or "keychain" (macOS), the
+ *               certificate with its private key that matches every one given
+ *               of client_cert_thumbprint (SHA-1, 40 hex digits; Windows),
+ *               client_cert_label (the keychain item's label; macOS),
+ *               client_cert_subject and client_cert_issuer (text in the name)
+ *   client_cert_auto  "1": no identity named; when the server asks for a
+ *               certificate, the first OS store identity (Windows:
+ *               CurrentUser\\My, then LocalMachine\\My) whose chain reaches a CA
+ *               the server names; none is sent unasked, and none when no
+ *               identity fits. Backends without an OS identity store (OpenSSL
+ *               on Linux) fail with TLS_INVALID_ARGUMENT
  *   revocation  "os" (default: the OS library's own behaviour), "require" (a
  *               server certificate whose revocation status cannot be
  *               established fails with TLS_CERT_REVOKED, verify_result naming
@@ -263,6 +275,8 @@ TLS_API int tls_shutdown(tls_conn *tls, int *done, const char **err, const char 
  *   alpn             the protocol the server selected, or ""
  *   peer_cert        the server's certificate, PEM
  *   peer_chain       the chain the server sent (leaf first), PEM
+ *   trust_anchor     the root the verified chain ended at, PEM; "" when
+ *                    verification failed or the engine does not say
  *   session_reused   "1" when the handshake resumed a cached session, else "0"
  *   verify_result    "ok", or the verification failure named as OpenSSL / Node do
  *                    (CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT,

@@ -3,7 +3,7 @@ import t from 'tap'
 import path from 'node:path'
 import { osTrust } from './helpers/ostrust'
 import { s2nLimit, loneLeafUntrustedCode } from './helpers/platform'
-import { codeHint } from '../dist/cjs/cli-hints'
+import { codeHint } from '../dist/cjs/hints'
 import { run } from './helpers/cli'
 import { pki, pkiDir } from './helpers/pki'
 import { tlsServer, silentServer, closedPort, TestServer } from './helpers/servers'
@@ -20,10 +20,17 @@ async function serve(pair: { key: Buffer; cert: Buffer }): Promise<number> {
 }
 t.teardown(() => Promise.all(servers.map((s) => s.close())))
 
-/** The lines of the connect section (from "connect …" to the verdict). */
+/**
+ * The lines of the connect section (from "connect …" to the verdict), without
+ * Node's side-by-side lines (node, verdict, its means, root: test/doctor-verdict.ts).
+ */
 function section(stdout: string): string[] {
   const lines = stdout.trimEnd().split('\n')
-  return lines.slice(lines.findIndex((l) => l.startsWith('connect ')))
+  const out = lines.slice(lines.findIndex((l) => l.startsWith('connect ')))
+  const node = out.findIndex((l) => l.startsWith('  node '))
+  if (node < 0) return out
+  const end = out.findIndex((l, i) => i > node && !l.startsWith(' '))
+  return [...out.slice(0, node), ...out.slice(end)]
 }
 
 const leafLines = (validity = 'valid') => [
@@ -143,7 +150,7 @@ t.test('--json: one report per --connect, in order', async (t) => {
   const j = JSON.parse(r.stdout)
   t.equal(j.ok, false)
   t.equal(j.connect.length, 2)
-  t.same(Object.keys(j.connect[0]).sort(), ['alpn', 'chain', 'chainSource', 'cipher', 'extraCa', 'host', 'insecure', 'ok', 'port', 'protocol', 'remoteAddress', 'servername', 'target', 'totalMs', 'verification'])
+  t.same(Object.keys(j.connect[0]).sort(), ['alpn', 'chain', 'chainSource', 'cipher', 'extraCa', 'host', 'insecure', 'node', 'ok', 'port', 'protocol', 'remoteAddress', 'root', 'servername', 'target', 'totalMs', 'verdict', 'verification'])
   t.match(j.connect[0], {
     target: `localhost:${good}`, host: 'localhost', port: good, servername: 'localhost', ok: true, insecure: false, extraCa: true,
     remoteAddress: `127.0.0.1:${good}`, totalMs: Number, protocol: /^TLSv1\.[23]$/, cipher: /^TLS_/, alpn: 'http/1.1',

@@ -151,7 +151,7 @@ t.test('bad usage exits 2 with one line that names the code', async (t) => {
     [['doctor', '--nope'], /^ostls: ERR_PARSE_ARGS_UNKNOWN_OPTION: unknown option --nope; see `ostls doctor --help`$/],
     [['--nope'], /^ostls: ERR_PARSE_ARGS_UNKNOWN_OPTION: unknown option --nope; see `ostls --help`$/],
     [['doctor', 'extra'], /^ostls: ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL: /],
-    [['doctor', '--ca', 'x.pem'], /^ostls: ERR_INVALID_ARG_VALUE: --ca, --servername, --insecure and --timeout apply to --connect/],
+    [['doctor', '--ca', 'x.pem'], /^ostls: ERR_INVALID_ARG_VALUE: --ca, --servername, --insecure, --timeout and --export-root apply to --connect/],
     [['doctor', '--connect', 'host:99999'], /^ostls: ERR_INVALID_ARG_VALUE: --connect wants host:port \(or \[ipv6\]:port\), got "host:99999"$/],
     [['doctor', '--connect', 'h:1', '--timeout', 'soon'], /^ostls: ERR_INVALID_ARG_VALUE: --timeout wants a number of seconds, got "soon"$/],
     [['doctor', '--connect', 'h:1', '--ca', '/nonexistent/ca.pem'], /^ostls: ENOENT: --ca \/nonexistent\/ca\.pem: no such file or directory, open '.*nonexistent[\\/]ca\.pem'$/],

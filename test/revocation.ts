@@ -9,16 +9,16 @@ import { pki, pkiFile } from './helpers/pki'
 import { staplingServer } from './helpers/servers'
 import { open, failure } from './helpers/client'
 import { connect, Agent, ConnectOptions } from '../dist/cjs/index'
-import { engineGap, mbedtlsLimit, schannelGap } from './helpers/platform'
+import { engineGap, mbedtlsLimit, schannelGap, wineGap } from './helpers/platform'
 
 const p = pki()
 const opts = (port: number, extra: Partial<ConnectOptions> = {}): ConnectOptions => ({ host: '127.0.0.1', port, servername: 'localhost', ca: p.ca, ...extra })
 const revoked = () => pkiFile('ocsp-leaf-revoked.der')
 const good = () => pkiFile('ocsp-leaf-good.der')
-// The Schannel and Apple engines refuse 'require' and 'off' (TLS_INVALID_ARGUMENT) until their chain policies take them.
-const notYet = (what: string) =>
-  (process.platform === 'win32' || process.platform === 'darwin' ? `${process.platform === 'win32' ? 'Schannel' : 'Apple'} engine: revocation '${what}' is not honoured yet` : undefined) ??
-  engineGap(['mbedtls', 's2n'], `revocation '${what}' is not honoured yet`)
+// The Mbed TLS and s2n engines refuse 'require' and 'off' (TLS_INVALID_ARGUMENT): they have no revocation policy.
+const notYet = (what: string) => engineGap(['mbedtls', 's2n'], `revocation '${what}' is not honoured yet`)
+// Under Wine the server's stapled response never reaches the chain engine, so a staple settles nothing.
+const noStaple = wineGap("the stapled OCSP response is not handed to the chain engine (CERT_OCSP_RESPONSE_PROP_ID), so a staple settles nothing")
 
 t.test("'require' without a staple fails: TLS_CERT_REVOKED / OCSP_NO_RESPONSE", { skip: notYet('require') }, async (t) => {
   const asked = { count: 0 }
@@ -32,7 +32,7 @@ t.test("'require' without a staple fails: TLS_CERT_REVOKED / OCSP_NO_RESPONSE", 
   t.equal(srv.handshakes, 0)
 })
 
-t.test("'require' with a verified \"good\" staple connects", { skip: notYet('require') }, async (t) => {
+t.test("'require' with a verified \"good\" staple connects", { skip: notYet('require'), todo: noStaple }, async (t) => {
   const srv = await staplingServer(p.leaf, good())
   t.teardown(() => srv.close())
   const s = await open(opts(srv.port, { revocation: 'require' }))
@@ -40,7 +40,7 @@ t.test("'require' with a verified \"good\" staple connects", { skip: notYet('req
   s.destroy()
 })
 
-t.test("'require' with a \"revoked\" staple is CERT_REVOKED", { skip: notYet('require') }, async (t) => {
+t.test("'require' with a \"revoked\" staple is CERT_REVOKED", { skip: notYet('require'), todo: noStaple }, async (t) => {
   const srv = await staplingServer(p.leaf, revoked())
   t.teardown(() => srv.close())
   const err = await failure(opts(srv.port, { revocation: 'require' }))
@@ -48,7 +48,7 @@ t.test("'require' with a \"revoked\" staple is CERT_REVOKED", { skip: notYet('re
   t.equal(err.code, 'CERT_REVOKED')
 })
 
-t.test("'require' with a staple about another certificate fails: OCSP_VERIFY_FAILED", { skip: notYet('require') }, async (t) => {
+t.test("'require' with a staple about another certificate fails: OCSP_VERIFY_FAILED", { skip: notYet('require'), todo: noStaple }, async (t) => {
   const srv = await staplingServer(p.wrongname, good())
   t.teardown(() => srv.close())
   const err = await failure(opts(srv.port, { revocation: 'require', servername: 'wrong.example' }))
@@ -71,7 +71,7 @@ t.test("'off' neither asks for nor heeds a staple: a \"revoked\" one is ignored"
   t.teardown(() => srv.close())
   const s = await open(opts(srv.port, { revocation: 'off' }))
   t.equal(s.authorized, true)
-  t.equal(asked.count, 0, 'no status_request was sent')
+  t.equal(asked.count, 0, 'no status_request was sent', { todo: wineGap('it asks for the status (status_request) whatever the revocation flags of the credentials') })
   s.destroy()
 })
 
@@ -105,7 +105,7 @@ t.test("Agent({ revocation: 'require' }) applies it to every request", { skip: n
   t.equal(err.code, 'OCSP_NO_RESPONSE', err.message)
 })
 
-t.test("engines that do not honour 'require' or 'off' yet refuse them, before any connection", { skip: notYet('x') ? undefined : 'the OpenSSL engine honours both' }, async (t) => {
+t.test("engines that do not honour 'require' or 'off' yet refuse them, before any connection", { skip: notYet('x') ? undefined : 'this engine honours both' }, async (t) => {
   for (const revocation of ['require', 'off'] as const) {
     const srv = await staplingServer(p.leaf, null)
     const err = await failure(opts(srv.port, { revocation }))

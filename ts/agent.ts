@@ -19,7 +19,7 @@ export interface AgentOptions extends https.AgentOptions {
   /** false, 'env', 'system' (default) or an http:// / https:// proxy URL: see README "Proxies". */
   proxy?: ProxySetting
   revocation?: Revocation
-  clientCertificate?: StoreIdentity
+  clientCertificate?: StoreIdentity | 'auto'
 }
 
 /** The options Node's Agent hands createConnection: agent options merged with the request's. */
@@ -65,7 +65,7 @@ export class Agent extends https.Agent {
   }
 
   /** Node's pool key, plus the revocation policy (Node's covers the identity options). */
-  override getName(options?: https.RequestOptions & { revocation?: Revocation; clientCertificate?: StoreIdentity }): string {
+  override getName(options?: https.RequestOptions & { revocation?: Revocation; clientCertificate?: StoreIdentity | 'auto' }): string {
     const name = super.getName(options as https.RequestOptions)
     const own = this.options as AgentOptions
     const revocation = options?.revocation ?? own.revocation

@@ -37,6 +37,15 @@ export interface DoctorReport {
   connect?: ProbeReport[]
   /** --connect targets not tried because the native library did not load. */
   connectSkipped?: string[]
+  /** --export-root: the file, and the roots written to it (or why none was). */
+  exportRoot?: ExportRoot
+}
+
+export interface ExportRoot {
+  file: string
+  written: boolean
+  roots: Array<{ subject: string; fingerprint256: string }>
+  reason?: string
 }
 
 export interface SelfTest {

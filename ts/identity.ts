@@ -12,12 +12,17 @@ export type KeyInput = PemInput | { pem: PemInput; passphrase?: string } | Array
 export type PfxInput = PemInput | { buf: PemInput; passphrase?: string } | Array<PemInput | { buf: PemInput; passphrase?: string }>
 export type Revocation = 'os' | 'require' | 'off'
 
-/** A client certificate in the OS store, its private key used in place (Windows: the Schannel engine). */
+/** A client certificate in the OS store, its private key used in place (Windows: Schannel; macOS: the keychain). */
 export interface StoreIdentity {
-  /** 'CurrentUser\\My' or 'LocalMachine\\My' (any store under those two locations). */
-  store: string
-  /** SHA-1 thumbprint, hex (spaces and colons ignored). */
+  /**
+   * Windows: 'CurrentUser\\My' or 'LocalMachine\\My' (any store under those two
+   * locations); macOS: 'keychain'. Default: 'keychain' on macOS, else 'CurrentUser\\My'.
+   */
+  store?: string
+  /** Windows: SHA-1 thumbprint, hex (spaces and colons ignored). */
   thumbprint?: string
+  /** macOS: the keychain item's label. */
+  label?: string
   /** Text the subject contains, e.g. the CN. */
   subject?: string
   /** Text the issuer contains. */
@@ -25,8 +30,14 @@ export interface StoreIdentity {
 }
 
 export interface IdentityOptions {
-  /** A client certificate from the OS store instead of files (Windows only for now). */
-  clientCertificate?: StoreIdentity
+  /**
+   * A client certificate from the OS store instead of files (Windows only for
+   * now); or 'auto': none is named, and when the server asks for one, the
+   * first OS identity whose issuer is among the CAs the server names is sent
+   * (Windows: CurrentUser\My, then LocalMachine\My). Never sent unasked.
+   * Linux has no OS identity store: there 'auto' is refused.
+   */
+  clientCertificate?: StoreIdentity | 'auto'
   /** The client certificate chain, PEM (leaf first). Needs `key`. */
   cert?: PemInput | PemInput[]
   /** The client certificate's private key, PEM (encrypted with `passphrase`, or not). */
@@ -98,12 +109,14 @@ export function identityOptions(o: IdentityOptions): Array<[string, string]> {
   }
   if (passphrase !== undefined && out.length) out.push(['passphrase', passphrase])
   const store = o.clientCertificate
-  if (store !== undefined && store !== null) {
-    if (typeof store !== 'object' || typeof store.store !== 'string') throw badType('clientCertificate', "an object with a store ('CurrentUser\\My')", store)
-    out.push(['client_cert_store', store.store])
+  if (store === 'auto') out.push(['client_cert_auto', '1'])
+  else if (store !== undefined && store !== null) {
+    if (typeof store !== 'object' || (store.store !== undefined && typeof store.store !== 'string')) throw badType('clientCertificate', "'auto' or an object naming an identity ({ store, thumbprint | subject | issuer | label })", store)
+    out.push(['client_cert_store', store.store ?? (process.platform === 'darwin' ? 'keychain' : 'CurrentUser\\My')])
     if (store.thumbprint !== undefined) out.push(['client_cert_thumbprint', String(store.thumbprint).replace(/[\s:]/g, '')])
     if (store.subject !== undefined) out.push(['client_cert_subject', String(store.subject)])
     if (store.issuer !== undefined) out.push(['client_cert_issuer', String(store.issuer)])
+    if (store.label !== undefined) out.push(['client_cert_label', String(store.label)])
   }
   if (o.revocation !== undefined) {
     if (o.revocation !== 'os' && o.revocation !== 'require' && o.revocation !== 'off') throw badValue('revocation', `expected 'os', 'require' or 'off', got ${String(o.revocation)}`)

@@ -5,8 +5,10 @@
 import net from 'node:net'
 import { connect, ConnectOptions, TLSStream } from './stream'
 import { displayProxy, NO_PROXY_CONFIGURED, proxyFor, ProxyChoice, ProxySetting } from './proxy-env'
-import { PeerCertificate } from './cert'
+import { certFromPem, PeerCertificate } from './cert'
 import { codeHint } from './hints'
+import { nodeProbe, NodeVerdict } from './node-probe'
+import { verdict, Verdict } from './verdict'
 
 export interface ChainEntry {
   subject: string
@@ -43,6 +45,12 @@ export interface ProbeReport {
   error?: { code: string; tlsCode?: string; message: string; hint?: string }
   /** The proxy the connection went through (password hidden) and why; absent when direct with no proxy configured. */
   proxy?: { url?: string; source: ProxyChoice['source']; reason: string; os?: string }
+  /** The root the OS's verified chain ended at (its last certificate), as PEM for NODE_EXTRA_CA_CERTS. */
+  root?: { subject: string; fingerprint256: string; pem: string }
+  /** The same server through Node's own tls (its bundled roots and NODE_EXTRA_CA_CERTS). */
+  node?: NodeVerdict
+  /** What the two results mean together. */
+  verdict?: Verdict
 }
 
 /** "host:port", "[v6]:port" or "host" (port 443). Bad input is a TypeError with code ERR_INVALID_ARG_VALUE (the CLI makes it a usage error). */
@@ -108,6 +116,8 @@ export interface ProbeOptions {
   alpn?: string[]
   timeoutMs?: number
   proxy?: ProxySetting
+  /** Also try Node's own tls and give the side-by-side verdict (default true). */
+  compareNode?: boolean
 }
 
 export async function probe(target: string, o: ProbeOptions = {}): Promise<ProbeReport> {
@@ -178,8 +188,31 @@ export async function probe(target: string, o: ProbeOptions = {}): Promise<Probe
     }
   }
   if (shown) {
-    r.chain = chainOf(shown.getPeerCertificate(true))
+    const leaf = shown.getPeerCertificate(true)
+    r.chain = chainOf(leaf)
+    if (r.verification.ok) r.root = rootOf(shown, leaf)
     shown.destroy()
   }
+  if (o.compareNode !== false) {
+    r.node = await nodeProbe({ host, port, servername: o.servername, timeoutMs: base.handshakeTimeout!, proxy: choice.url })
+    const connected = !r.error
+    r.verdict = verdict({ connected, trusted: connected && r.verification.ok, code: r.verification.code, root: r.root, extraCa: r.extraCa }, r.node)
+  }
   return r
+}
+
+/**
+ * The trust anchor the OS's verified chain ended at (tls_info trust_anchor).
+ * An engine that does not say: the end of the chain shown, if it is a root.
+ */
+function rootOf(s: TLSStream, leaf: PeerCertificate | Record<string, never>): ProbeReport['root'] {
+  let anchor: PeerCertificate | undefined
+  const pem = s.nativeInfo('trust_anchor')
+  if (pem) anchor = certFromPem(pem)
+  else if ('raw' in leaf) {
+    let c = leaf as PeerCertificate
+    for (let i = 0; i < 16 && c.issuerCertificate && c.issuerCertificate !== c; i++) c = c.issuerCertificate
+    if (c.issuerCertificate === c) anchor = c
+  }
+  return anchor && { subject: dn(anchor.subject), fingerprint256: anchor.fingerprint256, pem: anchor.pemEncoded }
 }

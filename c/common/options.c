@@ -47,7 +47,8 @@ void options_drop_identity(struct tls_options *opts)
     free(opts->store_thumbprint);
     free(opts->store_subject);
     free(opts->store_issuer);
-    opts->store = opts->store_thumbprint = opts->store_subject = opts->store_issuer = NULL;
+    free(opts->store_label);
+    opts->store = opts->store_thumbprint = opts->store_subject = opts->store_issuer = opts->store_label = NULL;
     opts->cert = opts->key = opts->passphrase = NULL;
     opts->pfx = NULL;
     opts->pfx_len = 0;
@@ -55,15 +56,21 @@ void options_drop_identity(struct tls_options *opts)
 
 const char *options_identity_check(const struct tls_options *o, char *msg, size_t cap)
 {
-    int named = o->store_thumbprint || o->store_subject || o->store_issuer;
+    int named = o->store_thumbprint || o->store_subject || o->store_issuer || o->store_label;
+    if (o->store_auto && (o->store || o->pfx || o->cert || o->key)) {
+        snprintf(msg, cap, "option client_cert_auto and options pfx, cert/key or client_cert_store name two client "
+                           "identities: give one");
+        return TLS_INVALID_ARGUMENT;
+    }
     if (o->store && (o->pfx || o->cert || o->key)) {
         snprintf(msg, cap, "option client_cert_store and options pfx or cert/key name two client identities: give one");
         return TLS_INVALID_ARGUMENT;
     }
     if (!o->store != !named) {
-        snprintf(msg, cap, o->store ? "option client_cert_store needs client_cert_thumbprint, _subject or _issuer "
-                                      "to name the certificate"
-                                    : "options client_cert_thumbprint, _subject and _issuer need client_cert_store");
+        snprintf(msg, cap, o->store ? "option client_cert_store needs client_cert_thumbprint, _subject, _issuer "
+                                      "or _label to name the certificate"
+                                    : "options client_cert_thumbprint, _subject, _issuer and _label need "
+                                      "client_cert_store");
         return TLS_INVALID_ARGUMENT;
     }
     if (o->pfx && (o->cert || o->key)) {
@@ -255,8 +262,9 @@ static const char *set_tls_option(struct tls_options *o, const char *key, const 
     }
     if (strcmp(key, "client_cert_store") == 0) {
         const char *name = strchr(value, '\\');
-        if (!name || !name[1] || (strncmp(value, "CurrentUser\\", 12) != 0 && strncmp(value, "LocalMachine\\", 13) != 0))
-            return bad_value(msg, cap, key, value, "expected \"CurrentUser\\<store>\" or \"LocalMachine\\<store>\", e.g. CurrentUser\\My");
+        if (strcmp(value, "keychain") != 0 &&
+            (!name || !name[1] || (strncmp(value, "CurrentUser\\", 12) != 0 && strncmp(value, "LocalMachine\\", 13) != 0)))
+            return bad_value(msg, cap, key, value, "expected \"CurrentUser\\<store>\" or \"LocalMachine\\<store>\", e.g. CurrentUser\\My (Windows), or \"keychain\" (macOS)");
         return replace_string(&o->store, value, msg, cap, key);
     }
     if (strcmp(key, "client_cert_thumbprint") == 0) {
@@ -266,6 +274,17 @@ static const char *set_tls_option(struct tls_options *o, const char *key, const 
         if (n != 40 || value[n])
             return bad_value(msg, cap, key, value, "expected a SHA-1 thumbprint: 40 hex digits");
         return replace_string(&o->store_thumbprint, value, msg, cap, key);
+    }
+    if (strcmp(key, "client_cert_auto") == 0) {
+        if (strcmp(value, "1") != 0 && strcmp(value, "0") != 0)
+            return bad_value(msg, cap, key, value, "expected \"1\" or \"0\"");
+        o->store_auto = value[0] == '1';
+        return NULL;
+    }
+    if (strcmp(key, "client_cert_label") == 0) {
+        if (!*value)
+            return bad_value(msg, cap, key, value, "must not be empty");
+        return replace_string(&o->store_label, value, msg, cap, key);
     }
     if (strcmp(key, "client_cert_subject") == 0 || strcmp(key, "client_cert_issuer") == 0) {
         if (!*value)
@@ -382,7 +401,7 @@ const char *options_set(struct tls_options *opts, const char *key, const char *v
                                              "session_cache", "cert", "key",
                                              "passphrase", "pfx", "revocation", "client_cert_store",
                                              "client_cert_thumbprint", "client_cert_subject",
-                                             "client_cert_issuer" };
+                                             "client_cert_issuer", "client_cert_auto", "client_cert_label" };
         for (size_t i = 0; i < TLS_ARRAY_LEN(known); i++)
             if (strcmp(key, known[i]) == 0) {
                 snprintf(msg, cap, "option %s must be set before the handshake starts", key);

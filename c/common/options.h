@@ -30,12 +30,17 @@ struct tls_options {
     unsigned char *pfx;        /* PKCS#12 DER, or NULL */
     size_t pfx_len;
     int revocation;            /* enum tls_revocation */
-    /* Or an identity from the OS certificate store (Windows): the store,
-     * "CurrentUser\\My" or "LocalMachine\\My", and what names the certificate. */
+    /* Or an identity from the OS certificate store: the store ("CurrentUser\\My"
+     * or "LocalMachine\\My" on Windows, "keychain" on macOS) and what names it. */
     char *store;
+    char *store_label;         /* the keychain item's label (macOS) */
     char *store_thumbprint;    /* SHA-1 hash, 40 hex digits */
     char *store_subject;       /* text in the subject */
     char *store_issuer;        /* text in the issuer */
+    /* Or "auto": when the server asks for a certificate, the first OS store
+     * identity whose issuer is among the CAs it names (Windows); never sent
+     * unasked. Not a secret: options_drop_identity leaves it. */
+    int store_auto;
 };
 
 /* "os": what the OS library does by default; "require": a certificate whose

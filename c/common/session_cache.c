@@ -97,6 +97,8 @@ int session_key_prepare(tls_conn *c)
     key_text(&h, "client_cert_thumbprint", o->store_thumbprint);
     key_text(&h, "client_cert_subject", o->store_subject);
     key_text(&h, "client_cert_issuer", o->store_issuer);
+    key_int(&h, "client_cert_auto", o->store_auto);
+    key_text(&h, "client_cert_label", o->store_label);
     key_int(&h, "revocation", o->revocation);
     sha256_final(&h, c->session_key);
     c->session_key_ready = o->session_cache;

@@ -237,7 +237,7 @@ static int start_setup(tls_conn *c)
     c->peer_name = c->opts.servername ? c->opts.servername : c->host;
     c->peer_name_is_ip = text_is_ip_address(c->peer_name);
     const struct tls_options *o = &c->opts;
-    if (tls_engine->lacks_client_identity && (o->cert || o->key || o->pfx || o->store))
+    if (tls_engine->lacks_client_identity && (o->cert || o->key || o->pfx || o->store || o->store_auto))
         return conn_fail(c, TLS_INVALID_ARGUMENT,
                          "the %s engine does not send client certificates yet (options cert, key, pfx, "
                          "clientCertificate); the default engine does", tls_engine->name);
@@ -1090,7 +1090,7 @@ static void port_text(strbuf *sb, int port)
 int conn_info_is_backend_key(const char *key)
 {
     static const char *const keys[] = { "protocol", "cipher", "alpn", "peer_cert", "peer_chain",
-                                        "session_reused" };
+                                        "trust_anchor", "session_reused" };
     for (size_t i = 0; i < TLS_ARRAY_LEN(keys); i++)
         if (strcmp(key, keys[i]) == 0)
             return 1;

@@ -308,6 +308,7 @@ static void mbed_session_free(tls_conn *c)
     }
     mbed_resume_free(s);
     free(s->alpn_buf);
+    free(s->anchor);
     free(s->alpn_list);
     free(s);
     c->session = NULL;
@@ -581,6 +582,9 @@ static int mbed_conn_info(tls_conn *c, const char *key, strbuf *out)
         const char *proto = mb.ssl_get_alpn_protocol(&s->ssl);
         if (proto)
             strbuf_puts(out, proto);
+    } else if (strcmp(key, "trust_anchor") == 0) {
+        if (s->anchor && c->verify_code == VERIFY_OK)
+            pem_append_cert(out, s->anchor, s->anchor_len);
     } else if (strcmp(key, "peer_cert") == 0 || strcmp(key, "peer_chain") == 0) {
         /* The chain as the server sent it, leaf first (resumed: as the
          * server sent it to the connection that made the session). */

@@ -81,6 +81,8 @@ struct mbed_session {
     int resumed;                 /* ... and the server resumed it */
     long resumed_verify_code;
     char resumed_verify_message[256];
+    unsigned char *anchor;       /* DER of the top of the chain verify_cb saw (tls_info trust_anchor) */
+    size_t anchor_len;
 };
 
 /* mbedtls_verify.c: the verify callback (its context is the tls_conn), and

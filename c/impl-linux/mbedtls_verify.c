@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* 2.28 keeps only dNSName and otherName SANs: iPAddress ones are read from
@@ -81,6 +82,14 @@ int mbed_verify_cb(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
     tls_conn *c = ctx;
     struct mbed_session *s = c->session;
+    if (!s->verified && !s->anchor && crt->raw.len) {
+        /* The first call is the top of the chain: the trust anchor when it verifies. */
+        s->anchor = malloc(crt->raw.len);
+        if (s->anchor) {
+            memcpy(s->anchor, crt->raw.p, crt->raw.len);
+            s->anchor_len = crt->raw.len;
+        }
+    }
     if ((*flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) && !s->untrusted_code) {
         int self = crt->issuer_raw.len == crt->subject_raw.len &&
                    memcmp(crt->issuer_raw.p, crt->subject_raw.p, crt->subject_raw.len) == 0;

@@ -1317,6 +1317,13 @@ static int openssl_conn_info(tls_conn *c, const char *key, strbuf *out)
             append_pem(out, cert);
             ossl.X509_free(cert);
         }
+    } else if (strcmp(key, "trust_anchor") == 0) {
+        /* The last certificate of the chain OpenSSL verified (none on a
+         * resumed session, whose verified chain is not kept). */
+        OPENSSL_STACK *verified = c->verify_code == VERIFY_OK ? ossl.SSL_get0_verified_chain(ssl) : NULL;
+        int count = verified ? ossl.OPENSSL_sk_num(verified) : 0;
+        if (count > 0)
+            append_pem(out, ossl.OPENSSL_sk_value(verified, count - 1));
     } else if (strcmp(key, "peer_chain") == 0) {
         /* On the client side the stack includes the leaf, in sent order. */
         OPENSSL_STACK *chain = ossl.SSL_get_peer_cert_chain(ssl);

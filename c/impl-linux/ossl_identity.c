@@ -130,7 +130,11 @@ int ossl_identity_apply(tls_conn *c, SSL *ssl)
     char msg[200];
     if (options_identity_check(o, msg, sizeof msg) ||
         (o->store && snprintf(msg, sizeof msg, "option client_cert_store: the OpenSSL engine takes client "
-                                               "certificates from files only (cert and key, or pfx)") > 0)) {
+                                               "certificates from files only (cert and key, or pfx)") > 0) ||
+        (o->store_auto && snprintf(msg, sizeof msg, "clientCertificate 'auto' (client_cert_auto) chooses from the "
+                                                    "OS's identity store, which Linux does not have: the OpenSSL "
+                                                    "engine takes client certificates from files only (cert and "
+                                                    "key, or pfx)") > 0)) {
         options_drop_identity(o);
         return conn_fail(c, TLS_INVALID_ARGUMENT, "%s", msg);
     }

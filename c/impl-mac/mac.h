@@ -40,18 +40,23 @@ CFArrayRef mac_anchors_from_pem(const char *pem, char *msg, size_t msgcap);
  * system's: SecTrustSetAnchorCertificatesOnly(false)). network: whether the
  * evaluation may fetch (intermediates, revocation); an engine whose evaluation
  * runs on the caller's thread passes 0 so no tls_* call waits on the network.
+ * revocation (enum tls_revocation): "os" leaves Apple's default policy;
+ * "require" adds SecPolicyCreateRevocation with
+ * kSecRevocationRequirePositiveResponse (an unknown status fails:
+ * OCSP_NO_RESPONSE); "off" adds one with kSecRevocationNetworkAccessDisabled
+ * (no revocation fetch; Apple has no switch to ignore what it already knows).
  * Returns a verify.h code (VERIFY_OK on success); message gets the OS words.
  * It is mac_trust_prepare, one SecTrustEvaluateWithError, mac_trust_outcome. */
 long mac_evaluate_trust(SecTrustRef trust, const char *peer_name, int peer_name_is_ip,
-                        CFArrayRef anchors, int network, char *message, size_t msgcap);
+                        CFArrayRef anchors, int network, int revocation, char *message, size_t msgcap);
 /* The steps, for an engine that evaluates asynchronously
  * (SecTrustEvaluateAsyncWithError): set the policy, anchors and network
  * permission (1, or 0 with message filled); then name the finished
  * evaluation's result as a verify.h code. */
 int mac_trust_prepare(SecTrustRef trust, const char *peer_name, CFArrayRef anchors, int network,
-                      char *message, size_t msgcap);
+                      int revocation, char *message, size_t msgcap);
 long mac_trust_outcome(SecTrustRef trust, bool trusted, CFErrorRef error, int peer_name_is_ip,
-                       char *message, size_t msgcap);
+                       int revocation, char *message, size_t msgcap);
 /* The chain of an EVALUATED trust, leaf first (a new array, or NULL). Reading
  * a trust's certificates before its evaluation evaluates it (Apple's
  * documentation of SecTrustGetCertificateCount), so engines read the sent
@@ -70,8 +75,9 @@ void mac_status_text(OSStatus status, char *buf, size_t cap);
  * [SecIdentityRef, intermediate certificates...] in *out (NULL when none;
  * the caller releases it), and drops it from the options. 1, or 0 after
  * conn_fail (TLS_INVALID_ARGUMENT for a bad file or passphrase, or PEM
- * cert/key, not taken yet; also for a revocation policy other than "os",
- * which these engines do not honour yet). mac_identity.c. */
+ * cert/key, not taken yet; clientCertificate 'auto', not done yet). A
+ * keychain identity (client_cert_store "keychain": label, subject, issuer)
+ * comes from SecItemCopyMatching(kSecClassIdentity). mac_identity.c. */
 int mac_identity_load(tls_conn *c, CFArrayRef *out);
 /* "errSSLProtocol" style name for the SecureTransport / TLS codes, or NULL. */
 const char *mac_ssl_status_name(OSStatus status);

@@ -144,8 +144,19 @@ static long verify_code_for(OSStatus code, SecTrustRef trust, int peer_name_is_i
     }
 }
 
+/* The revocation policy to add beside the SSL one, or NULL for Apple's default. */
+static SecPolicyRef revocation_policy(int revocation, int network)
+{
+    if (revocation == TLS_REVOCATION_REQUIRE)
+        return SecPolicyCreateRevocation(kSecRevocationUseAnyAvailableMethod | kSecRevocationRequirePositiveResponse |
+                                         (network ? 0 : kSecRevocationNetworkAccessDisabled));
+    if (revocation == TLS_REVOCATION_OFF)
+        return SecPolicyCreateRevocation(kSecRevocationNetworkAccessDisabled);
+    return NULL;
+}
+
 int mac_trust_prepare(SecTrustRef trust, const char *peer_name, CFArrayRef anchors, int network,
-                      char *message, size_t msgcap)
+                      int revocation, char *message, size_t msgcap)
 {
     char name[256];
     /* An IPv6 scope (%en0) is not part of what a certificate can name. */
@@ -158,7 +169,14 @@ int mac_trust_prepare(SecTrustRef trust, const char *peer_name, CFArrayRef ancho
         snprintf(message, msgcap, "could not create the SSL trust policy for %s", name);
         return 0;
     }
-    OSStatus st = SecTrustSetPolicies(trust, policy);
+    SecPolicyRef rev = revocation_policy(revocation, network);
+    const void *list[] = { policy, rev };
+    CFArrayRef policies = CFArrayCreate(NULL, list, rev ? 2 : 1, &kCFTypeArrayCallBacks);
+    OSStatus st = policies ? SecTrustSetPolicies(trust, policies) : errSecAllocate;
+    if (policies)
+        CFRelease(policies);
+    if (rev)
+        CFRelease(rev);
     CFRelease(policy);
     if (st == errSecSuccess && anchors) {
         st = SecTrustSetAnchorCertificates(trust, anchors);
@@ -177,13 +195,18 @@ int mac_trust_prepare(SecTrustRef trust, const char *peer_name, CFArrayRef ancho
 }
 
 long mac_trust_outcome(SecTrustRef trust, bool trusted, CFErrorRef error, int peer_name_is_ip,
-                       char *message, size_t msgcap)
+                       int revocation, char *message, size_t msgcap)
 {
     if (trusted) {
         snprintf(message, msgcap, "ok");
         return VERIFY_OK;
     }
     OSStatus code = error ? (OSStatus)CFErrorGetCode(error) : errSecNotTrusted;
+    /* "require": a status the evaluation could not establish. */
+    if (revocation == TLS_REVOCATION_REQUIRE && code == errSecIncompleteCertRevocationCheck) {
+        snprintf(message, msgcap, "the certificate's revocation status is unknown (revocation \"require\")");
+        return VERIFY_OCSP_NO_RESPONSE;
+    }
     CFStringRef words = error ? CFErrorCopyDescription(error) : NULL;
     mac_cfstring_text(words, message, msgcap);
     if (!message[0])
@@ -194,13 +217,13 @@ long mac_trust_outcome(SecTrustRef trust, bool trusted, CFErrorRef error, int pe
 }
 
 long mac_evaluate_trust(SecTrustRef trust, const char *peer_name, int peer_name_is_ip,
-                        CFArrayRef anchors, int network, char *message, size_t msgcap)
+                        CFArrayRef anchors, int network, int revocation, char *message, size_t msgcap)
 {
-    if (!mac_trust_prepare(trust, peer_name, anchors, network, message, msgcap))
+    if (!mac_trust_prepare(trust, peer_name, anchors, network, revocation, message, msgcap))
         return VERIFY_CERT_UNTRUSTED;
     CFErrorRef error = NULL;
     bool trusted = SecTrustEvaluateWithError(trust, &error);
-    long code = mac_trust_outcome(trust, trusted, error, peer_name_is_ip, message, msgcap);
+    long code = mac_trust_outcome(trust, trusted, error, peer_name_is_ip, revocation, message, msgcap);
     if (error)
         CFRelease(error);
     return code;

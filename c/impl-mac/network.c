@@ -54,6 +54,7 @@ struct nw_shared {
     char *peer_name;
     int peer_name_is_ip;
     int verify_peer;
+    int revocation;             /* enum tls_revocation */
     CFArrayRef anchors;
     sec_identity_t identity;  /* the client certificate, or NULL */
 
@@ -422,7 +423,7 @@ static void on_verify(struct nw_shared *sh, sec_protocol_metadata_t metadata, se
         finish_verify(sh, VERIFY_CERT_UNTRUSTED, "no server certificate to evaluate", sent, complete);
         return;
     }
-    if (!mac_trust_prepare(trust, sh->peer_name, sh->anchors, 1, message, sizeof message)) {
+    if (!mac_trust_prepare(trust, sh->peer_name, sh->anchors, 1, sh->revocation, message, sizeof message)) {
         CFRelease(trust);
         finish_verify(sh, VERIFY_CERT_UNTRUSTED, message, sent, complete);
         return;
@@ -431,7 +432,7 @@ static void on_verify(struct nw_shared *sh, sec_protocol_metadata_t metadata, se
     OSStatus st = SecTrustEvaluateAsyncWithError(trust, sh->queue, ^(SecTrustRef evaluated, bool trusted,
                                                                      CFErrorRef error) {
         char words[256];
-        long code = mac_trust_outcome(evaluated, trusted, error, sh->peer_name_is_ip, words, sizeof words);
+        long code = mac_trust_outcome(evaluated, trusted, error, sh->peer_name_is_ip, sh->revocation, words, sizeof words);
         CFRelease(trust);
         finish_verify(sh, code, words, sent, complete);
         release_shared(sh);
@@ -499,6 +500,7 @@ static int nw_session_new(tls_conn *c)
     sh->rfd = sh->wfd = -1;
     sh->verify_code = -1;
     sh->verify_peer = c->opts.verify_peer;
+    sh->revocation = c->opts.revocation;
     sh->peer_name_is_ip = c->peer_name_is_ip;
     sh->peer_name = strdup(c->peer_name);
     if (!sh->peer_name)

@@ -264,7 +264,7 @@ static int check_server(tls_conn *c)
      * favour of it, is not used), so peer_chain here is the chain as the
      * evaluation ordered and completed it, leaf first. */
     char message[256];
-    long code = mac_evaluate_trust(trust, c->peer_name, c->peer_name_is_ip, s->anchors, 0,
+    long code = mac_evaluate_trust(trust, c->peer_name, c->peer_name_is_ip, s->anchors, 0, c->opts.revocation,
                                    message, sizeof message);
     s->sent_chain = mac_trust_copy_chain(trust);
     CFRelease(trust);

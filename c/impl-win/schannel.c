@@ -77,6 +77,12 @@ struct sch_session {
     int shutdown_made;      /* close_notify (or our fallback) is queued */
 
     PCCERT_CONTEXT peer;    /* the server's certificate, with the store of what it sent */
+    PCCERT_CONTEXT anchor;  /* the root its verified chain ended at, or NULL */
+    int auto_tried;         /* clientCertificate 'auto' looked for an identity */
+    sch_cred *prev_shared;  /* ... and the credentials it replaced, kept to the end */
+    CredHandle prev_cred;
+    int have_prev_cred;
+    char auto_why[200];     /* ... and why it chose none */
     HCERTSTORE ca_store;    /* the ca option's anchors, or NULL */
     struct sch_identity identity;   /* the client certificate, if any (schannel_identity.c) */
     wchar_t *target;        /* SNI / target name, NULL for IP literals */
@@ -328,7 +334,7 @@ static int verify_peer(tls_conn *c)
     if (s->peer)
         CertFreeCertificateContext(s->peer);
     s->peer = leaf;
-    return sch_verify_start(c, leaf, s->ca_store, s->target, &s->vjob) ? 1 : -1;
+    return sch_verify_start(c, leaf, s->ca_store, s->target, &s->vjob, &s->anchor) ? 1 : -1;
 }
 
 /* STEP_DONE once the chain's verdict is in (recorded) and does not reject
@@ -340,7 +346,7 @@ static step_result await_verification(tls_conn *c)
     struct sch_session *s = sess(c);
     if (!s->vjob)
         return STEP_DONE;
-    if (!sch_verify_collect(c, &s->vjob))
+    if (!sch_verify_collect(c, &s->vjob, &s->anchor))
         return STEP_WANT_READ;
     if (c->opts.verify_peer && c->verify_code != VERIFY_OK) {
         s->out_len = s->out_off = 0;   /* never send our Finished to a rejected server */
@@ -367,10 +373,12 @@ static SECURITY_STATUS acquire_credentials(tls_conn *c, struct sch_session *s)
      * certificate, local data only, unknown status not fatal); with them
      * Schannel asks the server for its stapled OCSP status and attaches the
      * response to the certificate context it returns (CERT_OCSP_RESPONSE_PROP_ID),
-     * where the chain engine finds it. */
-    DWORD flags = SCH_CRED_MANUAL_CRED_VALIDATION | SCH_CRED_NO_DEFAULT_CREDS | SCH_CRED_REVOCATION_CHECK_END_CERT |
-                  SCH_CRED_REVOCATION_CHECK_CACHE_ONLY | SCH_CRED_IGNORE_NO_REVOCATION_CHECK |
-                  SCH_CRED_IGNORE_REVOCATION_OFFLINE;
+     * where the chain engine finds it. With revocation "off" there are none,
+     * so no status is asked for. */
+    DWORD flags = SCH_CRED_MANUAL_CRED_VALIDATION | SCH_CRED_NO_DEFAULT_CREDS;
+    if (c->opts.revocation != TLS_REVOCATION_OFF)
+        flags |= SCH_CRED_REVOCATION_CHECK_END_CERT | SCH_CRED_REVOCATION_CHECK_CACHE_ONLY |
+                 SCH_CRED_IGNORE_NO_REVOCATION_CHECK | SCH_CRED_IGNORE_REVOCATION_OFFLINE;
     /* No RC4, no SSL 3, no weak suites whatever the registry says (curl, .NET
      * and schannel-rs set it too). */
     flags |= SCH_USE_STRONG_CRYPTO;
@@ -500,10 +508,6 @@ static int schannel_session_new(tls_conn *c)
                          under_wine ? ", and Wine's Schannel implements TLS 1.2 at most" : "");
     if (!sch_identity_load(c, &s->identity))
         return 0;
-    if (c->opts.revocation != TLS_REVOCATION_OS)
-        return conn_fail(c, TLS_INVALID_ARGUMENT,
-                         "option revocation \"%s\" is not honoured by the Schannel engine yet (only \"os\")",
-                         c->opts.revocation == TLS_REVOCATION_OFF ? "off" : "require");
     SECURITY_STATUS st = sch_cred_lookup(c, &s->cred, &s->cred_tls13, &s->shared) ? SEC_E_OK
                                                                                    : acquire_credentials(c, s);
     if (st != SEC_E_OK) {
@@ -543,8 +547,14 @@ static void schannel_session_free(tls_conn *c)
         sch_cred_release(s->shared);   /* the handle goes with its last reference */
     else if (s->have_cred)
         FreeCredentialsHandle(&s->cred);
+    if (s->prev_shared)
+        sch_cred_release(s->prev_shared);
+    else if (s->have_prev_cred)
+        FreeCredentialsHandle(&s->prev_cred);
     if (s->peer)
         CertFreeCertificateContext(s->peer);
+    if (s->anchor)
+        CertFreeCertificateContext(s->anchor);
     if (s->ca_store)
         CertCloseStore(s->ca_store, 0);
     sch_identity_free(&s->identity);
@@ -586,11 +596,36 @@ static int fail_handshake_status(tls_conn *c, SECURITY_STATUS st)
         return conn_fail(c, TLS_PROTOCOL_VERSION,
                          "no TLS version in common with %s (ostls requires TLS 1.2 or newer): %s",
                          c->peer_name, text);
+    if (c->identity_requested && s->auto_why[0])
+        return conn_fail(c, TLS_HANDSHAKE_FAILED,
+                         "%s requires a client certificate and clientCertificate 'auto' chose none (%s): %s",
+                         c->peer_name, s->auto_why, text);
     if (c->identity_requested)
         return conn_fail(c, TLS_HANDSHAKE_FAILED,
                          "%s requires a client certificate and none was given (option pfx): %s",
                          c->peer_name, text);
     return conn_fail(c, TLS_HANDSHAKE_FAILED, "TLS handshake with %s failed: %s", c->peer_name, text);
+}
+
+/* Credentials that hold s->identity.cert (chosen by 'auto' mid-handshake)
+ * replace those the handshake began with, which stay alive beside them
+ * until the session ends (the context was made with them). */
+static int renew_credentials(tls_conn *c, struct sch_session *s)
+{
+    s->prev_shared = s->shared;
+    s->prev_cred = s->cred;
+    s->have_prev_cred = s->have_cred && !s->shared;
+    s->shared = NULL;
+    s->have_cred = 0;
+    SECURITY_STATUS st = acquire_credentials(c, s);
+    if (st != SEC_E_OK) {
+        char text[300];
+        sspi_text(st, text, sizeof text);
+        return conn_fail(c, TLS_INVALID_ARGUMENT,
+                         "Schannel refused the client certificate clientCertificate 'auto' chose: %s", text);
+    }
+    s->have_cred = 1;
+    return 1;
 }
 
 /* One InitializeSecurityContext call over what is in s->in (nothing for the first). */
@@ -661,6 +696,18 @@ static step_result isc_step(tls_conn *c, int first)
         s->need_more = 1;
         return STEP_DONE;
     case SEC_I_INCOMPLETE_CREDENTIALS:
+        /* clientCertificate 'auto': now that the server has asked, the first
+         * OS identity it accepts, in fresh credentials (never shared through
+         * the session cache: another server may name other CAs); the same
+         * input is then given to InitializeSecurityContext again. */
+        if (c->opts.store_auto && !s->auto_tried) {
+            s->auto_tried = 1;
+            if (sch_identity_auto(&s->ctx, &s->identity, s->auto_why, sizeof s->auto_why)) {
+                if (!renew_credentials(c, s))
+                    return STEP_FAILED;
+                return STEP_DONE;
+            }
+        }
         /* The server asked for a client certificate and the credentials hold
          * none: say so once and call again, when Schannel goes on without
          * one (the server decides). Should it answer the same again, the
@@ -670,9 +717,13 @@ static step_result isc_step(tls_conn *c, int first)
             return STEP_DONE;
         }
         s->out_len = s->out_off = 0;
-        conn_fail(c, TLS_HANDSHAKE_FAILED,
-                  "%s asked for a client certificate and none was given (options pfx or clientCertificate)",
-                  c->peer_name);
+        if (s->auto_why[0])
+            conn_fail(c, TLS_HANDSHAKE_FAILED, "%s asked for a client certificate and clientCertificate 'auto' "
+                      "chose none: %s", c->peer_name, s->auto_why);
+        else
+            conn_fail(c, TLS_HANDSHAKE_FAILED,
+                      "%s asked for a client certificate and none was given (options pfx or clientCertificate)",
+                      c->peer_name);
         return STEP_FAILED;
     case SEC_I_CONTEXT_EXPIRED:
         if (s->handshake_done) {
@@ -1293,6 +1344,9 @@ static int schannel_conn_info(tls_conn *c, const char *key, strbuf *out)
     } else if (strcmp(key, "peer_cert") == 0) {
         if (s->peer)
             pem_append_cert(out, s->peer->pbCertEncoded, s->peer->cbCertEncoded);
+    } else if (strcmp(key, "trust_anchor") == 0) {
+        if (s->anchor)
+            pem_append_cert(out, s->anchor->pbCertEncoded, s->anchor->cbCertEncoded);
     } else if (strcmp(key, "peer_chain") == 0) {
         if (s->peer)
             peer_chain(s, out);

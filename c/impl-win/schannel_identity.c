@@ -8,9 +8,14 @@
 #include "../tls_client.h"
 #include "schannel_verify.h"
 
+#include <schannel.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef SECPKG_ATTR_ISSUER_LIST_EX
+#  define SECPKG_ATTR_ISSUER_LIST_EX 0x59
+#endif
 
 #ifndef PKCS12_NO_PERSIST_KEY
 #  define PKCS12_NO_PERSIST_KEY 0x00008000
@@ -155,10 +160,73 @@ int sch_identity_load(tls_conn *c, struct sch_identity *id)
                        "(PKCS#12) or from the Windows store, not as PEM yet");
     else if (c->opts.pfx)
         ok = load_pfx(c, id);
+    else if (c->opts.store && strcmp(c->opts.store, "keychain") == 0)
+        ok = conn_fail(c, TLS_INVALID_ARGUMENT, "option client_cert_store: \"keychain\" is macOS's; on Windows "
+                                                "name CurrentUser\\My or LocalMachine\\My");
+    else if (c->opts.store && c->opts.store_label)
+        ok = conn_fail(c, TLS_INVALID_ARGUMENT, "option client_cert_label names a macOS keychain item; on Windows "
+                                                "choose by thumbprint, subject or issuer");
     else if (c->opts.store)
         ok = load_from_store(c, id);
     options_drop_identity(&c->opts);
     return ok;
+}
+
+int sch_identity_auto(CtxtHandle *ctx, struct sch_identity *id, char *why, size_t cap)
+{
+    SecPkgContext_IssuerListInfoEx list;
+    memset(&list, 0, sizeof list);
+    SECURITY_STATUS st = QueryContextAttributesW(ctx, SECPKG_ATTR_ISSUER_LIST_EX, &list);
+    if (st != SEC_E_OK) {
+        char text[160];
+        sch_status_text((DWORD)st, text, sizeof text);
+        snprintf(why, cap, "Schannel did not say which CAs the server accepts (SECPKG_ATTR_ISSUER_LIST_EX: %s, 0x%08lx)",
+                 text[0] ? text : "refused", (unsigned long)st);
+        return 0;
+    }
+    if (list.cIssuers == 0) {
+        /* Browsers may then offer anything; 'auto' offers only what the server named. */
+        snprintf(why, cap, "the server named no CA it accepts, so 'auto' has nothing to choose by");
+        if (list.aIssuers)
+            FreeContextBuffer(list.aIssuers);
+        return 0;
+    }
+    CERT_CHAIN_FIND_BY_ISSUER_PARA para;
+    memset(&para, 0, sizeof para);
+    para.cbSize = sizeof para;
+    para.pszUsageIdentifier = szOID_PKIX_KP_CLIENT_AUTH;
+    para.cIssuer = list.cIssuers;
+    para.rgIssuer = list.aIssuers;
+    static const DWORD where[] = { CERT_SYSTEM_STORE_CURRENT_USER, CERT_SYSTEM_STORE_LOCAL_MACHINE };
+    for (size_t i = 0; i < TLS_ARRAY_LEN(where) && !id->cert; i++) {
+        HCERTSTORE store = CertOpenStore(CERT_STORE_PROV_SYSTEM_W, 0, 0,
+                                         where[i] | CERT_STORE_READONLY_FLAG | CERT_STORE_OPEN_EXISTING_FLAG, L"My");
+        if (!store)
+            continue;
+        /* Local data only: this runs on the thread that drives the handshake.
+         * The leaf must have its key here (whether the key is usable, the
+         * handshake finds out); each call frees the previous chain. */
+        PCCERT_CHAIN_CONTEXT chain = NULL;
+        while ((chain = CertFindChainInStore(store, X509_ASN_ENCODING, CERT_CHAIN_FIND_BY_ISSUER_CACHE_ONLY_URL_FLAG,
+                                             CERT_CHAIN_FIND_BY_ISSUER, &para, chain)) != NULL) {
+            PCCERT_CONTEXT leaf = chain->cChain > 0 && chain->rgpChain[0]->cElement > 0
+                                      ? chain->rgpChain[0]->rgpElement[0]->pCertContext : NULL;
+            if (leaf && has_private_key(leaf)) {
+                id->cert = CertDuplicateCertificateContext(leaf);
+                id->store = store;
+                store = NULL;
+                CertFreeCertificateChain(chain);
+                break;
+            }
+        }
+        if (store)
+            CertCloseStore(store, 0);
+    }
+    FreeContextBuffer(list.aIssuers);
+    if (!id->cert)
+        snprintf(why, cap, "no identity in CurrentUser\\My or LocalMachine\\My is issued by a CA the server accepts "
+                           "(%lu named)", (unsigned long)list.cIssuers);
+    return id->cert != NULL;
 }
 
 void sch_identity_free(struct sch_identity *id)

@@ -9,6 +9,10 @@
 
 #include <windows.h>
 #include <wincrypt.h>
+#ifndef SECURITY_WIN32
+#  define SECURITY_WIN32
+#endif
+#include <security.h>
 
 struct sch_identity {
     PCCERT_CONTEXT cert;    /* the certificate with its private key, or NULL */
@@ -21,6 +25,14 @@ struct sch_identity {
  * private key; or PEM cert/key, which this engine does not take yet). The
  * key is imported without persisting it (PKCS12_NO_PERSIST_KEY). */
 int sch_identity_load(tls_conn *c, struct sch_identity *id);
+
+/* clientCertificate 'auto', once the server has asked for a certificate
+ * (SEC_I_INCOMPLETE_CREDENTIALS): the CAs it named (SECPKG_ATTR_ISSUER_LIST_EX)
+ * and the first identity in CurrentUser\\My, then LocalMachine\\My, whose chain
+ * reaches one of them (CertFindChainInStore, CERT_CHAIN_FIND_BY_ISSUER), into
+ * *id. 1 when one was found; 0 when none fits, with why in why[] (the
+ * server named no CA, Schannel could not say which, no identity matches). */
+int sch_identity_auto(CtxtHandle *ctx, struct sch_identity *id, char *why, size_t cap);
 void sch_identity_free(struct sch_identity *id);
 
 #endif

@@ -20,6 +20,14 @@
  * returns (CERT_OCSP_RESPONSE_PROP_ID) and the revocation check of the end
  * certificate uses: a verified "revoked" is CERT_REVOKED, an unknown status
  * is not a failure.
+ *
+ * The revocation option (c->opts.revocation) decides what an unknown status
+ * means: "os" (default) checks every certificate but the root and lets an
+ * unknown or offline status pass, as Windows' own SSL policy does; "require"
+ * makes the same check and fails when any status is unknown or offline
+ * (OCSP_NO_RESPONSE, or OCSP_VERIFY_FAILED when the server stapled a response
+ * that did not settle it); "off" asks the chain engine for no revocation
+ * check at all.
  */
 #define CERT_CHAIN_PARA_HAS_EXTRA_FIELDS   /* dwUrlRetrievalTimeout */
 #include "schannel_verify.h"
@@ -220,11 +228,16 @@ static void judge(verdict *v, long code, DWORD hr, const char *fallback)
     v->fallback = fallback;
 }
 
-/* Chain statuses that are not failures: revocation that could not be
- * checked (nothing cached, no staple: as for OpenSSL), and validity periods
- * that do not nest (allowed by RFC 5280; curl masks it too). */
-#define TRUST_IGNORED (CERT_TRUST_REVOCATION_STATUS_UNKNOWN | CERT_TRUST_IS_OFFLINE_REVOCATION | \
-                       CERT_TRUST_IS_NOT_TIME_NESTED)
+/* Chain statuses that are not failures: validity periods that do not nest
+ * (allowed by RFC 5280; curl masks it too) and, unless revocation is
+ * "require", revocation that could not be checked (nothing cached, no
+ * staple: as for OpenSSL). */
+#define REVOCATION_UNKNOWN (CERT_TRUST_REVOCATION_STATUS_UNKNOWN | CERT_TRUST_IS_OFFLINE_REVOCATION)
+
+static DWORD trust_ignored(int revocation)
+{
+    return CERT_TRUST_IS_NOT_TIME_NESTED | (revocation == TLS_REVOCATION_REQUIRE ? 0 : REVOCATION_UNKNOWN);
+}
 
 /* The chain of `leaf` from what the server sent (its store), the `ca`
  * anchors and the OS stores, with the end certificate's revocation checked
@@ -250,8 +263,9 @@ static PCCERT_CHAIN_CONTEXT build_chain(struct sch_verify_request *r, PCCERT_CON
      * automatic root update), within SCH_URL_TIMEOUT_MS per retrieval.
      * Revocation stays with local data and the staple (see README). */
     cp.dwUrlRetrievalTimeout = r->network ? SCH_URL_TIMEOUT_MS : 0;
-    DWORD flags = CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT | CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY |
-                  (r->network ? 0 : CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL);
+    DWORD flags = r->network ? 0 : CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL;
+    if (r->revocation != TLS_REVOCATION_OFF)
+        flags |= CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT | CERT_CHAIN_REVOCATION_CHECK_CACHE_ONLY;
     PCCERT_CHAIN_CONTEXT chain = NULL;
     BOOL built = CertGetCertificateChain(NULL, leaf, NULL, extra, &cp, flags, NULL, &chain);
     DWORD why = built ? 0 : GetLastError();
@@ -306,7 +320,9 @@ static void check_name(verdict *v, const struct sch_verify_request *r, PCCERT_CH
               "the certificate is not valid for the requested name");
 }
 
-/* Revocation, validity periods, usage, and any other chain status. */
+/* Revocation, validity periods, usage, a status that could not be checked
+ * (only counted under "require": otherwise masked out of err), and any other
+ * chain status. */
 static void check_status(verdict *v, DWORD err, PCERT_SIMPLE_CHAIN simple, PCCERT_CONTEXT leaf)
 {
     DWORD n = simple->cElement;
@@ -328,6 +344,14 @@ static void check_status(verdict *v, DWORD err, PCERT_SIMPLE_CHAIN simple, PCCER
     } else if (err & CERT_TRUST_IS_NOT_VALID_FOR_USAGE) {
         judge(v, VERIFY_INVALID_PURPOSE, (DWORD)CERT_E_WRONG_USAGE,
               "the certificate is not valid for server authentication");
+    } else if (err & REVOCATION_UNKNOWN) {
+        int stapled = has_staple(leaf);
+        judge(v, stapled ? VERIFY_OCSP_VERIFY_FAILED : VERIFY_OCSP_NO_RESPONSE,
+              (err & CERT_TRUST_IS_OFFLINE_REVOCATION) ? (DWORD)CRYPT_E_REVOCATION_OFFLINE : (DWORD)CRYPT_E_NO_REVOCATION_CHECK,
+              stapled ? "the certificate's revocation status is unknown: the server's stapled OCSP response did not "
+                        "settle it (revocation \"require\")"
+                      : "the certificate's revocation status is unknown: no stapled OCSP response and nothing in the "
+                        "local revocation cache (revocation \"require\")");
     } else if (err) {
         judge(v, VERIFY_CERT_REJECTED, (DWORD)TRUST_E_FAIL, "the Windows chain engine rejected the certificate chain");
     }
@@ -338,12 +362,13 @@ static void check_policy(verdict *v, const struct sch_verify_request *r, PCCERT_
                          const wchar_t *target, int root_is_anchor, DWORD n)
 {
     DWORD checks = (root_is_anchor ? SECURITY_FLAG_IGNORE_UNKNOWN_CA : 0) |
-                   (r->peer_name_is_ip ? SECURITY_FLAG_IGNORE_CERT_CN_INVALID : 0);
+                   (r->peer_name_is_ip ? SECURITY_FLAG_IGNORE_CERT_CN_INVALID : 0) |
+                   (r->revocation == TLS_REVOCATION_OFF ? SECURITY_FLAG_IGNORE_REVOCATION : 0);
     DWORD pflags = CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS |
                    (root_is_anchor ? CERT_CHAIN_POLICY_ALLOW_UNKNOWN_CA_FLAG : 0);
     DWORD policy = ssl_policy(chain, r->peer_name_is_ip ? NULL : target, checks, pflags);
-    /* Revocation that could not be checked is not a failure (a revoked
-     * certificate was caught from the chain status). Not every policy
+    /* Revocation that could not be checked was judged from the chain status
+     * (a failure only under "require", caught there). Not every policy
      * provider honours CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS (Wine's does not). */
     if (policy == (DWORD)CERT_E_REVOCATION_FAILURE || policy == (DWORD)CRYPT_E_NO_REVOCATION_CHECK ||
         policy == (DWORD)CRYPT_E_REVOCATION_OFFLINE)
@@ -369,7 +394,7 @@ static void verify_run(struct sch_verify_request *r)
     DWORD n = simple->cElement;
     PCCERT_CONTEXT root = simple->rgpElement[n - 1]->pCertContext;
     int root_is_anchor = ca_store && cert_in_store(ca_store, root);
-    DWORD ignore = TRUST_IGNORED | (root_is_anchor ? CERT_TRUST_IS_UNTRUSTED_ROOT : 0);
+    DWORD ignore = trust_ignored(r->revocation) | (root_is_anchor ? CERT_TRUST_IS_UNTRUSTED_ROOT : 0);
     DWORD err = chain->TrustStatus.dwErrorStatus & ~ignore;
 
     verdict v = { VERIFY_OK, 0, "ok" };
@@ -385,6 +410,8 @@ static void verify_run(struct sch_verify_request *r)
     size_t cap = sizeof r->message;
     if (v.code == VERIFY_OK) {
         snprintf(msg, cap, "ok");
+        /* Kept for tls_info "trust_anchor" (doctor exports it for Node). */
+        r->anchor = CertDuplicateCertificateContext(root);
     } else {
         verify_text(v.hr, v.fallback, msg, cap);
         /* Which certificate the chain engine objected to, for diagnosis. */
@@ -417,6 +444,8 @@ static void job_unref(sch_verify_job *j)
         CertCloseStore(j->r.ca_store, 0);
     free(j->r.target);
     free(j->r.peer_name);
+    if (j->r.anchor)
+        CertFreeCertificateContext(j->r.anchor);
     free(j);
 }
 
@@ -438,8 +467,19 @@ static wchar_t *wide_dup(const wchar_t *w)
     return d;
 }
 
+/* Hands a verified chain's root to the session (tls_info trust_anchor). */
+static void take_anchor(struct sch_verify_request *r, PCCERT_CONTEXT *anchor)
+{
+    if (!r->anchor)
+        return;
+    if (*anchor)
+        CertFreeCertificateContext(*anchor);
+    *anchor = r->anchor;
+    r->anchor = NULL;
+}
+
 int sch_verify_start(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, const wchar_t *target,
-                     sch_verify_job **job)
+                     sch_verify_job **job, PCCERT_CONTEXT *anchor)
 {
     *job = NULL;
     sch_verify_job *j = calloc(1, sizeof *j);
@@ -453,6 +493,7 @@ int sch_verify_start(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, cons
     j->r.peer_name_is_ip = c->peer_name_is_ip;
     /* Fetching is worth its wait only when the result decides (rejectUnauthorized). */
     j->r.network = c->opts.verify_peer;
+    j->r.revocation = c->opts.revocation;
     j->r.code = VERIFY_CERT_REJECTED;
     snprintf(j->r.message, sizeof j->r.message, "the certificate chain could not be verified");
     int os_error = 0;
@@ -462,6 +503,7 @@ int sch_verify_start(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, cons
         j->r.network = 0;
         verify_run(&j->r);
         conn_set_verify_result(c, j->r.code, j->r.message);
+        take_anchor(&j->r, anchor);
         j->refs = 1;
         job_unref(j);
         c->engine_job = NULL;
@@ -471,7 +513,7 @@ int sch_verify_start(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, cons
     return 1;
 }
 
-int sch_verify_collect(tls_conn *c, sch_verify_job **job)
+int sch_verify_collect(tls_conn *c, sch_verify_job **job, PCCERT_CONTEXT *anchor)
 {
     if (!*job)
         return 1;
@@ -482,6 +524,7 @@ int sch_verify_collect(tls_conn *c, sch_verify_job **job)
     resolve_release(c->engine_job);
     c->engine_job = NULL;
     conn_set_verify_result(c, (*job)->r.code, (*job)->r.message);
+    take_anchor(&(*job)->r, anchor);
     job_unref(*job);
     *job = NULL;
     return 1;

@@ -29,8 +29,10 @@ struct sch_verify_request {
     char *peer_name;
     int peer_name_is_ip;
     int network;              /* the chain engine may fetch what it lacks */
+    int revocation;           /* enum tls_revocation */
     long code;                /* verify.h */
     char message[256];
+    PCCERT_CONTEXT anchor;    /* when verified: the root the chain ended at (tls_info trust_anchor) */
 };
 
 typedef struct sch_verify_job sch_verify_job;
@@ -40,14 +42,17 @@ typedef struct sch_verify_job sch_verify_job;
  * files, the registry and (when c->opts.verify_peer) the network, which must
  * not happen on the host's thread. *job and c->engine_job are set while it
  * runs; when no worker can start, it verifies at once (local data only) and
- * records the result, *job NULL. 0 after conn_fail. */
+ * records the result, *job NULL. *anchor: as sch_verify_collect. 0 after
+ * conn_fail. */
 int sch_verify_start(tls_conn *c, PCCERT_CONTEXT leaf, HCERTSTORE ca_store, const wchar_t *target,
-                     sch_verify_job **job);
+                     sch_verify_job **job, PCCERT_CONTEXT *anchor);
 
 /* 1 when there is no job, or it has finished: its result is recorded
  * (conn_set_verify_result), the job released, c->engine_job cleared. 0 while
- * it runs (the host waits on c->engine_job's handle). */
-int sch_verify_collect(tls_conn *c, sch_verify_job **job);
+ * it runs (the host waits on c->engine_job's handle). When the chain
+ * verified, *anchor becomes the root it ended at (the old one freed; the
+ * caller frees it). */
+int sch_verify_collect(tls_conn *c, sch_verify_job **job, PCCERT_CONTEXT *anchor);
 
 /* Lets go of a job that may still run (the worker frees it when it ends). */
 void sch_verify_drop(tls_conn *c, sch_verify_job **job);

@@ -37,7 +37,8 @@ function probeLines(p: ProbeReport, c: Palette): string[] {
   if (p.error) {
     lines.push(row(c.bad('FAILED'), `${p.error.code}${p.error.tlsCode ? ` (${p.error.tlsCode})` : ''}: ${p.error.message}`))
     if (p.error.hint) lines.push(sub('means', p.error.hint))
-    return lines
+    // Node's result matters only when it got further than ostls did.
+    return p.node && !p.node.error ? [...lines, ...verdictLines(p, c)] : lines
   }
   if (p.remoteAddress) lines.push(row('address', p.remoteAddress))
   if (p.protocol) lines.push(row('result', `${p.protocol}, ${p.cipher}, ALPN ${p.alpn ?? '(none)'}`))
@@ -60,6 +61,16 @@ function probeLines(p: ProbeReport, c: Palette): string[] {
       if (e.subjectAltName) lines.push(`      names     ${e.subjectAltName}`)
     })
   }
+  return [...lines, ...verdictLines(p, c)]
+}
+
+/** Node's own tls against the same server, and what the two results mean together. */
+function verdictLines(p: ProbeReport, c: Palette): string[] {
+  if (!p.node || !p.verdict) return []
+  const n = p.node
+  const result = n.error ? `no handshake: ${n.error.code}: ${n.error.message}` : n.trusted ? c.ok('trusted') : n.code ?? 'not trusted'
+  const lines = [row('node', `${result} (Node's own tls: ${n.trust})`), row('verdict', p.verdict.summary), sub('means', p.verdict.means)]
+  if (p.root) lines.push(row('root', `${p.root.subject} (sha256 ${p.root.fingerprint256}): the root the OS chain ended at`))
   return lines
 }
 

@@ -5,6 +5,7 @@ import { headerLines, attemptLines, libraryLines, selfTestLines, probeLines, clo
 import { parseTarget } from '../probe'
 import { CliError, palette, usageError } from './style'
 import { readCaFiles } from './ca'
+import { exportRoots, exportRootLines } from './export-root'
 
 export const doctorHelp = `usage: ostls doctor [--json] [--connect host:port ...] [options]
 
@@ -26,6 +27,13 @@ options:
   --insecure              do not fail --connect on verification (the result is
                           still reported); the handshake still has to complete
   --timeout seconds       per --connect handshake (default 15)
+  --export-root file      write the root certificate(s) the OS's verified
+                          chain ended at, as PEM, to that file: for
+                          NODE_EXTRA_CA_CERTS (needs --connect)
+
+Each --connect also tries the server with Node's own tls (its bundled roots
+and NODE_EXTRA_CA_CERTS) and says what the two results mean together, e.g.
+that the OS trusts a private root or a TLS-inspecting proxy that Node does not.
   -h, --help              show this help
 
 exit code: 0 healthy, 1 a check failed, 2 bad usage.
@@ -44,6 +52,7 @@ export async function runDoctor(argv: string[], out: NodeJS.WriteStream, err: No
         servername: { type: 'string' },
         insecure: { type: 'boolean' },
         timeout: { type: 'string' },
+        'export-root': { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     }))
@@ -60,8 +69,8 @@ export async function runDoctor(argv: string[], out: NodeJS.WriteStream, err: No
   } catch (e) {
     throw new CliError('ERR_INVALID_ARG_VALUE', (e as Error).message, 2)
   }
-  if (!targets.length && (values.ca || values.servername || values.insecure || values.timeout)) {
-    throw new CliError('ERR_INVALID_ARG_VALUE', '--ca, --servername, --insecure and --timeout apply to --connect; see `ostls doctor --help`', 2)
+  if (!targets.length && (values.ca || values.servername || values.insecure || values.timeout || values['export-root'] !== undefined)) {
+    throw new CliError('ERR_INVALID_ARG_VALUE', '--ca, --servername, --insecure, --timeout and --export-root apply to --connect; see `ostls doctor --help`', 2)
   }
   const timeout = values.timeout === undefined ? 15 : Number(values.timeout)
   if (!(timeout > 0)) throw new CliError('ERR_INVALID_ARG_VALUE', `--timeout wants a number of seconds, got ${JSON.stringify(values.timeout)}`, 2)
@@ -83,6 +92,12 @@ export async function runDoctor(argv: string[], out: NodeJS.WriteStream, err: No
     probe: { ca, servername: values.servername, insecure: values.insecure, timeoutMs: timeout * 1000 },
     progress
   })
+  const exportFile = values['export-root']
+  if (exportFile !== undefined) {
+    report.exportRoot = exportRoots(report, exportFile)
+    report.ok &&= report.exportRoot.written
+    if (!values.json) put(exportRootLines(report.exportRoot, c))
+  }
   if (values.json) out.write(JSON.stringify(report, null, 2) + '\n')
   else put(closingLines(report, c))
   return report.ok ? 0 : 1

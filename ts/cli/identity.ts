@@ -19,7 +19,9 @@ export const identityHelp = `  --cert file             client certificate chain 
   --passphrase-env VAR    read the key's or pfx's passphrase from environment
                           variable VAR (never from the command line)
   --client-cert-store S   Windows: the client certificate from store S
-                          (CurrentUser\\My), chosen by --thumbprint HEX
+                          (CurrentUser\\My), chosen by --thumbprint HEX;
+                          or auto: when the server asks, the first OS
+                          identity issued by a CA the server names
   --revocation policy     os (default), require (a server certificate whose
                           revocation status is unknown fails) or off
 `
@@ -41,9 +43,16 @@ export function identityFromArgs(
 ): IdentityOptions {
   const out: IdentityOptions = {}
   const store = v['client-cert-store']
-  if (Boolean(store) !== Boolean(v.thumbprint)) throw bad(store ? '--client-cert-store needs --thumbprint' : '--thumbprint needs --client-cert-store')
-  if (store && (v.pfx || v.cert || v.key)) throw bad('--client-cert-store and --pfx or --cert/--key name two client identities: give one')
-  if (store) out.clientCertificate = { store, thumbprint: v.thumbprint }
+  if (store === 'auto') {
+    // The OS picks by the CAs the server names; nothing to name here.
+    if (v.thumbprint) throw bad('--client-cert-store auto takes no --thumbprint')
+    if (v.pfx || v.cert || v.key) throw bad('--client-cert-store auto and --pfx or --cert/--key name two client identities: give one')
+    out.clientCertificate = 'auto'
+  } else {
+    if (Boolean(store) !== Boolean(v.thumbprint)) throw bad(store ? '--client-cert-store needs --thumbprint' : '--thumbprint needs --client-cert-store')
+    if (store && (v.pfx || v.cert || v.key)) throw bad('--client-cert-store and --pfx or --cert/--key name two client identities: give one')
+    if (store) out.clientCertificate = { store, thumbprint: v.thumbprint }
+  }
   if (v.pfx && (v.cert || v.key)) throw bad('--pfx and --cert/--key name two client identities: give one')
   if (!v.pfx && Boolean(v.cert) !== Boolean(v.key)) throw bad(v.cert ? '--cert needs --key' : '--key needs --cert')
   if (v.pfx) out.pfx = readFile('pfx', v.pfx)
