@@ -44,4 +44,7 @@ unset DISPLAY
 status=0
 "$wine" "$out/standin.exe" "Z:$(echo "$PWD/$out" | tr / '\\')" >"$out/tap.txt" 2>"$out/stderr.txt" || status=$?
 cat "$out/tap.txt"
+# Counted by scripts/count-results.js with the other stand-ins.
+mkdir -p .tap/results-standin
+cp "$out/tap.txt" .tap/results-standin/sspi.tap
 exit $status
