@@ -295,6 +295,15 @@ static int start_inner(tls_conn *c)
     return 1;
 }
 
+/* tls_info's decimal port text as a number (0 when empty). */
+static int port_number(const char *text)
+{
+    int n = 0;
+    for (; *text >= '0' && *text <= '9' && n < 65536; text++)
+        n = n * 10 + (*text - '0');
+    return n;
+}
+
 /* 1 once the TLS connection to the proxy is up; 0 to wait or after conn_fail. */
 static int inner_step(tls_conn *c)
 {
@@ -313,11 +322,11 @@ static int inner_step(tls_conn *c)
     if (tls_info(px->inner, "remote_address", &v, NULL, NULL))
         snprintf(c->remote_address, sizeof c->remote_address, "%s", v);
     if (tls_info(px->inner, "remote_port", &v, NULL, NULL))
-        c->remote_port = atoi(v);
+        c->remote_port = port_number(v);
     if (tls_info(px->inner, "local_address", &v, NULL, NULL))
         snprintf(c->local_address, sizeof c->local_address, "%s", v);
     if (tls_info(px->inner, "local_port", &v, NULL, NULL))
-        c->local_port = atoi(v);
+        c->local_port = port_number(v);
     return 1;
 }
 
