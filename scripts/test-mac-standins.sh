@@ -4,7 +4,9 @@
 #   c/impl-mac/network.c (Network.framework) against test/standin/network:
 #     fake nw_*/sec_*/SecTrust/CoreFoundation/dispatch calls, serial queues as
 #     threads, driven through c/common's public API (driver.c says what is
-#     replayed);
+#     replayed); fake_keychain.c (an empty keychain, revocation policies)
+#     and fake_cfnetwork.c (no OS proxy, no PAC) add the calls mac_identity.c,
+#     mac_common.c and c/common/sysproxy_mac.c make;
 #   c/impl-mac/securetransport.c against test/standin/securetransport: fake
 #     SSL* calls over the engine's I/O callbacks and c/common's real loopback
 #     socket, the same SecTrust/CoreFoundation fakes.
@@ -25,7 +27,8 @@ clang -fblocks -std=c11 '-D_GNU_SOURCE=' -g -O1 -Wall -Wextra -Werror \
   -fsanitize=address,undefined -fno-sanitize-recover=all \
   -Itest/standin/network/include -Itest/standin/network -Ic \
   $common c/impl-mac/mac_common.c c/impl-mac/mac_identity.c c/impl-mac/network.c \
-  test/standin/network/fake.c test/standin/network/engines.c test/standin/network/driver.c \
+  test/standin/network/fake.c test/standin/network/fake_keychain.c test/standin/network/fake_cfnetwork.c \
+  test/standin/network/engines.c test/standin/network/driver.c \
   -rdynamic -lBlocksRuntime -lpthread -ldl -o "$out/network-driver"
 # The SecureTransport engine against its stand-in (test/standin/securetransport):
 # the same fakes for SecTrust and CoreFoundation, SSL* over c/common's socket.
@@ -33,7 +36,8 @@ clang -fblocks -std=c11 '-D_GNU_SOURCE=' -g -O1 -Wall -Wextra -Werror \
   -fsanitize=address,undefined -fno-sanitize-recover=all \
   -Itest/standin/network/include -Itest/standin/network -Ic \
   $common c/impl-mac/mac_common.c c/impl-mac/mac_identity.c c/impl-mac/securetransport.c c/impl-mac/st_resume.c \
-  test/standin/network/fake.c test/standin/securetransport/fake_st.c test/standin/securetransport/engines.c \
+  test/standin/network/fake.c test/standin/network/fake_keychain.c test/standin/network/fake_cfnetwork.c \
+  test/standin/securetransport/fake_st.c test/standin/securetransport/engines.c \
   test/standin/securetransport/driver.c \
   -rdynamic -lBlocksRuntime -lpthread -ldl -o "$out/securetransport-driver"
 mkdir -p .tap/results-standin

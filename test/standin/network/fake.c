@@ -24,6 +24,7 @@
  */
 #define _GNU_SOURCE
 #include "standin.h"
+#include "fake_cf.h"
 
 #include <Block.h>
 #include <arpa/inet.h>
@@ -36,10 +37,6 @@
 
 /* ------------------------------------------------------------- objects */
 
-struct hdr {
-    atomic_int refs;
-    void (*destroy)(void *self);
-};
 
 static void *obj_new(size_t size, void (*destroy)(void *))
 {
@@ -70,22 +67,6 @@ static void obj_release(const void *p)
 
 /* ------------------------------------------------------- CoreFoundation */
 
-enum cf_kind { CF_STRING, CF_ARRAY, CF_DATA, CF_DICT, CF_ERROR, CF_POLICY, CF_CERT, CF_TRUST };
-
-struct standin_cf {
-    struct hdr h;
-    enum cf_kind kind;
-    char *str;                  /* string; error description */
-    const void **items;         /* array */
-    CFIndex n, cap;
-    uint8_t *bytes;             /* data; certificate DER */
-    CFIndex len;
-    long code;                  /* error */
-    /* trust */
-    CFArrayRef sent;            /* the certificates the server sent */
-    SecCertificateRef root;     /* what the "OS" adds when it evaluates */
-    int evaluated, ok, status;
-};
 
 const CFArrayCallBacks kCFTypeArrayCallBacks;
 const CFDictionaryKeyCallBacks kCFTypeDictionaryKeyCallBacks;

@@ -22,7 +22,8 @@ enum {
     errSecCertificateRevoked = -67820, errSecInvalidExtendedKeyUsage = -67609,
     errSecCertificatePolicyNotAllowed = -67899, errSecTrustSettingDeny = -67654,
     errSecCertificateIsCA = -67902, errSecNotTrusted = -67843, errSecCreateChainFailed = -25318,
-    errSecInvalidRoot = -67612, errSecItemNotFound = -25300, errSecAuthFailed = -25293
+    errSecInvalidRoot = -67612, errSecItemNotFound = -25300, errSecAuthFailed = -25293,
+    errSecIncompleteCertRevocationCheck = -67635
 };
 enum {
     errSSLProtocol = -9800, errSSLNegotiation = -9801, errSSLFatalAlert = -9802, errSSLWouldBlock = -9803,
@@ -36,6 +37,30 @@ enum {
 extern const CFStringRef kSecImportExportPassphrase;
 extern const CFStringRef kSecImportItemIdentity;
 extern const CFStringRef kSecImportItemCertChain;
+
+/* SecItem.h: the keychain search the engines make. */
+extern const CFStringRef kSecClass;
+extern const CFStringRef kSecClassIdentity;
+extern const CFStringRef kSecReturnRef;
+extern const CFStringRef kSecMatchLimit;
+extern const CFStringRef kSecMatchLimitAll;
+extern const CFStringRef kSecAttrLabel;
+OSStatus SecItemCopyMatching(CFDictionaryRef query, CFTypeRef *result);
+OSStatus SecIdentityCopyCertificate(SecIdentityRef identity, SecCertificateRef *certificate);
+
+/* SecCertificate.h, SecCertificateOIDs.h */
+extern const CFStringRef kSecPropertyKeyValue;
+extern const CFStringRef kSecOIDX509V1SubjectName;
+extern const CFStringRef kSecOIDX509V1IssuerName;
+CFDictionaryRef SecCertificateCopyValues(SecCertificateRef certificate, CFArrayRef keys, CFErrorRef *error);
+
+/* SecPolicy.h: revocation */
+enum {
+    kSecRevocationOCSPMethod = (1 << 0), kSecRevocationCRLMethod = (1 << 1), kSecRevocationPreferCRL = (1 << 2),
+    kSecRevocationRequirePositiveResponse = (1 << 3), kSecRevocationNetworkAccessDisabled = (1 << 4),
+    kSecRevocationUseAnyAvailableMethod = (kSecRevocationOCSPMethod | kSecRevocationCRLMethod)
+};
+SecPolicyRef SecPolicyCreateRevocation(CFOptionFlags revocationFlags);
 
 SecCertificateRef SecCertificateCreateWithData(CFAllocatorRef alloc, CFDataRef der);
 CFDataRef SecCertificateCopyData(SecCertificateRef cert);
