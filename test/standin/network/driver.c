@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "standin.h"
+#include "../tap.h"
 #include "tls_client.h"
 
 #include <dns_sd.h>
@@ -21,20 +22,6 @@
 #include <string.h>
 #include <time.h>
 
-static int tests, failed;
-
-static void ok(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%sok %d - ", cond ? "" : "not ", ++tests);
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (!cond)
-        failed++;
-    fflush(stdout);
-}
 
 static void is_str(const char *got, const char *want, const char *what)
 {

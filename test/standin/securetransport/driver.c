@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include "../network/standin.h"
+#include "../tap.h"
 #include "tls_client.h"
 
 #include <arpa/inet.h>
@@ -22,20 +23,6 @@
 
 extern int st_sc_trust_ok;
 
-static int tests, failed;
-
-static void ok(int cond, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%sok %d - ", cond ? "" : "not ", ++tests);
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (!cond)
-        failed++;
-    fflush(stdout);
-}
 
 static const char *info(tls_conn *c, const char *key)
 {
