@@ -50,7 +50,7 @@
             "c/impl-linux/trust_paths.c"
           ],
           "cflags": ["-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra"],
-          "ldflags": ["-Wl,--no-undefined", "-Wl,--as-needed"],
+          "ldflags": ["-Wl,--no-undefined", "-Wl,--as-needed", "-Wl,-Bsymbolic"],
           "libraries": ["-ldl", "-lpthread"]
         }],
         ["OS=='win'", {

@@ -56,10 +56,14 @@ else
   ln -sfn /usr/include/mbedtls build/musl-include/mbedtls
   set -- -Ibuild/musl-include
 fi
+# -Bsymbolic: the library's own calls to its exported tls_* functions (the
+# https:// proxy's inner connection) bind to its own code. Without it the
+# host's symbols come first: Node 22+ exports its OpenSSL's internal
+# tls_free, and proxy_free called that one (SIGSEGV in BIO_free_all).
 # shellcheck disable=SC2046,SC2086
 "$cc" -std=c11 -O2 -fPIC -pthread -fvisibility=hidden -Wall -Wextra -Werror=implicit-function-declaration \
   -D_FILE_OFFSET_BITS=64 -Ic "$@" -shared -o "$tmp" $(node scripts/sources.js linux) \
-  -Wl,--no-undefined -Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now -s $libs
+  -Wl,--no-undefined -Wl,-Bsymbolic -Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now -s $libs
 
 fail() {
   echo "build-linux: $target: $*" >&2

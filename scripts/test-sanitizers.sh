@@ -74,7 +74,7 @@ run_asan() {
   "$CC" --version | grep -q clang && shared=(-shared-libasan)
   echo "== asan: building $lib"
   # fuzz/dlopen-shim.c: the runtimes refuse ossl_load.c's RTLD_DEEPBIND (see there).
-  if ! "$CC" "${common[@]}" -fsanitize=address,undefined "${shared[@]}" -shared -o "$lib" \
+  if ! "$CC" "${common[@]}" -fsanitize=address,undefined "${shared[@]}" -shared -Wl,-Bsymbolic -o "$lib" \
       -DSHIM_KEEP_DEEPBIND -Wl,--wrap=dlopen fuzz/dlopen-shim.c "${sources[@]}" "${libs[@]}"; then
     tap_line "$results" build 1 "ASan+UBSan build of the library"
     return 1
@@ -134,7 +134,7 @@ run_tsan() {
   rm -rf "$out" "$logs" "$results" .tap/test-results
   mkdir -p "$out" "$logs"
   echo "== tsan: building $lib"
-  if ! "$tcc" "${common[@]}" -fsanitize=thread -shared -o "$lib" \
+  if ! "$tcc" "${common[@]}" -fsanitize=thread -shared -Wl,-Bsymbolic -o "$lib" \
       -DSHIM_KEEP_DEEPBIND -Wl,--wrap=dlopen fuzz/dlopen-shim.c "${sources[@]}" "${libs[@]}"; then
     tap_line "$results" build 1 "TSan build of the library"
     return 1
