@@ -22,10 +22,12 @@ t.teardown(() => Promise.all(servers.map((s) => s.close())))
 
 /**
  * The lines of the connect section (from "connect …" to the verdict), without
- * Node's side-by-side lines (node, verdict, its means, root: test/doctor-verdict.ts).
+ * Node's side-by-side lines (node, verdict, its means, root: test/doctor-verdict.ts)
+ * and without the line naming the OS's proxy settings, which Windows and macOS
+ * print for every target (test/proxy-system.ts, test/proxy-cli.ts).
  */
 function section(stdout: string): string[] {
-  const lines = stdout.trimEnd().split('\n')
+  const lines = stdout.trimEnd().split('\n').filter((l) => !/^  proxy        .*\(from the OS proxy settings/.test(l))
   const out = lines.slice(lines.findIndex((l) => l.startsWith('connect ')))
   const node = out.findIndex((l) => l.startsWith('  node '))
   if (node < 0) return out
