@@ -194,7 +194,10 @@ export async function probe(target: string, o: ProbeOptions = {}): Promise<Probe
     shown.destroy()
   }
   if (o.compareNode !== false) {
-    r.node = await nodeProbe({ host, port, servername: o.servername, timeoutMs: base.handshakeTimeout!, proxy: choice.url })
+    // 'system' is not a URL: the OS's own answer is known only inside the C
+    // library, so Node's side goes direct there (a proxy URL or the
+    // environment's is followed as ostls followed it).
+    r.node = await nodeProbe({ host, port, servername: o.servername, timeoutMs: base.handshakeTimeout!, proxy: choice.source === 'system' ? undefined : choice.url })
     const connected = !r.error
     r.verdict = verdict({ connected, trusted: connected && r.verification.ok, code: r.verification.code, root: r.root, extraCa: r.extraCa }, r.node)
   }
