@@ -26,7 +26,7 @@ sources=$(node scripts/sources.js win | tr ' ' '\n' | grep -v '^c/impl-win/schan
 "$CC" -std=c11 -O1 -g -Wall -Wextra -Werror=implicit-function-declaration \
   -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 -DUNICODE -D_UNICODE -D_NO_KSECDD_IMPORT_ -Ic \
   -o "$out/standin.exe" $sources test/sspi/standin.c test/sspi/os.c test/sspi/driver.c \
-  -static -Wl,--no-undefined -lcrypt32 -lws2_32
+  -static -Wl,--no-undefined -lcrypt32 -lws2_32 -lwinhttp
 if x86_64-w64-mingw32-objdump -p "$out/standin.exe" | grep -qi 'DLL Name: secur32'; then
   echo "Bail out! the test build still imports secur32.dll"; exit 1
 fi
