@@ -32,7 +32,9 @@ static void check_consistent(const struct tls_options *o)
     FUZZ_ASSERT(o->max_version == TLS_VERSION_DEFAULT || o->max_version >= o->min_version,
                 "max_version %#x below min_version %#x", o->max_version, o->min_version);
     FUZZ_ASSERT(o->nodelay == 0 || o->nodelay == 1, "nodelay %d", o->nodelay);
-    FUZZ_ASSERT(!o->proxy || strncmp(o->proxy, "http://", 7) == 0, "proxy %.40s accepted", o->proxy);
+    FUZZ_ASSERT(!o->proxy || strncmp(o->proxy, "http://", 7) == 0 || strncmp(o->proxy, "https://", 8) == 0 ||
+                    strcmp(o->proxy, "system") == 0,
+                "proxy %.40s accepted", o->proxy);
     FUZZ_ASSERT(o->keepalive_seconds >= 0, "keepalive %d", o->keepalive_seconds);
     FUZZ_ASSERT(!o->servername || (*o->servername && strlen(o->servername) <= 255),
                 "servername of length %zu", o->servername ? strlen(o->servername) : 0);
