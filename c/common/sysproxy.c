@@ -1,6 +1,7 @@
 /* sysproxy.c — the cache and the worker job around sysproxy_os_lookup
  * (see sysproxy.h). Nothing here names an OS API. */
 #define _POSIX_C_SOURCE 200809L
+#include "race.h"
 #include "resolve.h"
 #include "sysproxy.h"
 
@@ -34,15 +35,10 @@ struct slot {
 
 static struct slot cache[CACHE_SLOTS];
 
+/* The monotonic clock the connection race already reads (race.h). */
 static time_t now_seconds(void)
 {
-#ifdef _WIN32
-    return (time_t)(GetTickCount64() / 1000);
-#else
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-#endif
+    return (time_t)(race_now_ms() / 1000);
 }
 
 /* Under the lock. */
