@@ -295,22 +295,13 @@ static int start_inner(tls_conn *c)
     return 1;
 }
 
-/* tls_info's decimal port text as a number (0 when empty). */
-static int port_number(const char *text)
-{
-    int n = 0;
-    for (; *text >= '0' && *text <= '9' && n < 65536; text++)
-        n = n * 10 + (*text - '0');
-    return n;
-}
-
 /* 1 once the TLS connection to the proxy is up; 0 to wait or after conn_fail. */
 static int inner_step(tls_conn *c)
 {
     struct conn_proxy *px = c->proxy;
     if (!px->inner || px->inner_up)
         return 1;
-    const char *err = NULL, *msg = NULL, *v = NULL;
+    const char *err = NULL, *msg = NULL;
     int done = 0;
     if (!tls_handshake(px->inner, &done, &err, &msg))
         return inner_fail(c, err, msg);
@@ -319,14 +310,12 @@ static int inner_step(tls_conn *c)
         return 0;
     }
     px->inner_up = 1;
-    if (tls_info(px->inner, "remote_address", &v, NULL, NULL))
-        snprintf(c->remote_address, sizeof c->remote_address, "%s", v);
-    if (tls_info(px->inner, "remote_port", &v, NULL, NULL))
-        c->remote_port = port_number(v);
-    if (tls_info(px->inner, "local_address", &v, NULL, NULL))
-        snprintf(c->local_address, sizeof c->local_address, "%s", v);
-    if (tls_info(px->inner, "local_port", &v, NULL, NULL))
-        c->local_port = port_number(v);
+    /* The TCP peer is the proxy: the inner connection's own addresses (the
+     * same struct, so no text round trip through tls_info). */
+    memcpy(c->remote_address, px->inner->remote_address, sizeof c->remote_address);
+    c->remote_port = px->inner->remote_port;
+    memcpy(c->local_address, px->inner->local_address, sizeof c->local_address);
+    c->local_port = px->inner->local_port;
     return 1;
 }
 
