@@ -12,7 +12,11 @@
  *      which answers the SHA-256 of what it received (post-handshake
  *      messages such as NewSessionTicket arrive while the upload runs);
  *   3. a server that leaves out its intermediate (what the OS does: Windows
- *      may fetch it by AIA, macOS may too, OpenSSL never does).
+ *      may fetch it by AIA, macOS may too, OpenSSL never does);
+ *   4. IP literals and SNI against a local server that records the SNI it
+ *      got: an IP never goes into SNI (RFC 6066 section 3), and the name
+ *      checked is the servername when one is given, the host otherwise
+ *      (whether Network.framework puts an IP into SNI is not documented).
  *
  * Needs `npm run build` and the test PKI (test/setup.ts). Public hosts are
  * overridable: FIRST_LIGHT_HOST (default github.com), FIRST_LIGHT_INCOMPLETE
@@ -121,6 +125,46 @@ async function missingIntermediate() {
   }
 }
 
+/** Connect to the local server; what SNI it saw and whether the OS verified. */
+function sniVisit(port, ca, options) {
+  return new Promise((resolve) => {
+    const s = ostls.connect({ port, ca, handshakeTimeout: 10000, ...options })
+    s.on('secureConnect', () => s.end())
+    s.on('data', (d) => { s.sni = d.toString().replace(/^sni:/, '') })
+    s.on('end', () => resolve({ authorized: s.authorized, sni: s.sni === undefined ? '(no reply)' : s.sni || '(none)' }))
+    s.on('error', (e) => resolve({ error: `${e.code} (${e.tlsCode || '-'})`, sni: s.sni || '(none)' }))
+  })
+}
+
+async function ipLiteralSni() {
+  console.log('\n4. IP literals and SNI, local server (certificate for localhost, 127.0.0.1, ::1)')
+  const read = (f) => fs.readFileSync(path.join(pkiDir, f))
+  let server
+  try {
+    server = tls.createServer({ key: read('leaf.key'), cert: read('leaf.pem') }, (sock) => {
+      sock.on('error', () => {})
+      sock.end(`sni:${sock.servername || ''}`)
+    })
+  } catch (e) {
+    return line('  result', `no test PKI in ${pkiDir} (run test/setup.ts): skipped`)
+  }
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const port = server.address().port
+  const ca = read('ca.pem')
+  const cases = [
+    ['host 127.0.0.1', { host: '127.0.0.1' }, '(none)'],
+    ['host 127.0.0.1, servername localhost', { host: '127.0.0.1', servername: 'localhost' }, 'localhost'],
+    ['host localhost, servername 127.0.0.1', { host: 'localhost', servername: '127.0.0.1' }, '(none)']
+  ]
+  for (const [label, options, sni] of cases) {
+    const r = await sniVisit(port, ca, options)
+    line(`  ${label}`, r)
+    if (r.error || r.authorized !== true) problems.push(`${label}: not verified (${r.error || 'unauthorized'})`)
+    else if (r.sni !== sni) problems.push(`${label}: the server saw SNI ${r.sni}, expected ${sni}`)
+  }
+  server.close()
+}
+
 async function main() {
   const info = ostls.backendInfo()
   console.log(`ostls first light: ${process.platform} ${process.arch}, node ${process.version}`)
@@ -128,6 +172,7 @@ async function main() {
   await sameHostTwice()
   await uploadAfterHandshake()
   await missingIntermediate()
+  await ipLiteralSni()
   console.log(problems.length ? `\nFAILED:\n- ${problems.join('\n- ')}` : '\nfirst light: nothing wrong seen')
   process.exitCode = problems.length ? 1 : 0
 }
