@@ -268,6 +268,14 @@ TLS_API int tls_shutdown(tls_conn *tls, int *done, const char **err, const char 
  *   install_hint     how to get the engine's OS library, one line per OS family:
  *                    "<os-release IDs>\t<advice>", "*" any other, "+" always said
  *   handles          number of connections not yet freed
+ *   identities       the OS's client identities (macOS: the keychain's,
+ *                    SecItemCopyMatching kSecClassIdentity), for `ostls
+ *                    identities`: per identity a line "identity\t<label>\t<key
+ *                    storage>" (storage "keychain", "Secure Enclave" or "token
+ *                    <kSecAttrTokenID>", a smart card), then its certificate
+ *                    as PEM; a line "error\t<why>" if the search failed; ""
+ *                    when there are none. Other platforms' engines do not
+ *                    know the key (TLS_INVALID_ARGUMENT)
  * Per connection:
  *   state            "starting" (tls_init running, see tls_init), "resolving", "connecting", "handshaking", "open", "closed", "failed"
  *   protocol         "TLSv1.2", "TLSv1.3"
