@@ -164,7 +164,10 @@ TLS_API void tls_free(tls_conn *tls);
  *               (its addresses raced as above), tunnel with "CONNECT host:port",
  *               then handshake with host through the tunnel, verifying host's
  *               certificate as without a proxy. A refusal is TLS_PROXY_FAILED
- *               (TLS_PROXY_AUTH_REQUIRED for 407). While tunnelling, tls_info
+ *               (TLS_PROXY_AUTH_REQUIRED for 407; on macOS a 407 offering Basic
+ *               when the URL had no user:password first makes the library look
+ *               up the keychain's password for that proxy, on a worker thread,
+ *               and tunnel once more with it). While tunnelling, tls_info
  *               "state" is "handshaking" and remote_address is the proxy's.
  *               "https://…" (port 443 by default): the same through a TLS
  *               connection to the proxy, made and verified (against the
