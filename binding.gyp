@@ -12,6 +12,7 @@
         "c/common/options.c",
         "c/common/pem.c",
         "c/common/proxy.c",
+        "c/common/proxy_cred.c",
         "c/common/race.c",
         "c/common/records.c",
         "c/common/session_cache.c",
@@ -33,6 +34,7 @@
         ["OS=='linux'", {
           "sources": [
             "c/common/resolve_posix.c",
+            "c/common/proxy_cred_none.c",
             "c/common/sock_posix.c",
             "c/common/sysproxy_none.c",
             "c/impl-linux/engines.c",
@@ -57,6 +59,7 @@
           # Schannel over Winsock; MSVC 2022 17.5+ (C11 atomics). The same
           # sources cross-compile with mingw-w64: scripts/build-win.sh.
           "sources": ["c/common/resolve_win.c", "c/common/sock_win.c", "c/common/sysproxy_win.c",
+                      "c/common/proxy_cred_none.c",
                       "c/impl-win/engines.c", "c/impl-win/schannel.c", "c/impl-win/schannel_identity.c",
                       "c/impl-win/schannel_resume.c", "c/impl-win/schannel_verify.c",
                       "c/impl-win/schannel_os.c"],
@@ -79,10 +82,12 @@
           # scripts/check-mac.sh build the same sources without node-gyp.
           "sources": [
             "c/common/resolve_posix.c",
+            "c/common/proxy_cred_mac.c",
             "c/common/sock_posix.c",
             "c/common/sysproxy_mac.c",
             "c/impl-mac/engines.c",
             "c/impl-mac/mac_common.c",
+            "c/impl-mac/mac_identities.c",
             "c/impl-mac/mac_identity.c",
             "c/impl-mac/network.c",
             "c/impl-mac/securetransport.c",

@@ -164,7 +164,10 @@ TLS_API void tls_free(tls_conn *tls);
  *               (its addresses raced as above), tunnel with "CONNECT host:port",
  *               then handshake with host through the tunnel, verifying host's
  *               certificate as without a proxy. A refusal is TLS_PROXY_FAILED
- *               (TLS_PROXY_AUTH_REQUIRED for 407). While tunnelling, tls_info
+ *               (TLS_PROXY_AUTH_REQUIRED for 407; on macOS a 407 offering Basic
+ *               when the URL had no user:password first makes the library look
+ *               up the keychain's password for that proxy, on a worker thread,
+ *               and tunnel once more with it). While tunnelling, tls_info
  *               "state" is "handshaking" and remote_address is the proxy's.
  *               "https://…" (port 443 by default): the same through a TLS
  *               connection to the proxy, made and verified (against the
@@ -268,6 +271,14 @@ TLS_API int tls_shutdown(tls_conn *tls, int *done, const char **err, const char 
  *   install_hint     how to get the engine's OS library, one line per OS family:
  *                    "<os-release IDs>\t<advice>", "*" any other, "+" always said
  *   handles          number of connections not yet freed
+ *   identities       the OS's client identities (macOS: the keychain's,
+ *                    SecItemCopyMatching kSecClassIdentity), for `ostls
+ *                    identities`: per identity a line "identity\t<label>\t<key
+ *                    storage>" (storage "keychain", "Secure Enclave" or "token
+ *                    <kSecAttrTokenID>", a smart card), then its certificate
+ *                    as PEM; a line "error\t<why>" if the search failed; ""
+ *                    when there are none. Other platforms' engines do not
+ *                    know the key (TLS_INVALID_ARGUMENT)
  * Per connection:
  *   state            "starting" (tls_init running, see tls_init), "resolving", "connecting", "handshaking", "open", "closed", "failed"
  *   protocol         "TLSv1.2", "TLSv1.3"

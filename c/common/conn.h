@@ -78,6 +78,8 @@ struct tls_conn {
 
     struct conn_proxy *proxy;     /* proxy.c's state while tunnelling (option proxy), else NULL */
     struct sysproxy_query *proxy_lookup;  /* option proxy "system": the OS's answer, until it arrives */
+    struct proxy_cred_query *proxy_cred;  /* after a 407: the OS's password for the proxy, until it arrives */
+    int proxy_cred_sent;          /* the tunnel was tried again with that password */
     char proxy_source[16];        /* how the proxy (or none) was chosen: "option", or sysproxy.h's sources */
     char proxy_reason[420];       /* the same in words */
 

@@ -12,6 +12,7 @@
 
 #include "conn.h"
 #include "options.h"
+#include "proxy_cred.h"
 #include "sysproxy.h"
 
 #include <stdio.h>
@@ -447,8 +448,12 @@ int proxy_start(tls_conn *c, int engine_owns_transport)
     return 1;
 }
 
+static int cred_step(tls_conn *c);
+
 int proxy_lookup_step(tls_conn *c)
 {
+    if (c->proxy_cred)
+        return cred_step(c);   /* credentials hook */
     if (!c->proxy_lookup)
         return 1;
     struct sysproxy_answer a;
@@ -467,6 +472,8 @@ int proxy_lookup_step(tls_conn *c)
 
 int64_t proxy_lookup_handle(tls_conn *c)
 {
+    if (c->proxy_cred)
+        return proxy_cred_handle(c->proxy_cred);   /* credentials hook */
     return c->proxy_lookup ? sysproxy_handle(c->proxy_lookup) : -1;
 }
 
@@ -525,6 +532,58 @@ static int socket_fail(tls_conn *c, net_status st, const char *during)
     return proxy_fail(c, TLS_PROXY_FAILED, during, detail);
 }
 
+/* ------------------------------------------- the OS's proxy password */
+
+/* After a 407 that offers Basic when no user:password was sent: look up the
+ * password the OS keeps for this proxy (proxy_cred.h) on a worker thread.
+ * The connection to the proxy ends now (the retry makes a new one, so the
+ * 407's body need not be read); proxy_lookup_step waits for the answer. 1
+ * when the lookup started; 0 when there is none to make (the 407 stands). */
+static int cred_lookup(tls_conn *c)
+{
+    struct conn_proxy *px = c->proxy;
+    int os_error = 0;
+    if (c->proxy_cred_sent || !proxy_cred_os_available() || !proxy_cred_basic_offered(px->header, px->have) ||
+        !proxy_cred_start(px->host, px->port, px->inner != NULL, &c->proxy_cred, &os_error))
+        return 0;
+    if (px->inner) {
+        tls_free(px->inner);
+        px->inner = NULL;
+        px->inner_up = 0;
+    } else {
+        sock_close(c->sock);
+        c->sock = TLS_NO_SOCKET;
+    }
+    c->setup_wants = TLS_WANT_READ;
+    return 1;
+}
+
+/* The answer: tunnel again, once, with the password; none is the 407. */
+static int cred_step(tls_conn *c)
+{
+    char url[PROXY_CRED_URL_MAX], why[PROXY_CRED_WHY_MAX];
+    if (!proxy_cred_finished(c->proxy_cred, url, sizeof url, why, sizeof why)) {
+        c->setup_wants = TLS_WANT_READ;
+        return 0;
+    }
+    proxy_cred_release(c->proxy_cred);
+    c->proxy_cred = NULL;
+    if (!url[0]) {
+        char line[200], detail[600];
+        first_line(c->proxy->header, c->proxy->have, line, sizeof line);
+        const char *sp = strchr(line, ' ');
+        snprintf(detail, sizeof detail, ": %s (the proxy URL has no user:password, and %s)", sp ? sp + 1 : line,
+                 why);
+        return proxy_fail(c, TLS_PROXY_AUTH_REQUIRED, "requires authentication to tunnel to", detail);
+    }
+    c->proxy_cred_sent = 1;
+    text_append(c->proxy_reason, sizeof c->proxy_reason, "; signed in with the password the OS keeps for it");
+    proxy_free(c);
+    int ok = tunnel_start(c, url, 1);
+    memset(url, 0, sizeof url);
+    return ok;
+}
+
 /* The complete header is in px->header[0..have): judge the status. */
 static int judge(tls_conn *c)
 {
@@ -541,9 +600,12 @@ static int judge(tls_conn *c)
     if (status == 0)
         return proxy_fail(c, TLS_PROXY_FAILED, "answered CONNECT with a malformed status line for", detail);
     if (status == 407) {
+        if (!px->sent_credentials && cred_lookup(c))
+            return 0;   /* credentials hook: the OS's password for this proxy is looked up */
         snprintf(detail, sizeof detail, ": %s%s", sp + 1,
-                 px->sent_credentials ? " (the credentials in the proxy URL were refused)"
-                                      : " (the proxy URL has no user:password)");
+                 !px->sent_credentials ? " (the proxy URL has no user:password)"
+                 : c->proxy_cred_sent  ? " (the password the OS keeps for this proxy was refused)"
+                                       : " (the credentials in the proxy URL were refused)");
         return proxy_fail(c, TLS_PROXY_AUTH_REQUIRED, "requires authentication to tunnel to", detail);
     }
     if (status < 200 || status > 299) {
@@ -637,6 +699,8 @@ void proxy_free(tls_conn *c)
 {
     sysproxy_release(c->proxy_lookup);
     c->proxy_lookup = NULL;
+    proxy_cred_release(c->proxy_cred);
+    c->proxy_cred = NULL;
     if (!c->proxy)
         return;
     if (c->proxy->inner)

@@ -79,6 +79,12 @@ void mac_status_text(OSStatus status, char *buf, size_t cap);
  * keychain identity (client_cert_store "keychain": label, subject, issuer)
  * comes from SecItemCopyMatching(kSecClassIdentity). mac_identity.c. */
 int mac_identity_load(tls_conn *c, CFArrayRef *out);
+/* tls_info(NULL, "identities"): the keychain's identities, per identity a
+ * line "identity\t<label>\t<key storage>" ("keychain", "Secure Enclave" or
+ * "token <kSecAttrTokenID>") and then its certificate as PEM; a line
+ * "error\t<why>" when the search failed; "" when there are none. Valid until
+ * this thread's next call. mac_identities.c. */
+const char *mac_identities_text(void);
 /* "errSSLProtocol" style name for the SecureTransport / TLS codes, or NULL. */
 const char *mac_ssl_status_name(OSStatus status);
 /* Map a TLS-layer OSStatus seen during the handshake to a TLS_* code. */

@@ -367,6 +367,8 @@ int mac_library_info(const char *key, const char *framework, const char *bundle_
     } else if (strcmp(key, "install_hint") == 0) {
         *value = "*\tNetwork.framework and SecureTransport are part of macOS and cannot be installed separately: "
                  "Network.framework needs macOS 10.15 or newer (OSTLS_BACKEND=securetransport uses SecureTransport instead)";
+    } else if (strcmp(key, "identities") == 0) {
+        *value = mac_identities_text();
     } else if (strcmp(key, "trust_store") == 0) {
         *value = "macOS keychains (System, login) and trust settings";
     } else {

@@ -208,24 +208,8 @@ CFDataRef CFDataCreate(CFAllocatorRef alloc, const uint8_t *bytes, CFIndex n)
 const uint8_t *CFDataGetBytePtr(CFDataRef d) { return d->bytes; }
 CFIndex CFDataGetLength(CFDataRef d) { return d->len; }
 
-CFDictionaryRef CFDictionaryCreate(CFAllocatorRef alloc, const void **keys, const void **values, CFIndex n,
-                                   const CFDictionaryKeyCallBacks *kcb, const CFDictionaryValueCallBacks *vcb)
-{
-    (void)alloc;
-    (void)keys;
-    (void)values;
-    (void)n;
-    (void)kcb;
-    (void)vcb;
-    return cf_new(CF_DICT);
-}
-
-const void *CFDictionaryGetValue(CFDictionaryRef d, const void *key)
-{
-    (void)d;
-    (void)key;
-    return NULL;
-}
+/* Dictionaries (CFDictionaryCreate, CFDictionaryGetValue, ...) are in
+ * fake_keychain.c, which keeps their entries. */
 
 static CFErrorRef cf_error(long code, const char *words)
 {

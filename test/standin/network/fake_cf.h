@@ -14,7 +14,8 @@ struct hdr {
     void (*destroy)(void *self);
 };
 
-enum cf_kind { CF_STRING, CF_ARRAY, CF_DATA, CF_DICT, CF_ERROR, CF_POLICY, CF_CERT, CF_TRUST, CF_URL, CF_RUNLOOP };
+enum cf_kind { CF_STRING, CF_ARRAY, CF_DATA, CF_DICT, CF_ERROR, CF_POLICY, CF_CERT, CF_TRUST, CF_URL, CF_RUNLOOP,
+               CF_NUMBER, CF_IDENTITY };
 
 struct standin_cf {
     struct hdr h;

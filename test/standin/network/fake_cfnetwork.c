@@ -2,8 +2,11 @@
  * fake_cfnetwork.c — the stand-in's CFNetwork proxy calls and the CFURL,
  * CFNumber, CFRunLoop and CFSTR pieces c/common/sysproxy_mac.c uses (the
  * drivers link it; they do not ask for the OS proxy). Written for ostls
- * from Apple's documented behaviour. What it models: a Mac whose proxy
- * settings name no proxy (empty settings; no proxy entries for any URL),
+ * from Apple's documented behaviour (CFNumber, an int in a record, serves
+ * fake_keychain.c's port attributes too). What it models: a Mac whose proxy
+ * settings name no proxy (empty settings; no proxy entries for any URL) unless
+ * a driver scripts a Secure Web Proxy (fcn_script_proxy: then every URL gets
+ * one kCFProxyTypeHTTPS entry with its host and port),
  * and which runs no PAC scripts (CFNetworkExecuteProxyAutoConfigurationURL
  * answers NULL, as it does when it cannot start).
  */
@@ -11,6 +14,7 @@
 
 #include <CFNetwork/CFNetwork.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,11 +43,34 @@ CFDictionaryRef CFNetworkCopySystemProxySettings(void)
     return CFDictionaryCreate(NULL, NULL, NULL, 0, &kCFTypeDictionaryKeyCallBacks, &kCFTypeDictionaryValueCallBacks);
 }
 
+static char scripted_host[256];
+static int scripted_port;
+
+void fcn_script_proxy(const char *host, int port)
+{
+    snprintf(scripted_host, sizeof scripted_host, "%s", host ? host : "");
+    scripted_port = port;
+}
+
+/* No entries (direct), or the scripted Secure Web Proxy entry. */
 CFArrayRef CFNetworkCopyProxiesForURL(CFURLRef url, CFDictionaryRef proxySettings)
 {
     (void)url;
     (void)proxySettings;
-    return CFArrayCreateMutable(NULL, 0, &kCFTypeArrayCallBacks);
+    CFMutableArrayRef list = CFArrayCreateMutable(NULL, 0, &kCFTypeArrayCallBacks);
+    if (scripted_host[0]) {
+        CFStringRef host = CFStringCreateWithCString(NULL, scripted_host, kCFStringEncodingUTF8);
+        CFNumberRef port = CFNumberCreate(NULL, kCFNumberIntType, &scripted_port);
+        const void *keys[] = { kCFProxyTypeKey, kCFProxyHostNameKey, kCFProxyPortNumberKey };
+        const void *values[] = { kCFProxyTypeHTTPS, host, port };
+        CFDictionaryRef entry = CFDictionaryCreate(NULL, keys, values, 3, &kCFTypeDictionaryKeyCallBacks,
+                                                   &kCFTypeDictionaryValueCallBacks);
+        CFArrayAppendValue(list, entry);
+        CFRelease(entry);
+        CFRelease(port);
+        CFRelease(host);
+    }
+    return list;
 }
 
 CFRunLoopSourceRef CFNetworkExecuteProxyAutoConfigurationURL(CFURLRef proxyAutoConfigURL, CFURLRef targetURL,
@@ -67,13 +94,25 @@ CFURLRef CFURLCreateWithBytes(CFAllocatorRef alloc, const UInt8 *bytes, CFIndex 
 
 CFStringRef CFURLGetString(CFURLRef url) { return url; }
 
-/* The stand-in makes no CFNumber, so there is no value to give. */
+/* A number is a data record of the int's bytes, marked CF_NUMBER (fake.c
+ * frees it like any data). Only kCFNumberIntType is asked for. */
+CFTypeID CFNumberGetTypeID(void) { return CF_NUMBER; }
+
+CFNumberRef CFNumberCreate(CFAllocatorRef alloc, CFNumberType type, const void *value)
+{
+    (void)type;
+    struct standin_cf *n = (struct standin_cf *)CFDataCreate(alloc, value, (CFIndex)sizeof(int));
+    n->kind = CF_NUMBER;
+    return n;
+}
+
 Boolean CFNumberGetValue(CFNumberRef number, CFNumberType type, void *value)
 {
-    (void)number;
     (void)type;
-    (void)value;
-    return 0;
+    if (!number || number->kind != CF_NUMBER)
+        return 0;
+    memcpy(value, number->bytes, sizeof(int));
+    return 1;
 }
 
 CFAbsoluteTime CFAbsoluteTimeGetCurrent(void)

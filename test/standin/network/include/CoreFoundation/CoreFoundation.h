@@ -50,6 +50,8 @@ CFTypeID CFGetTypeID(CFTypeRef cf);
 CFTypeID CFStringGetTypeID(void);
 CFTypeID CFArrayGetTypeID(void);
 CFTypeID CFDictionaryGetTypeID(void);
+CFTypeID CFDataGetTypeID(void);
+CFTypeID CFNumberGetTypeID(void);
 
 CFStringRef CFStringCreateWithCString(CFAllocatorRef alloc, const char *s, CFStringEncoding enc);
 CFStringRef CFStringCreateWithBytes(CFAllocatorRef alloc, const uint8_t *bytes, CFIndex n, CFStringEncoding enc,
@@ -83,6 +85,7 @@ void CFDictionarySetValue(CFMutableDictionaryRef d, const void *key, const void 
 typedef CFIndex CFNumberType;
 enum { kCFNumberIntType = 9 };
 Boolean CFNumberGetValue(CFNumberRef number, CFNumberType type, void *value);
+CFNumberRef CFNumberCreate(CFAllocatorRef alloc, CFNumberType type, const void *value);
 
 CFURLRef CFURLCreateWithBytes(CFAllocatorRef alloc, const UInt8 *bytes, CFIndex n, CFStringEncoding enc,
                               CFURLRef base);

@@ -45,6 +45,21 @@ extern const CFStringRef kSecReturnRef;
 extern const CFStringRef kSecMatchLimit;
 extern const CFStringRef kSecMatchLimitAll;
 extern const CFStringRef kSecAttrLabel;
+extern const CFStringRef kSecReturnAttributes;
+extern const CFStringRef kSecReturnData;
+extern const CFStringRef kSecMatchLimitOne;
+extern const CFStringRef kSecValueRef;
+extern const CFStringRef kSecValueData;
+extern const CFStringRef kSecAttrTokenID;
+extern const CFStringRef kSecAttrTokenIDSecureEnclave;
+/* SecItem.h: the internet password for a proxy (c/common/proxy_cred_mac.c). */
+extern const CFStringRef kSecClassInternetPassword;
+extern const CFStringRef kSecAttrServer;
+extern const CFStringRef kSecAttrPort;
+extern const CFStringRef kSecAttrProtocol;
+extern const CFStringRef kSecAttrProtocolHTTPProxy;
+extern const CFStringRef kSecAttrProtocolHTTPSProxy;
+extern const CFStringRef kSecAttrAccount;
 OSStatus SecItemCopyMatching(CFDictionaryRef query, CFTypeRef *result);
 OSStatus SecIdentityCopyCertificate(SecIdentityRef identity, SecCertificateRef *certificate);
 
