@@ -4,10 +4,10 @@
  * Node's own keep-alive pooling (maxSockets, idle sockets unref'd) unchanged.
  */
 import * as https from 'node:https'
-import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { connect, ConnectOptions, TLSStream } from './stream'
 import { proxyFor, ProxySetting } from './proxy-env'
+import { ipFamily } from './ip'
 import type { Revocation, StoreIdentity } from './identity'
 
 /**
@@ -28,7 +28,7 @@ type CreateOptions = https.RequestOptions & AgentOptions & { servername?: string
 /** Maps Node's tls.connect-style options to ostls's connect(), keeping only what ostls honours. */
 export function connectOptionsFrom(o: CreateOptions): ConnectOptions {
   const host = o.host ?? o.hostname ?? 'localhost'
-  const servername = o.servername || (net.isIP(host) ? undefined : host)
+  const servername = o.servername || (ipFamily(host) ? undefined : host)
   return {
     host,
     port: Number(o.port ?? 443),

@@ -10,6 +10,7 @@ import net from 'node:net'
 import type * as Undici from 'undici'
 import { connect, ConnectOptions } from './stream'
 import { proxyFor, ProxySetting } from './proxy-env'
+import { ipFamily } from './ip'
 import type { IdentityOptions } from './identity'
 
 /** undici's Agent options plus the TLS ones: ca, and the client identity (cert, key, pfx, passphrase) and revocation as in connect(). */
@@ -55,7 +56,7 @@ export function ostlsConnector(defaults: ConnectorOptions = {}): Undici.buildCon
       host: opts.hostname,
       port,
       proxy,
-      servername: opts.servername || (net.isIP(opts.hostname) ? undefined : opts.hostname),
+      servername: opts.servername || (ipFamily(opts.hostname) ? undefined : opts.hostname),
       ...tlsDefaults,
       ALPNProtocols: ['http/1.1'],
       ...(maxCachedSessions === 0 ? { sessionCache: false } : {})

@@ -1,7 +1,7 @@
 /**
  * ostls: TLS for Node.js and Electron from the operating system's own TLS stack.
  */
-import { loadBinding, libraryInfo, parseEngines } from './native'
+import { loadBinding, libraryInfo, parseEngines, preloadLibrary } from './native'
 import type { EngineStatus } from './native'
 
 export { connect, TLSStream } from './stream'
@@ -52,3 +52,6 @@ export function backendInfo(): BackendInfo {
     engines: parseEngines(libraryInfo('engines'))
   }
 }
+
+// The first connect() should not also pay for finding and loading the library (native.ts).
+preloadLibrary()

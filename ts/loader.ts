@@ -33,10 +33,12 @@ export function packageRoot(): string {
   let dir = __dirname
   for (;;) {
     const pkg = path.join(dir, 'package.json')
+    // existsSync first: a failed read throws an Error with a stack, which is
+    // most of this walk's cost on the first connection's JS thread (issue 15).
     try {
-      if (JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'ostls') return dir
+      if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, 'utf8')).name === 'ostls') return dir
     } catch {
-      // not here: keep walking up
+      // unreadable or not JSON: keep walking up
     }
     const up = path.dirname(dir)
     if (up === dir) return path.resolve(__dirname, '..')
@@ -128,11 +130,14 @@ export function hostFacts(): HostFacts {
 function list(dir: string): string[] {
   // Inside Electron an unpacked directory holds only what asarUnpack let out;
   // the archive's own listing (Electron's fs reads it) still says what ships.
-  for (const d of [unpackedPath(dir), dir]) {
+  const unpacked = unpackedPath(dir)
+  for (const d of unpacked === dir ? [dir] : [unpacked, dir]) {
     try {
-      return fs.readdirSync(d).sort()
+      // existsSync first: a missing directory (no prebuilds/ in a local build)
+      // would otherwise cost a thrown Error on the first connection.
+      if (fs.existsSync(d)) return fs.readdirSync(d).sort()
     } catch {
-      // not there: try the archive's view
+      // not readable: try the archive's view
     }
   }
   return []
@@ -150,15 +155,20 @@ interface GypBuild {
  * lays them out; its directory and tag parsing is reused, not its runtime/ABI
  * matching (this library has no Node ABI) nor its libc guess.
  */
-function prebuildCandidates(root: string, host: HostFacts): Candidate[] {
-  const gyp: GypBuild = require('node-gyp-build')
+function prebuildCandidates(root: string, given: HostFacts | undefined): Candidate[] {
   const dir = path.join(root, 'prebuilds')
-  const tuples = list(dir).map(gyp.parseTuple).filter(gyp.matchTuple(host.platform, host.arch)) as Array<{ name: string; architectures: string[] }>
-  tuples.sort(gyp.compareTuples)
+  const entries = list(dir)
+  // No prebuilds/ (a local build): the libc and node-gyp-build's parsers decide
+  // nothing, and they cost 3-4 ms of the first connection's JS thread (issue 15:
+  // /proc/self/maps is read, a module compiled).
+  const host = given ?? (entries.length ? hostFacts() : { platform: process.platform, arch: process.arch })
+  const gyp: GypBuild | undefined = entries.length ? require('node-gyp-build') : undefined
+  const tuples = gyp ? (entries.map(gyp.parseTuple).filter(gyp.matchTuple(host.platform, host.arch)) as Array<{ name: string; architectures: string[] }>) : []
+  if (gyp) tuples.sort(gyp.compareTuples)
   const found: Candidate[] = []
   const skipped: string[] = []
   for (const tuple of tuples) {
-    const tagged = list(path.join(dir, tuple.name)).map(gyp.parseTags).filter((x): x is NonNullable<typeof x> => Boolean(x))
+    const tagged = list(path.join(dir, tuple.name)).map((gyp as GypBuild).parseTags).filter((x): x is NonNullable<typeof x> => Boolean(x))
     const fits = tagged.filter((x) => {
       const ok = !x.libc || (host.platform === 'linux' && (!host.libc || x.libc === host.libc))
       if (!ok) skipped.push(`${tuple.name}/${x.file} (for ${x.libc})`)
@@ -186,7 +196,7 @@ function prebuildCandidates(root: string, host: HostFacts): Candidate[] {
  * OSTLS_LIBRARY, when set, is the only candidate: an explicit choice is never
  * silently replaced by another library.
  */
-export function candidates(env: NodeJS.ProcessEnv = process.env, root: string = packageRoot(), host: HostFacts = hostFacts()): Candidate[] {
+export function candidates(env: NodeJS.ProcessEnv = process.env, root: string = packageRoot(), host?: HostFacts): Candidate[] {
   if (env.OSTLS_LIBRARY) return [{ source: 'OSTLS_LIBRARY', path: env.OSTLS_LIBRARY }]
   return [...prebuildCandidates(root, host), { source: 'build', path: unpackedPath(path.join(root, 'build', 'Release', 'ostls.node')) }]
 }

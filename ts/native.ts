@@ -72,6 +72,22 @@ function loadLibrary(): BindingState {
 }
 
 /**
+ * Finding the library, checking its headers, loading it and declaring its
+ * functions cost 4-5 ms of the JS thread; inside a process's first connect()
+ * they made that call hold the event loop 8 ms (issue 15). The package's entry
+ * point therefore starts the load in a task of its own, on an unref'd
+ * immediate after the module is loaded (a process that exits first never
+ * loads it); connect() still loads it itself if that task has not run.
+ * Failures are kept, as loadBinding keeps them, for the call that needs it.
+ */
+export function preloadLibrary(): void {
+  if (library) return
+  setImmediate(() => {
+    loadLibrary()
+  }).unref()
+}
+
+/**
  * Loads the library and runs tls_init, once per process. Never throws; a failure
  * is kept and reported by every later use (and by `ostls doctor`).
  */

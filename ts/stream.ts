@@ -9,12 +9,12 @@
  * koffi's worker threads.
  */
 import { Duplex } from 'node:stream'
-import net from 'node:net'
 import { NativeConn, WANT_READ, WANT_WRITE, POLL_NOW } from './native'
 import { Watcher, PollEvents } from './poll'
 import { TLSError } from './errors'
 import { PeerCertificate, certFromPem, chainFromPem, splitPem } from './cert'
 import { IdentityOptions, identityOptions } from './identity'
+import { ipFamily, addressFamily } from './ip'
 
 export type TLSVersion = 'TLSv1.2' | 'TLSv1.3'
 
@@ -230,7 +230,7 @@ export class TLSStream extends Duplex {
     }
     checkNoNul('host', String(host))
     if (typeof options.servername === 'string') checkNoNul('servername', options.servername)
-    this.servername = options.servername ?? (net.isIP(host) ? '' : host)
+    this.servername = options.servername ?? (ipFamily(String(host)) ? '' : host)
 
     let conn: NativeConn
     try {
@@ -373,7 +373,7 @@ export class TLSStream extends Duplex {
       if (cipher) this.#cipher = { name: cipher, standardName: cipher, version: this.#protocol ?? '' }
       this.remoteAddress = remoteAddress || undefined
       this.remotePort = Number(remotePort) || undefined
-      this.remoteFamily = this.remoteAddress ? (net.isIPv6(this.remoteAddress) ? 'IPv6' : 'IPv4') : undefined
+      this.remoteFamily = this.remoteAddress ? addressFamily(this.remoteAddress) : undefined
       this.localAddress = localAddress || undefined
       this.localPort = Number(localPort) || undefined
       const source = conn.info('proxy_source')
@@ -658,7 +658,7 @@ export class TLSStream extends Duplex {
 
   address(): { address: string; family: string; port: number } | Record<string, never> {
     if (!this.localAddress) return {}
-    return { address: this.localAddress, family: net.isIPv6(this.localAddress) ? 'IPv6' : 'IPv4', port: this.localPort ?? 0 }
+    return { address: this.localAddress, family: addressFamily(this.localAddress), port: this.localPort ?? 0 }
   }
 
   get pending(): boolean {
