@@ -69,7 +69,9 @@ function verdictLines(p: ProbeReport, c: Palette): string[] {
   if (!p.node || !p.verdict) return []
   const n = p.node
   const result = n.error ? `no handshake: ${n.error.code}: ${n.error.message}` : n.trusted ? c.ok('trusted') : n.code ?? 'not trusted'
-  const lines = [row('node', `${result} (Node's own tls: ${n.trust})`), row('verdict', p.verdict.summary), sub('means', p.verdict.means)]
+  const lines = [row('node', `${result} (Node's own tls: ${n.trust})`)]
+  if (p.proxy?.nodeDirect) lines.push(sub('proxy', p.proxy.nodeDirect))
+  lines.push(row('verdict', p.verdict.summary), sub('means', p.verdict.means))
   if (p.root) lines.push(row('root', `${p.root.subject} (sha256 ${p.root.fingerprint256}): the root the OS chain ended at`))
   return lines
 }
