@@ -4,7 +4,7 @@
  */
 import net from 'node:net'
 import { connect, ConnectOptions, TLSStream } from './stream'
-import { displayProxy, NO_PROXY_CONFIGURED, proxyFor, ProxyChoice, ProxySetting } from './proxy-env'
+import { desktopProxyHint, displayProxy, NO_PROXY_CONFIGURED, proxyFor, ProxyChoice, ProxySetting } from './proxy-env'
 import { certFromPem, PeerCertificate } from './cert'
 import { codeHint } from './hints'
 import { nodeProbe, NodeVerdict } from './node-probe'
@@ -44,7 +44,7 @@ export interface ProbeReport {
   chainSource?: string
   error?: { code: string; tlsCode?: string; message: string; hint?: string }
   /** The proxy the connection went through (password hidden) and why; absent when direct with no proxy configured. */
-  proxy?: { url?: string; source: ProxyChoice['source']; reason: string; os?: string; /** why Node's side did not take ostls's proxy */ nodeDirect?: string }
+  proxy?: { url?: string; source: ProxyChoice['source']; reason: string; os?: string; /** why Node's side did not take ostls's proxy */ nodeDirect?: string; /** a desktop proxy setting ostls does not read (GNOME) */ hint?: string }
   /** The root the OS's verified chain ended at (its last certificate), as PEM for NODE_EXTRA_CA_CERTS. */
   root?: { subject: string; fingerprint256: string; pem: string }
   /** The same server through Node's own tls (its bundled roots and NODE_EXTRA_CA_CERTS). */
@@ -155,6 +155,9 @@ export async function probe(target: string, o: ProbeOptions = {}): Promise<Probe
     r.proxy = { source: choice.source, reason: choice.reason }
   } else if (choice.url || choice.reason !== NO_PROXY_CONFIGURED) {
     r.proxy = { ...(choice.url ? { url: displayProxy(choice.url) } : {}), source: choice.source, reason: choice.reason }
+  } else if (o.proxy === undefined || o.proxy === 'system') {
+    const hint = desktopProxyHint()
+    if (hint) r.proxy = { source: choice.source, reason: choice.reason, hint }
   }
   const first = await handshake({ ...base, rejectUnauthorized: !insecure })
   let shown = first.s

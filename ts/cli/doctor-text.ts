@@ -34,6 +34,7 @@ function probeLines(p: ProbeReport, c: Palette): string[] {
   if (p.insecure) lines.push(row(c.warn('WARNING'), '--insecure: the connection is made whatever verification says'))
   if (p.proxy?.source === 'system') lines.push(row('proxy', `${p.proxy.reason} (from the OS proxy settings${p.proxy.os ? `: ${p.proxy.os}` : ''})`))
   else if (p.proxy) lines.push(row('proxy', p.proxy.url ? `via proxy ${p.proxy.url} (from ${p.proxy.source === 'env' ? `the environment, ${p.proxy.reason}` : p.proxy.reason})` : `direct (${p.proxy.reason})`))
+  if (p.proxy?.hint) lines.push(sub('hint', p.proxy.hint))
   if (p.error) {
     lines.push(row(c.bad('FAILED'), `${p.error.code}${p.error.tlsCode ? ` (${p.error.tlsCode})` : ''}: ${p.error.message}`))
     if (p.error.hint) lines.push(sub('means', p.error.hint))
