@@ -20,6 +20,7 @@
         "c/common/strbuf.c",
         "c/common/suites.c",
         "c/common/sysproxy.c",
+        "c/common/trust_cache.c",
         "c/common/tls_client.c",
         "c/common/verify.c"
       ],

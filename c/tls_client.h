@@ -312,6 +312,9 @@ TLS_API int tls_shutdown(tls_conn *tls, int *done, const char **err, const char 
  *                    while the OS is still being asked
  *   proxy_reason     the same in words, e.g. "PAC script http://wpad/p.pac said
  *                    proxy:3128" or "Windows proxy bypass list entry <local>"
+ *   proxy_url        for "system": the proxy URL the OS chose and the tunnel
+ *                    goes through ("http://proxy:3128"), without any
+ *                    user:password; "" when direct, and for a URL option
  */
 TLS_API int tls_info(tls_conn *tls, const char *key, const char **value,
                      const char **err, const char **errmsg);

@@ -119,6 +119,29 @@ t.test('Node takes the same proxy as ostls', async (t) => {
   t.equal(proxy.tunnels, 3, 'ostls (verified, then for display) and Node each tunnelled through the proxy')
 })
 
+t.test("Node takes the same https:// proxy, verifying the proxy with Node's own trust", async (t) => {
+  const proxy = await connectProxy({ tls: p.leaf })
+  t.teardown(() => proxy.close())
+  const port = await serve(p.leaf)
+  const env = { HTTPS_PROXY: proxy.url, NO_PROXY: '' }
+  const r = await doctor(['--json', '--ca', caFile, '--connect', `localhost:${port}`], { ...env, NODE_EXTRA_CA_CERTS: caFile })
+  const c = JSON.parse(r.stdout).connect[0]
+  t.match(c.verification, { ok: true }, 'ostls verified the proxy and the origin')
+  t.same(c.node, { trusted: true, trust: `Node's bundled roots + NODE_EXTRA_CA_CERTS (${caFile})` })
+  t.equal(c.verdict.kind, 'both')
+  t.equal(proxy.tunnels, 2, 'ostls and Node each tunnelled through the https:// proxy')
+  // Node does not trust the proxy's certificate: Node's side fails at the proxy, and says so.
+  const untrusted = await doctor(['--json', '--ca', caFile, '--connect', `localhost:${port}`], env)
+  const u = JSON.parse(untrusted.stdout).connect[0]
+  t.match(u.verification, { ok: true }, 'ostls trusts the proxy through --ca')
+  t.match(u.node, { trusted: false, error: { code: /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/, message: /^TLS to proxy 127\.0\.0\.1 failed \(Node's own trust\): /, proxyTls: true } })
+  t.equal(u.verdict.kind, 'unknown')
+  t.match(u.verdict.means, /^no comparison: Node's own trust refused the https:\/\/ proxy's certificate \(UNABLE_TO_[A-Z_]+\), so Node never reached this server; ostls verified the proxy with the OS's trust$/)
+  t.equal(proxy.tunnels, 3, 'no CONNECT from Node through a proxy it does not trust')
+  const text = await doctor(['--ca', caFile, '--connect', `localhost:${port}`], env)
+  t.match(text.stdout, /^  node         no handshake: [A-Z_]+: TLS to proxy 127\.0\.0\.1 failed \(Node's own trust\): /m)
+})
+
 t.test('--export-root needs --connect', async (t) => {
   const r = await doctor(['--export-root', path.join(tmp, 'x.pem')])
   t.equal(r.code, 2)

@@ -58,3 +58,17 @@ t.test('doctor --connect says which proxy and why, without the password', async 
   const json = await run(['doctor', '--json', ...ca, '--connect', `localhost:${f.port}`], { ...noEnv, HTTPS_PROXY: proxy.url })
   t.match(JSON.parse(json.stdout).connect[0].proxy, { url: `http://cli:***@127.0.0.1:${proxy.port}`, source: 'env', reason: 'HTTPS_PROXY' })
 })
+
+t.test("doctor on a GNOME desktop with no proxy variable: a hint that GNOME's proxy settings are not read", { skip: process.platform === 'linux' ? undefined : "Linux only: Windows and macOS read the OS's own proxy settings" }, async (t) => {
+  const args = ['doctor', ...ca, '--connect', `localhost:${f.port}`]
+  const hint = /^    hint       GNOME's proxy settings are not read on Linux; if `gsettings get org\.gnome\.system\.proxy mode` is not 'none', export HTTPS_PROXY/m
+  const gnome = await run(args, { ...noEnv, XDG_CURRENT_DESKTOP: 'ubuntu:GNOME' })
+  t.match(gnome.stdout, /^  proxy        direct \(no https_proxy, HTTPS_PROXY, all_proxy or ALL_PROXY in the environment\)$/m)
+  t.match(gnome.stdout, hint)
+  const json = await run(['doctor', '--json', ...ca, '--connect', `localhost:${f.port}`], { ...noEnv, XDG_CURRENT_DESKTOP: 'GNOME' })
+  t.match(JSON.parse(json.stdout).connect[0].proxy, { source: 'none', hint: /^GNOME's proxy settings are not read/ })
+  for (const env of [{ XDG_CURRENT_DESKTOP: 'KDE' }, { XDG_CURRENT_DESKTOP: 'GNOME', HTTPS_PROXY: proxy.url }]) {
+    const r = await run(args, { ...noEnv, ...env })
+    t.notMatch(r.stdout, /GNOME's proxy settings/, JSON.stringify(env))
+  }
+})

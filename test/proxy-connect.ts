@@ -2,7 +2,7 @@
 // state machine, the origin is verified as without a proxy, and every way a proxy can fail is a coded error.
 import t from 'tap'
 import { pki } from './helpers/pki'
-import { tlsServer } from './helpers/servers'
+import { tlsServer, silentServer } from './helpers/servers'
 import { open, failure, collect } from './helpers/client'
 import { connectProxy } from './helpers/proxy'
 import { schannelGap } from './helpers/platform'
@@ -72,6 +72,48 @@ t.test('a proxy that never answers: the handshake timeout ends it', async (t) =>
   const err = await failure({ host: 'localhost', port: 443, proxy: proxy.url, handshakeTimeout: 500 })
   t.match(err, { tlsCode: 'TLS_TIMEOUT', code: 'ETIMEDOUT' })
   t.equal(proxy.requests.length, 1, 'the CONNECT was sent')
+})
+
+t.test('a proxy that never answers stalls neither the event loop nor another connection', async (t) => {
+  // Three ways to hang: no answer to CONNECT (http://), no TLS from an https:// proxy, and an https://
+  // proxy whose TLS is up but that never answers CONNECT. Meanwhile another connection moves 4 MiB
+  // both ways and a 1 ms timer keeps firing. A set-up that blocked would stop both until its timeout.
+  const srv = await tlsServer(p.leaf)
+  const silent = await silentServer()
+  const plain = await connectProxy({ mode: 'hang' })
+  const tlsHang = await connectProxy({ mode: 'hang', tls: p.leaf })
+  t.teardown(() => Promise.all([srv.close(), silent.close(), plain.close(), tlsHang.close()]))
+  const hangTimeout = 8000
+  let ticks = 0
+  let last = Date.now()
+  let maxGap = 0
+  const timer = setInterval(() => {
+    const now = Date.now()
+    maxGap = Math.max(maxGap, now - last)
+    last = now
+    ticks++
+  }, 1)
+  t.teardown(() => clearInterval(timer))
+  const order: string[] = []
+  const hanging = [plain.url, `https://127.0.0.1:${silent.port}`, tlsHang.url].map((url) =>
+    failure({ host: 'localhost', port: srv.port, ca: p.ca, proxy: url, handshakeTimeout: hangTimeout }).then((err) => {
+      order.push('timeout')
+      return err
+    })
+  )
+  const data = Buffer.alloc(4 * 1024 * 1024, 7)
+  const s = await open({ host: 'localhost', port: srv.port, ca: p.ca })
+  s.end(data)
+  const echoed = await collect(s)
+  order.push('transfer')
+  const ticksDuringTransfer = ticks
+  for (const err of await Promise.all(hanging)) t.match(err, { tlsCode: 'TLS_TIMEOUT', code: 'ETIMEDOUT' })
+  t.equal(echoed.equals(data), true, 'the other connection moved its 4 MiB both ways')
+  t.same(order, ['transfer', 'timeout', 'timeout', 'timeout'], 'it finished while the proxies still hung')
+  t.ok(ticksDuringTransfer > 0, 'the timer fired during the transfer')
+  t.ok(maxGap < hangTimeout / 2, `the event loop never stopped for anything like the timeout (longest gap ${maxGap} ms)`)
+  t.equal(plain.requests.length, 1, 'CONNECT was sent to the http:// proxy')
+  t.equal(tlsHang.requests.length, 1, 'CONNECT was sent inside TLS to the https:// proxy')
 })
 
 t.test('an answer dribbled one byte at a time still opens the tunnel', async (t) => {

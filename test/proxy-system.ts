@@ -5,7 +5,9 @@
 import http from 'node:http'
 import net from 'node:net'
 import t from 'tap'
-import { pki } from './helpers/pki'
+import path from 'node:path'
+import { pki, pkiDir } from './helpers/pki'
+import { run } from './helpers/cli'
 import { tlsServer, closer } from './helpers/servers'
 import { open } from './helpers/client'
 import { connectProxy } from './helpers/proxy'
@@ -14,6 +16,7 @@ import { setWinProxy, clearWinProxy } from './helpers/win-proxy-settings'
 import { proxyFor } from '../ts/proxy-env'
 
 const p = pki()
+const caFile = path.join(pkiDir, 'ca.pem')
 const registryReason = process.platform !== 'win32' ? 'the Windows proxy settings exist only on Windows'
   : underWine ? undefined : 'writes the user\'s proxy settings: run only in the throwaway Wine prefix of scripts/test-windows.sh'
 
@@ -42,6 +45,7 @@ t.test('Linux: connect({ proxy: "system" }) goes direct and says why', { skip: p
   t.equal(s.remotePort, srv.port, 'the TCP peer is the server')
   t.equal(s.getProxyChoice()?.source, 'none')
   t.match(s.getProxyChoice()?.reason, /no system-wide proxy setting/)
+  t.equal(s.getProxyChoice()?.url, undefined, 'no proxy URL')
   s.destroy()
 })
 
@@ -74,14 +78,23 @@ t.test('Windows settings in the registry: fixed proxy, bypass list, PAC, automat
   t.equal(s.getProxyChoice()?.source, 'static')
   t.match(s.getProxyChoice()?.reason, /Windows proxy settings/)
   t.equal(s.remotePort, proxy.port, 'through the https= proxy')
+  t.equal(s.getProxyChoice()?.url, `http://127.0.0.1:${proxy.port}`, 'the URL the OS chose')
   t.equal(proxy.tunnels, 1)
   t.equal(proxy.requests[0].target, `static.test:${srv.port}`)
   s.destroy()
+  // doctor's Node side takes the proxy the OS chose, as ostls did.
+  const noEnv = { HTTPS_PROXY: '', ALL_PROXY: '', NO_PROXY: '', NODE_EXTRA_CA_CERTS: caFile }
+  const d = await run(['doctor', '--json', '--ca', caFile, '--servername', 'localhost', '--connect', `static.test:${srv.port}`], noEnv)
+  const c = JSON.parse(d.stdout).connect[0]
+  t.match(c.proxy, { source: 'system', os: 'static', url: `http://127.0.0.1:${proxy.port}` })
+  t.match(c.node, { trusted: true })
+  t.equal(proxy.tunnels, 3, 'ostls and Node each tunnelled through the proxy the OS chose')
   s = await open({ host: 'localhost', port: srv.port, ca: p.ca, proxy: 'system' })
   t.equal(s.getProxyChoice()?.source, 'bypass')
   t.match(s.getProxyChoice()?.reason, /<local>/)
+  t.equal(s.getProxyChoice()?.url, undefined)
   t.equal(s.remotePort, srv.port, 'direct')
-  t.equal(proxy.tunnels, 1, 'not through the proxy')
+  t.equal(proxy.tunnels, 3, 'not through the proxy')
   s.destroy()
 
   setWinProxy({ pacUrl: pac.url })
@@ -91,13 +104,14 @@ t.test('Windows settings in the registry: fixed proxy, bypass list, PAC, automat
   s = await open({ host: 'pac-proxy.test', servername: 'localhost', port: srv2.port, ca: p.ca, proxy: 'system' })
   t.equal(s.getProxyChoice()?.source, 'pac')
   t.match(s.getProxyChoice()?.reason, new RegExp(`PAC script ${pac.url.replace(/[.?]/g, '\\$&')} said 127\\.0\\.0\\.1:${proxy.port}`))
-  t.equal(proxy.tunnels, 2, 'the PAC script sent it through the proxy')
+  t.equal(s.getProxyChoice()?.url, `http://127.0.0.1:${proxy.port}`)
+  t.equal(proxy.tunnels, 4, 'the PAC script sent it through the proxy')
   s.destroy()
   s = await open({ host: 'localhost', port: srv2.port, ca: p.ca, proxy: 'system' })
   t.equal(s.getProxyChoice()?.source, 'pac')
   t.match(s.getProxyChoice()?.reason, /said DIRECT/)
   t.equal(s.remotePort, srv2.port, 'direct, as the script said')
-  t.equal(proxy.tunnels, 2)
+  t.equal(proxy.tunnels, 4)
   s.destroy()
   t.ok(pac.fetches >= 1, 'WinHTTP fetched the script')
 

@@ -67,6 +67,33 @@ t.test('ca accepts several certificates: a bundle string or an array', async (t)
   b.destroy()
 })
 
+t.test('more distinct ca values than the engine keeps built: each verifies, none borrows another\'s anchors', async (t) => {
+  // Engines build "OS store + these anchors" once per distinct ca and keep the last few (c/common's
+  // trust cache, 8 entries): 16 bundles, each with the test CA among other certificates, push the first
+  // ones out while their connections are still open; those keep working, and a ca without the test CA
+  // never verifies this server, whatever was built before it.
+  const srv = await tlsServer(p.leaf)
+  t.teardown(() => srv.close())
+  const others = [p.osca, p.self.cert, p.wrongname.cert, p.expired.cert]
+  const bundles = Array.from({ length: 16 }, (_, i) => [...others.filter((_, b) => i & (1 << b)), p.ca])
+  const streams = []
+  for (const ca of bundles) {
+    const s = await open({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca })
+    t.equal(s.authorized, true)
+    streams.push(s)
+    const wrong = await failure({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: ca.slice(0, -1).length ? ca.slice(0, -1) : [p.osca] })
+    t.equal(wrong.tlsCode, 'TLS_CERT_UNTRUSTED')
+  }
+  const again = await open({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: bundles[0] })
+  t.equal(again.authorized, true, 'the first ca, long pushed out, is built again')
+  again.destroy()
+  const first = streams[0]
+  first.write('still open')
+  const echoed = await new Promise<string>((resolve) => first.once('data', (d: Buffer) => resolve(d.toString())))
+  t.equal(echoed, 'still open', 'a connection outlives its ca leaving the cache')
+  for (const s of streams) s.destroy()
+})
+
 t.test('a ca that is not PEM is refused by name', async (t) => {
   const { connect } = await import('../dist/cjs/index')
   t.throws(() => connect({ host: '127.0.0.1', port: 443, ca: 'not a certificate' }), { tlsCode: 'TLS_INVALID_ARGUMENT', message: /ca/ })

@@ -5,7 +5,7 @@ import { loadBinding, libraryInfo, parseEngines, preloadLibrary } from './native
 import type { EngineStatus } from './native'
 
 export { connect, TLSStream } from './stream'
-export type { ConnectOptions, TLSVersion, CipherInfo, TLSStreamError } from './stream'
+export type { ConnectOptions, TLSVersion, CipherInfo, ProxyChoiceInfo, TLSStreamError } from './stream'
 export { TLSError, nodeCode } from './errors'
 export type { TLSCode } from './errors'
 export type { PeerCertificate } from './cert'

@@ -4,6 +4,7 @@
  * exactly as an application that does not use ostls would see it.
  */
 import http from 'node:http'
+import https from 'node:https'
 import tls from 'node:tls'
 import type { Duplex } from 'node:stream'
 
@@ -15,7 +16,7 @@ export interface NodeVerdict {
   /** What Node trusted: its bundled roots, and NODE_EXTRA_CA_CERTS's file when set. */
   trust: string
   /** Node could not complete a handshake at all (connection refused, timeout, protocol): then there is no trust verdict. */
-  error?: { code: string; message: string }
+  error?: { code: string; message: string; /** it was the https:// proxy's TLS that Node's own trust refused */ proxyTls?: true }
 }
 
 export interface NodeProbeOptions {
@@ -31,21 +32,38 @@ export function nodeTrustDescription(env: NodeJS.ProcessEnv = process.env): stri
   return `Node's bundled roots${env.NODE_EXTRA_CA_CERTS ? ` + NODE_EXTRA_CA_CERTS (${env.NODE_EXTRA_CA_CERTS})` : ''}`
 }
 
-/** A CONNECT tunnel through an http:// proxy, as ostls makes one (Basic auth from the URL). */
+/**
+ * A CONNECT tunnel through the proxy, as ostls makes one (Basic auth from the
+ * URL). An https:// proxy is reached over TLS first, verified as Node itself
+ * would verify it (its own roots): a proxy Node does not trust fails Node's
+ * side with "TLS to proxy X failed (Node's own trust)".
+ */
 function tunnel(proxy: string, host: string, port: number, timeoutMs: number): Promise<Duplex> {
   const u = new URL(proxy)
+  const secure = u.protocol === 'https:'
+  const proxyHost = u.hostname.replace(/^\[|\]$/g, '')
   const target = `${host.includes(':') ? `[${host}]` : host}:${port}`
   const headers: Record<string, string> = { host: target }
   if (u.username) headers['proxy-authorization'] = 'Basic ' + Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 80), method: 'CONNECT', path: target, headers, timeout: timeoutMs })
+    const options = { host: proxyHost, port: Number(u.port || (secure ? 443 : 80)), method: 'CONNECT', path: target, headers, timeout: timeoutMs, agent: false as const }
+    const req = secure ? https.request(options) : http.request(options)
+    let tcpUp = false
+    let tlsUp = false
+    req.once('socket', (s) => {
+      s.once('connect', () => (tcpUp = true))
+      s.once('secureConnect', () => (tlsUp = true))
+    })
     req.once('connect', (res, socket) => {
       if (res.statusCode === 200) return resolve(socket)
       socket.destroy()
       reject(Object.assign(new Error(`the proxy answered ${res.statusCode} ${res.statusMessage ?? ''}`.trim()), { code: 'ERR_PROXY_TUNNEL' }))
     })
     req.once('timeout', () => req.destroy(Object.assign(new Error(`no answer from the proxy within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })))
-    req.once('error', reject)
+    req.once('error', (e: Error & { code?: string }) => {
+      if (secure && tcpUp && !tlsUp) reject(Object.assign(e, { message: `TLS to proxy ${proxyHost} failed (Node's own trust): ${e.message}`, proxyTls: true }))
+      else reject(e)
+    })
     req.end()
   })
 }
@@ -57,7 +75,7 @@ function tunnel(proxy: string, host: string, port: number, timeoutMs: number): P
  */
 export async function nodeProbe(o: NodeProbeOptions): Promise<NodeVerdict> {
   const trust = nodeTrustDescription()
-  const fail = (e: Error & { code?: string }): NodeVerdict => ({ trusted: false, trust, error: { code: e.code ?? 'ERR_UNEXPECTED', message: e.message } })
+  const fail = (e: Error & { code?: string; proxyTls?: true }): NodeVerdict => ({ trusted: false, trust, error: { code: e.code ?? 'ERR_UNEXPECTED', message: e.message, ...(e.proxyTls ? { proxyTls: e.proxyTls } : {}) } })
   let socket: Duplex | undefined
   try {
     if (o.proxy) socket = await tunnel(o.proxy, o.host, o.port, o.timeoutMs)

@@ -4,7 +4,7 @@
  */
 import net from 'node:net'
 import { connect, ConnectOptions, TLSStream } from './stream'
-import { displayProxy, NO_PROXY_CONFIGURED, proxyFor, ProxyChoice, ProxySetting } from './proxy-env'
+import { desktopProxyHint, displayProxy, NO_PROXY_CONFIGURED, proxyFor, ProxyChoice, ProxySetting } from './proxy-env'
 import { certFromPem, PeerCertificate } from './cert'
 import { codeHint } from './hints'
 import { nodeProbe, NodeVerdict } from './node-probe'
@@ -44,7 +44,7 @@ export interface ProbeReport {
   chainSource?: string
   error?: { code: string; tlsCode?: string; message: string; hint?: string }
   /** The proxy the connection went through (password hidden) and why; absent when direct with no proxy configured. */
-  proxy?: { url?: string; source: ProxyChoice['source']; reason: string; os?: string }
+  proxy?: { url?: string; source: ProxyChoice['source']; reason: string; os?: string; /** why Node's side did not take ostls's proxy */ nodeDirect?: string; /** a desktop proxy setting ostls does not read (GNOME) */ hint?: string }
   /** The root the OS's verified chain ended at (its last certificate), as PEM for NODE_EXTRA_CA_CERTS. */
   root?: { subject: string; fingerprint256: string; pem: string }
   /** The same server through Node's own tls (its bundled roots and NODE_EXTRA_CA_CERTS). */
@@ -155,9 +155,21 @@ export async function probe(target: string, o: ProbeOptions = {}): Promise<Probe
     r.proxy = { source: choice.source, reason: choice.reason }
   } else if (choice.url || choice.reason !== NO_PROXY_CONFIGURED) {
     r.proxy = { ...(choice.url ? { url: displayProxy(choice.url) } : {}), source: choice.source, reason: choice.reason }
+  } else if (o.proxy === undefined || o.proxy === 'system') {
+    const hint = desktopProxyHint()
+    if (hint) r.proxy = { source: choice.source, reason: choice.reason, hint }
   }
   const first = await handshake({ ...base, rejectUnauthorized: !insecure })
   let shown = first.s
+  // proxy 'system': the URL the OS chose is known only to the C library; a
+  // connection that got that far says it (getProxyChoice().url).
+  let osProxy: string | undefined
+  const seeChoice = (s: TLSStream) => {
+    const os = s.getProxyChoice()
+    if (!r.proxy || choice?.source !== 'system' || !os) return
+    osProxy = os.url
+    r.proxy = { ...r.proxy, ...(os.url ? { url: displayProxy(os.url) } : {}), os: os.source, reason: os.reason }
+  }
   if (first.s) {
     const s = first.s
     r.totalMs = first.ms
@@ -170,8 +182,7 @@ export async function probe(target: string, o: ProbeOptions = {}): Promise<Probe
       : { ok: false, code: s.authorizationError ?? undefined, hint: codeHint(s.authorizationError ?? undefined) }
     r.chainSource = insecure ? 'unverified connection (--insecure)' : 'verified connection'
     // The OS's answer (static proxy, PAC, bypass list, ...) is known once connected.
-    const os = s.getProxyChoice()
-    if (r.proxy && choice.source === 'system' && os) r.proxy = { ...r.proxy, os: os.source, reason: os.reason }
+    seeChoice(s)
     r.ok = true
   } else {
     const e = first.err!
@@ -182,7 +193,10 @@ export async function probe(target: string, o: ProbeOptions = {}): Promise<Probe
       // The chain is what a person needs to see here (whose root is it?): fetch it once more, unverified, to show it.
       const again = await handshake({ ...base, rejectUnauthorized: false })
       shown = again.s
-      if (again.s) r.chainSource = 'second connection without verification, for display only'
+      if (again.s) {
+        r.chainSource = 'second connection without verification, for display only'
+        seeChoice(again.s)
+      }
     } else {
       r.error = { code, ...(e.tlsCode && e.tlsCode !== code ? { tlsCode: e.tlsCode } : {}), message: e.message, ...(hint ? { hint } : {}) }
     }
@@ -194,10 +208,11 @@ export async function probe(target: string, o: ProbeOptions = {}): Promise<Probe
     shown.destroy()
   }
   if (o.compareNode !== false) {
-    // 'system' is not a URL: the OS's own answer is known only inside the C
-    // library, so Node's side goes direct there (a proxy URL or the
-    // environment's is followed as ostls followed it).
-    r.node = await nodeProbe({ host, port, servername: o.servername, timeoutMs: base.handshakeTimeout!, proxy: choice.source === 'system' ? undefined : choice.url })
+    // Node takes the proxy ostls took: the URL or the environment's as given,
+    // for 'system' the one the OS chose (none when it said direct). When
+    // ostls never connected, the OS's choice is unknown and Node goes direct.
+    if (choice.source === 'system' && !shown && r.proxy) r.proxy.nodeDirect = "ostls did not connect, so the OS's proxy choice is unknown: Node's side went direct"
+    r.node = await nodeProbe({ host, port, servername: o.servername, timeoutMs: base.handshakeTimeout!, proxy: choice.source === 'system' ? osProxy : choice.url })
     const connected = !r.error
     r.verdict = verdict({ connected, trusted: connected && r.verification.ok, code: r.verification.code, root: r.root, extraCa: r.extraCa }, r.node)
   }

@@ -44,6 +44,16 @@ export const SYSTEM_PROXY_OS = process.platform === 'win32' || process.platform 
 /** ProxyChoice.reason when the environment names no proxy at all. */
 export const NO_PROXY_CONFIGURED = 'no https_proxy, HTTPS_PROXY, all_proxy or ALL_PROXY in the environment'
 
+/**
+ * Linux on a GNOME desktop, no proxy variable set: GNOME's own proxy setting
+ * (Settings > Network > Network Proxy) may name one that ostls does not read
+ * (README, Proxies: no cheap non-blocking way to read dconf). undefined elsewhere.
+ */
+export function desktopProxyHint(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string | undefined {
+  if (platform !== 'linux' || !/\bGNOME\b/i.test(env.XDG_CURRENT_DESKTOP ?? '') || firstSet(env, HTTPS_VARS)) return undefined
+  return "GNOME's proxy settings are not read on Linux; if `gsettings get org.gnome.system.proxy mode` is not 'none', export HTTPS_PROXY with that proxy (curl and Node read it too)"
+}
+
 const HTTPS_VARS = ['https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY']
 const NO_PROXY_VARS = ['no_proxy', 'NO_PROXY']
 

@@ -213,7 +213,7 @@ export class TLSStream extends Duplex {
   #signal?: AbortSignal
   #onAbort?: () => void
   #sessionReused = false
-  #proxyChoice: { source: string; reason: string } | undefined
+  #proxyChoice: ProxyChoiceInfo | undefined
   #protocol: string | null = null
   #cipher: { name: string; standardName: string; version: string } | null = null
   #peerChainPem: string | null = null
@@ -377,7 +377,10 @@ export class TLSStream extends Duplex {
       this.localAddress = localAddress || undefined
       this.localPort = Number(localPort) || undefined
       const source = conn.info('proxy_source')
-      if (source) this.#proxyChoice = { source, reason: conn.info('proxy_reason') }
+      if (source) {
+        const url = conn.info('proxy_url')
+        this.#proxyChoice = { source, reason: conn.info('proxy_reason'), ...(url ? { url } : {}) }
+      }
     } catch (e) {
       this.destroy(e as Error)
       return
@@ -678,10 +681,10 @@ export class TLSStream extends Duplex {
   /**
    * How the `proxy` option was resolved, once connected: source "option" (a
    * URL), or for 'system' the OS's answer — "static", "pac", "wpad",
-   * "bypass", "direct", "none" — with the reason in words. undefined without
-   * the option.
+   * "bypass", "direct", "none" — with the reason in words, and the URL the OS
+   * chose. undefined without the option.
    */
-  getProxyChoice(): { source: string; reason: string } | undefined {
+  getProxyChoice(): ProxyChoiceInfo | undefined {
     return this.#proxyChoice
   }
 
@@ -722,6 +725,16 @@ export class TLSStream extends Duplex {
   isSessionReused(): boolean {
     return this.#sessionReused
   }
+}
+
+/** TLSStream#getProxyChoice(): how the `proxy` option was resolved. */
+export interface ProxyChoiceInfo {
+  /** "option", or for 'system': "static", "pac", "wpad", "bypass", "direct", "none", "engine". */
+  source: string
+  /** The same in words. */
+  reason: string
+  /** For 'system': the proxy URL the OS chose (no user:password); absent when direct or for a URL option. */
+  url?: string
 }
 
 export interface CipherInfo {

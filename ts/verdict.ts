@@ -43,6 +43,9 @@ export function verdict(os: OsSide, node: NodeVerdict): Verdict {
   const osText = !os.connected ? 'no handshake' : os.trusted ? `trusted${os.root ? ` (root '${cn(os.root.subject)}' from ${where})` : ''}` : os.code ?? 'not trusted'
   const summary = `Node: ${nodeText} · OS: ${osText}`
   const extra = Boolean(process.env.NODE_EXTRA_CA_CERTS)
+  if (os.connected && node.error?.proxyTls) {
+    return { kind: 'unknown', summary, means: `no comparison: Node's own trust refused the https:// proxy's certificate (${node.error.code}), so Node never reached this server; ostls verified the proxy with the OS's trust` }
+  }
   if (!os.connected || node.error) {
     return { kind: 'unknown', summary, means: `no comparison: ${!os.connected ? 'ostls' : 'Node'} could not complete a handshake with this server (see above)` }
   }

@@ -31,6 +31,7 @@ struct conn_proxy {
     int tunnel_up;             /* the proxy said 2xx: the engine owns the socket now */
     tls_conn *inner;           /* https:// proxy: the TLS connection to the proxy, else NULL */
     int inner_up;              /* its handshake is done */
+    char *os_url;              /* proxy "system": the URL the OS named, without user:password; else NULL */
 };
 
 /* ------------------------------------------------------------ URL parsing */
@@ -391,6 +392,25 @@ void proxy_inner_close(tls_conn *c)
         tls_close(c->proxy->inner, NULL, NULL);
 }
 
+/* A copy of url without "user:password@", so that it can be shown and
+ * handed to the host (tls_info "proxy_url"); NULL when out of memory. */
+static char *url_without_userinfo(const char *url)
+{
+    char *copy = strdup(url);
+    if (!copy)
+        return NULL;
+    char *authority = strstr(copy, "://");
+    authority = authority ? authority + 3 : copy;
+    size_t len = strcspn(authority, "/?#");
+    char *at = NULL;
+    for (char *q = authority; q < authority + len; q++)
+        if (*q == '@')
+            at = q;
+    if (at)
+        memmove(authority, at + 1, strlen(at + 1) + 1);
+    return copy;
+}
+
 /* Tunnel through url. from_os: the URL came from the OS's settings, not
  * from the caller, so a URL ostls cannot use is the proxy's failure. */
 static int tunnel_start(tls_conn *c, const char *url, int from_os)
@@ -410,6 +430,8 @@ static int tunnel_start(tls_conn *c, const char *url, int from_os)
         c->proxy->port = u.port;
         snprintf(c->proxy->label, sizeof c->proxy->label, "proxy %s", u.host);
     }
+    if (ok && from_os)
+        ok = (c->proxy->os_url = url_without_userinfo(url)) != NULL;
     int tls = u.tls;
     memset(&u, 0, sizeof u);
     if (!ok)
@@ -695,6 +717,11 @@ const char *proxy_label(tls_conn *c)
     return c->proxy ? "proxy " : "";
 }
 
+const char *proxy_os_url(tls_conn *c)
+{
+    return c->proxy && c->proxy->os_url ? c->proxy->os_url : "";
+}
+
 void proxy_free(tls_conn *c)
 {
     sysproxy_release(c->proxy_lookup);
@@ -709,6 +736,7 @@ void proxy_free(tls_conn *c)
         memset(c->proxy->request, 0, c->proxy->request_len);
         free(c->proxy->request);
     }
+    free(c->proxy->os_url);
     free(c->proxy);
     c->proxy = NULL;
 }

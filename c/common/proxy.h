@@ -54,6 +54,11 @@ const char *proxy_target_host(tls_conn *c);
 int proxy_target_port(tls_conn *c);
 const char *proxy_label(tls_conn *c);
 
+/* Option proxy "system": the proxy URL the OS chose and the connection
+ * tunnels through, without user:password (tls_info "proxy_url"); "" when it
+ * goes direct or the proxy came from the option itself. */
+const char *proxy_os_url(tls_conn *c);
+
 /* 1 while the CONNECT tunnel is still being made. */
 int proxy_pending(tls_conn *c);
 

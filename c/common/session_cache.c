@@ -3,6 +3,7 @@
 #include "sock.h"   /* before conn.h: the socket headers it assumes */
 #include "session_cache.h"
 
+#include "lock.h"
 #include "sha256.h"
 
 #include <stdint.h>
@@ -11,17 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#ifdef _WIN32
-#  include <windows.h>
-static SRWLOCK cache_lock = SRWLOCK_INIT;
-static int lock_try(void) { return TryAcquireSRWLockExclusive(&cache_lock) != 0; }
-static void lock_release(void) { ReleaseSRWLockExclusive(&cache_lock); }
-#else
-#  include <pthread.h>
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static int lock_try(void) { return pthread_mutex_trylock(&cache_lock) == 0; }
-static void lock_release(void) { pthread_mutex_unlock(&cache_lock); }
-#endif
+static ostls_lock cache_lock = OSTLS_LOCK_INIT;
 
 struct entry {
     unsigned char key[SHA256_LEN];
@@ -139,7 +130,7 @@ int session_cache_get(const tls_conn *c, const struct session_blob_ops *ops, voi
     char *old_msg = NULL;
     int found = 0;
     *blob = NULL;
-    if (!c->session_key_ready || !lock_try())
+    if (!c->session_key_ready || !lock_try(&cache_lock))
         return 0;
     struct entry *e = find(c->session_key);
     if (e && (e->ops != ops || e->expires <= time(NULL))) {
@@ -150,7 +141,7 @@ int session_cache_get(const tls_conn *c, const struct session_blob_ops *ops, voi
         snprintf(verify_message, msgcap, "%s", e->verify_message ? e->verify_message : "");
         found = 1;
     }
-    lock_release();
+    lock_give(&cache_lock);
     drop(old, old_ops, old_msg);
     return found;
 }
@@ -162,7 +153,7 @@ void session_cache_put(const tls_conn *c, const struct session_blob_ops *ops, vo
     const struct session_blob_ops *old_ops = NULL;
     char *old_msg = NULL;
     char *msg = verify_message ? strdup(verify_message) : NULL;
-    if (!c->session_key_ready || lifetime <= 0 || !lock_try()) {
+    if (!c->session_key_ready || lifetime <= 0 || !lock_try(&cache_lock)) {
         drop(blob, ops, msg);
         return;
     }
@@ -183,7 +174,7 @@ void session_cache_put(const tls_conn *c, const struct session_blob_ops *ops, vo
     e->last_used = ++use_clock;
     e->verify_code = verify_code;
     e->verify_message = msg;
-    lock_release();
+    lock_give(&cache_lock);
     drop(old, old_ops, old_msg);
 }
 
@@ -192,11 +183,11 @@ void session_cache_forget(const tls_conn *c)
     void *old = NULL;
     const struct session_blob_ops *old_ops = NULL;
     char *old_msg = NULL;
-    if (!c->session_key_ready || !lock_try())
+    if (!c->session_key_ready || !lock_try(&cache_lock))
         return;
     struct entry *e = find(c->session_key);
     if (e)
         entry_take(e, &old, &old_ops, &old_msg);
-    lock_release();
+    lock_give(&cache_lock);
     drop(old, old_ops, old_msg);
 }

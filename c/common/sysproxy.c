@@ -4,23 +4,14 @@
 #include "race.h"
 #include "resolve.h"
 #include "sysproxy.h"
+#include "lock.h"   /* after the socket headers: it includes <windows.h> on Windows */
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#ifdef _WIN32
-#  include <windows.h>
-static SRWLOCK lock = SRWLOCK_INIT;
-static void lock_take(void) { AcquireSRWLockExclusive(&lock); }
-static void lock_give(void) { ReleaseSRWLockExclusive(&lock); }
-#else
-#  include <pthread.h>
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static void lock_take(void) { pthread_mutex_lock(&lock); }
-static void lock_give(void) { pthread_mutex_unlock(&lock); }
-#endif
+static ostls_lock lock = OSTLS_LOCK_INIT;
 
 /* ------------------------------------------------------------- the cache */
 
@@ -96,9 +87,9 @@ struct sysproxy_query {
 
 static void lookup_unref(struct lookup *w)
 {
-    lock_take();
+    lock_take(&lock);
     int last = --w->refs == 0;
-    lock_give();
+    lock_give(&lock);
     if (last)
         free(w);
 }
@@ -109,10 +100,10 @@ static void run_lookup(void *arg)
     struct sysproxy_answer a;
     memset(&a, 0, sizeof a);
     sysproxy_os_lookup(w->host, w->port, &a);
-    lock_take();
+    lock_take(&lock);
     w->answer = a;
     cache_put(w->host, w->port, &a);
-    lock_give();
+    lock_give(&lock);
     lookup_unref(w);
 }
 
@@ -123,9 +114,9 @@ int sysproxy_start(const char *host, int port, sysproxy_query **out, int *os_err
         *os_error = 0;   /* out of memory */
         return 0;
     }
-    lock_take();
+    lock_take(&lock);
     q->answered = cache_get(host, port, &q->answer);
-    lock_give();
+    lock_give(&lock);
     if (q->answered) {
         *out = q;
         return 1;
@@ -162,9 +153,9 @@ int sysproxy_finished(sysproxy_query *q, struct sysproxy_answer *out)
         int gai_error, os_error;
         if (!resolve_finished(q->job, &none, &gai_error, &os_error))
             return 0;
-        lock_take();
+        lock_take(&lock);
         q->answer = q->work->answer;
-        lock_give();
+        lock_give(&lock);
         q->answered = 1;
     }
     *out = q->answer;

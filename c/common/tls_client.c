@@ -1164,6 +1164,8 @@ TLS_API int tls_info(tls_conn *c, const char *key, const char **value,
         strbuf_puts(sb, c->proxy_source);
     else if (strcmp(key, "proxy_reason") == 0)
         strbuf_puts(sb, c->proxy_reason);
+    else if (strcmp(key, "proxy_url") == 0)
+        strbuf_puts(sb, proxy_os_url(c));
     else if (!c->session) {
         if (!conn_info_is_backend_key(key))
             return fail_call(c, err, errmsg, TLS_INVALID_ARGUMENT, "unknown info key \"%.100s\"", key);

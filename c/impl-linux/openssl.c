@@ -11,6 +11,7 @@
 #include "../common/engine.h"
 #include "../common/records.h"
 #include "../common/session_cache.h"
+#include "../common/trust_cache.h"
 #include "../common/verify.h"
 #include "ossl_api.h"
 #include "ossl_identity.h"
@@ -26,8 +27,6 @@
 /* PEM_R_NO_START_LINE: "no more certificates" when reading a PEM bundle. */
 #define OSSL_ERR_LIB_PEM 9
 #define OSSL_PEM_R_NO_START_LINE 108
-
-#define CA_CACHE_SIZE 8
 
 /* The largest certificate chain (Certificate message) accepted, against
  * OpenSSL's default of 100 KB: certificates with thousands of names exist
@@ -712,78 +711,6 @@ static SSL_CTX *new_client_ctx(int default_paths)
     return ctx;
 }
 
-/* Contexts trusting "OS store + these PEM anchors", keyed by the PEM text.
- * The lock is only ever tried: on contention the caller builds its own
- * context, so no tls_* call waits for another thread. */
-static struct ca_context {
-    char *pem;
-    SSL_CTX *ctx;
-    unsigned long last_used;
-} ca_cache[CA_CACHE_SIZE];
-static unsigned long ca_clock;
-static pthread_mutex_t ca_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static SSL_CTX *ca_cache_find(const char *pem)
-{
-    SSL_CTX *found = NULL;
-    if (pthread_mutex_trylock(&ca_lock) != 0)
-        return NULL;
-    for (int i = 0; i < CA_CACHE_SIZE; i++)
-        if (ca_cache[i].pem && strcmp(ca_cache[i].pem, pem) == 0) {
-            found = ca_cache[i].ctx;
-            ossl.SSL_CTX_up_ref(found);
-            ca_cache[i].last_used = ++ca_clock;
-            break;
-        }
-    pthread_mutex_unlock(&ca_lock);
-    return found;
-}
-
-/* wait: a worker thread may wait for the lock; the host's thread only tries. */
-/* 1 when a context for pem is cached (0 also when the lock is busy). */
-static int ca_cache_contains(const char *pem)
-{
-    int found = 0;
-    if (pthread_mutex_trylock(&ca_lock) != 0)
-        return 0;
-    for (int i = 0; i < CA_CACHE_SIZE && !found; i++)
-        found = ca_cache[i].pem && strcmp(ca_cache[i].pem, pem) == 0;
-    pthread_mutex_unlock(&ca_lock);
-    return found;
-}
-
-static void ca_cache_add(const char *pem, SSL_CTX *ctx, int wait)
-{
-    char *key = strdup(pem);
-    if (!key)
-        return;
-    if ((wait ? pthread_mutex_lock(&ca_lock) : pthread_mutex_trylock(&ca_lock)) != 0) {
-        free(key);
-        return;
-    }
-    int slot = 0;
-    for (int i = 0; i < CA_CACHE_SIZE; i++) {
-        if (ca_cache[i].pem && strcmp(ca_cache[i].pem, pem) == 0) {
-            slot = -1;   /* another thread got there first */
-            break;
-        }
-        if (!ca_cache[i].pem || ca_cache[i].last_used < ca_cache[slot].last_used)
-            slot = i;
-        if (!ca_cache[i].pem)
-            break;
-    }
-    if (slot >= 0) {
-        free(ca_cache[slot].pem);
-        if (ca_cache[slot].ctx)
-            ossl.SSL_CTX_free(ca_cache[slot].ctx);   /* live SSLs keep their own ref */
-        ossl.SSL_CTX_up_ref(ctx);
-        ca_cache[slot] = (struct ca_context){ key, ctx, ++ca_clock };
-        key = NULL;
-    }
-    pthread_mutex_unlock(&ca_lock);
-    free(key);
-}
-
 /* 1 when every certificate in pem was added to ctx's store; else 0 with
  * why filled. Needs no connection: it also runs on trust_prepare's thread. */
 static int add_anchors(SSL_CTX *ctx, const char *pem, char *why, size_t whycap)
@@ -867,20 +794,32 @@ static SSL_CTX *build_anchor_ctx(const char *pem, int *invalid, char *why, size_
     return ctx;
 }
 
-static SSL_CTX *ctx_with_anchors(tls_conn *c)
+/* Contexts trusting "OS store + these PEM anchors", shared through c/common's
+ * trust cache (built on its worker by trust_prepare). */
+static void *build_anchor_object(const char *pem, int *invalid, char *why, size_t whycap)
 {
-    SSL_CTX *ctx = ca_cache_find(c->opts.ca);
-    if (ctx)
-        return ctx;
+    SSL_CTX *ctx = build_anchor_ctx(pem, invalid, why, whycap);
+    ossl.ERR_clear_error();
+    return ctx;
+}
+
+static void release_anchor_object(void *ctx)
+{
+    ossl.SSL_CTX_free(ctx);   /* live SSLs keep their own reference */
+}
+
+static const struct trust_cache_ops anchor_ops = { build_anchor_object, release_anchor_object };
+static struct trust_cache ca_cache = TRUST_CACHE_INIT(&anchor_ops);
+
+/* A counted reference to the context for c's `ca`, or NULL after conn_fail. */
+static struct trust_ref *ctx_with_anchors(tls_conn *c)
+{
     char why[TLS_MSG_MAX / 2];
     int invalid;
-    ctx = build_anchor_ctx(c->opts.ca, &invalid, why, sizeof why);
-    if (!ctx) {
+    struct trust_ref *ref = trust_cache_get(&ca_cache, c->opts.ca, &invalid, why, sizeof why);
+    if (!ref)
         conn_fail(c, invalid ? TLS_INVALID_ARGUMENT : TLS_OUT_OF_MEMORY, "%s", why);
-        return NULL;
-    }
-    ca_cache_add(c->opts.ca, ctx, 0);
-    return ctx;
+    return ref;
 }
 
 /* The OS trust store is read and parsed once per process: 20-60 ms of file
@@ -912,7 +851,7 @@ static int openssl_trust_ready(const struct tls_options *o)
 {
     if (!atomic_load_explicit(&default_ctx_ready, memory_order_acquire))
         return 0;
-    return !o->ca || ca_cache_contains(o->ca);
+    return !o->ca || trust_cache_contains(&ca_cache, o->ca);
 }
 
 /* engine.trust_prepare, on a worker thread: what session_new will need,
@@ -924,15 +863,7 @@ static void openssl_trust_prepare(const char *ca)
         shared_default_ctx();
         return;
     }
-    if (ca_cache_contains(ca))
-        return;
-    char why[256];
-    int invalid;
-    SSL_CTX *ctx = build_anchor_ctx(ca, &invalid, why, sizeof why);
-    if (ctx) {
-        ca_cache_add(ca, ctx, 1);
-        ossl.SSL_CTX_free(ctx);
-    }
+    trust_cache_prepare(&ca_cache, ca);
     ossl.ERR_clear_error();
 }
 
@@ -1070,17 +1001,18 @@ static int openssl_session_new(tls_conn *c)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
     c->session = s;
     session_key_prepare(c);   /* before opts.ca is freed below */
-    int own_ref = c->opts.ca != NULL;   /* the cache handed out a reference */
-    SSL_CTX *ctx = own_ref ? ctx_with_anchors(c) : shared_default_ctx();
+    struct trust_ref *ref = NULL;   /* with option ca: the cache's counted context */
+    if (c->opts.ca && !(ref = ctx_with_anchors(c)))
+        return 0;
+    SSL_CTX *ctx = ref ? ref->object : shared_default_ctx();
     if (!ctx)
-        return own_ref ? 0 : conn_fail(c, TLS_OUT_OF_MEMORY, "could not create an OpenSSL context");
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "could not create an OpenSSL context");
     /* The PEM only chose the context, and options are final now: an open
      * connection need not carry its own copy (0.7+ KiB each, idle or not). */
     free(c->opts.ca);
     c->opts.ca = NULL;
     s->ssl = ossl.SSL_new(ctx);
-    if (own_ref)
-        ossl.SSL_CTX_free(ctx);   /* the SSL holds its own reference */
+    trust_cache_put(&ca_cache, ref);   /* the SSL holds its own reference */
     BIO *bio = s->ssl ? ossl.BIO_new(socket_bio_method) : NULL;
     if (!bio)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");

@@ -37,7 +37,7 @@
 
 struct s2n_session {
     struct s2n_connection *sc;
-    struct ca_config *ca_config;     /* with option ca (a counted reference); else a shared one */
+    struct trust_ref *ca_config;     /* with option ca (a counted reference); else a shared one */
     tls_conn *c;
     int handshake_done;
     int name_matched;                /* the host callback accepted a name */

@@ -113,7 +113,7 @@ struct s2n_api {
 #define POLICY_TLS13   "20250414"        /* TLS 1.3 only */
 
 struct tls_options;
-struct ca_config;
+struct trust_ref;
 
 extern struct s2n_api s2n;
 extern char s2n_library_path[PATH_MAX];       /* the file libs2n was loaded from */
@@ -132,10 +132,10 @@ int s2n_cfg_init(void);
 /* The config a connection with options o uses: the non-verifying one, the
  * shared verifying one, or (option ca) a cached one that *ref then holds a
  * counted reference to. NULL with why filled, *invalid set when ca is bad. */
-struct s2n_config *s2n_cfg_for(const struct tls_options *o, struct ca_config **ref, int *invalid,
+struct s2n_config *s2n_cfg_for(const struct tls_options *o, struct trust_ref **ref, int *invalid,
                                char *why, size_t cap);
 /* Lets go of a reference from s2n_cfg_for (NULL is fine); after the connection that used it. */
-void s2n_cfg_release(struct ca_config *cc);
+void s2n_cfg_release(struct trust_ref *ref);
 /* The engine table's trust_ready / trust_prepare (engine.h). */
 int s2n_cfg_trust_ready(const struct tls_options *o);
 void s2n_cfg_trust_prepare(const char *ca);

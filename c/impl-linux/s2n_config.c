@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "../common/options.h"
+#include "../common/trust_cache.h"
 #include "s2n_api.h"
 #include "s2n_resume.h"
 #include "trust_paths.h"
@@ -87,123 +88,38 @@ static struct s2n_config *shared_verify_config(void)
 }
 
 /* A config for a `ca` (the system store read again, plus those anchors) is
- * shared by every connection naming the same PEM and kept for the next few:
- * counted, freed when the cache and its last connection let go. The lock is
- * only tried on the host's thread, so no call waits for the worker. */
-struct ca_config {
-    struct s2n_config *cfg;
-    int refs;
-};
-#define CA_CONFIGS 8
-static struct {
-    char *pem;
-    struct ca_config *shared;
-    unsigned long used;
-} ca_cache[CA_CONFIGS];
-static unsigned long ca_clock;
-static pthread_mutex_t ca_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void ca_config_release_locked(struct ca_config *cc)
-{
-    if (cc && --cc->refs == 0) {
-        s2n.s2n_config_free(cc->cfg);
-        free(cc);
-    }
-}
-
-/* A counted reference to the cached config for pem, or NULL. */
-static struct ca_config *ca_config_find(const char *pem, int wait)
-{
-    struct ca_config *found = NULL;
-    if ((wait ? pthread_mutex_lock(&ca_lock) : pthread_mutex_trylock(&ca_lock)) != 0)
-        return NULL;
-    for (int i = 0; i < CA_CONFIGS && !found; i++)
-        if (ca_cache[i].pem && strcmp(ca_cache[i].pem, pem) == 0) {
-            found = ca_cache[i].shared;
-            found->refs++;
-            ca_cache[i].used = ++ca_clock;
-        }
-    pthread_mutex_unlock(&ca_lock);
-    return found;
-}
-
-/* Builds a config for pem; NULL with why filled. The caller holds the one reference. */
-static struct ca_config *ca_config_build(const char *pem, int *invalid, char *why, size_t cap)
+ * shared by every connection naming the same PEM and kept for the next few,
+ * through c/common's trust cache: counted, freed when the cache and its last
+ * connection let go. */
+static void *ca_config_build(const char *pem, int *invalid, char *why, size_t cap)
 {
     *invalid = 0;
-    struct ca_config *cc = calloc(1, sizeof *cc);
-    if (cc && shared_verify_config())
-        cc->cfg = new_config(1);
-    if (!cc || !cc->cfg) {
-        free(cc);
+    struct s2n_config *cfg = shared_verify_config() ? new_config(1) : NULL;
+    if (!cfg) {
         snprintf(why, cap, "could not create an s2n configuration");
         return NULL;
     }
-    cc->refs = 1;
-    if (s2n.s2n_config_add_pem_to_trust_store(cc->cfg, pem) < 0) {
+    if (s2n.s2n_config_add_pem_to_trust_store(cfg, pem) < 0) {
         *invalid = 1;
         snprintf(why, cap, "option ca could not be used: %s (%s)", s2n.s2n_strerror(s2n_err(), "EN"),
                  s2n.s2n_strerror_name(s2n_err()));
-        s2n.s2n_config_free(cc->cfg);
-        free(cc);
+        s2n.s2n_config_free(cfg);
         return NULL;
     }
-    return cc;
+    return cfg;
 }
 
-/* The cache takes its own reference to cc (the least recently used entry
- * makes room). */
-static void ca_config_add(const char *pem, struct ca_config *cc, int wait)
+static void ca_config_free(void *cfg)
 {
-    char *key = strdup(pem);
-    if (!key || (wait ? pthread_mutex_lock(&ca_lock) : pthread_mutex_trylock(&ca_lock)) != 0) {
-        free(key);
-        return;
-    }
-    int slot = 0;
-    for (int i = 0; i < CA_CONFIGS; i++) {
-        if (ca_cache[i].pem && strcmp(ca_cache[i].pem, pem) == 0) {
-            slot = -1;   /* another thread got there first */
-            break;
-        }
-        if (!ca_cache[i].pem || ca_cache[i].used < ca_cache[slot].used)
-            slot = i;
-        if (!ca_cache[i].pem)
-            break;
-    }
-    if (slot >= 0) {
-        free(ca_cache[slot].pem);
-        ca_config_release_locked(ca_cache[slot].shared);
-        cc->refs++;
-        ca_cache[slot].pem = key;
-        ca_cache[slot].shared = cc;
-        ca_cache[slot].used = ++ca_clock;
-        key = NULL;
-    }
-    pthread_mutex_unlock(&ca_lock);
-    free(key);
+    s2n.s2n_config_free(cfg);
 }
 
-void s2n_cfg_release(struct ca_config *cc)
-{
-    if (!cc)
-        return;
-    pthread_mutex_lock(&ca_lock);   /* held only for list updates: never long */
-    ca_config_release_locked(cc);
-    pthread_mutex_unlock(&ca_lock);
-}
+static const struct trust_cache_ops ca_config_ops = { ca_config_build, ca_config_free };
+static struct trust_cache ca_cache = TRUST_CACHE_INIT(&ca_config_ops);
 
-/* 1 when the cache holds a config for pem; never waits for the lock (then 0:
- * the caller runs trust_prepare first, which finds it). */
-static int ca_config_cached(const char *pem)
+void s2n_cfg_release(struct trust_ref *ref)
 {
-    int found = 0;
-    if (pthread_mutex_trylock(&ca_lock) != 0)
-        return 0;
-    for (int i = 0; i < CA_CONFIGS && !found; i++)
-        found = ca_cache[i].pem && strcmp(ca_cache[i].pem, pem) == 0;
-    pthread_mutex_unlock(&ca_lock);
-    return found;
+    trust_cache_put(&ca_cache, ref);
 }
 
 int s2n_cfg_trust_ready(const struct tls_options *o)
@@ -212,39 +128,26 @@ int s2n_cfg_trust_ready(const struct tls_options *o)
         return 1;
     if (!atomic_load_explicit(&verify_ready, memory_order_acquire))
         return 0;
-    return !o->ca || ca_config_cached(o->ca);
+    return !o->ca || trust_cache_contains(&ca_cache, o->ca);
 }
 
 void s2n_cfg_trust_prepare(const char *ca)
 {
     shared_verify_config();
-    if (!ca)
-        return;
-    struct ca_config *cc = ca_config_find(ca, 1);
-    if (!cc) {
-        char why[256];
-        int invalid;
-        cc = ca_config_build(ca, &invalid, why, sizeof why);
-        if (cc)
-            ca_config_add(ca, cc, 1);
-    }
-    s2n_cfg_release(cc);   /* the cache keeps it */
+    if (ca)
+        trust_cache_prepare(&ca_cache, ca);
 }
 
-struct s2n_config *s2n_cfg_for(const struct tls_options *o, struct ca_config **ref, int *invalid,
+struct s2n_config *s2n_cfg_for(const struct tls_options *o, struct trust_ref **ref, int *invalid,
                                char *why, size_t cap)
 {
     struct s2n_config *cfg = o->verify_peer ? shared_verify_config() : config_noverify;
     *invalid = 0;
     if (o->verify_peer && o->ca) {
-        *ref = ca_config_find(o->ca, 0);
-        if (!*ref) {
-            *ref = ca_config_build(o->ca, invalid, why, cap);
-            if (!*ref)
-                return NULL;
-            ca_config_add(o->ca, *ref, 0);
-        }
-        cfg = (*ref)->cfg;
+        *ref = trust_cache_get(&ca_cache, o->ca, invalid, why, cap);
+        if (!*ref)
+            return NULL;
+        cfg = (*ref)->object;
     }
     if (!cfg)
         snprintf(why, cap, "could not create an s2n configuration");

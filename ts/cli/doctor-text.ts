@@ -34,6 +34,7 @@ function probeLines(p: ProbeReport, c: Palette): string[] {
   if (p.insecure) lines.push(row(c.warn('WARNING'), '--insecure: the connection is made whatever verification says'))
   if (p.proxy?.source === 'system') lines.push(row('proxy', `${p.proxy.reason} (from the OS proxy settings${p.proxy.os ? `: ${p.proxy.os}` : ''})`))
   else if (p.proxy) lines.push(row('proxy', p.proxy.url ? `via proxy ${p.proxy.url} (from ${p.proxy.source === 'env' ? `the environment, ${p.proxy.reason}` : p.proxy.reason})` : `direct (${p.proxy.reason})`))
+  if (p.proxy?.hint) lines.push(sub('hint', p.proxy.hint))
   if (p.error) {
     lines.push(row(c.bad('FAILED'), `${p.error.code}${p.error.tlsCode ? ` (${p.error.tlsCode})` : ''}: ${p.error.message}`))
     if (p.error.hint) lines.push(sub('means', p.error.hint))
@@ -69,7 +70,9 @@ function verdictLines(p: ProbeReport, c: Palette): string[] {
   if (!p.node || !p.verdict) return []
   const n = p.node
   const result = n.error ? `no handshake: ${n.error.code}: ${n.error.message}` : n.trusted ? c.ok('trusted') : n.code ?? 'not trusted'
-  const lines = [row('node', `${result} (Node's own tls: ${n.trust})`), row('verdict', p.verdict.summary), sub('means', p.verdict.means)]
+  const lines = [row('node', `${result} (Node's own tls: ${n.trust})`)]
+  if (p.proxy?.nodeDirect) lines.push(sub('proxy', p.proxy.nodeDirect))
+  lines.push(row('verdict', p.verdict.summary), sub('means', p.verdict.means))
   if (p.root) lines.push(row('root', `${p.root.subject} (sha256 ${p.root.fingerprint256}): the root the OS chain ended at`))
   return lines
 }
