@@ -3,8 +3,9 @@
 # mingw-w64 into a test program in which secur32's entry points are
 # test/sspi/standin.c, a scripted SSPI that replays documented Windows 11
 # behaviour (SEC_I_RENEGOTIATE for TLS 1.3 tickets, SECBUFFER_EXTRA, split and
-# coalesced records, SEC_I_CONTEXT_EXPIRED, SEC_I_INCOMPLETE_CREDENTIALS, a
-# renegotiation with another certificate), and test/sspi/os.c says "Windows
+# coalesced records, SEC_I_CONTEXT_EXPIRED, SEC_I_INCOMPLETE_CREDENTIALS with
+# the server's CA list for clientCertificate 'auto', a renegotiation with
+# another certificate), and test/sspi/os.c says "Windows
 # 11, not Wine". The driver (test/sspi/driver.c) prints TAP; it runs under
 # Wine (wine64), whose crypt32 and Winsock are used as they are.
 # Exit status: 0 when every test passed.
