@@ -3,8 +3,9 @@
 # mingw-w64 into a test program in which secur32's entry points are
 # test/sspi/standin.c, a scripted SSPI that replays documented Windows 11
 # behaviour (SEC_I_RENEGOTIATE for TLS 1.3 tickets, SECBUFFER_EXTRA, split and
-# coalesced records, SEC_I_CONTEXT_EXPIRED, SEC_I_INCOMPLETE_CREDENTIALS, a
-# renegotiation with another certificate), and test/sspi/os.c says "Windows
+# coalesced records, SEC_I_CONTEXT_EXPIRED, SEC_I_INCOMPLETE_CREDENTIALS with
+# the server's CA list for clientCertificate 'auto', a renegotiation with
+# another certificate), and test/sspi/os.c says "Windows
 # 11, not Wine". The driver (test/sspi/driver.c) prints TAP; it runs under
 # Wine (wine64), whose crypt32 and Winsock are used as they are.
 # Exit status: 0 when every test passed.
@@ -25,7 +26,7 @@ sources=$(node scripts/sources.js win | tr ' ' '\n' | grep -v '^c/impl-win/schan
 # _NO_KSECDD_IMPORT_: the SSPI calls bind to the stand-in, not to __imp_ pointers into secur32.
 "$CC" -std=c11 -O1 -g -Wall -Wextra -Werror=implicit-function-declaration \
   -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 -DUNICODE -D_UNICODE -D_NO_KSECDD_IMPORT_ -Ic \
-  -o "$out/standin.exe" $sources test/sspi/standin.c test/sspi/os.c test/sspi/driver.c \
+  -o "$out/standin.exe" $sources test/sspi/standin.c test/sspi/os.c test/sspi/identities.c test/sspi/driver.c \
   -static -Wl,--no-undefined -lcrypt32 -lws2_32 -lwinhttp
 if x86_64-w64-mingw32-objdump -p "$out/standin.exe" | grep -qi 'DLL Name: secur32'; then
   echo "Bail out! the test build still imports secur32.dll"; exit 1
@@ -37,6 +38,29 @@ for i in 0 1; do
     -keyout /dev/null -out "$out/standin$i.der" 2>/dev/null
   [ -f "$out/standin$i.pem" ] || openssl x509 -inform DER -in "$out/standin$i.der" -out "$out/standin$i.pem"
 done
+
+# clientCertificate 'auto': CAs A, B and C; identities A and B (client-auth
+# RSA keys, issued by A and B) as PKCS#12 files that the driver imports into
+# the prefix's CurrentUser\My (test/sspi/identities.c). C issues none.
+auto=$out/auto
+if [ ! -f "$auto/idB.pfx" ]; then
+  mkdir -p "$auto"
+  for n in A B C; do
+    openssl req -x509 -newkey rsa:2048 -nodes -subj "/O=ostls standin/CN=standin auto CA $n" -days 3650 \
+      -addext basicConstraints=critical,CA:true -keyout "$auto/ca$n.key" -out "$auto/ca$n.pem" 2>/dev/null
+    openssl x509 -in "$auto/ca$n.pem" -outform DER -out "$auto/ca$n.der"
+  done
+  printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n' >"$auto/client.ext"
+  for n in A B; do
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=standin identity $n" -keyout "$auto/id$n.key" \
+      -out "$auto/id$n.csr" 2>/dev/null
+    openssl x509 -req -in "$auto/id$n.csr" -CA "$auto/ca$n.pem" -CAkey "$auto/ca$n.key" -set_serial "0x1$n" \
+      -days 3650 -extfile "$auto/client.ext" -out "$auto/id$n.pem" 2>/dev/null
+    # 3DES/SHA-1 as test/helpers/pki.ts: what Wine's PFXImportCertStore reads.
+    openssl pkcs12 -export -in "$auto/id$n.pem" -inkey "$auto/id$n.key" -keypbe PBE-SHA1-3DES \
+      -certpbe PBE-SHA1-3DES -macalg sha1 -passout pass:standin -out "$auto/id$n.pfx"
+  done
+fi
 
 export WINEPREFIX=$PWD/$out/prefix WINEDEBUG=-all WINEDLLOVERRIDES='mscoree,mshtml='
 unset DISPLAY

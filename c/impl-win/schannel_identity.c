@@ -172,6 +172,54 @@ int sch_identity_load(tls_conn *c, struct sch_identity *id)
     return ok;
 }
 
+/* May this store certificate answer a request: its private key is here
+ * (whether the key is usable, the handshake finds out), it is within its
+ * validity period (an expired one would only be refused), and its extended
+ * key usage, if it has one, allows client authentication. */
+static int auto_candidate(PCCERT_CONTEXT cert)
+{
+    if (!has_private_key(cert) || CertVerifyTimeValidity(NULL, cert->pCertInfo) != 0)
+        return 0;
+    DWORD size = 0;
+    if (!CertGetEnhancedKeyUsage(cert, 0, NULL, &size))
+        return 0;
+    CERT_ENHKEY_USAGE *eku = malloc(size);
+    int ok = eku && CertGetEnhancedKeyUsage(cert, 0, eku, &size);
+    if (ok && eku->cUsageIdentifier == 0)   /* documented: CRYPT_E_NOT_FOUND for "any usage", 0 for "none" */
+        ok = GetLastError() == (DWORD)CRYPT_E_NOT_FOUND;
+    else if (ok) {
+        ok = 0;
+        for (DWORD i = 0; i < eku->cUsageIdentifier; i++)
+            ok |= strcmp(eku->rgpszUsageIdentifier[i], szOID_PKIX_KP_CLIENT_AUTH) == 0;
+    }
+    free(eku);
+    return ok;
+}
+
+/* Does cert's chain, built from local data only, pass through a CA the
+ * server named: is the issuer of one of its certificates in the list? This
+ * is what CertFindChainInStore (CERT_CHAIN_FIND_BY_ISSUER) does on the first
+ * simple chain; it is not called because Wine's is a stub that finds
+ * nothing, which would leave the choice unprovable there. */
+static int chain_reaches(HCERTSTORE store, PCCERT_CONTEXT cert, const SecPkgContext_IssuerListInfoEx *list)
+{
+    CERT_CHAIN_PARA para;
+    memset(&para, 0, sizeof para);
+    para.cbSize = sizeof para;
+    PCCERT_CHAIN_CONTEXT chain = NULL;
+    if (!CertGetCertificateChain(NULL, cert, NULL, store, &para, CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL, NULL, &chain))
+        return 0;
+    int found = 0;
+    const CERT_SIMPLE_CHAIN *simple = chain->cChain > 0 ? chain->rgpChain[0] : NULL;
+    for (DWORD e = 0; simple && e < simple->cElement && !found; e++) {
+        CERT_NAME_BLOB *issuer = &simple->rgpElement[e]->pCertContext->pCertInfo->Issuer;
+        for (DWORD i = 0; i < list->cIssuers && !found; i++)
+            found = CertCompareCertificateName(X509_ASN_ENCODING, issuer, &list->aIssuers[i]);
+    }
+    CertFreeCertificateChain(chain);
+    return found;
+}
+
 int sch_identity_auto(CtxtHandle *ctx, struct sch_identity *id, char *why, size_t cap)
 {
     SecPkgContext_IssuerListInfoEx list;
@@ -185,41 +233,31 @@ int sch_identity_auto(CtxtHandle *ctx, struct sch_identity *id, char *why, size_
         return 0;
     }
     if (list.cIssuers == 0) {
-        /* Browsers may then offer anything; 'auto' offers only what the server named. */
+        /* TLS lets the client then send any certificate; browsers ask the
+         * user (Chromium auto-selects only by an administrator's policy),
+         * so 'auto', with no one to ask, offers only what the server named. */
         snprintf(why, cap, "the server named no CA it accepts, so 'auto' has nothing to choose by");
         if (list.aIssuers)
             FreeContextBuffer(list.aIssuers);
         return 0;
     }
-    CERT_CHAIN_FIND_BY_ISSUER_PARA para;
-    memset(&para, 0, sizeof para);
-    para.cbSize = sizeof para;
-    para.pszUsageIdentifier = szOID_PKIX_KP_CLIENT_AUTH;
-    para.cIssuer = list.cIssuers;
-    para.rgIssuer = list.aIssuers;
     static const DWORD where[] = { CERT_SYSTEM_STORE_CURRENT_USER, CERT_SYSTEM_STORE_LOCAL_MACHINE };
     for (size_t i = 0; i < TLS_ARRAY_LEN(where) && !id->cert; i++) {
         HCERTSTORE store = CertOpenStore(CERT_STORE_PROV_SYSTEM_W, 0, 0,
                                          where[i] | CERT_STORE_READONLY_FLAG | CERT_STORE_OPEN_EXISTING_FLAG, L"My");
         if (!store)
             continue;
-        /* Local data only: this runs on the thread that drives the handshake.
-         * The leaf must have its key here (whether the key is usable, the
-         * handshake finds out); each call frees the previous chain. */
-        PCCERT_CHAIN_CONTEXT chain = NULL;
-        while ((chain = CertFindChainInStore(store, X509_ASN_ENCODING, CERT_CHAIN_FIND_BY_ISSUER_CACHE_ONLY_URL_FLAG,
-                                             CERT_CHAIN_FIND_BY_ISSUER, &para, chain)) != NULL) {
-            PCCERT_CONTEXT leaf = chain->cChain > 0 && chain->rgpChain[0]->cElement > 0
-                                      ? chain->rgpChain[0]->rgpElement[0]->pCertContext : NULL;
-            if (leaf && has_private_key(leaf)) {
-                id->cert = CertDuplicateCertificateContext(leaf);
-                id->store = store;
-                store = NULL;
-                CertFreeCertificateChain(chain);
+        /* The first in the store's order; local data only, as this runs on
+         * the thread that drives the handshake. */
+        for (PCCERT_CONTEXT cert = NULL; (cert = CertEnumCertificatesInStore(store, cert)) != NULL;)
+            if (auto_candidate(cert) && chain_reaches(store, cert, &list)) {
+                id->cert = CertDuplicateCertificateContext(cert);
+                CertFreeCertificateContext(cert);
                 break;
             }
-        }
-        if (store)
+        if (id->cert)
+            id->store = store;
+        else
             CertCloseStore(store, 0);
     }
     FreeContextBuffer(list.aIssuers);

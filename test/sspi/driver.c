@@ -12,6 +12,7 @@
 #include <ws2tcpip.h>
 
 #include "../../c/tls_client.h"
+#include "identities.h"
 #include "standin.h"
 
 #include <process.h>
@@ -43,6 +44,8 @@ struct peer {
     size_t app_len;           /* bytes kept in app (the first 4096) */
     unsigned long long app_total, app_mismatch;   /* against pattern() (the upload test) */
     int hellos, finisheds, close_notify, clear_alert;
+    char client_cert[48];     /* the last client Certificate: "" none, else a thumbprint */
+    int cert_msgs;            /* client Certificate messages received */
     unsigned char out[1 << 16];
     size_t out_len;
 };
@@ -64,6 +67,15 @@ static int recv_all(SOCKET s, unsigned char *buf, size_t n)
     return 1;
 }
 
+/* A client Certificate message ('C' and a thumbprint, or 'C' alone: none). */
+static void peer_client_cert(struct peer *p, const unsigned char *body, size_t len)
+{
+    size_t n = len - 1 < sizeof p->client_cert - 1 ? len - 1 : sizeof p->client_cert - 1;
+    memcpy(p->client_cert, body + 1, n);
+    p->client_cert[n] = '\0';
+    p->cert_msgs++;
+}
+
 /* One record from the client, decoded into p's tallies; its first body byte
  * (handshake op, or inner type for sealed records) in *op. 0 at EOF. */
 static int peer_record(struct peer *p, int *op)
@@ -79,6 +91,8 @@ static int peer_record(struct peer *p, int *op)
         *op = body[0];
         p->hellos += body[0] == 'c';
         p->finisheds += body[0] == 'f';
+        if (body[0] == 'C')
+            peer_client_cert(p, body, len);
     } else if (h[0] == 21) {
         p->clear_alert = 1;
         *op = 21;
@@ -228,17 +242,20 @@ static void failure(struct client *k, const char *err, const char *msg)
 
 static char ca_pem[8192];   /* standin0.pem: with it as `ca`, certificate 0 verifies and 1 does not */
 
-/* Connects and handshakes; verify_ca: verify against ca_pem, else verify "none". */
-static int client_open_as(struct client *k, int port, int verify_ca)
+/* Connects with these options (name, value, ..., NULL) and handshakes. */
+static int client_open_with(struct client *k, int port, const char *const *opts)
 {
     const char *e, *m;
     memset(k, 0, sizeof *k);
-    if (!tls_connect("127.0.0.1", port, &k->c, &e, &m) || !tls_set_option(k->c, "servername", "localhost", &e, &m) ||
-        !(verify_ca ? tls_set_option(k->c, "ca", ca_pem, &e, &m) : tls_set_option(k->c, "verify", "none", &e, &m)) ||
-        !tls_set_option(k->c, "session_cache", "0", &e, &m)) {
+    if (!tls_connect("127.0.0.1", port, &k->c, &e, &m)) {
         failure(k, e, m);
         return 0;
     }
+    for (int i = 0; opts[i]; i += 2)
+        if (!tls_set_option(k->c, opts[i], opts[i + 1], &e, &m)) {
+            failure(k, e, m);
+            return 0;
+        }
     for (;;) {
         int done = 0;
         if (!tls_handshake(k->c, &done, &e, &m)) {
@@ -252,6 +269,14 @@ static int client_open_as(struct client *k, int port, int verify_ca)
             return 0;
         }
     }
+}
+
+/* Connects and handshakes; verify_ca: verify against ca_pem, else verify "none". */
+static int client_open_as(struct client *k, int port, int verify_ca)
+{
+    const char *opts[] = { "servername", "localhost", verify_ca ? "ca" : "verify", verify_ca ? ca_pem : "none",
+                           "session_cache", "0", NULL };
+    return client_open_with(k, port, opts);
 }
 
 static int client_open(struct client *k, int port)
@@ -455,6 +480,192 @@ static void s_malformed(struct peer *p)
     hs(p, "Z");
     flush(p);
     drain(p);
+}
+
+/* ------------------------------------- clientCertificate 'auto' (issue 12)
+ *
+ * Real Schannel, when the server sends a CertificateRequest and the
+ * credentials hold no certificate, returns SEC_I_INCOMPLETE_CREDENTIALS and
+ * tells the CAs the server named through SECPKG_ATTR_ISSUER_LIST_EX; Wine's
+ * Schannel never does, so these paths are proven here. Two identities, A and
+ * B (issued by CAs A and B), are in the prefix's CurrentUser\My (Wine's
+ * crypt32: the engine's CertFindChainInStore search is real); CA C issued
+ * none. The scripted server asks for a certificate naming a CA list and
+ * records which certificate the client's Certificate message carried (the
+ * stand-in sends the thumbprint of the certificate in the credentials it was
+ * last given). */
+
+#define AUTO_CONNS 3
+
+/* What each connection of s_auto's server does, and what it received. */
+static struct {
+    int conns;
+    struct {
+        int ask;                        /* send a CertificateRequest */
+        unsigned char list[2048];       /* after 'Q': 2-byte length + DER name, each */
+        size_t list_len;
+        char got[48];                   /* the client Certificate: thumbprint, "" none */
+        int got_msg;                    /* a client Certificate message arrived */
+    } c[AUTO_CONNS];
+} auto_script;
+
+static void auto_list_add(int conn, const BYTE *der, DWORD len)
+{
+    unsigned char *l = auto_script.c[conn].list + auto_script.c[conn].list_len;
+    l[0] = (unsigned char)(len >> 8);
+    l[1] = (unsigned char)len;
+    memcpy(l + 2, der, len);
+    auto_script.c[conn].list_len += 2 + len;
+}
+
+/* One conversation per connection, each on a fresh accept after the first. */
+static void s_auto(struct peer *p)
+{
+    for (int i = 0; i < auto_script.conns; i++) {
+        if (i > 0) {
+            char sink[4096];
+            shutdown(p->s, SD_SEND);
+            while (recv(p->s, sink, sizeof sink, 0) > 0)
+                ;
+            closesocket(p->s);
+            p->s = accept(p->listener, NULL, NULL);
+            p->close_notify = 0;
+        }
+        p->cert_msgs = 0;
+        p->client_cert[0] = '\0';
+        expect(p, 'c');
+        hs(p, "S03");
+        if (auto_script.c[i].ask) {
+            unsigned char body[2100] = "Q";
+            memcpy(body + 1, auto_script.c[i].list, auto_script.c[i].list_len);
+            p->out_len += standin_frame(p->out + p->out_len, 22, body, 1 + auto_script.c[i].list_len);
+        }
+        hs(p, "F");
+        flush(p);
+        expect(p, 'f');
+        auto_script.c[i].got_msg = p->cert_msgs;
+        memcpy(auto_script.c[i].got, p->client_cert, sizeof p->client_cert);
+        seal(p, 23, "done");
+        close_notify(p);
+        flush(p);
+        drain(p);
+    }
+}
+
+/* Connection i of the running s_auto server: with 'auto' or not, the session cache on or off. */
+static int auto_connect(struct peer *p, int use_auto, int cache, char *detail, size_t cap)
+{
+    const char *opts[] = { "servername", "localhost", "verify", "none", "session_cache", cache ? "1" : "0",
+                           "client_cert_auto", use_auto ? "1" : "0", NULL };
+    struct client k;
+    int clean = client_open_with(&k, p->port, opts) && client_read_to_end(&k);
+    client_close(&k);
+    snprintf(detail, cap, "%s", got_text(&k, "done"));
+    return clean && k.len == 4 && memcmp(k.data, "done", 4) == 0;
+}
+
+static const char *thumb_name(const char *thumb, const struct sspi_identity *a, const struct sspi_identity *b)
+{
+    return !thumb[0] ? "none" : strcmp(thumb, a->thumb) == 0 ? "identity A" : strcmp(thumb, b->thumb) == 0 ? "identity B" : thumb;
+}
+
+/* One connection to a server that asks with the list of connection 0 (or does not ask). */
+static void auto_single(const char *name, int use_auto, int ask, const char *want, const struct sspi_identity *a,
+                        const struct sspi_identity *b, int want_query)
+{
+    auto_script.conns = 1;
+    auto_script.c[0].ask = ask;
+    int queries = standin_stats.issuer_list_queries, creds = standin_stats.creds_with_cert;
+    struct peer *p = peer_start(s_auto);
+    char text[900], detail[1200];
+    int clean = auto_connect(p, use_auto, 0, text, sizeof text);
+    peer_join(p);
+    free(p);
+    const char *got = auto_script.c[0].got;
+    int queried = standin_stats.issuer_list_queries - queries, acquired = standin_stats.creds_with_cert - creds;
+    int want_creds = want[0] != '\0';
+    snprintf(detail, sizeof detail,
+             "sent %s (%d Certificate messages), expected %s; issuer list read %d times, expected %d; %d credentials "
+             "with a certificate acquired; %s",
+             thumb_name(got, a, b), auto_script.c[0].got_msg, thumb_name(want, a, b), queried, want_query, acquired,
+             text);
+    result(clean && strcmp(got, want) == 0 && auto_script.c[0].got_msg == (ask ? 1 : 0) && queried == want_query &&
+               acquired == want_creds,
+           name, detail);
+}
+
+static void auto_tests(const char *dir)
+{
+    struct sspi_identity a, b;
+    char why[300];
+    BYTE other[512];
+    DWORD other_len = 0;
+    if (!sspi_identity_add(dir, "idA.pfx", &a, why, sizeof why) ||
+        !sspi_identity_add(dir, "idB.pfx", &b, why, sizeof why) ||
+        !sspi_ca_name(dir, "caC.der", other, sizeof other, &other_len)) {
+        result(0, "clientCertificate 'auto': the test identities are in CurrentUser\\My", why);
+        return;
+    }
+    /* The search must choose by the CA list, not take the first identity it
+     * meets: the server names the one CurrentUser\My enumerates second. */
+    const struct sspi_identity *first = sspi_identity_before(&a, &b) ? &a : &b, *second = first == &a ? &b : &a;
+    memset(&auto_script, 0, sizeof auto_script);
+    auto_list_add(0, other, other_len);
+    auto_list_add(0, second->issuer, second->issuer_len);
+    auto_single("clientCertificate 'auto': the server's CA list names the issuer of the identity CurrentUser\\My "
+                "holds second (and a CA of none): that identity is sent, in the retried credentials",
+                1, 1, second->thumb, &a, &b, 1);
+    memset(&auto_script, 0, sizeof auto_script);
+    auto_list_add(0, other, other_len);
+    auto_single("clientCertificate 'auto': the CA list names no stored identity's issuer: no certificate, the "
+                "handshake goes on",
+                1, 1, "", &a, &b, 1);
+    memset(&auto_script, 0, sizeof auto_script);
+    auto_single("clientCertificate 'auto': an empty CA list (any CA): no certificate (only a named CA picks one), "
+                "the handshake goes on",
+                1, 1, "", &a, &b, 1);
+    memset(&auto_script, 0, sizeof auto_script);
+    auto_list_add(0, first->issuer, first->issuer_len);
+    auto_single("without 'auto', a server that asks and names a stored identity's CA gets no certificate (the CA "
+                "list is not even read)",
+                0, 1, "", &a, &b, 0);
+    memset(&auto_script, 0, sizeof auto_script);
+    auto_single("clientCertificate 'auto', a server that does not ask: no Certificate message, no search", 1, 0, "",
+                &a, &b, 0);
+
+    /* The session cache: three connections to the same server, cache on. */
+    memset(&auto_script, 0, sizeof auto_script);
+    auto_script.conns = 3;
+    for (int i = 0; i < 3; i++)
+        auto_script.c[i].ask = 1;
+    auto_list_add(0, b.issuer, b.issuer_len);
+    auto_list_add(1, b.issuer, b.issuer_len);
+    auto_list_add(2, a.issuer, a.issuer_len);
+    struct peer *p = peer_start(s_auto);
+    char text[3][900], detail[1200];
+    int clean[3];
+    clean[0] = auto_connect(p, 1, 1, text[0], sizeof text[0]);
+    clean[1] = auto_connect(p, 0, 1, text[1], sizeof text[1]);
+    clean[2] = auto_connect(p, 1, 1, text[2], sizeof text[2]);
+    peer_join(p);
+    free(p);
+    snprintf(detail, sizeof detail, "sent %s, expected identity B; %s", thumb_name(auto_script.c[0].got, &a, &b),
+             text[0]);
+    result(clean[0] && strcmp(auto_script.c[0].got, b.thumb) == 0,
+           "session cache on: 'auto' sends identity B to a server that names B's CA", detail);
+    snprintf(detail, sizeof detail, "sent %s, expected none; %s", thumb_name(auto_script.c[1].got, &a, &b), text[1]);
+    result(clean[1] && auto_script.c[1].got_msg == 1 && auto_script.c[1].got[0] == '\0',
+           "... then a connection to the same server without 'auto' presents no certificate (the credentials "
+           "'auto' made never entered the session cache)",
+           detail);
+    snprintf(detail, sizeof detail, "sent %s, expected identity A; %s", thumb_name(auto_script.c[2].got, &a, &b),
+             text[2]);
+    result(clean[2] && strcmp(auto_script.c[2].got, a.thumb) == 0,
+           "... and one with 'auto' to the same server, now naming A's CA, sends A (chosen again, not B's "
+           "credentials from the cache)",
+           detail);
+    sspi_identity_remove(&a);
+    sspi_identity_remove(&b);
 }
 
 /* ----------------------------------------------------------------- tests */
@@ -661,6 +872,7 @@ int main(int argc, char **argv)
                detail);
         free(p);
     }
+    auto_tests(argv[1]);
     snprintf(detail, sizeof detail, "%d continuation calls passed phNewContext NULL",
              standin_stats.null_new_context);
     result(standin_stats.null_new_context == 0,

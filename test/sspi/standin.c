@@ -23,7 +23,12 @@
  *   DecryptMessage refuses to go on meanwhile (SEC_E_OUT_OF_SEQUENCE).
  *   close_notify is SEC_I_CONTEXT_EXPIRED.
  * - SEC_I_INCOMPLETE_CREDENTIALS when the server asks for a certificate and
- *   the credentials hold none: the caller calls again with the same input.
+ *   the credentials hold none: the caller calls again with the same input,
+ *   with the same credentials (Schannel then goes on without a certificate)
+ *   or with new ones that hold one (sent in place of none). Meanwhile
+ *   QueryContextAttributesW(SECPKG_ATTR_ISSUER_LIST_EX) gives the CAs the
+ *   server named, as DER names in one block (SecPkgContext_IssuerListInfoEx:
+ *   aIssuers freed with FreeContextBuffer; cIssuers 0 for an empty list).
  *
  * The wire format is standin.h's toy, not TLS: no cryptography is checked
  * here, only what the engine does with the statuses and buffers.
@@ -36,6 +41,7 @@
 #include <sspi.h>
 #include <security.h>
 #include <schannel.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 struct standin_stats standin_stats;
@@ -48,6 +54,7 @@ void standin_set_cert(int index, PCCERT_CONTEXT cert)
 
 struct cred {
     int has_cert;
+    char thumb[41];    /* the certificate's SHA-1 thumbprint, hex ("" none) */
 };
 
 struct sctx {
@@ -57,6 +64,9 @@ struct sctx {
     int pending;       /* post-handshake op handed out by DecryptMessage, not yet given to ISC */
     int creds_told;    /* SEC_I_INCOMPLETE_CREDENTIALS was returned */
     int shutdown;      /* ApplyControlToken(SCHANNEL_SHUTDOWN) */
+    int asked;                 /* the server sent a CertificateRequest ('Q') */
+    unsigned char *issuers;    /* ... and the CAs it named (2-byte length + DER each) */
+    size_t issuers_len;
 };
 
 static SecBuffer *find(PSecBufferDesc d, unsigned long type)
@@ -93,6 +103,75 @@ static void set_extra(PSecBufferDesc in, size_t left)
     in->pBuffers[1].pvBuffer = NULL;
 }
 
+/* ------------------------------------------- client certificate requests */
+
+/* The certificate in the credentials (paCred[0]), as the stand-in's client
+ * Certificate message will carry it, and for the driver's checks. */
+static void cred_note_cert(struct cred *c, const PCCERT_CONTEXT *certs_in, DWORD n)
+{
+    BYTE sha1[20];
+    DWORD size = sizeof sha1;
+    c->has_cert = n > 0;
+    if (n == 0 || !certs_in || !certs_in[0] ||
+        !CertGetCertificateContextProperty(certs_in[0], CERT_SHA1_HASH_PROP_ID, sha1, &size) || size != 20)
+        return;
+    for (int i = 0; i < 20; i++)
+        snprintf(c->thumb + 2 * i, 3, "%02X", sha1[i]);
+    standin_stats.creds_with_cert++;
+    memcpy(standin_stats.last_cred_cert, c->thumb, sizeof c->thumb);
+}
+
+/* A CertificateRequest: keep the CA list that follows 'Q' (or '!'). */
+static void note_request(struct sctx *x, const unsigned char *b, size_t len)
+{
+    size_t skip = len > 1 && b[1] == '!' ? 2 : 1;
+    x->asked = 1;
+    free(x->issuers);
+    x->issuers_len = len - skip;
+    x->issuers = malloc(x->issuers_len + 1);
+    memcpy(x->issuers, b + skip, x->issuers_len);
+}
+
+/* SECPKG_ATTR_ISSUER_LIST_EX: the names in one allocation (the CERT_NAME_BLOB
+ * array, then the DER bytes), so FreeContextBuffer(aIssuers) frees it all. */
+static SECURITY_STATUS issuer_list(struct sctx *x, SecPkgContext_IssuerListInfoEx *out)
+{
+    if (!x->asked)
+        return SEC_E_UNSUPPORTED_FUNCTION;
+    DWORD count = 0;
+    for (size_t off = 0; off + 2 <= x->issuers_len; count++)
+        off += 2 + (size_t)((x->issuers[off] << 8) | x->issuers[off + 1]);
+    CERT_NAME_BLOB *blobs = malloc(count * sizeof *blobs + x->issuers_len + 1);
+    BYTE *data = (BYTE *)(blobs + count);
+    memcpy(data, x->issuers, x->issuers_len);
+    size_t off = 0;
+    for (DWORD i = 0; i < count; i++) {
+        blobs[i].cbData = (DWORD)((data[off] << 8) | data[off + 1]);
+        blobs[i].pbData = data + off + 2;
+        off += 2 + blobs[i].cbData;
+    }
+    out->aIssuers = count ? blobs : NULL;
+    out->cIssuers = count;
+    if (!count)
+        free(blobs);
+    standin_stats.issuer_list_queries++;
+    return SEC_E_OK;
+}
+
+/* The client's last flight: its Certificate when one was asked for, then Finished. */
+static void give_client_finished(PSecBufferDesc out, struct sctx *x, const struct cred *cr)
+{
+    unsigned char recs[128];
+    size_t n = 0;
+    if (x->asked) {
+        char body[48] = "C";
+        strcat(body, cr->thumb);
+        n += standin_frame(recs, 22, body, strlen(body));
+    }
+    n += standin_frame(recs + n, 22, "f", 1);
+    give(find(out, SECBUFFER_TOKEN), recs, n);
+}
+
 /* ------------------------------------------------------------ credentials */
 
 SECURITY_STATUS SEC_ENTRY AcquireCredentialsHandleW(SEC_WCHAR *principal, SEC_WCHAR *package, unsigned long use,
@@ -103,9 +182,9 @@ SECURITY_STATUS SEC_ENTRY AcquireCredentialsHandleW(SEC_WCHAR *principal, SEC_WC
     struct cred *c = calloc(1, sizeof *c);
     const SCH_CREDENTIALS *sc = auth;
     if (sc && sc->dwVersion == SCH_CREDENTIALS_VERSION)
-        c->has_cert = sc->cCreds > 0;
+        cred_note_cert(c, sc->paCred, sc->cCreds);
     else if (sc && sc->dwVersion == SCHANNEL_CRED_VERSION)
-        c->has_cert = ((const SCHANNEL_CRED *)auth)->cCreds > 0;
+        cred_note_cert(c, ((const SCHANNEL_CRED *)auth)->paCred, ((const SCHANNEL_CRED *)auth)->cCreds);
     cred->dwLower = (ULONG_PTR)c;
     cred->dwUpper = 0x5353;
     return SEC_E_OK;
@@ -218,6 +297,7 @@ SECURITY_STATUS SEC_ENTRY InitializeSecurityContextW(PCredHandle cred, PCtxtHand
             x->version = len > 2 ? b[2] - '0' : 3;
             break;
         case 'Q':
+            note_request(x, b, len);
             if ((len > 1 && b[1] == '!') || (!cr->has_cert && !x->creds_told)) {
                 x->creds_told = 1;
                 return SEC_I_INCOMPLETE_CREDENTIALS;   /* the caller calls again with the same input */
@@ -225,7 +305,7 @@ SECURITY_STATUS SEC_ENTRY InitializeSecurityContextW(PCredHandle cred, PCtxtHand
             break;
         case 'F':
             x->established = 1;
-            give_record(out, 22, "f");
+            give_client_finished(out, x, cr);
             set_extra(in, n - off - 5 - len);
             return SEC_E_OK;
         default: {
@@ -353,6 +433,8 @@ SECURITY_STATUS SEC_ENTRY QueryContextAttributesW(PCtxtHandle ctx, unsigned long
         ci->aiExch = CALG_ECDH_EPHEM;
         return SEC_E_OK;
     }
+    case SECPKG_ATTR_ISSUER_LIST_EX:
+        return issuer_list(x, buf);
     default:
         return SEC_E_UNSUPPORTED_FUNCTION;
     }
@@ -366,6 +448,7 @@ SECURITY_STATUS SEC_ENTRY FreeContextBuffer(void *p)
 
 SECURITY_STATUS SEC_ENTRY DeleteSecurityContext(PCtxtHandle ctx)
 {
+    free(((struct sctx *)ctx->dwLower)->issuers);
     free((void *)ctx->dwLower);
     return SEC_E_OK;
 }

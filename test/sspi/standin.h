@@ -9,8 +9,13 @@
  * 1.3 does:
  *   handshake records (type 22, clear, during a handshake): body[0] is an op:
  *     'c' ClientHello, 'f' client Finished (sent by the stand-in);
+ *     'C' client Certificate, sent before 'f' when the server sent 'Q': 'C'
+ *       and the SHA-1 thumbprint (40 hex digits) of the certificate in the
+ *       credentials InitializeSecurityContext was given, or 'C' alone (none);
  *     'S' ServerHello+Certificate, body[1] certificate '0'/'1', body[2] '2'/'3' TLS 1.x;
  *     'Q' CertificateRequest ('Q!' : a Schannel that asks again and again);
+ *       after 'Q' the CAs the server accepts, each a 2-byte length and a DER
+ *       Name (none: an empty list, "any CA");
  *     'F' server Finished; 'Z' malformed (Schannel fails with an alert).
  *   sealed records (type 23): XOR 0x5A over plaintext || inner type, then a
  *     16-byte tag of 'T'. Inner 23 application data, 21 alert (close_notify),
@@ -62,6 +67,10 @@ struct standin_stats {
     int isc_calls;
     int null_new_context;   /* continuation calls with phNewContext NULL (documented as never NULL) */
     int alerts_made;        /* SECBUFFER_ALERT buffers handed out */
+    /* client certificates (clientCertificate 'auto') */
+    int issuer_list_queries;   /* QueryContextAttributesW(SECPKG_ATTR_ISSUER_LIST_EX) answered */
+    int creds_with_cert;       /* AcquireCredentialsHandle calls whose paCred held a certificate */
+    char last_cred_cert[41];   /* ... the last one's SHA-1 thumbprint, hex */
 };
 extern struct standin_stats standin_stats;
 
