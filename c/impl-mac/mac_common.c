@@ -112,8 +112,11 @@ static long untrusted_chain_code(SecTrustRef trust)
     if (count <= 0)
         return VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
     SecCertificateRef last = SecTrustGetCertificateAtIndex(trust, count - 1);
+    /* The chain stops below a root. With the leaf alone (its issuer neither
+     * sent nor known), OpenSSL, and so Node, names the leaf's signature it
+     * could not check: UNABLE_TO_VERIFY_LEAF_SIGNATURE. */
     if (!last || !self_issued(last))
-        return VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+        return count == 1 ? VERIFY_UNABLE_TO_VERIFY_LEAF_SIGNATURE : VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
     return count == 1 ? VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT : VERIFY_SELF_SIGNED_CERT_IN_CHAIN;
 }
 
@@ -305,6 +308,17 @@ const char *mac_handshake_error_code(OSStatus status)
     switch (status) {
     case errSSLPeerProtocolVersion:
         return TLS_PROTOCOL_VERSION;
+    /* What the peer sent is not TLS, or is broken TLS (an HTTP reply, a
+     * malformed record or message): a protocol error, as the other engines
+     * say, not a handshake that was negotiated and refused. */
+    case errSSLProtocol:
+    case errSSLDecryptionFail:
+    case errSSLBadRecordMac:
+    case errSSLRecordOverflow:
+    case errSSLUnexpectedRecord:
+    case errSSLUnexpectedMessage:
+    case errSSLDecodeError:
+        return TLS_PROTOCOL_ERROR;
     case errSSLClosedAbort:
     case errSSLClosedGraceful:
     case errSSLClosedNoNotify:
