@@ -317,7 +317,18 @@ static int try_read(struct io *io, short *events)
         return 0;
     }
     if (e == SSL_ERROR_ZERO_RETURN) {
+        int kind = live_tls_end_kind(io->ssl);
+        if (kind == 2) {   /* cut inside a record: the transport failed */
+            fail(io, live_error(nw_error_domain_posix, ECONNRESET));
+            return 1;
+        }
         io->rx_eof = 1;
+        if (kind == 1) {   /* no close_notify: the receive ends with that error */
+            pop_receive(c);
+            nw_error_t error = live_error(nw_error_domain_tls, errSSLClosedNoNotify);
+            post_receive(c, r, NULL, 0, 0, error);
+            nw_release(error);
+        }
         return 1;
     }
     nw_error_t error = live_tls_failure(io->ssl, n, 0);

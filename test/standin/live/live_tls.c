@@ -18,6 +18,7 @@
 struct verify_ctx {
     nw_connection_t c;
     CFMutableArrayRef *sent;
+    int close_notify;           /* the peer's close_notify arrived */
 };
 
 static int verify_index = -1;
@@ -115,6 +116,29 @@ static int verify_chain(X509_STORE_CTX *store, void *arg)
     return accept;
 }
 
+/* Watches for the peer's close_notify: with SSL_OP_IGNORE_UNEXPECTED_EOF
+ * OpenSSL reports a bare FIN as a clean end too, and keeps the connection
+ * writable (a half-close), which Network.framework allows. */
+static void on_message(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg)
+{
+    (void)version;
+    (void)arg;
+    const unsigned char *b = buf;
+    if (!write_p && content_type == SSL3_RT_ALERT && len == 2 && b[1] == SSL_AD_CLOSE_NOTIFY) {
+        struct verify_ctx *v = SSL_get_ex_data(ssl, verify_index);
+        if (v)
+            v->close_notify = 1;
+    }
+}
+
+int live_tls_end_kind(SSL *ssl)
+{
+    struct verify_ctx *v = SSL_get_ex_data(ssl, verify_index);
+    if (v && v->close_notify)
+        return 0;
+    return SSL_has_pending(ssl) ? 2 : 1;
+}
+
 static int is_ip(const char *name)
 {
     unsigned char buf[16];
@@ -143,6 +167,8 @@ int live_tls_setup(SSL_CTX **ctxp, SSL **sslp, nw_connection_t c, int fd, CFMuta
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     if (!o->tickets || !o->resumption)
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_msg_callback(ctx, on_message);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     SSL_CTX_set_cert_verify_callback(ctx, verify_chain, NULL);
@@ -190,6 +216,9 @@ nw_error_t live_tls_failure(SSL *ssl, int ret, int handshaking)
     unsigned long err = ERR_peek_last_error();
     int reason = err ? ERR_GET_REASON(err) : 0;
     ERR_clear_error();
+    if (e == SSL_ERROR_ZERO_RETURN)   /* a FIN (SSL_OP_IGNORE_UNEXPECTED_EOF) */
+        return handshaking ? live_error(nw_error_domain_posix, ECONNRESET)
+                           : live_error(nw_error_domain_tls, errSSLClosedNoNotify);
     if (e == SSL_ERROR_SYSCALL && !err) {
         if (ret == 0 || saved == 0)   /* EOF */
             return handshaking ? live_error(nw_error_domain_posix, ECONNRESET)
@@ -213,7 +242,7 @@ nw_error_t live_tls_failure(SSL *ssl, int ret, int handshaking)
     case SSL_R_WRONG_VERSION_NUMBER:
     case SSL_R_PACKET_LENGTH_TOO_LONG:
         return live_error(nw_error_domain_tls, errSSLProtocol);
-    default:
-        return live_error(nw_error_domain_tls, handshaking ? errSSLHandshakeFail : errSSLProtocol);
+    default:   /* a record or message OpenSSL could not parse */
+        return live_error(nw_error_domain_tls, errSSLProtocol);
     }
 }
