@@ -15,7 +15,7 @@
 # .tap/results-standin-network for scripts/count-results.js.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=build/standin
+out=${OSTLS_STANDIN_BUILD:-build/standin}   # where it builds (a second copy may build beside a running one)
 mkdir -p "$out"
 inc=(-Itest/standin/network/include -Itest/standin/network -Itest/standin/live -Ic)
 flags=(-fblocks -std=c11 -D_GNU_SOURCE= -g -O1 -fPIC -Wall -Wextra -Werror)
