@@ -112,8 +112,10 @@ static long untrusted_chain_code(SecTrustRef trust)
     if (count <= 0)
         return VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
     SecCertificateRef last = SecTrustGetCertificateAtIndex(trust, count - 1);
+    /* The chain stops below a root: with the leaf alone (its issuer neither
+     * sent nor known) Node names the leaf's signature it could not check. */
     if (!last || !self_issued(last))
-        return VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+        return verify_unknown_issuer((int)count);
     return count == 1 ? VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT : VERIFY_SELF_SIGNED_CERT_IN_CHAIN;
 }
 
@@ -207,13 +209,22 @@ long mac_trust_outcome(SecTrustRef trust, bool trusted, CFErrorRef error, int pe
         snprintf(message, msgcap, "the certificate's revocation status is unknown (revocation \"require\")");
         return VERIFY_OCSP_NO_RESPONSE;
     }
+    char apple[200];
     CFStringRef words = error ? CFErrorCopyDescription(error) : NULL;
-    mac_cfstring_text(words, message, msgcap);
-    if (!message[0])
-        mac_status_text(code, message, msgcap);
+    mac_cfstring_text(words, apple, sizeof apple);
+    if (!apple[0])
+        mac_status_text(code, apple, sizeof apple);
     if (words)
         CFRelease(words);
-    return verify_code_for(code, trust, peer_name_is_ip);
+    long result = verify_code_for(code, trust, peer_name_is_ip);
+    /* An issuer nowhere to be found: said in Node's words first (as the
+     * other engines), then Apple's. */
+    if (result == VERIFY_UNABLE_TO_VERIFY_LEAF_SIGNATURE || result == VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY)
+        snprintf(message, msgcap, "%s: %s",
+                 verify_unknown_issuer_text(result == VERIFY_UNABLE_TO_VERIFY_LEAF_SIGNATURE ? 1 : 2), apple);
+    else
+        snprintf(message, msgcap, "%s", apple);
+    return result;
 }
 
 long mac_evaluate_trust(SecTrustRef trust, const char *peer_name, int peer_name_is_ip,
@@ -305,6 +316,17 @@ const char *mac_handshake_error_code(OSStatus status)
     switch (status) {
     case errSSLPeerProtocolVersion:
         return TLS_PROTOCOL_VERSION;
+    /* What the peer sent is not TLS, or is broken TLS (an HTTP reply, a
+     * malformed record or message): a protocol error, as the other engines
+     * say, not a handshake that was negotiated and refused. */
+    case errSSLProtocol:
+    case errSSLDecryptionFail:
+    case errSSLBadRecordMac:
+    case errSSLRecordOverflow:
+    case errSSLUnexpectedRecord:
+    case errSSLUnexpectedMessage:
+    case errSSLDecodeError:
+        return TLS_PROTOCOL_ERROR;
     case errSSLClosedAbort:
     case errSSLClosedGraceful:
     case errSSLClosedNoNotify:

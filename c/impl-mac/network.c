@@ -73,6 +73,7 @@ struct nw_shared {
     long verify_code;        /* -1 until the verify block ran */
     char verify_message[256];
     CFMutableArrayRef sent_chain;
+    SecCertificateRef anchor;  /* the root the verified chain ended at (tls_info trust_anchor) */
 
     unsigned char *rx;
     size_t rx_off, rx_len, rx_cap;
@@ -139,6 +140,8 @@ static void release_shared(struct nw_shared *sh)
         sec_release(sh->identity);
     if (sh->sent_chain)
         CFRelease(sh->sent_chain);
+    if (sh->anchor)
+        CFRelease(sh->anchor);
     pthread_mutex_destroy(&sh->lock);
     free(sh->rx);
     free(sh->peer_name);
@@ -377,9 +380,10 @@ static void on_state(struct nw_shared *sh, nw_connection_state_t state, nw_error
 }
 
 /* The verify block's result: recorded for the host, then handed to
- * Network.framework. Takes sent (the chain as the server sent it). */
+ * Network.framework. Takes sent (the chain as the server sent it) and anchor
+ * (the verified chain's root, or NULL). */
 static void finish_verify(struct nw_shared *sh, long code, const char *message, CFMutableArrayRef sent,
-                          sec_protocol_verify_complete_t complete)
+                          SecCertificateRef anchor, sec_protocol_verify_complete_t complete)
 {
     pthread_mutex_lock(&sh->lock);
     sh->verify_code = code;
@@ -387,6 +391,9 @@ static void finish_verify(struct nw_shared *sh, long code, const char *message, 
     if (sh->sent_chain)
         CFRelease(sh->sent_chain);
     sh->sent_chain = sent;
+    if (sh->anchor)
+        CFRelease(sh->anchor);
+    sh->anchor = anchor;
     sh->tls_started = 1;
     signal_locked(sh);
     pthread_mutex_unlock(&sh->lock);
@@ -420,12 +427,12 @@ static void on_verify(struct nw_shared *sh, sec_protocol_metadata_t metadata, se
     SecTrustRef trust = trust_ref ? sec_trust_copy_ref(trust_ref) : NULL;
     char message[256];
     if (!trust) {
-        finish_verify(sh, VERIFY_CERT_UNTRUSTED, "no server certificate to evaluate", sent, complete);
+        finish_verify(sh, VERIFY_CERT_UNTRUSTED, "no server certificate to evaluate", sent, NULL, complete);
         return;
     }
     if (!mac_trust_prepare(trust, sh->peer_name, sh->anchors, 1, sh->revocation, message, sizeof message)) {
         CFRelease(trust);
-        finish_verify(sh, VERIFY_CERT_UNTRUSTED, message, sent, complete);
+        finish_verify(sh, VERIFY_CERT_UNTRUSTED, message, sent, NULL, complete);
         return;
     }
     retain_shared(sh);   /* the evaluation's, until its answer */
@@ -433,8 +440,13 @@ static void on_verify(struct nw_shared *sh, sec_protocol_metadata_t metadata, se
                                                                      CFErrorRef error) {
         char words[256];
         long code = mac_trust_outcome(evaluated, trusted, error, sh->peer_name_is_ip, sh->revocation, words, sizeof words);
+        /* Read once evaluated (no hidden evaluation): the chain it built ends at the root. */
+        CFIndex built = code == VERIFY_OK ? SecTrustGetCertificateCount(evaluated) : 0;
+        SecCertificateRef anchor = built > 0 ? SecTrustGetCertificateAtIndex(evaluated, built - 1) : NULL;
+        if (anchor)
+            CFRetain(anchor);
         CFRelease(trust);
-        finish_verify(sh, code, words, sent, complete);
+        finish_verify(sh, code, words, sent, anchor, complete);
         release_shared(sh);
     });
     if (st != errSecSuccess) {
@@ -443,7 +455,7 @@ static void on_verify(struct nw_shared *sh, sec_protocol_metadata_t metadata, se
         mac_status_text(st, text, sizeof text);
         snprintf(message, sizeof message, "the trust evaluation could not start: %s", text);
         CFRelease(trust);
-        finish_verify(sh, VERIFY_CERT_UNTRUSTED, message, sent, complete);
+        finish_verify(sh, VERIFY_CERT_UNTRUSTED, message, sent, NULL, complete);
         release_shared(sh);
     }
 }
@@ -1012,6 +1024,14 @@ static int nw_conn_info(tls_conn *c, const char *key, strbuf *out)
     } else if (strcmp(key, "session_reused") == 0) {
         if (ready)
             strbuf_puts(out, "0");   /* resumption is off (below): never resumed */
+    } else if (strcmp(key, "trust_anchor") == 0) {
+        pthread_mutex_lock(&sh->lock);
+        SecCertificateRef anchor = sh->anchor && c->verify_code == VERIFY_OK ? (SecCertificateRef)CFRetain(sh->anchor) : NULL;
+        pthread_mutex_unlock(&sh->lock);
+        if (anchor) {
+            mac_append_pem(out, anchor);
+            CFRelease(anchor);
+        }
     } else if (strcmp(key, "peer_cert") == 0 || strcmp(key, "peer_chain") == 0) {
         pthread_mutex_lock(&sh->lock);
         CFArrayRef chain = sh->sent_chain ? CFRetain(sh->sent_chain) : NULL;

@@ -64,6 +64,16 @@ export function engineGap(engines: string[], what: string): string | undefined {
 }
 
 /**
+ * What ostls's live Network.framework stand-in cannot model
+ * (scripts/test-network-standin.sh: c/impl-mac/network.c built for Linux on
+ * test/standin/live, real sockets with OpenSSL underneath, which sets
+ * OSTLS_TEST_STANDIN=network): the reason the test is skipped there;
+ * undefined everywhere else, so the test runs.
+ */
+export const standinGap = (what: string): string | undefined =>
+  process.env.OSTLS_TEST_STANDIN === 'network' && loadedBackend() === 'network' ? `Network.framework stand-in: ${what}` : undefined
+
+/**
  * The code for a server that sends its leaf alone, signed by a CA nobody
  * trusts: Node (whose OpenSSL verifies on past the first error) says
  * UNABLE_TO_VERIFY_LEAF_SIGNATURE, and so do the engines; s2n-tls reports every

@@ -429,6 +429,11 @@ static void queue_post(struct standin_queue *q, dispatch_block_t block)
     pthread_mutex_unlock(&q->lock);
 }
 
+/* dispatch_async and dispatch_retain: for the live stand-in (test/standin/live),
+ * which posts its callbacks on the connection's queue. */
+void dispatch_async(dispatch_queue_t queue, dispatch_block_t block) { queue_post(queue, block); }
+void dispatch_retain(void *object) { obj_retain(object); }
+
 /* Run block on q and wait until it, and whatever it posted to q, has run. */
 static void queue_run(struct standin_queue *q, dispatch_block_t block)
 {

@@ -31,7 +31,9 @@ enum {
     errSSLBadCert = -9808, errSSLUnknownRootCert = -9812, errSSLNoRootCert = -9813,
     errSSLCertExpired = -9814, errSSLCertNotYetValid = -9815, errSSLClosedNoNotify = -9816,
     errSSLPeerHandshakeFail = -9824, errSSLPeerCertRevoked = -9827, errSSLPeerProtocolVersion = -9836,
-    errSSLHostNameMismatch = -9843, errSSLTransportReset = -9852, errSSLNetworkTimeout = -9853
+    errSSLHostNameMismatch = -9843, errSSLTransportReset = -9852, errSSLNetworkTimeout = -9853,
+    errSSLDecryptionFail = -9845, errSSLBadRecordMac = -9846, errSSLRecordOverflow = -9847,
+    errSSLUnexpectedRecord = -9849, errSSLUnexpectedMessage = -9856, errSSLDecodeError = -9859
 };
 
 extern const CFStringRef kSecImportExportPassphrase;

@@ -13,6 +13,8 @@ typedef bool (^dispatch_data_applier_t)(dispatch_data_t region, size_t offset, c
 #define DISPATCH_DATA_DESTRUCTOR_DEFAULT ((dispatch_block_t)0)
 dispatch_queue_t dispatch_queue_create(const char *label, dispatch_queue_attr_t attr);
 void dispatch_release(void *object);
+void dispatch_retain(void *object);
+void dispatch_async(dispatch_queue_t queue, dispatch_block_t block);
 dispatch_data_t dispatch_data_create(const void *buffer, size_t size, dispatch_queue_t queue,
                                      dispatch_block_t destructor);
 size_t dispatch_data_get_size(dispatch_data_t data);
