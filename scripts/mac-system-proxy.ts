@@ -10,7 +10,8 @@
  * "authenticated on" with a user and password, which networksetup keeps in
  * the keychain, and the proxy then asks for them with 407 Basic); the
  * services' earlier settings (networksetup -getsecurewebproxy) are restored
- * afterwards, also on SIGINT/SIGTERM. The suite file runs under both engines;
+ * afterwards, also on SIGINT/SIGTERM (and with --auth the keychain item is
+ * shown, without its password, and deleted). The suite file runs under both engines;
  * the proxy's count of tunnels and CONNECT targets is printed at the end.
  * For throwaway CI machines (passwordless sudo).
  */
@@ -50,6 +51,22 @@ function restore(saved: Saved[]): void {
   }
 }
 
+/** security(1)'s description of the internet password item for 127.0.0.1:port, as root and as this user. */
+function keychainItem(port: number): string {
+  const args = ['find-internet-password', '-s', '127.0.0.1', '-P', String(port)]
+  return [['sudo', 'security'], ['security']].map(([cmd, ...pre]) => {
+    const r = spawnSync(cmd, [...pre, ...args], { encoding: 'utf8' })
+    return `${[cmd, ...pre].join(' ')} ${args.join(' ')}: exit ${r.status}\n${r.stdout}${r.stderr}`
+  }).join('\n')
+}
+
+/** Best effort: take the item networksetup stored out again. */
+function forgetPassword(port: number): void {
+  for (const cmd of [['sudo', 'security'], ['security']]) {
+    spawnSync(cmd[0], [...cmd.slice(1), 'delete-internet-password', '-s', '127.0.0.1', '-P', String(port)], { stdio: 'ignore' })
+  }
+}
+
 /** CFNetwork reads the settings through configd: wait until scutil shows ours. */
 function waitForSettings(port: number): boolean {
   for (let i = 0; i < 50; i++) {
@@ -76,6 +93,8 @@ async function main(): Promise<number> {
       ns('-setsecurewebproxystate', s.service, 'on')
     }
     console.log(`Secure Web Proxy 127.0.0.1:${proxy.port}${auth ? ' (password in the keychain)' : ''} on: ${saved.map((s) => s.service).join(', ')}`)
+    // Where networksetup put the password item (keychain, protocol, account; never the password).
+    if (auth) console.log(keychainItem(proxy.port))
     if (!waitForSettings(proxy.port)) console.log('scutil --proxy does not show it yet (going on):\n' + execFileSync('scutil', ['--proxy'], { encoding: 'utf8' }))
     status = 0
     for (const backend of ['network', 'securetransport']) {
@@ -88,6 +107,7 @@ async function main(): Promise<number> {
     }
   } finally {
     putBack()
+    if (auth) forgetPassword(proxy.port)
     console.log(`proxy: ${proxy.tunnels} tunnel(s); CONNECTs: ${JSON.stringify(proxy.requests.map((r) => ({ target: r.target, auth: r.headers['proxy-authorization'] ? 'Basic (sent)' : 'none' })))}`)
     await proxy.close()
   }

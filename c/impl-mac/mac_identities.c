@@ -15,8 +15,6 @@
  */
 #include "mac.h"
 
-#include "../common/pem.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

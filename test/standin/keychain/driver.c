@@ -20,6 +20,7 @@
 #include "../network/fake_keychain.h"
 #include "../tap.h"
 #include "common/pem.h"
+#include "common/proxy_cred.h"
 #include "tls_client.h"
 
 #include <arpa/inet.h>
@@ -192,6 +193,34 @@ static const char *auth_line(const char *request)
     return a ? a : "";
 }
 
+/* Which 407 headers offer Basic (RFC 9110: schemes are case-insensitive,
+ * several challenges may share one field, auth-params are not schemes). */
+static void test_basic_offered(void)
+{
+    static const struct {
+        const char *header;
+        int basic;
+    } cases[] = {
+        { "HTTP/1.1 407 x\r\nProxy-Authenticate: Basic realm=\"corp\"\r\n\r\n", 1 },
+        { "HTTP/1.1 407 x\r\nproxy-authenticate: BASIC\r\n\r\n", 1 },
+        { "HTTP/1.1 407 x\r\nProxy-Authenticate: Negotiate YIIB==, Basic realm=\"a, b\"\r\n\r\n", 1 },
+        { "HTTP/1.1 407 x\r\nProxy-Authenticate: Digest realm=\"Basic\", basic=1\r\n\r\n", 0 },
+        { "HTTP/1.1 407 x\r\nProxy-Authenticate: Basically\r\nX-Basic: Basic\r\n\r\n", 0 },
+        { "HTTP/1.1 407 x\r\nWWW-Authenticate: Basic\r\n\r\n", 0 },
+    };
+    int right = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int got = proxy_cred_basic_offered(cases[i].header, strlen(cases[i].header));
+        if (got == cases[i].basic)
+            right++;
+        else
+            printf("  # wrong for: %s\n", cases[i].header);
+    }
+    ok(right == (int)(sizeof cases / sizeof cases[0]),
+       "Proxy-Authenticate: Basic found case-insensitively, beside other challenges in one field or in another "
+       "field; not in a quoted or auth-param value, a longer token, another header, or WWW-Authenticate");
+}
+
 static void test_proxy_password(void)
 {
     struct proxy p;
@@ -298,6 +327,7 @@ int main(void)
     }
     fk_host_thread = pthread_self();
     test_identities();
+    test_basic_offered();
     test_proxy_password();
     printf("1..%d\n", tests);
     return failed ? 1 : 0;
