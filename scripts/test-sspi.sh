@@ -39,23 +39,38 @@ for i in 0 1; do
   [ -f "$out/standin$i.pem" ] || openssl x509 -inform DER -in "$out/standin$i.der" -out "$out/standin$i.pem"
 done
 
-# clientCertificate 'auto': CAs A, B and C; identities A and B (client-auth
-# RSA keys, issued by A and B) as PKCS#12 files that the driver imports into
-# the prefix's CurrentUser\My (test/sspi/identities.c). C issues none.
+# clientCertificate 'auto': CAs A to E; identities (RSA keys) A and B (client
+# auth, issued by A and B), D (server auth only) and E (expired), as PKCS#12
+# files that the driver imports into the prefix's CurrentUser\My
+# (test/sspi/identities.c). C issues none.
 auto=$out/auto
-if [ ! -f "$auto/idB.pfx" ]; then
+if [ ! -f "$auto/idE.pfx" ]; then
+  rm -rf "$auto"
   mkdir -p "$auto"
-  for n in A B C; do
+  for n in A B C D E; do
     openssl req -x509 -newkey rsa:2048 -nodes -subj "/O=ostls standin/CN=standin auto CA $n" -days 3650 \
       -addext basicConstraints=critical,CA:true -keyout "$auto/ca$n.key" -out "$auto/ca$n.pem" 2>/dev/null
     openssl x509 -in "$auto/ca$n.pem" -outform DER -out "$auto/ca$n.der"
   done
   printf 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n' >"$auto/client.ext"
-  for n in A B; do
+  printf 'extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n' >"$auto/server.ext"
+  # E's validity ended years ago: `openssl ca` takes explicit dates.
+  printf '[ca]\ndefault_ca=d\n[d]\ndatabase=%s/index.txt\nnew_certs_dir=%s\nserial=%s/serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n' \
+    "$auto" "$auto" "$auto" >"$auto/ca.cnf"
+  : >"$auto/index.txt"
+  echo 1E >"$auto/serial"
+  for n in A B D E; do
     openssl req -newkey rsa:2048 -nodes -subj "/CN=standin identity $n" -keyout "$auto/id$n.key" \
       -out "$auto/id$n.csr" 2>/dev/null
-    openssl x509 -req -in "$auto/id$n.csr" -CA "$auto/ca$n.pem" -CAkey "$auto/ca$n.key" -set_serial "0x1$n" \
-      -days 3650 -extfile "$auto/client.ext" -out "$auto/id$n.pem" 2>/dev/null
+    if [ $n = E ]; then
+      openssl ca -batch -notext -config "$auto/ca.cnf" -cert "$auto/ca$n.pem" -keyfile "$auto/ca$n.key" \
+        -startdate 20200101000000Z -enddate 20210101000000Z -extfile "$auto/client.ext" \
+        -in "$auto/id$n.csr" -out "$auto/id$n.pem" 2>/dev/null
+    else
+      ext=client; [ $n = D ] && ext=server
+      openssl x509 -req -in "$auto/id$n.csr" -CA "$auto/ca$n.pem" -CAkey "$auto/ca$n.key" -set_serial "$(printf '%d' "'$n")" \
+        -days 3650 -extfile "$auto/$ext.ext" -out "$auto/id$n.pem" 2>/dev/null
+    fi
     # 3DES/SHA-1 as test/helpers/pki.ts: what Wine's PFXImportCertStore reads.
     openssl pkcs12 -export -in "$auto/id$n.pem" -inkey "$auto/id$n.key" -keypbe PBE-SHA1-3DES \
       -certpbe PBE-SHA1-3DES -macalg sha1 -passout pass:standin -out "$auto/id$n.pfx"

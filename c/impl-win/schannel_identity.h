@@ -29,8 +29,9 @@ int sch_identity_load(tls_conn *c, struct sch_identity *id);
 /* clientCertificate 'auto', once the server has asked for a certificate
  * (SEC_I_INCOMPLETE_CREDENTIALS): the CAs it named (SECPKG_ATTR_ISSUER_LIST_EX)
  * and the first identity in CurrentUser\\My, then LocalMachine\\My, whose chain
- * reaches one of them (CertFindChainInStore, CERT_CHAIN_FIND_BY_ISSUER), into
- * *id. 1 when one was found; 0 when none fits, with why in why[] (the
+ * reaches one of them (the issuer of a certificate in its chain is named;
+ * the identity has its key, is valid now and allows client authentication),
+ * into *id. 1 when one was found; 0 when none fits, with why in why[] (the
  * server named no CA, Schannel could not say which, no identity matches). */
 int sch_identity_auto(CtxtHandle *ctx, struct sch_identity *id, char *why, size_t cap);
 void sch_identity_free(struct sch_identity *id);

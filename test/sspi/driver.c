@@ -564,14 +564,21 @@ static int auto_connect(struct peer *p, int use_auto, int cache, char *detail, s
     return clean && k.len == 4 && memcmp(k.data, "done", 4) == 0;
 }
 
-static const char *thumb_name(const char *thumb, const struct sspi_identity *a, const struct sspi_identity *b)
+/* The identities the 'auto' tests put in the stores, for naming them in details. */
+enum { ID_A, ID_B, ID_D, ID_E, ID_COUNT };
+static struct sspi_identity auto_ids[ID_COUNT];
+static const char *const auto_id_names[ID_COUNT] = { "identity A", "identity B", "identity D", "identity E" };
+
+static const char *thumb_name(const char *thumb)
 {
-    return !thumb[0] ? "none" : strcmp(thumb, a->thumb) == 0 ? "identity A" : strcmp(thumb, b->thumb) == 0 ? "identity B" : thumb;
+    for (int i = 0; i < ID_COUNT; i++)
+        if (thumb[0] && strcmp(thumb, auto_ids[i].thumb) == 0)
+            return auto_id_names[i];
+    return thumb[0] ? thumb : "none";
 }
 
 /* One connection to a server that asks with the list of connection 0 (or does not ask). */
-static void auto_single(const char *name, int use_auto, int ask, const char *want, const struct sspi_identity *a,
-                        const struct sspi_identity *b, int want_query)
+static void auto_single(const char *name, int use_auto, int ask, const char *want, int want_query)
 {
     auto_script.conns = 1;
     auto_script.c[0].ask = ask;
@@ -587,60 +594,77 @@ static void auto_single(const char *name, int use_auto, int ask, const char *wan
     snprintf(detail, sizeof detail,
              "sent %s (%d Certificate messages), expected %s; issuer list read %d times, expected %d; %d credentials "
              "with a certificate acquired; %s",
-             thumb_name(got, a, b), auto_script.c[0].got_msg, thumb_name(want, a, b), queried, want_query, acquired,
-             text);
+             thumb_name(got), auto_script.c[0].got_msg, thumb_name(want), queried, want_query, acquired, text);
     result(clean && strcmp(got, want) == 0 && auto_script.c[0].got_msg == (ask ? 1 : 0) && queried == want_query &&
                acquired == want_creds,
            name, detail);
 }
 
+/* A fresh script whose first connection's list names these identities' issuers (-1 ends). */
+static void auto_names(const int *ids)
+{
+    memset(&auto_script, 0, sizeof auto_script);
+    for (; *ids >= 0; ids++)
+        auto_list_add(0, auto_ids[*ids].issuer, auto_ids[*ids].issuer_len);
+}
+
 static void auto_tests(const char *dir)
 {
-    struct sspi_identity a, b;
-    char why[300];
+    static const char *const files[ID_COUNT] = { "idA.pfx", "idB.pfx", "idD.pfx", "idE.pfx" };
+    char why[300] = "";
     BYTE other[512];
     DWORD other_len = 0;
-    if (!sspi_identity_add(dir, "idA.pfx", &a, why, sizeof why) ||
-        !sspi_identity_add(dir, "idB.pfx", &b, why, sizeof why) ||
-        !sspi_ca_name(dir, "caC.der", other, sizeof other, &other_len)) {
+    int ok = sspi_ca_name(dir, "caC.der", other, sizeof other, &other_len);
+    sspi_identity_sweep();
+    for (int i = 0; ok && i < ID_COUNT; i++)
+        ok = sspi_identity_add(dir, files[i], &auto_ids[i], why, sizeof why);
+    if (!ok) {
         result(0, "clientCertificate 'auto': the test identities are in CurrentUser\\My", why);
+        sspi_identity_sweep();
         return;
     }
+    const struct sspi_identity *a = &auto_ids[ID_A], *b = &auto_ids[ID_B];
     /* The search must choose by the CA list, not take the first identity it
      * meets: the server names the one CurrentUser\My enumerates second. */
-    const struct sspi_identity *first = sspi_identity_before(&a, &b) ? &a : &b, *second = first == &a ? &b : &a;
+    int second = sspi_identity_before(a, b) ? ID_B : ID_A, first = second == ID_A ? ID_B : ID_A;
     memset(&auto_script, 0, sizeof auto_script);
     auto_list_add(0, other, other_len);
-    auto_list_add(0, second->issuer, second->issuer_len);
+    auto_list_add(0, auto_ids[second].issuer, auto_ids[second].issuer_len);
     auto_single("clientCertificate 'auto': the server's CA list names the issuer of the identity CurrentUser\\My "
                 "holds second (and a CA of none): that identity is sent, in the retried credentials",
-                1, 1, second->thumb, &a, &b, 1);
+                1, 1, auto_ids[second].thumb, 1);
     memset(&auto_script, 0, sizeof auto_script);
     auto_list_add(0, other, other_len);
     auto_single("clientCertificate 'auto': the CA list names no stored identity's issuer: no certificate, the "
                 "handshake goes on",
-                1, 1, "", &a, &b, 1);
+                1, 1, "", 1);
     memset(&auto_script, 0, sizeof auto_script);
     auto_single("clientCertificate 'auto': an empty CA list (any CA): no certificate (only a named CA picks one), "
                 "the handshake goes on",
-                1, 1, "", &a, &b, 1);
-    memset(&auto_script, 0, sizeof auto_script);
-    auto_list_add(0, first->issuer, first->issuer_len);
+                1, 1, "", 1);
+    auto_names((const int[]){ ID_D, -1 });
+    auto_single("clientCertificate 'auto': the only identity from the named CA allows server authentication only "
+                "(extended key usage): no certificate",
+                1, 1, "", 1);
+    auto_names((const int[]){ ID_E, -1 });
+    auto_single("clientCertificate 'auto': the only identity from the named CA has expired: no certificate", 1, 1, "",
+                1);
+    auto_names((const int[]){ first, -1 });
     auto_single("without 'auto', a server that asks and names a stored identity's CA gets no certificate (the CA "
                 "list is not even read)",
-                0, 1, "", &a, &b, 0);
+                0, 1, "", 0);
     memset(&auto_script, 0, sizeof auto_script);
     auto_single("clientCertificate 'auto', a server that does not ask: no Certificate message, no search", 1, 0, "",
-                &a, &b, 0);
+                0);
 
     /* The session cache: three connections to the same server, cache on. */
     memset(&auto_script, 0, sizeof auto_script);
     auto_script.conns = 3;
     for (int i = 0; i < 3; i++)
         auto_script.c[i].ask = 1;
-    auto_list_add(0, b.issuer, b.issuer_len);
-    auto_list_add(1, b.issuer, b.issuer_len);
-    auto_list_add(2, a.issuer, a.issuer_len);
+    auto_list_add(0, b->issuer, b->issuer_len);
+    auto_list_add(1, b->issuer, b->issuer_len);
+    auto_list_add(2, a->issuer, a->issuer_len);
     struct peer *p = peer_start(s_auto);
     char text[3][900], detail[1200];
     int clean[3];
@@ -649,23 +673,20 @@ static void auto_tests(const char *dir)
     clean[2] = auto_connect(p, 1, 1, text[2], sizeof text[2]);
     peer_join(p);
     free(p);
-    snprintf(detail, sizeof detail, "sent %s, expected identity B; %s", thumb_name(auto_script.c[0].got, &a, &b),
-             text[0]);
-    result(clean[0] && strcmp(auto_script.c[0].got, b.thumb) == 0,
+    snprintf(detail, sizeof detail, "sent %s, expected identity B; %s", thumb_name(auto_script.c[0].got), text[0]);
+    result(clean[0] && strcmp(auto_script.c[0].got, b->thumb) == 0,
            "session cache on: 'auto' sends identity B to a server that names B's CA", detail);
-    snprintf(detail, sizeof detail, "sent %s, expected none; %s", thumb_name(auto_script.c[1].got, &a, &b), text[1]);
+    snprintf(detail, sizeof detail, "sent %s, expected none; %s", thumb_name(auto_script.c[1].got), text[1]);
     result(clean[1] && auto_script.c[1].got_msg == 1 && auto_script.c[1].got[0] == '\0',
            "... then a connection to the same server without 'auto' presents no certificate (the credentials "
            "'auto' made never entered the session cache)",
            detail);
-    snprintf(detail, sizeof detail, "sent %s, expected identity A; %s", thumb_name(auto_script.c[2].got, &a, &b),
-             text[2]);
-    result(clean[2] && strcmp(auto_script.c[2].got, a.thumb) == 0,
+    snprintf(detail, sizeof detail, "sent %s, expected identity A; %s", thumb_name(auto_script.c[2].got), text[2]);
+    result(clean[2] && strcmp(auto_script.c[2].got, a->thumb) == 0,
            "... and one with 'auto' to the same server, now naming A's CA, sends A (chosen again, not B's "
            "credentials from the cache)",
            detail);
-    sspi_identity_remove(&a);
-    sspi_identity_remove(&b);
+    sspi_identity_sweep();
 }
 
 /* ----------------------------------------------------------------- tests */

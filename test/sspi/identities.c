@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static HCERTSTORE open_my(void)
+/* The registry store itself: the system store (CERT_STORE_PROV_SYSTEM_W) is,
+ * under Wine, a collection that also holds LocalMachine\My, and deleting
+ * through it removes nothing. */
+static HCERTSTORE open_my(DWORD location)
 {
-    return CertOpenStore(CERT_STORE_PROV_SYSTEM_W, 0, 0, CERT_SYSTEM_STORE_CURRENT_USER, L"My");
+    return CertOpenStore(CERT_STORE_PROV_SYSTEM_REGISTRY_W, 0, 0, location, L"My");
 }
 
 static unsigned char *read_file(const char *dir, const char *file, size_t *len)
@@ -47,7 +50,7 @@ int sspi_identity_add(const char *dir, const char *file, struct sspi_identity *i
      * the key container, as for an identity a user or MDM installed. */
     HCERTSTORE temp = PFXImportCertStore(&blob, L"standin", CRYPT_EXPORTABLE | CRYPT_USER_KEYSET);
     free(der);
-    HCERTSTORE my = temp ? open_my() : NULL;
+    HCERTSTORE my = temp ? open_my(CERT_SYSTEM_STORE_CURRENT_USER) : NULL;
     int ok = 0;
     for (PCCERT_CONTEXT cert = NULL; my && (cert = CertEnumCertificatesInStore(temp, cert)) != NULL;) {
         DWORD size = 0;
@@ -75,25 +78,42 @@ int sspi_identity_add(const char *dir, const char *file, struct sspi_identity *i
     return ok;
 }
 
-void sspi_identity_remove(const struct sspi_identity *id)
+/* The first test identity in store, or NULL. */
+static PCCERT_CONTEXT find_standin(HCERTSTORE store)
 {
-    HCERTSTORE my = open_my();
-    char thumb[41];
-    for (PCCERT_CONTEXT cert = NULL; my && (cert = CertEnumCertificatesInStore(my, cert)) != NULL;) {
-        thumb_of(cert, thumb);
-        if (strcmp(thumb, id->thumb) == 0) {
-            CertDeleteCertificateFromStore(CertDuplicateCertificateContext(cert));   /* frees the duplicate */
-            CertFreeCertificateContext(cert);
-            break;
+    char name[256];
+    for (PCCERT_CONTEXT cert = NULL; (cert = CertEnumCertificatesInStore(store, cert)) != NULL;) {
+        CertGetNameStringA(cert, CERT_NAME_SIMPLE_DISPLAY_TYPE, 0, NULL, name, sizeof name);
+        if (strncmp(name, "standin identity", 16) == 0) {
+            PCCERT_CONTEXT found = CertDuplicateCertificateContext(cert);
+            CertFreeCertificateContext(cert);   /* ends the enumeration */
+            return found;
         }
     }
-    if (my)
-        CertCloseStore(my, 0);
+    return NULL;
+}
+
+void sspi_identity_sweep(void)
+{
+    /* LocalMachine\My too: Wine's CurrentUser\My includes it. */
+    static const DWORD where[] = { CERT_SYSTEM_STORE_CURRENT_USER, CERT_SYSTEM_STORE_LOCAL_MACHINE };
+    for (int i = 0; i < 2; i++) {
+        HCERTSTORE my = open_my(where[i]);
+        /* One at a time, enumerating afresh (deleting mid-enumeration never
+         * ends under Wine's registry store); bounded in case a delete fails. */
+        PCCERT_CONTEXT cert;
+        for (int n = 0; my && n < 64 && (cert = find_standin(my)) != NULL; n++)
+            if (!CertDeleteCertificateFromStore(cert))   /* frees cert */
+                break;
+        if (my)
+            CertCloseStore(my, 0);
+    }
 }
 
 int sspi_identity_before(const struct sspi_identity *a, const struct sspi_identity *b)
 {
-    HCERTSTORE my = open_my();
+    HCERTSTORE my = CertOpenStore(CERT_STORE_PROV_SYSTEM_W, 0, 0,
+                                  CERT_SYSTEM_STORE_CURRENT_USER | CERT_STORE_READONLY_FLAG, L"My");
     char thumb[41];
     int found = -1;
     for (PCCERT_CONTEXT cert = NULL; my && found < 0 && (cert = CertEnumCertificatesInStore(my, cert)) != NULL;) {

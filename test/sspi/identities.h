@@ -22,10 +22,12 @@ struct sspi_identity {
  * its key in a persisted user key container. 1, or 0 with why. */
 int sspi_identity_add(const char *dir, const char *file, struct sspi_identity *id, char *why, size_t cap);
 
-/* Takes the certificate out of CurrentUser\My again. */
-void sspi_identity_remove(const struct sspi_identity *id);
+/* Takes every certificate whose subject begins "standin identity" out of
+ * CurrentUser\My (and LocalMachine\My): this run's, and those an
+ * interrupted run left. */
+void sspi_identity_sweep(void);
 
-/* 1 when CurrentUser\My enumerates a before b (the order a search meets them). */
+/* 1 when CurrentUser\My, opened as the engine opens it, enumerates a before b. */
 int sspi_identity_before(const struct sspi_identity *a, const struct sspi_identity *b);
 
 /* The subject DER name of the certificate <dir>\auto\<file> (a CA that
