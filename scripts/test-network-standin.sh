@@ -33,7 +33,7 @@ clang "${flags[@]}" "${inc[@]}" -shared -Wl,-Bsymbolic -Wl,--exclude-libs,ALL -W
 [ "${1:-}" = --build-only ] && exit 0
 echo "== the suite against network.c on the live Network.framework stand-in"
 rm -rf .tap/test-results
-OSTLS_LIBRARY="$PWD/$out/libostls-network.so" OSTLS_TEST_STANDIN=network node_modules/.bin/tap "$@"
+OSTLS_BACKEND=network OSTLS_LIBRARY="$PWD/$out/libostls-network.so" OSTLS_TEST_STANDIN=network node_modules/.bin/tap "$@"
 status=$?
 rm -rf .tap/results-standin-network && mv .tap/test-results .tap/results-standin-network
 exit $status

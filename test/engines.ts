@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process'
 import { backendInfo } from '../dist/cjs/index'
 import { cli } from './helpers/cli'
 import { childEnv } from './helpers/child-env'
+import { standinGap } from './helpers/platform'
 
 const index = path.join(__dirname, '..', 'dist', 'cjs', 'index.js')
 
@@ -32,7 +33,7 @@ function doctorJson(env: NodeJS.ProcessEnv): Promise<{ code: number; report: any
 
 const platformEngines: Record<string, string[]> = { linux: ['openssl'], win32: ['schannel'], darwin: ['network', 'securetransport'] }
 
-t.test('every engine of the build is listed; exactly one loaded, the one in use', async (t) => {
+t.test('every engine of the build is listed; exactly one loaded, the one in use', { skip: standinGap("its test library holds network.c alone, not this platform's build and its engine list") }, async (t) => {
   const info = backendInfo()
   const names = info.engines.map((e) => e.name)
   for (const name of platformEngines[process.platform] ?? []) t.ok(names.includes(name), `the ${process.platform} build has the ${name} engine`)
@@ -72,7 +73,7 @@ t.test('OSTLS_BACKEND naming the engine in use: chosen by name, and a handshake 
   t.match(d.report, { ok: true, backend: { name: engine }, selfTest: { ok: true } })
 })
 
-t.test('OSTLS_BACKEND naming an engine that cannot load: its own reason, and no other engine instead', { skip: process.platform !== 'linux' && 'only the OpenSSL engine (Linux) loads its library by a name that can be overridden' }, async (t) => {
+t.test('OSTLS_BACKEND naming an engine that cannot load: its own reason, and no other engine instead', { skip: (process.platform !== 'linux' && 'only the OpenSSL engine (Linux) loads its library by a name that can be overridden') || standinGap("its test library holds network.c alone, not the Linux build's OpenSSL engine") }, async (t) => {
   const r = await backendInfoIn({ OSTLS_BACKEND: 'openssl', OSTLS_LIBSSL: 'libssl-not-here.so.9' })
   t.equal(r.error?.tlsCode, 'TLS_LIBRARY_NOT_FOUND')
   t.match(r.error?.message, /^OSTLS_BACKEND=openssl: the openssl engine did not load: could not load the system OpenSSL .*libssl-not-here\.so\.9/)
@@ -81,7 +82,7 @@ t.test('OSTLS_BACKEND naming an engine that cannot load: its own reason, and no 
   t.notOk(d.report.backend.engines.some((e: { status: string }) => e.status === 'loaded'), 'no other engine stands in for the one asked for')
 })
 
-t.test('the mbedtls engine loads only the Mbed TLS 2.28 SONAMEs it was built for, and says so when it cannot', { skip: process.platform !== 'linux' ? 'the mbedtls engine is built on Linux only' : false }, async (t) => {
+t.test('the mbedtls engine loads only the Mbed TLS 2.28 SONAMEs it was built for, and says so when it cannot', { skip: process.platform !== 'linux' ? 'the mbedtls engine is built on Linux only' : standinGap("its test library holds network.c alone, not the Linux build's mbedtls engine") }, async (t) => {
   const r = await backendInfoIn({ OSTLS_BACKEND: 'mbedtls', OSTLS_LIBMBEDTLS: '/nonexistent/libmbedtls.so.21' })
   t.equal(r.error?.tlsCode, 'TLS_LIBRARY_NOT_FOUND')
   t.match(r.error?.message, /could not load Mbed TLS 2\.28 \(\/nonexistent\/libmbedtls\.so\.21, with libmbedx509\.so\.1 and libmbedcrypto\.so\.7\)/)

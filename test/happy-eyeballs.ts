@@ -16,6 +16,7 @@ import { closer, closedPort } from './helpers/servers'
 import { open, failure } from './helpers/client'
 import { blackhole } from './helpers/evil'
 import { handles } from './helpers/handles'
+import { engineGap } from './helpers/platform'
 
 const p = pki()
 /** Well under handshakeTimeout (and generous for a loaded machine): the fallback starts after 250 ms. */
@@ -97,7 +98,9 @@ function socketFds(): number {
 
 const opts = (host: string, port: number) => ({ host, port, servername: 'localhost', ca: p.ca, handshakeTimeout: HANDSHAKE_TIMEOUT })
 
-t.test('dual stack', async (t) => {
+const nwResolves = engineGap(['network'], 'Network.framework resolves and races the addresses itself (nw_endpoint_create_host), so the OSTLS_TEST_HOSTS test hook of c/common\'s resolver cannot reach it')
+
+t.test('dual stack', { skip: nwResolves }, async (t) => {
   if (!(await ipv6Loopback())) return t.skip('no IPv6 loopback (::1) on this machine')
 
   t.test('the IPv6 address blackholes: connects over IPv4 well within the handshake timeout', async (t) => {
@@ -172,7 +175,7 @@ t.test('dual stack', async (t) => {
   })
 })
 
-t.test('two IPv4 addresses, the first blackholed', async (t) => {
+t.test('two IPv4 addresses, the first blackholed', { skip: nwResolves }, async (t) => {
   const srv = await deadAndLive(t, '127.0.0.2', '127.0.0.1').catch((e: Error) => {
     t.skip(`cannot listen on 127.0.0.2 here: ${e.message}`)
     return null

@@ -11,9 +11,11 @@ import { run } from './helpers/cli'
 import { tlsServer, closer } from './helpers/servers'
 import { open } from './helpers/client'
 import { connectProxy } from './helpers/proxy'
-import { underWine } from './helpers/platform'
+import { underWine, standinGap } from './helpers/platform'
 import { setWinProxy, clearWinProxy } from './helpers/win-proxy-settings'
 import { proxyFor } from '../ts/proxy-env'
+
+const macEngine = standinGap("the engine is macOS's: it asks CFNetwork's (scripted, empty) settings, not Linux's answer")
 
 const p = pki()
 const caFile = path.join(pkiDir, 'ca.pem')
@@ -38,7 +40,7 @@ t.test('the environment comes first; without it, Windows and macOS ask the OS an
   t.equal(proxyFor('a.example', 443, 'env', {}).url, undefined, "'env' never asks the OS")
 })
 
-t.test('Linux: connect({ proxy: "system" }) goes direct and says why', { skip: process.platform === 'linux' ? undefined : 'Linux only' }, async (t) => {
+t.test('Linux: connect({ proxy: "system" }) goes direct and says why', { skip: macEngine || (process.platform === 'linux' ? undefined : 'Linux only') }, async (t) => {
   const srv = await tlsServer(p.leaf)
   t.teardown(() => srv.close())
   const s = await open({ host: 'localhost', port: srv.port, ca: p.ca, proxy: 'system' })

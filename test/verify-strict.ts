@@ -7,7 +7,9 @@ import { pki, extraPair, pkiFile, explicitParamsChain } from './helpers/pki'
 import { tlsServer, opensslServer, staplingServer as stapling } from './helpers/servers'
 import { open, failure } from './helpers/client'
 import { backendInfo } from '../dist/cjs/index'
-import { mbedtlsLimit, wineGap, s2nLimit } from './helpers/platform'
+import { mbedtlsLimit, wineGap, s2nLimit, standinGap } from './helpers/platform'
+
+const noRevocation = standinGap("revocation is not modelled: its SecTrust evaluation ignores revocation policies and OCSP staples")
 
 const p = pki()
 const opts = (port: number) => ({ host: '127.0.0.1', port, servername: 'localhost', ca: p.ca })
@@ -40,7 +42,7 @@ const noStapleOnCert = wineGap('the stapled OCSP response is not attached to the
 
 const staplingServer = (response: Buffer | null, asked: { count: number }) => stapling(p.leaf, response, asked)
 
-t.test('a stapled OCSP "revoked" fails the handshake with CERT_REVOKED', { todo: noStapleOnCert, skip: noStapling }, async (t) => {
+t.test('a stapled OCSP "revoked" fails the handshake with CERT_REVOKED', { todo: noStapleOnCert, skip: noRevocation || (noStapling) }, async (t) => {
   const asked = { count: 0 }
   const srv = await staplingServer(pkiFile('ocsp-leaf-revoked.der'), asked)
   t.teardown(() => srv.close())
@@ -50,7 +52,7 @@ t.test('a stapled OCSP "revoked" fails the handshake with CERT_REVOKED', { todo:
   t.equal(err.code, 'CERT_REVOKED')
 })
 
-t.test('a stapled "revoked" with rejectUnauthorized: false is reported, not fatal', { todo: noStapleOnCert, skip: noStapling ?? s2nLimit('with rejectUnauthorized: false s2n verifies nothing (s2n_config_disable_x509_verification), so there is no reason and no peer certificate to report') }, async (t) => {
+t.test('a stapled "revoked" with rejectUnauthorized: false is reported, not fatal', { todo: noStapleOnCert, skip: noRevocation || (noStapling ?? s2nLimit('with rejectUnauthorized: false s2n verifies nothing (s2n_config_disable_x509_verification), so there is no reason and no peer certificate to report')) }, async (t) => {
   const srv = await staplingServer(pkiFile('ocsp-leaf-revoked.der'), { count: 0 })
   t.teardown(() => srv.close())
   const s = await open({ ...opts(srv.port), rejectUnauthorized: false })
@@ -69,7 +71,7 @@ t.test('a stapled "good" or no staple: the connection goes on', async (t) => {
   }
 })
 
-t.test('a stapled "revoked" about another certificate is ignored', { todo: wineGap('a handshake with a stapled OCSP response fails with SEC_E_INTERNAL_ERROR'), skip: noBigMessages ?? s2nLimit('the bigchain certificate (about 160 KB) is one handshake message over the 64 KiB s2n accepts (S2N_MAXIMUM_HANDSHAKE_MESSAGE_LENGTH, fixed at build time)') }, async (t) => {
+t.test('a stapled "revoked" about another certificate is ignored', { todo: wineGap('a handshake with a stapled OCSP response fails with SEC_E_INTERNAL_ERROR'), skip: noRevocation || (noBigMessages ?? s2nLimit('the bigchain certificate (about 160 KB) is one handshake message over the 64 KiB s2n accepts (S2N_MAXIMUM_HANDSHAKE_MESSAGE_LENGTH, fixed at build time)')) }, async (t) => {
   // The response names leaf.pem; this server presents another certificate of the same CA.
   const srv = await tlsServer(extraPair('bigchain'))
   srv.server.on('OCSPRequest', (_c: Buffer, _i: Buffer, cb: (e: Error | null, r?: Buffer) => void) => cb(null, pkiFile('ocsp-leaf-revoked.der')))
@@ -79,7 +81,7 @@ t.test('a stapled "revoked" about another certificate is ignored', { todo: wineG
   s.destroy()
 })
 
-t.test('openssl s_server -status_file with a "revoked" response', { skip: noOpensslBinary || noStapling }, async (t) => {
+t.test('openssl s_server -status_file with a "revoked" response', { skip: noRevocation || noOpensslBinary || noStapling }, async (t) => {
   const srv = await opensslServer({ keyFile: path.join(p.dir, 'leaf.key'), certFile: path.join(p.dir, 'leaf.pem') }, ['-status_file', path.join(p.dir, 'ocsp-leaf-revoked.der')])
   t.teardown(() => srv.close())
   const err = await failure(opts(srv.port))
@@ -96,7 +98,7 @@ t.test('a chain of about 160 KB (10,000 names) is accepted', { todo: wineGap('a 
   s.destroy()
 })
 
-t.test('a chain over 300 KB fails with a clear TLS_PROTOCOL_ERROR', { todo: wineGap('a chain of 160 KB or more fails with SEC_E_INTERNAL_ERROR'), skip: s2nLimit('a handshake message over 64 KiB (S2N_MAXIMUM_HANDSHAKE_MESSAGE_LENGTH, fixed at build time) is refused as S2N_ERR_BAD_MESSAGE, which does not say it was the size') }, async (t) => {
+t.test('a chain over 300 KB fails with a clear TLS_PROTOCOL_ERROR', { todo: wineGap('a chain of 160 KB or more fails with SEC_E_INTERNAL_ERROR'), skip: standinGap("what Network.framework reports for an oversize certificate message is not known here (the stand-in says errSSLProtocol, which does not name the size)") || s2nLimit('a handshake message over 64 KiB (S2N_MAXIMUM_HANDSHAKE_MESSAGE_LENGTH, fixed at build time) is refused as S2N_ERR_BAD_MESSAGE, which does not say it was the size') }, async (t) => {
   const srv = await tlsServer(extraPair('hugechain'))
   t.teardown(() => srv.close())
   const err = await failure({ ...opts(srv.port), rejectUnauthorized: false })

@@ -164,6 +164,12 @@ int live_tls_setup(SSL_CTX **ctxp, SSL **sslp, nw_connection_t c, int fd, CFMuta
     SSL_CTX_set_min_proto_version(ctx, o->min_version ? (int)o->min_version : TLS1_2_VERSION);
     if (o->max_version)
         SSL_CTX_set_max_proto_version(ctx, (int)o->max_version);
+    /* TLS 1.2 suites as Network.framework offers them: ECDHE and RSA key
+     * exchange with AES-GCM, ChaCha20 or AES-CBC; no finite-field DHE, no
+     * 3DES, RC4 or NULL (engines cannot set suites on it). */
+    SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:kRSA+AESGCM:kRSA+AES:!aNULL:!eNULL:!DHE:!3DES:!RC4");
+    /* A certificate chain up to 256 KiB, as a loaded TLS stack takes. */
+    SSL_CTX_set_max_cert_list(ctx, 256L * 1024);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     if (!o->tickets || !o->resumption)
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);

@@ -13,6 +13,7 @@
 #include "live.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -186,6 +187,32 @@ static void add_chain(struct live_trust *t, STACK_OF(X509) *built)
         CFArrayAppendValue(t->chain, CFArrayGetValueAtIndex(t->cf.sent, 0));
 }
 
+/* The system's anchors, read once per process (as the OS keeps its trust
+ * store loaded), on the first evaluation's thread. */
+static X509_STORE *system_store;
+static pthread_once_t system_once = PTHREAD_ONCE_INIT;
+static void load_system_store(void)
+{
+    system_store = X509_STORE_new();
+    X509_STORE_set_default_paths(system_store);
+}
+
+/* The system's anchors beside the `ca` ones: the file's, copied, and the
+ * directory's (SSL_CERT_DIR), looked up certificate by certificate. */
+static void add_system_anchors(X509_STORE *store)
+{
+    pthread_once(&system_once, load_system_store);
+    X509_LOOKUP *dir = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir());
+    if (dir)
+        X509_LOOKUP_add_dir(dir, NULL, X509_FILETYPE_DEFAULT);
+    STACK_OF(X509_OBJECT) *objects = X509_STORE_get0_objects(system_store);
+    for (int i = 0; i < sk_X509_OBJECT_num(objects); i++) {
+        X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
+        if (x)
+            X509_STORE_add_cert(store, x);
+    }
+}
+
 static void evaluate(struct live_trust *t)
 {
     if (t->chain) {
@@ -196,7 +223,14 @@ static void evaluate(struct live_trust *t)
     t->cf.ok = 0;
     CFArrayRef sent = t->cf.sent;
     X509 *leaf = sent && CFArrayGetCount(sent) > 0 ? live_x509((SecCertificateRef)CFArrayGetValueAtIndex(sent, 0)) : NULL;
-    X509_STORE *store = X509_STORE_new();
+    X509_STORE *store;
+    if (t->anchors) {
+        store = X509_STORE_new();
+    } else {   /* the system's alone: its store, shared (read-only here) */
+        pthread_once(&system_once, load_system_store);
+        X509_STORE_up_ref(system_store);
+        store = system_store;
+    }
     STACK_OF(X509) *untrusted = sk_X509_new_null();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     for (CFIndex i = 1; sent && i < CFArrayGetCount(sent); i++) {
@@ -211,8 +245,8 @@ static void evaluate(struct live_trust *t)
             X509_free(x);
         }
     }
-    if (!t->anchors || !t->anchors_only)
-        X509_STORE_set_default_paths(store);
+    if (t->anchors && !t->anchors_only)
+        add_system_anchors(store);
     int err = X509_V_ERR_UNSPECIFIED;
     if (leaf && X509_STORE_CTX_init(ctx, store, leaf, untrusted) == 1) {
         X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
@@ -224,8 +258,9 @@ static void evaluate(struct live_trust *t)
             unsigned char ip[16];
             if (inet_pton(AF_INET, t->cf.str, ip) == 1 || inet_pton(AF_INET6, t->cf.str, ip) == 1)
                 X509_VERIFY_PARAM_set1_ip_asc(param, t->cf.str);
-            else
-                X509_VERIFY_PARAM_set1_host(param, t->cf.str, 0);
+            else   /* a name in the subject alternative names only, never the CN (as Apple since macOS 10.15) */
+                X509_VERIFY_PARAM_set1_host(param, t->cf.str, 0),
+                    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
         }
         t->cf.ok = X509_verify_cert(ctx) == 1;
         err = X509_STORE_CTX_get_error(ctx);
