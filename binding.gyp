@@ -12,6 +12,7 @@
         "c/common/options.c",
         "c/common/pem.c",
         "c/common/proxy.c",
+        "c/common/proxy_auth.c",
         "c/common/race.c",
         "c/common/records.c",
         "c/common/session_cache.c",
@@ -34,6 +35,7 @@
           "sources": [
             "c/common/resolve_posix.c",
             "c/common/sock_posix.c",
+            "c/common/proxy_auth_none.c",
             "c/common/sysproxy_none.c",
             "c/impl-linux/engines.c",
             "c/impl-linux/mbedtls.c",
@@ -57,6 +59,7 @@
           # Schannel over Winsock; MSVC 2022 17.5+ (C11 atomics). The same
           # sources cross-compile with mingw-w64: scripts/build-win.sh.
           "sources": ["c/common/resolve_win.c", "c/common/sock_win.c", "c/common/sysproxy_win.c",
+                      "c/common/proxy_auth_win.c",
                       "c/impl-win/engines.c", "c/impl-win/schannel.c", "c/impl-win/schannel_identity.c",
                       "c/impl-win/schannel_resume.c", "c/impl-win/schannel_verify.c",
                       "c/impl-win/schannel_os.c"],
@@ -80,6 +83,7 @@
           "sources": [
             "c/common/resolve_posix.c",
             "c/common/sock_posix.c",
+            "c/common/proxy_auth_none.c",
             "c/common/sysproxy_mac.c",
             "c/impl-mac/engines.c",
             "c/impl-mac/mac_common.c",
