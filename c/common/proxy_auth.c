@@ -320,8 +320,8 @@ enum proxy_auth_next proxy_auth_answer(proxy_auth **state, const char *header, s
     free(in);
     if (!ok || !token) {
         free(token);
-        snprintf(why, cap, "the %s sign-in %s failed: %s", a->scheme, a->who,
-                 ok ? "the OS had no answer to the proxy's challenge" : osw);
+        snprintf(why, cap, "the %s sign-in %s failed on the proxy's challenge: %s", a->scheme, a->who,
+                 ok ? "the OS had no answer to it" : osw);
         return PROXY_AUTH_REFUSED;
     }
     *bound = 1;
