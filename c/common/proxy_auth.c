@@ -161,6 +161,10 @@ static void read_item(const char *item, size_t len, struct offers *o)
         w++;
     if (w == 0 || (w < len && item[w] == '='))
         return;   /* an auth-param (realm="...") of the challenge before */
+    for (size_t i = 0; i < w; i++)
+        if (!(item[i] && strchr("!#$%&'*+-.^_`|~", item[i])) && !(item[i] >= '0' && item[i] <= '9') &&
+            !((item[i] | 0x20) >= 'a' && (item[i] | 0x20) <= 'z'))
+            return;   /* not a scheme name (RFC 9110 token) */
     size_t t = w;
     while (t < len && (item[t] == ' ' || item[t] == '\t'))
         t++;

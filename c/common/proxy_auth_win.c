@@ -1,9 +1,12 @@
 /* proxy_auth_win.c — proxy sign-in through SSPI, as browsers do on Windows:
  * the Negotiate or NTLM package with the signed-in user's credentials (or the
  * proxy URL's user:password), InitializeSecurityContextW with the target
- * "HTTP/<proxy host>". For these packages the calls compute tokens locally
- * (NTLM always; Negotiate may ask the domain controller for a Kerberos ticket
- * once, as WinHTTP and browsers do on the same thread). */
+ * "HTTP/<proxy host>". NTLM computes its tokens locally, so the calls run in
+ * the state machine's step. Kerberos through Negotiate (a domain member) may
+ * first ask the domain controller for a service ticket for HTTP/<proxy host>
+ * (then cached by the OS for its lifetime): that one call can wait on the
+ * network in the step; moving the first token to a worker, like sysproxy's
+ * lookup, is not done yet (README "Proxies"). */
 #define SECURITY_WIN32
 #include "proxy_auth.h"
 
