@@ -52,6 +52,16 @@ if [ ${#need[@]} -gt 0 ]; then
   [ -n "$wine" ] || fail "wine64 installed but not found"
 fi
 
+# Wine's NTLM (secur32 / msv1_0) runs Samba's ntlm_auth (package winbind,
+# ~10 MiB download): without it the proxy NTLM tests (test/proxy-ntlm.ts) are
+# skipped, so it is installed here when we can, not demanded.
+if ! command -v ntlm_auth >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "test-windows: installing winbind (Samba's ntlm_auth, for Wine's NTLM)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends winbind >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends winbind >/dev/null; } ||
+    echo "test-windows: apt-get install winbind failed: the NTLM tests will be skipped"
+fi
+
 # -- 2. builds
 [ -d node_modules/tap ] || fail "node_modules is missing: run npm ci first"
 npm run -s build >/dev/null || fail "npm run build failed"
@@ -87,6 +97,8 @@ OSTLS_TEST_PKI=$(winpath "$cache/pki")
 export OSTLS_TEST_OS_TRUST=crypt32
 # Lets tests name Wine's own limits in their skip reasons (test/helpers/platform.ts).
 export OSTLS_TEST_WINE=1
+# ... and whether Wine's NTLM has Samba's ntlm_auth to run (test/proxy-ntlm.ts).
+if command -v ntlm_auth >/dev/null 2>&1; then export OSTLS_TEST_NTLM_AUTH=1; else unset OSTLS_TEST_NTLM_AUTH; fi
 echo "test-windows: Windows Node $NODE_WIN_VERSION under $("$wine" --version), library $(cd "$tree" && ls prebuilds/win32-x64/ostls.node)"
 # Under Wine, Windows Node's stdout must be a file or a terminal (a pipe gives EBADF).
 # Windows Node under Wine runs the CLI files several times slower: a longer per-file limit.

@@ -11,6 +11,7 @@
 #include "proxy.h"
 
 #include "conn.h"
+#include "proxy_auth.h"
 #include "options.h"
 #include "proxy_cred.h"
 #include "sysproxy.h"
@@ -28,6 +29,10 @@ struct conn_proxy {
     char header[PROXY_HEADER_MAX];
     size_t have;               /* bytes of the answer consumed so far */
     int sent_credentials;
+    char user[256], pass[256]; /* the URL's credentials (wiped at the end), for a sign-in after 407 */
+    int has_credentials;
+    proxy_auth *auth;          /* the sign-in after a 407 (proxy_auth.h), else NULL */
+    size_t discard;            /* bytes of a 407's body still to be read before the next request */
     int tunnel_up;             /* the proxy said 2xx: the engine owns the socket now */
     tls_conn *inner;           /* https:// proxy: the TLS connection to the proxy, else NULL */
     int inner_up;              /* its handshake is done */
@@ -178,46 +183,36 @@ int proxy_url_valid(const char *url, char *why, size_t whycap)
 
 /* --------------------------------------------------------------- request */
 
-static void base64(const unsigned char *in, size_t len, char *out)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (i + 1 < len ? (unsigned)in[i + 1] << 8 : 0) |
-                     (i + 2 < len ? in[i + 2] : 0);
-        out[o++] = tab[v >> 18 & 63];
-        out[o++] = tab[v >> 12 & 63];
-        out[o++] = i + 1 < len ? tab[v >> 6 & 63] : '=';
-        out[o++] = i + 2 < len ? tab[v & 63] : '=';
-    }
-    out[o] = '\0';
-}
-
-static int build_request(tls_conn *c, const struct proxy_url *u)
+/* The CONNECT request, with auth (a Proxy-Authorization line) or, for the
+ * first request, Basic from the URL's credentials when it has them. */
+static int build_request(tls_conn *c, const char *auth)
 {
     struct conn_proxy *px = c->proxy;
     char authority[1100];
     int v6 = strchr(c->host, ':') != NULL;
     snprintf(authority, sizeof authority, "%s%s%s:%d", v6 ? "[" : "", c->host, v6 ? "]" : "", c->port);
-    char auth[800] = "";
-    if (u->has_credentials) {
+    char basic[800] = "";
+    if (!auth && px->has_credentials) {
         char plain[520];
         char b64[700];
-        int n = snprintf(plain, sizeof plain, "%s:%s", u->user, u->pass);
-        base64((const unsigned char *)plain, (size_t)n, b64);
-        snprintf(auth, sizeof auth, "Proxy-Authorization: Basic %s\r\n", b64);
+        int n = snprintf(plain, sizeof plain, "%s:%s", px->user, px->pass);
+        proxy_base64((const unsigned char *)plain, (size_t)n, b64);
+        snprintf(basic, sizeof basic, "Proxy-Authorization: Basic %s\r\n", b64);
         memset(plain, 0, sizeof plain);
         memset(b64, 0, sizeof b64);
         px->sent_credentials = 1;
     }
+    if (!auth)
+        auth = basic;
     size_t cap = 2 * strlen(authority) + strlen(auth) + 64;
     px->request = malloc(cap);
-    if (!px->request)
-        return 0;
-    int n = snprintf(px->request, cap, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", authority, authority, auth);
-    memset(auth, 0, sizeof auth);
+    int n = px->request ? snprintf(px->request, cap, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", authority,
+                                   authority, auth)
+                        : 0;
+    memset(basic, 0, sizeof basic);
     px->request_len = (size_t)n;
-    return 1;
+    px->sent = 0;
+    return px->request != NULL;
 }
 
 /* ----------------------------------------------------------------- start */
@@ -424,7 +419,12 @@ static int tunnel_start(tls_conn *c, const char *url, int from_os)
         return conn_fail(c, TLS_INVALID_ARGUMENT, "invalid value for option proxy: %s", why);
     }
     c->proxy = calloc(1, sizeof *c->proxy);
-    int ok = c->proxy && build_request(c, &u);
+    if (c->proxy && u.has_credentials) {
+        memcpy(c->proxy->user, u.user, sizeof u.user);
+        memcpy(c->proxy->pass, u.pass, sizeof u.pass);
+        c->proxy->has_credentials = 1;
+    }
+    int ok = c->proxy && build_request(c, NULL);
     if (ok) {
         snprintf(c->proxy->host, sizeof c->proxy->host, "%s", u.host);
         c->proxy->port = u.port;
@@ -606,7 +606,13 @@ static int cred_step(tls_conn *c)
     return ok;
 }
 
-/* The complete header is in px->header[0..have): judge the status. */
+/* A 407 from the proxy: 2 when the next request (with the next sign-in
+ * token) is ready to go, on this connection or on a new one to the proxy;
+ * 0 after conn_fail. */
+static int answer_407(tls_conn *c, const char *status_text);
+
+/* The complete header is in px->header[0..have): judge the status. 1 when
+ * the tunnel is up, 2 to send the next request (407), 0 after conn_fail. */
 static int judge(tls_conn *c)
 {
     struct conn_proxy *px = c->proxy;
@@ -621,15 +627,8 @@ static int judge(tls_conn *c)
     snprintf(detail, sizeof detail, ": \"%s\"", line);
     if (status == 0)
         return proxy_fail(c, TLS_PROXY_FAILED, "answered CONNECT with a malformed status line for", detail);
-    if (status == 407) {
-        if (!px->sent_credentials && cred_lookup(c))
-            return 0;   /* credentials hook: the OS's password for this proxy is looked up */
-        snprintf(detail, sizeof detail, ": %s%s", sp + 1,
-                 !px->sent_credentials ? " (the proxy URL has no user:password)"
-                 : c->proxy_cred_sent  ? " (the password the OS keeps for this proxy was refused)"
-                                       : " (the credentials in the proxy URL were refused)");
-        return proxy_fail(c, TLS_PROXY_AUTH_REQUIRED, "requires authentication to tunnel to", detail);
-    }
+    if (status == 407)
+        return answer_407(c, sp + 1);
     if (status < 200 || status > 299) {
         snprintf(detail, sizeof detail, ": %s", sp + 1);
         return proxy_fail(c, TLS_PROXY_FAILED, "refused the tunnel to", detail);
@@ -637,12 +636,141 @@ static int judge(tls_conn *c)
     return 1;
 }
 
+/* Can the next request go on this connection after the 407? HTTP/1.1, no
+ * "close", and a body of known length (read and dropped first). */
+static int keeps_connection(struct conn_proxy *px, size_t *body)
+{
+    size_t vlen, from = 0;
+    const char *v;
+    if (strncmp(px->header, "HTTP/1.1", 8) != 0)
+        return 0;
+    static const char *const conn_fields[] = {"Connection", "Proxy-Connection"};
+    for (size_t f = 0; f < 2; f++)
+        for (from = 0; (v = proxy_header_field(px->header, px->have, conn_fields[f], &vlen, &from)) != NULL;)
+            for (size_t i = 0; i + 5 <= vlen; i++)
+                if (strncmp(v + i, "close", 5) == 0 || strncmp(v + i, "Close", 5) == 0)
+                    return 0;
+    from = 0;
+    if (proxy_header_field(px->header, px->have, "Transfer-Encoding", &vlen, &from))
+        return 0;
+    from = 0;
+    v = proxy_header_field(px->header, px->have, "Content-Length", &vlen, &from);
+    if (!v || vlen == 0 || vlen > 6)
+        return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < vlen; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return 0;
+        n = n * 10 + (size_t)(v[i] - '0');
+    }
+    *body = n;
+    return n <= 65536;
+}
+
+/* Open a new connection to the proxy for the next request (the old one
+ * ends): the set-up goes back to resolving / connecting, or for an https://
+ * proxy to a new TLS connection to it. */
+static int reconnect(tls_conn *c)
+{
+    struct conn_proxy *px = c->proxy;
+    px->have = 0;
+    px->discard = 0;
+    if (px->inner) {
+        tls_free(px->inner);
+        px->inner = NULL;
+        px->inner_up = 0;
+        return start_inner(c) ? 2 : 0;
+    }
+    sock_close(c->sock);
+    c->sock = TLS_NO_SOCKET;
+    return start_target(c, px->host, px->port) ? 2 : 0;
+}
+
+static int answer_407(tls_conn *c, const char *status_text)
+{
+    struct conn_proxy *px = c->proxy;
+    /* No credentials sent and the proxy offers Basic: the password the OS
+     * keeps for it, where the OS keeps one (macOS; proxy_cred.h), first. */
+    if (!px->sent_credentials && !px->auth && cred_lookup(c))
+        return 0;
+    char why[700], detail[900];
+    char *line = NULL;
+    int bound = 0;
+    enum proxy_auth_next next =
+        proxy_auth_answer(&px->auth, px->header, px->have, px->host, px->has_credentials ? px->user : NULL,
+                          px->has_credentials ? px->pass : NULL, px->sent_credentials, &line, &bound, why,
+                          sizeof why);
+    if (next == PROXY_AUTH_REFUSED) {
+        /* After the OS's password was tried, the URL's credentials are that
+         * password (and where the OS keeps one, no OS sign-in scheme exists). */
+        snprintf(detail, sizeof detail, ": %s (%s)", status_text,
+                 c->proxy_cred_sent ? "the password the OS keeps for this proxy was refused" : why);
+        return proxy_fail(c, TLS_PROXY_AUTH_REQUIRED, "requires authentication to tunnel to", detail);
+    }
+    free(px->request);
+    int ok = build_request(c, line);
+    memset(line, 0, strlen(line));
+    free(line);
+    if (!ok)
+        return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory preparing the proxy request");
+    size_t body = 0;
+    if (keeps_connection(px, &body)) {
+        px->have = 0;
+        px->discard = body;
+        return 2;
+    }
+    /* NTLM and Negotiate answer a challenge on the connection that carried
+     * it: a proxy that closes it then cannot be signed in to. */
+    if (bound) {
+        snprintf(detail, sizeof detail, ": %s (it ended the connection after its %s challenge, to which the answer "
+                 "belongs: a %s sign-in needs a keep-alive connection)", status_text,
+                 proxy_auth_scheme(px->auth), proxy_auth_scheme(px->auth));
+        return proxy_fail(c, TLS_PROXY_AUTH_REQUIRED, "requires authentication to tunnel to", detail);
+    }
+    return reconnect(c);
+}
+
+/* Read and drop what is left of a 407's body. 1 when done; 0 to wait or
+ * after conn_fail. */
+static int drop_body(tls_conn *c)
+{
+    struct conn_proxy *px = c->proxy;
+    while (px->discard) {
+        char sink[1024];
+        size_t n = 0;
+        net_status st = conn_recv(c, sink, px->discard < sizeof sink ? px->discard : sizeof sink, &n);
+        if (st == NET_AGAIN) {
+            c->setup_wants = TLS_WANT_READ;
+            return 0;
+        }
+        if (st != NET_OK)
+            return socket_fail(c, st, "lost the connection while sending its 407 answer to CONNECT for");
+        px->discard -= n;
+    }
+    return 1;
+}
+
+static int proxy_round(tls_conn *c);
+
 int proxy_step(tls_conn *c)
+{
+    for (;;) {
+        int r = proxy_round(c);
+        if (r != 2)
+            return r;
+        if (c->state != CONN_HANDSHAKING)
+            return 0;   /* a new connection to the proxy first (tls_client.c goes on with it) */
+    }
+}
+
+/* One request and its answer: 1 tunnel up, 2 another request to send, 0 to
+ * wait or after conn_fail. */
+static int proxy_round(tls_conn *c)
 {
     struct conn_proxy *px = c->proxy;
     if (!px || px->tunnel_up)
         return 1;
-    if (!inner_step(c))
+    if (!inner_step(c) || !drop_body(c))
         return 0;
     while (px->sent < px->request_len) {
         size_t n = 0;
@@ -692,8 +820,9 @@ int proxy_step(tls_conn *c)
             return proxy_fail(c, TLS_PROXY_FAILED, "answered CONNECT with something else for", detail);
         }
         if (end) {
-            if (!judge(c))
-                return 0;
+            int verdict = judge(c);
+            if (verdict != 1)
+                return verdict;
             px->tunnel_up = 1;   /* the engine takes the socket from here */
             return 1;
         }
@@ -737,6 +866,9 @@ void proxy_free(tls_conn *c)
         free(c->proxy->request);
     }
     free(c->proxy->os_url);
+    proxy_auth_free(c->proxy->auth);
+    memset(c->proxy->user, 0, sizeof c->proxy->user);
+    memset(c->proxy->pass, 0, sizeof c->proxy->pass);
     free(c->proxy);
     c->proxy = NULL;
 }

@@ -392,9 +392,13 @@ static setup_status drive_setup(tls_conn *c)
                 return c->state == CONN_FAILED ? SETUP_FAILED : SETUP_WAIT;
             break;
         case CONN_HANDSHAKING: {
-            /* proxy hook: the CONNECT tunnel comes first (proxy.c). */
-            if (!proxy_step(c))
+            /* proxy hook: the CONNECT tunnel comes first (proxy.c); a proxy
+             * sign-in may need a new connection to the proxy (state moves back). */
+            if (!proxy_step(c)) {
+                if (c->state == CONN_RESOLVING || c->state == CONN_CONNECTING)
+                    break;
                 return c->state == CONN_FAILED ? SETUP_FAILED : SETUP_WAIT;
+            }
             if (!finish_trust_job(c))
                 return c->state == CONN_FAILED ? SETUP_FAILED : SETUP_WAIT;
             step_result step = tls_engine->handshake(c);
