@@ -268,6 +268,13 @@ static enum proxy_auth_next first(proxy_auth *a, const struct offers *o, const c
             return send_token(a, token, len, line, why, cap);
         free(token);   /* the next scheme offered, if any, gets its chance */
     }
+    if (why[0] && sent_basic) {
+        /* Basic was tried and refused: say that first, then why no other
+         * scheme was tried. */
+        char other[400];
+        snprintf(other, sizeof other, "%s", why);
+        snprintf(why, cap, "the credentials in the proxy URL were refused; %s", other);
+    }
     if (why[0])
         return PROXY_AUTH_REFUSED;
     if (sent_basic)
