@@ -342,8 +342,11 @@ TLS_API int tls_pollevents(tls_conn *tls, int want);
  * not become ready; -1: no limit. Ask after every call that drives the
  * connection and arm a timer with it: while set-up races several addresses
  * (see tls_connect), the library starts the next attempt and looks at older
- * ones, which are not the watched handle, only when driven. tls_wait honours
- * it by itself. tls may be NULL (-1). */
+ * ones, which are not the watched handle, only when driven. On Windows,
+ * while the handle is a worker's (start-up, name resolution, the system
+ * proxy lookup, trust loading), it is 1000: should the worker's wake-up
+ * datagram be lost, this re-check still ends the wait. tls_wait honours it
+ * by itself. tls may be NULL (-1). */
 TLS_API int tls_polltimeout(tls_conn *tls);
 
 #ifdef __cplusplus

@@ -36,6 +36,13 @@ int64_t resolve_handle(const resolve_job *job);
  * freeaddrinfo) or *gai_error / *os_error (for EAI_SYSTEM) are filled. */
 int resolve_finished(resolve_job *job, struct addrinfo **result, int *gai_error, int *os_error);
 
+/* How often (ms) a host waiting on a job's handle must look again even if
+ * the handle never became readable: -1 when the handle cannot miss (POSIX:
+ * the worker closes the pipe's write end); on Windows the wake datagram's
+ * send can fail for good (resolve_win.c), and then only this re-check ends
+ * the wait. */
+int resolve_recheck_ms(void);
+
 /* Drop the connection's interest; safe while the lookup is running. */
 void resolve_release(resolve_job *job);
 

@@ -190,6 +190,11 @@ int resolve_start_work(void (*work)(void *), void *arg, resolve_job **out, int *
     return 1;
 }
 
+int resolve_recheck_ms(void)
+{
+    return -1;   /* the worker closes the pipe's write end: readable (EOF) even if its write failed */
+}
+
 int64_t resolve_handle(const resolve_job *job)
 {
     return job->wake_read;

@@ -72,13 +72,28 @@ static void job_unref(resolve_job *job)
     free(job);
 }
 
-/* The one datagram that wakes the host. Without it the host would wait on
- * `wake` forever, so a send that fails for lack of buffer space (the socket
- * is non-blocking: WSAEWOULDBLOCK, WSAENOBUFS) is tried again, on this
- * worker thread, for up to about ten seconds. */
+/* Test hook: OSTLS_TEST_DROP_WAKE=1 makes every wake send "fail for good",
+ * so that the suite can check that the host still sees the job finish
+ * (resolve_recheck_ms). Read from the process environment, not the CRT's
+ * copy, which misses what the host set after start-up. */
+static int wake_dropped_for_test(void)
+{
+    char v[4];
+    DWORD n = GetEnvironmentVariableA("OSTLS_TEST_DROP_WAKE", v, sizeof v);
+    return n == 1 && v[0] == '1';
+}
+
+/* The one datagram that wakes the host. A send that fails for lack of buffer
+ * space (the socket is non-blocking: WSAEWOULDBLOCK, WSAENOBUFS) is tried
+ * again, on this worker thread, for up to about ten seconds; one that fails
+ * for good (the network stack gone, the socket broken) leaves the host to
+ * find `finished` on its next re-check (resolve_recheck_ms), so the wait
+ * ends either way. */
 static void signal_finished(resolve_job *job)
 {
     char byte = 1;
+    if (wake_dropped_for_test())
+        return;
     for (int attempt = 0; attempt < 1000; attempt++) {
         if (send(job->signal, &byte, 1, 0) == 1)
             return;
@@ -238,6 +253,13 @@ int resolve_start_work(void (*work)(void *), void *arg, resolve_job **out, int *
         return 0;
     *out = job;
     return 1;
+}
+
+/* Without it a wake datagram that could not be sent (signal_finished) would
+ * leave the host waiting on `wake` forever; once a second is a cheap bound. */
+int resolve_recheck_ms(void)
+{
+    return 1000;
 }
 
 int64_t resolve_handle(const resolve_job *job)

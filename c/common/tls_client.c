@@ -937,8 +937,27 @@ TLS_API int tls_pollhandle(tls_conn *c, int want, int64_t *handle, int *events,
     return 1;
 }
 
+/* 1 while the handle tls_pollhandle gives is a worker job's (start-up, name
+ * resolution, the system proxy lookup, trust loading, an engine's job): the
+ * same order as poll_target. */
+static int waits_on_job(tls_conn *c)
+{
+    if (c->state == CONN_STARTING)
+        return 1;
+    if (c->state == CONN_CLOSED || c->state == CONN_FAILED)
+        return 0;
+    if (tls_engine && tls_engine->transport_poll)
+        return 0;
+    if (proxy_lookup_handle(c) >= 0 || c->state == CONN_RESOLVING)
+        return 1;
+    return c->state == CONN_HANDSHAKING && (c->trust_job || c->engine_job) && !proxy_pending(c);
+}
+
 TLS_API int tls_polltimeout(tls_conn *c)
 {
+    /* A job's wake-up can be lost on some platforms (resolve.h): look again. */
+    if (c && waits_on_job(c))
+        return resolve_recheck_ms();
     if (c && c->state == CONN_HANDSHAKING && proxy_inner(c))
         return proxy_inner_polltimeout(c);   /* proxy hook: the proxy's own race */
     if (!c || c->state != CONN_CONNECTING)
