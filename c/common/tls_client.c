@@ -1221,8 +1221,20 @@ TLS_API int64_t tls_read_fast(tls_conn *c, void *buf, size_t len, int32_t *waitf
      * waiting, at the end of the stream, or after a failure; only the first
      * means "wait before calling again". */
     if (waitfor && n < len && !c->peer_finished && c->state != CONN_FAILED &&
-        c->state != CONN_CLOSED)
-        *waitfor = c->state == CONN_OPEN ? c->read_wants : TLS_WANT_READ | TLS_WANT_WRITE;
+        c->state != CONN_CLOSED) {
+        int ev = c->state == CONN_OPEN ? c->read_wants : TLS_WANT_READ | TLS_WANT_WRITE;
+        if (c->state == CONN_OPEN && proxy_inner(c)) {
+            /* proxy hook: through an https:// proxy the host watches the inner
+             * connection's handle, so the wait is what that connection needs
+             * (its TLS may have to write before c can read: tls_pollevents
+             * says the same); "call again now" is no wait at all. */
+            int64_t h = (int64_t)c->sock;
+            proxy_inner_poll(c, &h, &ev);
+            if (ev & TLS_POLL_NOW)
+                ev = 0;
+        }
+        *waitfor = ev;
+    }
     return (int64_t)n;
 }
 
