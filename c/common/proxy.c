@@ -565,7 +565,7 @@ static int cred_lookup(tls_conn *c)
 {
     struct conn_proxy *px = c->proxy;
     int os_error = 0;
-    if (c->proxy_cred_sent || !proxy_cred_os_available() || !proxy_cred_basic_offered(px->header, px->have) ||
+    if (c->proxy_cred_sent || !proxy_cred_os_available() || !proxy_auth_basic_offered(px->header, px->have) ||
         !proxy_cred_start(px->host, px->port, px->inner != NULL, &c->proxy_cred, &os_error))
         return 0;
     if (px->inner) {

@@ -211,6 +211,13 @@ static void read_offers(const char *header, size_t len, struct offers *o)
     }
 }
 
+int proxy_auth_basic_offered(const char *header, size_t len)
+{
+    struct offers o;
+    read_offers(header, len, &o);
+    return o.basic;
+}
+
 /* ----------------------------------------------------------- exchange */
 
 static enum proxy_auth_next send_token(proxy_auth *a, unsigned char *token, size_t len, char **line, char *why,

@@ -60,6 +60,12 @@ enum proxy_auth_next proxy_auth_answer(proxy_auth **state, const char *header, s
                                        const char *user, const char *pass, int sent_basic, char **line,
                                        int *bound, char *why, size_t cap);
 
+/* 1 when the 407 header[0..len) offers Basic: one of the challenges of a
+ * Proxy-Authenticate field has the scheme "Basic" (RFC 9110 §11.6.1:
+ * case-insensitive; several challenges may share a field, comma-separated;
+ * auth-params and quoted values are not schemes). */
+int proxy_auth_basic_offered(const char *header, size_t len);
+
 /* The scheme being used, or NULL before any. */
 const char *proxy_auth_scheme(const proxy_auth *state);
 

@@ -1,95 +1,18 @@
-/* proxy_cred.c — the worker job around proxy_cred_os_lookup, the Basic
- * challenge test and the retry URL (see proxy_cred.h). Nothing here names an
- * OS API. */
+/* proxy_cred.c — the worker job around proxy_cred_os_lookup and the retry
+ * URL (see proxy_cred.h). Nothing here names an OS API; which challenges a
+ * 407 offers is proxy_auth.c's to say. */
 #define _POSIX_C_SOURCE 200809L
 #include "proxy_cred.h"
 
 #include "compat.h"
-#include "resolve.h"
+#include "resolve.h"   /* before lock.h: winsock2.h must come before windows.h */
+#include "lock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _WIN32
-#  include <windows.h>
-static SRWLOCK lock = SRWLOCK_INIT;
-static void lock_take(void) { AcquireSRWLockExclusive(&lock); }
-static void lock_give(void) { ReleaseSRWLockExclusive(&lock); }
-#else
-#  include <pthread.h>
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static void lock_take(void) { pthread_mutex_lock(&lock); }
-static void lock_give(void) { pthread_mutex_unlock(&lock); }
-#endif
-
-/* ------------------------------------------------------ the challenge */
-
-static int lower(int ch)
-{
-    return ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
-}
-
-static int same_word(const char *a, const char *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
-            return 0;
-    return 1;
-}
-
-static int is_token_char(int ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch));
-}
-
-/* Does the field value v[0..n) hold a challenge with scheme Basic? A scheme
- * is a token at the start or after a comma, followed by a space, a comma or
- * the end (an auth-param "name=value" after a comma is not a scheme). */
-static int value_offers_basic(const char *v, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-            i++;
-        size_t start = i;
-        while (i < n && is_token_char((unsigned char)v[i]))
-            i++;
-        size_t len = i - start;
-        int is_scheme = len > 0 && (i == n || v[i] == ' ' || v[i] == '\t' || v[i] == ',');
-        if (is_scheme && len == 5 && same_word(v + start, "basic", 5))
-            return 1;
-        /* skip to the next comma outside a quoted string */
-        int quoted = 0;
-        while (i < n && (quoted || v[i] != ',')) {
-            if (v[i] == '"')
-                quoted = !quoted;
-            else if (v[i] == '\\' && quoted && i + 1 < n)
-                i++;
-            i++;
-        }
-    }
-    return 0;
-}
-
-int proxy_cred_basic_offered(const char *header, size_t len)
-{
-    static const char name[] = "proxy-authenticate:";
-    size_t nlen = sizeof name - 1;
-    for (size_t i = 0; i < len; i++) {
-        if (i > 0 && header[i - 1] != '\n')
-            continue;
-        if (len - i < nlen || !same_word(header + i, name, nlen))
-            continue;
-        size_t start = i + nlen, end = start;
-        while (end < len && header[end] != '\r' && header[end] != '\n')
-            end++;
-        if (value_offers_basic(header + start, end - start))
-            return 1;
-    }
-    return 0;
-}
+static ostls_lock lock = OSTLS_LOCK_INIT;
 
 /* ------------------------------------------------------------ the URL */
 
@@ -147,9 +70,9 @@ struct proxy_cred_query {
 
 static void work_unref(struct cred_work *w)
 {
-    lock_take();
+    lock_take(&lock);
     int last = --w->refs == 0;
-    lock_give();
+    lock_give(&lock);
     if (last) {
         memset(w->user, 0, sizeof w->user);
         memset(w->pass, 0, sizeof w->pass);
@@ -162,12 +85,12 @@ static void run_lookup(void *arg)
     struct cred_work *w = arg;
     char user[PROXY_CRED_MAX] = "", pass[PROXY_CRED_MAX] = "", why[PROXY_CRED_WHY_MAX] = "";
     int found = proxy_cred_os_lookup(w->host, w->port, user, pass, why, sizeof why);
-    lock_take();
+    lock_take(&lock);
     w->found = found;
     memcpy(w->user, user, sizeof user);
     memcpy(w->pass, pass, sizeof pass);
     memcpy(w->why, why, sizeof why);
-    lock_give();
+    lock_give(&lock);
     memset(user, 0, sizeof user);
     memset(pass, 0, sizeof pass);
     work_unref(w);
@@ -210,14 +133,14 @@ int proxy_cred_finished(proxy_cred_query *q, char *url, size_t urlcap, char *why
         return 0;
     url[0] = '\0';
     struct cred_work *w = q->work;
-    lock_take();
+    lock_take(&lock);
     if (w->found && !proxy_cred_url(q->tls, w->host, w->port, w->user, w->pass, url, urlcap)) {
         url[0] = '\0';
         snprintf(why, whycap, "the user name and password kept for it are too long");
     } else if (!w->found) {
         snprintf(why, whycap, "%s", w->why);
     }
-    lock_give();
+    lock_give(&lock);
     return 1;
 }
 

@@ -35,11 +35,6 @@ int proxy_cred_os_lookup(const char *host, int port, char *user, char *pass, cha
 
 /* --------------------------------------------------- platform-neutral */
 
-/* 1 when the proxy's 407 header[0..len) offers Basic: a Proxy-Authenticate
- * field one of whose challenges has the scheme "Basic" (RFC 9110 §11.6.1:
- * case-insensitive; several challenges may share a field, comma-separated). */
-int proxy_cred_basic_offered(const char *header, size_t len);
-
 /* "http[s]://user:pass@host:port" (user and pass %-encoded, an IPv6 host in
  * brackets): the proxy URL to try again with. 0 when it does not fit. */
 int proxy_cred_url(int tls, const char *host, int port, const char *user, const char *pass, char *out,

@@ -20,6 +20,7 @@
 #include "../network/fake_keychain.h"
 #include "../tap.h"
 #include "common/pem.h"
+#include "common/proxy_auth.h"
 #include "common/proxy_cred.h"
 #include "tls_client.h"
 
@@ -210,7 +211,7 @@ static void test_basic_offered(void)
     };
     int right = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int got = proxy_cred_basic_offered(cases[i].header, strlen(cases[i].header));
+        int got = proxy_auth_basic_offered(cases[i].header, strlen(cases[i].header));
         if (got == cases[i].basic)
             right++;
         else
