@@ -25,7 +25,7 @@ common=$(node scripts/sources.js mac | tr ' ' '\n' | grep '^c/common/')
 clang "${flags[@]}" "${inc[@]}" -c test/standin/network/fake.c -o "$out/fake.o" &&
 objcopy --weaken "$out/fake.o" "$out/fake-weak.o" &&
 clang "${flags[@]}" "${inc[@]}" -shared -Wl,-Bsymbolic -Wl,--exclude-libs,ALL -Wl,-z,defs \
-  $common c/impl-mac/mac_common.c c/impl-mac/mac_identity.c c/impl-mac/network.c \
+  $common c/impl-mac/mac_common.c c/impl-mac/mac_identity.c c/impl-mac/mac_identities.c c/impl-mac/network.c \
   test/standin/network/fake_keychain.c test/standin/network/fake_cfnetwork.c test/standin/network/engines.c \
   test/standin/live/*.c "$out/fake-weak.o" \
   -Wl,-Bstatic -lssl -lcrypto -Wl,-Bdynamic -lBlocksRuntime -lpthread -ldl \

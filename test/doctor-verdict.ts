@@ -6,13 +6,12 @@ import path from 'node:path'
 import tls from 'node:tls'
 import { X509Certificate } from 'node:crypto'
 import { osTrust } from './helpers/ostrust'
-import { loneLeafUntrustedCode, s2nLimit, engineGap } from './helpers/platform'
+import { loneLeafUntrustedCode, s2nLimit, nwHttpsProxyGap } from './helpers/platform'
 import { run } from './helpers/cli'
 import { pki, pkiDir } from './helpers/pki'
 import { tlsServer, TestServer } from './helpers/servers'
 import { connectProxy } from './helpers/proxy'
 
-const noProxy = engineGap(['network'], 'option proxy is not supported yet (Network.framework makes its own connections)')
 
 const p = pki()
 const caFile = path.join(pkiDir, 'ca.pem')
@@ -110,7 +109,7 @@ t.test('--json: both verdicts, the OS root as PEM, and exportRoot', async (t) =>
   t.equal(fs.readFileSync(file, 'utf8').includes(c.root.pem), true)
 })
 
-t.test('Node takes the same proxy as ostls', { skip: noProxy }, async (t) => {
+t.test('Node takes the same proxy as ostls', async (t) => {
   const proxy = await connectProxy()
   t.teardown(() => proxy.close())
   const port = await serve(p.leaf)
@@ -121,7 +120,7 @@ t.test('Node takes the same proxy as ostls', { skip: noProxy }, async (t) => {
   t.equal(proxy.tunnels, 3, 'ostls (verified, then for display) and Node each tunnelled through the proxy')
 })
 
-t.test("Node takes the same https:// proxy, verifying the proxy with Node's own trust", async (t) => {
+t.test("Node takes the same https:// proxy, verifying the proxy with Node's own trust", { skip: nwHttpsProxyGap }, async (t) => {
   const proxy = await connectProxy({ tls: p.leaf })
   t.teardown(() => proxy.close())
   const port = await serve(p.leaf)

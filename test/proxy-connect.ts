@@ -5,13 +5,11 @@ import { pki } from './helpers/pki'
 import { tlsServer, silentServer } from './helpers/servers'
 import { open, failure, collect } from './helpers/client'
 import { connectProxy } from './helpers/proxy'
-import { schannelGap, engineGap } from './helpers/platform'
-
-const noProxy = engineGap(['network'], 'option proxy is not supported yet (Network.framework makes its own connections)')
+import { schannelGap, nwProxyStatusGap, nwHttpsProxyGap } from './helpers/platform'
 
 const p = pki()
 
-t.test('connect() through the proxy: one tunnel, origin verified, data both ways', { skip: noProxy }, async (t) => {
+t.test('connect() through the proxy: one tunnel, origin verified, data both ways', async (t) => {
   const srv = await tlsServer(p.leaf)
   const proxy = await connectProxy()
   t.teardown(() => Promise.all([srv.close(), proxy.close()]))
@@ -27,7 +25,7 @@ t.test('connect() through the proxy: one tunnel, origin verified, data both ways
   t.equal(srv.handshakes, 1)
 })
 
-t.test('Basic credentials from the URL, percent-decoded', { skip: noProxy }, async (t) => {
+t.test('Basic credentials from the URL, percent-decoded', async (t) => {
   const srv = await tlsServer(p.leaf)
   const proxy = await connectProxy({ auth: 'us er:p@ss:wörd' })
   t.teardown(() => Promise.all([srv.close(), proxy.close()]))
@@ -37,7 +35,7 @@ t.test('Basic credentials from the URL, percent-decoded', { skip: noProxy }, asy
   t.equal(proxy.tunnels, 1)
 })
 
-t.test('407 is TLS_PROXY_AUTH_REQUIRED, with and without credentials', { skip: noProxy }, async (t) => {
+t.test('407 is TLS_PROXY_AUTH_REQUIRED, with and without credentials', { skip: nwProxyStatusGap }, async (t) => {
   const srv = await tlsServer(p.leaf)
   const proxy = await connectProxy({ auth: 'user:right' })
   t.teardown(() => Promise.all([srv.close(), proxy.close()]))
@@ -50,7 +48,7 @@ t.test('407 is TLS_PROXY_AUTH_REQUIRED, with and without credentials', { skip: n
   t.equal(srv.handshakes, 0)
 })
 
-t.test('a proxy that refuses, closes, answers garbage or an oversize header: TLS_PROXY_FAILED', { skip: noProxy }, async (t) => {
+t.test('a proxy that refuses, closes, answers garbage or an oversize header: TLS_PROXY_FAILED', { skip: nwProxyStatusGap }, async (t) => {
   const srv = await tlsServer(p.leaf)
   t.teardown(() => srv.close())
   const cases = [
@@ -68,7 +66,7 @@ t.test('a proxy that refuses, closes, answers garbage or an oversize header: TLS
   t.equal(srv.handshakes, 0)
 })
 
-t.test('a proxy that never answers: the handshake timeout ends it', { skip: noProxy }, async (t) => {
+t.test('a proxy that never answers: the handshake timeout ends it', async (t) => {
   const proxy = await connectProxy({ mode: 'hang' })
   t.teardown(() => proxy.close())
   const err = await failure({ host: 'localhost', port: 443, proxy: proxy.url, handshakeTimeout: 500 })
@@ -76,7 +74,7 @@ t.test('a proxy that never answers: the handshake timeout ends it', { skip: noPr
   t.equal(proxy.requests.length, 1, 'the CONNECT was sent')
 })
 
-t.test('a proxy that never answers stalls neither the event loop nor another connection', { skip: noProxy }, async (t) => {
+t.test('a proxy that never answers stalls neither the event loop nor another connection', { skip: nwHttpsProxyGap }, async (t) => {
   // Three ways to hang: no answer to CONNECT (http://), no TLS from an https:// proxy, and an https://
   // proxy whose TLS is up but that never answers CONNECT. Meanwhile another connection moves 4 MiB
   // both ways and a 1 ms timer keeps firing. A set-up that blocked would stop both until its timeout.
@@ -118,7 +116,7 @@ t.test('a proxy that never answers stalls neither the event loop nor another con
   t.equal(tlsHang.requests.length, 1, 'CONNECT was sent inside TLS to the https:// proxy')
 })
 
-t.test('an answer dribbled one byte at a time still opens the tunnel', { skip: noProxy }, async (t) => {
+t.test('an answer dribbled one byte at a time still opens the tunnel', async (t) => {
   const srv = await tlsServer(p.leaf)
   const proxy = await connectProxy({ mode: 'dribble' })
   t.teardown(() => Promise.all([srv.close(), proxy.close()]))
@@ -128,7 +126,7 @@ t.test('an answer dribbled one byte at a time still opens the tunnel', { skip: n
   t.equal(proxy.tunnels, 1)
 })
 
-t.test('bytes after the proxy header reach the TLS engine, not the bin', { skip: noProxy }, async (t) => {
+t.test('bytes after the proxy header reach the TLS engine, not the bin', async (t) => {
   // "STRAY" follows the 200 in the same segment. Were it swallowed with the header the
   // handshake would succeed; handed to the engine, it is not a TLS record.
   const srv = await tlsServer(p.leaf)
@@ -142,7 +140,7 @@ t.test('bytes after the proxy header reach the TLS engine, not the bin', { skip:
   t.equal(proxy.tunnels, 1)
 })
 
-t.test('the origin is verified through the tunnel: a wrong name is rejected', { skip: noProxy }, async (t) => {
+t.test('the origin is verified through the tunnel: a wrong name is rejected', async (t) => {
   const srv = await tlsServer(p.leaf) // a certificate for localhost only
   const proxy = await connectProxy()
   t.teardown(() => Promise.all([srv.close(), proxy.close()]))
@@ -151,7 +149,7 @@ t.test('the origin is verified through the tunnel: a wrong name is rejected', { 
   t.equal(proxy.requests[0].target, `origin.test:${srv.port}`, 'the proxy was asked for the origin by name')
 })
 
-t.test('a proxy that is not listening: TLS_CONNECT_FAILED naming the proxy', { skip: noProxy }, async (t) => {
+t.test('a proxy that is not listening: TLS_CONNECT_FAILED naming the proxy', async (t) => {
   const proxy = await connectProxy()
   const port = proxy.port
   await proxy.close()

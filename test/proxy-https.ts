@@ -8,13 +8,12 @@ import { tlsServer } from './helpers/servers'
 import { httpsServer } from './helpers/http-server'
 import { open, failure, collect } from './helpers/client'
 import { connectProxy } from './helpers/proxy'
-import { engineGap } from './helpers/platform'
+import { nwHttpsProxyGap } from './helpers/platform'
 
-const noProxy = engineGap(['network'], 'option proxy is not supported yet (Network.framework makes its own connections)')
 
 const p = pki()
 
-t.test('connect() through an https:// proxy: TLS in TLS, data both ways, both ends closed cleanly', { skip: noProxy }, async (t) => {
+t.test('connect() through an https:// proxy: TLS in TLS, data both ways, both ends closed cleanly', { skip: nwHttpsProxyGap }, async (t) => {
   const srv = await tlsServer(p.leaf)
   const proxy = await connectProxy({ tls: p.leaf })
   t.teardown(() => Promise.all([srv.close(), proxy.close()]))
@@ -30,7 +29,7 @@ t.test('connect() through an https:// proxy: TLS in TLS, data both ways, both en
   t.equal(srv.handshakes, 1)
 })
 
-t.test("the proxy's certificate is verified: an untrusted or wrong-name proxy fails before CONNECT", { skip: noProxy }, async (t) => {
+t.test("the proxy's certificate is verified: an untrusted or wrong-name proxy fails before CONNECT", { skip: nwHttpsProxyGap }, async (t) => {
   const srv = await tlsServer(p.leaf)
   t.teardown(() => srv.close())
   for (const pair of [p.self, p.wrongname]) {
@@ -44,7 +43,7 @@ t.test("the proxy's certificate is verified: an untrusted or wrong-name proxy fa
   t.equal(srv.handshakes, 0, 'the origin was never reached')
 })
 
-t.test('the origin is still verified inside the tunnel; 407 still TLS_PROXY_AUTH_REQUIRED', { skip: noProxy }, async (t) => {
+t.test('the origin is still verified inside the tunnel; 407 still TLS_PROXY_AUTH_REQUIRED', { skip: nwHttpsProxyGap }, async (t) => {
   const bad = await tlsServer(p.wrongname)
   const proxy = await connectProxy({ tls: p.leaf, auth: 'u:right' })
   t.teardown(() => Promise.all([bad.close(), proxy.close()]))
@@ -54,7 +53,7 @@ t.test('the origin is still verified inside the tunnel; 407 still TLS_PROXY_AUTH
   t.equal(denied.tlsCode, 'TLS_PROXY_AUTH_REQUIRED')
 })
 
-t.test('Agent keep-alive: two requests over one tunnel through an https:// proxy', { skip: noProxy }, async (t) => {
+t.test('Agent keep-alive: two requests over one tunnel through an https:// proxy', { skip: nwHttpsProxyGap }, async (t) => {
   const srv = await httpsServer((_req, res) => res.end('hello'))
   const proxy = await connectProxy({ tls: p.leaf })
   const agent = new Agent({ keepAlive: true, ca: p.ca, proxy: proxy.url })

@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { pkiDir } from './helpers/pki'
-import { engineGap } from './helpers/platform'
+import { nwHttpsProxyGap } from './helpers/platform'
 
 const names = ['tls_free', 'tls_close', 'tls_read', 'tls_write', 'tls_connect', 'tls_handshake', 'tls_info', 'tls_set_option']
 const cc = process.env.CC || 'cc'
@@ -19,7 +19,7 @@ const haveCc = process.platform === 'linux' && spawnSync(cc, ['--version']).stat
 const skip = process.platform !== 'linux'
   ? 'ELF symbol interposition: Windows DLLs and macOS two-level namespaces bind a library to itself'
   : !haveCc ? `no C compiler (${cc}) to build the interposing object`
-  : engineGap(['network'], 'it connects through an https:// proxy, and option proxy is not supported yet (Network.framework makes its own connections)')
+  : nwHttpsProxyGap
 
 t.test('an https:// proxy connection works while the host exports tls_free & co. (-Bsymbolic)', { skip }, (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ostls-interpose-'))

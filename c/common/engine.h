@@ -49,6 +49,10 @@ struct tls_engine {
      * once set-up has started, tls_set_option refuses a different value with
      * TLS_INVALID_ARGUMENT instead of ignoring it. */
     int fixed_socket_options;
+    /* 1: an engine with its own transport that tunnels through an option
+     * proxy URL itself (its OS's HTTP CONNECT), so c/common leaves the URL
+     * to session_new instead of refusing it. */
+    int tunnels_proxy_url;
 
     /* Load the engine's library and build shared state. Called at most once
      * per process, and only for the engine being chosen. NULL on success, else

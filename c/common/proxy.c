@@ -41,14 +41,6 @@ struct conn_proxy {
 
 /* ------------------------------------------------------------ URL parsing */
 
-struct proxy_url {
-    char host[256];
-    int port;
-    char user[256], pass[256];
-    int has_credentials;
-    int tls;                   /* https://: TLS to the proxy */
-};
-
 static int hexval(char ch)
 {
     if (ch >= '0' && ch <= '9')
@@ -84,7 +76,7 @@ static int percent_decode(const char *src, size_t len, char *out, size_t cap)
     return 1;
 }
 
-static int parse_url(const char *url, struct proxy_url *u, char *why, size_t cap)
+int proxy_url_parse(const char *url, struct proxy_url *u, char *why, size_t cap)
 {
     memset(u, 0, sizeof *u);
     const char *p;
@@ -176,7 +168,7 @@ int proxy_url_valid(const char *url, char *why, size_t whycap)
     if (strcmp(url, "system") == 0)
         return 1;
     struct proxy_url u;
-    int ok = parse_url(url, &u, why, whycap);
+    int ok = proxy_url_parse(url, &u, why, whycap);
     memset(&u, 0, sizeof u);   /* no credentials left on the stack */
     return ok;
 }
@@ -412,7 +404,7 @@ static int tunnel_start(tls_conn *c, const char *url, int from_os)
 {
     struct proxy_url u;
     char why[200];
-    if (!parse_url(url, &u, why, sizeof why)) {
+    if (!proxy_url_parse(url, &u, why, sizeof why)) {
         if (from_os)
             return conn_fail(c, TLS_PROXY_FAILED, "the OS's proxy for %s port %d (%s, %s) cannot be used: %s",
                              c->host, c->port, url, c->proxy_reason, why);
@@ -449,6 +441,11 @@ int proxy_start(tls_conn *c, int engine_owns_transport)
         snprintf(c->proxy_reason, sizeof c->proxy_reason,
                  "the TLS engine makes its own connections: the system proxy is left to it");
         return 1;
+    }
+    if (engine_owns_transport == PROXY_ENGINE_TUNNELS) {
+        snprintf(c->proxy_source, sizeof c->proxy_source, "option");
+        snprintf(c->proxy_reason, sizeof c->proxy_reason, "option proxy");
+        return 1;   /* the engine checks the URL and asks its OS to tunnel */
     }
     if (engine_owns_transport)
         return conn_fail(c, TLS_INVALID_ARGUMENT,

@@ -6,7 +6,9 @@
  * proxy's answer without waiting, and then hands the tunnelled socket to the
  * engine's handshake, which verifies the ORIGIN's name as always. Nothing in
  * here names an engine; an engine that brings its own transport cannot be
- * tunnelled (yet) and fails the connection with TLS_INVALID_ARGUMENT.
+ * tunnelled here: it tunnels itself (engine.h tunnels_proxy_url, given the
+ * URL parsed by proxy_url_parse), or the connection fails with
+ * TLS_INVALID_ARGUMENT.
  *
  * proxy "system" first asks the OS which proxy it would use for the origin
  * (sysproxy.h, off this thread); meanwhile the origin's own resolution, started
@@ -25,13 +27,28 @@ typedef struct tls_conn tls_conn;
 /* Largest proxy answer (status line + headers) read before giving up. */
 #define PROXY_HEADER_MAX 16384
 
+/* A parsed proxy URL. Holds the credentials: memset it to 0 when done. */
+struct proxy_url {
+    char host[256];            /* brackets removed */
+    int port;
+    char user[256], pass[256];
+    int has_credentials;
+    int tls;                   /* https://: TLS to the proxy */
+};
+
+/* Parse "http[s]://[user:pass@]host[:port][/]": 1, or 0 with why filled. */
+int proxy_url_parse(const char *url, struct proxy_url *u, char *why, size_t cap);
+
 /* Check a proxy URL, "http://[user:pass@]host[:port][/]", for tls_set_option.
  * 1 if usable; 0 with why filled. */
 int proxy_url_valid(const char *url, char *why, size_t whycap);
 
 /* At the start of set-up (options final): when c->opts.proxy is set, drop the
  * origin's resolution and start resolving / racing the proxy instead. 1 to go
- * on, 0 after conn_fail. engine_owns_transport: the engine does its own TCP. */
+ * on, 0 after conn_fail. engine_owns_transport: the engine does its own TCP;
+ * PROXY_ENGINE_TUNNELS: it also tunnels through an option proxy URL itself
+ * (its OS's CONNECT support), so that URL is left to it. */
+#define PROXY_ENGINE_TUNNELS 2
 int proxy_start(tls_conn *c, int engine_owns_transport);
 
 /* Option proxy "system": 1 once the OS's answer is in and acted on (a

@@ -246,7 +246,8 @@ static int start_setup(tls_conn *c)
                          "the %s engine honours only revocation \"os\" (its library's own behaviour) yet",
                          tls_engine->name);
     /* proxy hook: connect to the proxy instead of the origin (proxy.c). */
-    if (!proxy_start(c, tls_engine->transport_connect != NULL))
+    if (!proxy_start(c, !tls_engine->transport_connect ? 0
+                        : tls_engine->tunnels_proxy_url ? PROXY_ENGINE_TUNNELS : 1))
         return 0;
     if (start_trust_job(c))
         return 1;

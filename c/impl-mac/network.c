@@ -26,6 +26,7 @@
  * afterwards.
  */
 #include "mac.h"
+#include "../common/proxy.h"
 
 #include <Network/Network.h>
 #include <dispatch/dispatch.h>
@@ -496,6 +497,63 @@ static int make_pipe(struct nw_shared *sh)
     return 1;
 }
 
+/* Option proxy given as a URL: Network.framework makes the connection, so
+ * it also makes the tunnel (macOS 14+: an HTTP CONNECT proxy configuration
+ * in a privacy context of the connection's own; no failover to a direct
+ * connection). An https:// proxy gets the default TLS options, so the OS
+ * verifies the proxy's certificate. 1, or 0 after conn_fail.
+ * Network is weak-linked (as in nw_global_init): the macOS 14 calls are made
+ * only once dlsym finds them, which is the availability check here (no
+ * __builtin_available: its compiler-rt helper is not in every toolchain
+ * that builds this), hence the pragmas. */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wunguarded-availability"
+#pragma clang diagnostic ignored "-Wunguarded-availability-new"
+static int use_proxy(tls_conn *c, nw_parameters_t parameters)
+{
+    if (!c->opts.proxy || strcmp(c->opts.proxy, "system") == 0)
+        return 1;
+    struct proxy_url u;
+    char why[200];
+    if (!proxy_url_parse(c->opts.proxy, &u, why, sizeof why))
+        return conn_fail(c, TLS_INVALID_ARGUMENT, "invalid value for option proxy: %s", why);
+    int ok = 0;
+    if (dlsym(RTLD_DEFAULT, "nw_proxy_config_create_http_connect") != NULL &&
+        dlsym(RTLD_DEFAULT, "nw_privacy_context_add_proxy") != NULL) {
+        char port[16];
+        snprintf(port, sizeof port, "%d", u.port);
+        nw_endpoint_t endpoint = nw_endpoint_create_host(u.host, port);
+        nw_protocol_options_t tls = endpoint && u.tls ? nw_tls_create_options() : NULL;
+        nw_proxy_config_t config = endpoint && (tls || !u.tls) ? nw_proxy_config_create_http_connect(endpoint, tls)
+                                                                : NULL;
+        if (config && u.has_credentials)
+            nw_proxy_config_set_username_and_password(config, u.user, u.pass);
+        nw_privacy_context_t context = config ? nw_privacy_context_create("ostls proxy") : NULL;
+        if (context) {
+            nw_privacy_context_add_proxy(context, config);
+            nw_parameters_set_privacy_context(parameters, context);
+            nw_release(context);
+            ok = 1;
+        }
+        if (config)
+            nw_release(config);
+        if (tls)
+            nw_release(tls);
+        if (endpoint)
+            nw_release(endpoint);
+    } else {
+        memset(&u, 0, sizeof u);
+        return conn_fail(c, TLS_INVALID_ARGUMENT,
+                         "option proxy needs macOS 14 or newer on the Network.framework engine "
+                         "(nw_proxy_config_create_http_connect)");
+    }
+    memset(&u, 0, sizeof u);   /* no credentials left on the stack */
+    if (!ok)
+        return conn_fail(c, TLS_INTERNAL_ERROR, "Network.framework could not set up the proxy configuration");
+    return 1;
+}
+#pragma clang diagnostic pop
+
 static int nw_session_new(tls_conn *c)
 {
     struct nw_session *s = calloc(1, sizeof *s);
@@ -654,6 +712,11 @@ static int start_connection(tls_conn *c)
     sh->queue = dispatch_queue_create("ostls.network", DISPATCH_QUEUE_SERIAL);
     nw_parameters_t parameters = sh->queue ? nw_parameters_create_secure_tcp(configure_tls, configure_tcp)
                                            : NULL;
+    if (parameters && !use_proxy(c, parameters)) {
+        nw_release(parameters);
+        nw_release(endpoint);
+        return 0;
+    }
     sh->conn = parameters ? nw_connection_create(endpoint, parameters) : NULL;
     if (parameters)
         nw_release(parameters);
@@ -668,6 +731,19 @@ static int start_connection(tls_conn *c)
     });
     nw_connection_start(sh->conn);
     return 1;
+}
+
+/* " through proxy HOST port N" when use_proxy tunnels c, else "": a failed
+ * connection names the proxy, as c/common's tunnel does (Network.framework
+ * reports a refused tunnel like any failed connection: no proxy status). */
+static void proxy_note(tls_conn *c, char *buf, size_t cap)
+{
+    struct proxy_url u;
+    char why[8];
+    buf[0] = '\0';
+    if (c->opts.proxy && strcmp(c->opts.proxy, "system") != 0 && proxy_url_parse(c->opts.proxy, &u, why, sizeof why))
+        snprintf(buf, cap, " through proxy %s port %d", u.host, u.port);
+    memset(&u, 0, sizeof u);
 }
 
 /* The recorded set-up failure, named with the header's codes. Returns 0. */
@@ -685,13 +761,16 @@ static int fail_setup(tls_conn *c)
         conn_set_os_error(c, sh->err_code == kDNSServiceErr_Timeout ? "EAI_AGAIN" : "ENOTFOUND");
         return conn_fail(c, TLS_DNS_FAILED, "could not resolve %s: %s (DNSServiceErrorType %d)", c->host,
                          text, sh->err_code);
-    case nw_error_domain_posix:
+    case nw_error_domain_posix: {
+        char via[300];
+        proxy_note(c, via, sizeof via);
         conn_set_os_error(c, sock_error_name(sh->err_code));
         if (sh->tls_started || sock_error_is_reset(sh->err_code) || sh->err_code == ENODATA)
-            return conn_fail(c, TLS_CONNECTION_RESET, "connection to %s port %d lost during the TLS handshake: %s (%s)",
-                             c->host, c->port, text, sock_error_name(sh->err_code));
-        return conn_fail(c, TLS_CONNECT_FAILED, "could not connect to %s port %d: %s (%s)", c->host, c->port,
+            return conn_fail(c, TLS_CONNECTION_RESET, "connection to %s port %d%s lost during the TLS handshake: %s (%s)",
+                             c->host, c->port, via, text, sock_error_name(sh->err_code));
+        return conn_fail(c, TLS_CONNECT_FAILED, "could not connect to %s port %d%s: %s (%s)", c->host, c->port, via,
                          text, sock_error_name(sh->err_code));
+    }
     case nw_error_domain_tls: {
         char status[256];
         mac_status_text(sh->err_code, status, sizeof status);
@@ -1051,6 +1130,7 @@ static int nw_conn_info(tls_conn *c, const char *key, strbuf *out)
 const struct tls_engine network_engine = {
     .name = "network",
     .fixed_socket_options = 1,   /* nw_tcp_options are read once, by nw_parameters_create_secure_tcp */
+    .tunnels_proxy_url = 1,      /* nw_proxy_config_create_http_connect (macOS 14+) */
     .global_init = nw_global_init,
     .library_info = nw_library_info,
     .session_new = nw_session_new,

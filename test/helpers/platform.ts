@@ -64,6 +64,14 @@ export function engineGap(engines: string[], what: string): string | undefined {
 }
 
 /**
+ * Option proxy on the Network.framework engine: the OS makes the tunnel
+ * (nw_proxy_config_create_http_connect, macOS 14+). http:// proxies are
+ * proven on the live stand-in; these two are not.
+ */
+export const nwProxyStatusGap = engineGap(['network'], 'the OS makes the tunnel and reports no proxy status: a refusal, a 407 or garbage is a failed connection')
+export const nwHttpsProxyGap = engineGap(['network'], 'https:// proxies (TLS to the proxy) are unproven: the live stand-in does not model them, and this never ran on a Mac')
+
+/**
  * What ostls's live Network.framework stand-in cannot model
  * (scripts/test-network-standin.sh: c/impl-mac/network.c built for Linux on
  * test/standin/live, real sockets with OpenSSL underneath, which sets

@@ -72,7 +72,17 @@ struct nw_protocol_options {
 struct nw_parameters {
     struct hdr h;
     nw_parameters_configure_protocol_block_t tls, tcp;
+    struct nw_privacy_context *privacy;   /* nw_parameters_set_privacy_context, else NULL */
 };
+/* An HTTP CONNECT proxy (live_proxy.c): at most one per privacy context. */
+struct nw_proxy_config {
+    struct hdr h;
+    char host[256], port[16];
+    int tls;                    /* TLS options given: an https:// proxy */
+    char user[256], pass[256];
+    int has_credentials;
+};
+struct nw_privacy_context { struct hdr h; struct nw_proxy_config *proxy; };
 struct nw_protocol_metadata { struct hdr h; struct standin_sec *sec; };
 
 nw_error_t live_error(nw_error_domain_t domain, int code);
@@ -97,6 +107,7 @@ struct live_receive {
 struct nw_connection {
     struct hdr h;
     struct nw_endpoint *endpoint;
+    struct nw_proxy_config *proxy;   /* the parameters' privacy context's proxy, else NULL */
     struct live_tls_options tls;
     int nodelay, keepalive, idle;
     dispatch_queue_t queue;
@@ -119,6 +130,12 @@ struct nw_connection {
  * until cancelled. Holds a reference to c. */
 void live_io_start(nw_connection_t c);
 void live_wake(nw_connection_t c);
+/* Wait for fd (poll events) or the wake pipe on the I/O thread: 0 when cancelled. */
+int live_wait_fd(nw_connection_t c, int fd, short events);
+
+/* On the I/O thread, fd connected to c->proxy: the CONNECT exchange. 1 once
+ * the tunnel is up; 0 with *error set (NULL when cancelled). */
+int live_proxy_tunnel(nw_connection_t c, int fd, nw_error_t *error);
 
 /* Deliver on the connection's queue (dispatch_async). */
 void live_post_state(nw_connection_t c, nw_connection_state_t state, nw_error_t error);

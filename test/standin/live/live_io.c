@@ -66,6 +66,8 @@ static int wait_fd(nw_connection_t c, int fd, short events)
     }
 }
 
+int live_wait_fd(nw_connection_t c, int fd, short events) { return wait_fd(c, fd, events); }
+
 /* ------------------------------------------------------------ connect */
 
 static void set_socket_options(nw_connection_t c, int fd)
@@ -85,7 +87,10 @@ static int connect_endpoint(nw_connection_t c, nw_error_t *error)
 {
     *error = NULL;
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *list = NULL;
-    int rc = getaddrinfo(c->endpoint->host, c->endpoint->port, &hints, &list);
+    /* Through a proxy: TCP goes to the proxy (live_proxy_tunnel follows). */
+    const char *host = c->proxy ? c->proxy->host : c->endpoint->host;
+    const char *port = c->proxy ? c->proxy->port : c->endpoint->port;
+    int rc = getaddrinfo(host, port, &hints, &list);
     if (rc != 0) {
         *error = live_error(nw_error_domain_dns,
                             rc == EAI_AGAIN ? kDNSServiceErr_Timeout : kDNSServiceErr_NoSuchRecord);
@@ -411,6 +416,10 @@ static void *io_main(void *arg)
     if (io.fd < 0) {
         if (error)   /* Network.framework waits for a better network, saying why */
             live_post_state(c, nw_connection_state_waiting, error);
+        wait_cancel(c);
+    } else if (c->proxy && !live_proxy_tunnel(c, io.fd, &error)) {
+        if (error)
+            live_post_state(c, nw_connection_state_failed, error);
         wait_cancel(c);
     } else if (!live_tls_setup(&io.ctx, &io.ssl, c, io.fd, &io.sent)) {
         live_post_state(c, nw_connection_state_failed, live_error(nw_error_domain_tls, errSSLInternal));

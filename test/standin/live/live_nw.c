@@ -124,6 +124,8 @@ static void parameters_destroy(void *self)
         Block_release(p->tls);
     if (p->tcp)
         Block_release(p->tcp);
+    if (p->privacy)
+        nw_release(p->privacy);
 }
 
 nw_parameters_t nw_parameters_create_secure_tcp(nw_parameters_configure_protocol_block_t configure_tls,
@@ -286,6 +288,8 @@ static void connection_destroy(void *self)
         sec_release(c->metadata);
     if (c->endpoint)
         nw_release(c->endpoint);
+    if (c->proxy)
+        nw_release(c->proxy);
     if (c->queue)
         dispatch_release(c->queue);
     close(c->wake[0]);
@@ -309,6 +313,8 @@ nw_connection_t nw_connection_create(nw_endpoint_t endpoint, nw_parameters_t par
     if (pipe2(c->wake, O_CLOEXEC | O_NONBLOCK) != 0)
         abort();
     c->endpoint = nw_retain(endpoint);
+    if (parameters->privacy && parameters->privacy->proxy)
+        c->proxy = nw_retain(parameters->privacy->proxy);
     c->sends_tail = &c->sends;
     c->receives_tail = &c->receives;
     c->verify_answer = -1;

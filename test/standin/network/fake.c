@@ -658,6 +658,22 @@ nw_parameters_t nw_parameters_create_secure_tcp(nw_parameters_configure_protocol
     return p;
 }
 
+/* Proxies (macOS 14): the scripted connections open nothing, so a proxy
+ * configuration is taken and not used (test/standin/live tunnels for real). */
+struct nw_privacy_context { struct hdr h; };
+struct nw_proxy_config { struct hdr h; };
+nw_protocol_options_t nw_tls_create_options(void) { return obj_new(sizeof(struct nw_protocol_options), NULL); }
+nw_proxy_config_t nw_proxy_config_create_http_connect(nw_endpoint_t e, nw_protocol_options_t tls)
+{
+    (void)e;
+    (void)tls;
+    return obj_new(sizeof(struct nw_proxy_config), NULL);
+}
+void nw_proxy_config_set_username_and_password(nw_proxy_config_t p, const char *u, const char *pw) { (void)p; (void)u; (void)pw; }
+nw_privacy_context_t nw_privacy_context_create(const char *d) { (void)d; return obj_new(sizeof(struct nw_privacy_context), NULL); }
+void nw_privacy_context_add_proxy(nw_privacy_context_t x, nw_proxy_config_t p) { (void)x; (void)p; }
+void nw_parameters_set_privacy_context(nw_parameters_t p, nw_privacy_context_t x) { (void)p; (void)x; }
+
 void nw_tcp_options_set_no_delay(nw_protocol_options_t o, bool no_delay) { o->nodelay = no_delay; }
 void nw_tcp_options_set_enable_keepalive(nw_protocol_options_t o, bool on) { o->keepalive = on; }
 void nw_tcp_options_set_keepalive_idle_time(nw_protocol_options_t o, uint32_t t) { o->idle = (int)t; }
