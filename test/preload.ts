@@ -11,7 +11,12 @@ import { childEnv } from './helpers/child-env'
 
 const index = path.join(__dirname, '..', 'dist', 'cjs', 'index.js')
 const skip = process.platform !== 'linux' ? 'the test reads /proc/self/maps to see which libraries are mapped' : undefined
-const mapped = `require('fs').readFileSync('/proc/self/maps', 'utf8').split('\\n').some((l) => /ostls[^/]*\\.node$/.test(l))`
+// The file a test run's OSTLS_LIBRARY names (a stand-in build), else the package's ostls*.node.
+const library = process.env.OSTLS_LIBRARY ? path.basename(process.env.OSTLS_LIBRARY) : ''
+const maps = `require('fs').readFileSync('/proc/self/maps', 'utf8').split('\\n')`
+const mapped = library
+  ? `${maps}.some((l) => l.endsWith(${JSON.stringify('/' + library)}))`
+  : `${maps}.some((l) => /ostls[^/]*\\.node$/.test(l))`
 
 t.test('the library is loaded after require, before any connect()', { skip }, async (t) => {
   const out = execFileSync(process.execPath, ['-e', `

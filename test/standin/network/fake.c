@@ -98,11 +98,13 @@ static struct standin_cf *cf_string(const char *s)
     return o;
 }
 
+/* Immortal, as CF's constants are: a dictionary that retains and releases
+ * one as a key must never free it. */
 static struct standin_cf string_constants[] = {
-    { .kind = CF_STRING, .str = "CFBundleVersion" },
-    { .kind = CF_STRING, .str = "passphrase" },
-    { .kind = CF_STRING, .str = "identity" },
-    { .kind = CF_STRING, .str = "chain" },
+    STANDIN_CONST_STRING("CFBundleVersion"),
+    STANDIN_CONST_STRING("passphrase"),
+    STANDIN_CONST_STRING("identity"),
+    STANDIN_CONST_STRING("chain"),
 };
 const CFStringRef kCFBundleVersionKey = &string_constants[0];
 const CFStringRef kSecImportExportPassphrase = &string_constants[1];
