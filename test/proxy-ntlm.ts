@@ -5,6 +5,7 @@ import t from 'tap'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { pki } from './helpers/pki'
 import { tlsServer } from './helpers/servers'
+import { connect } from '../dist/cjs/index'
 import { open, failure, collect } from './helpers/client'
 import { connectProxy, type NtlmGate } from './helpers/proxy'
 import { md4, ntlmChallenge, parseAuthenticate, verifyNtlmV2, TEST_DOMAIN } from './helpers/ntlm'
@@ -90,6 +91,54 @@ t.test('Windows: an https:// proxy: NTLM inside its TLS, and a new TLS connectio
   t.equal((await collect(s)).toString(), 'TLS in TLS, signed in')
   t.equal(proxy.tunnels, 1)
   t.match(proxy.signIns, [{ type: 1 }, { type: 3, verified: true, auth: { user: 'dave' } }])
+})
+
+// Kerberos may make InitializeSecurityContextW ask the domain controller before it returns: every
+// SSPI step runs on a worker. OSTLS_TEST_SSPI_DELAY_MS (proxy_auth_win.c) makes each step sleep
+// as such a call would; the host's 1 ms timer must keep firing meanwhile (a step inside a tls_*
+// call would stop it for the whole sleep).
+t.test('Windows: SSPI steps that wait (as Kerberos may) leave the event loop running', { skip: notWindows }, async (t) => {
+  const { srv, proxy, url } = await viaNtlmProxy(t, { password: 'pw' }, `${TEST_DOMAIN}%5Cerin:pw@`)
+  const delay = 2000
+  process.env.OSTLS_TEST_SSPI_DELAY_MS = String(delay)
+  t.teardown(() => { delete process.env.OSTLS_TEST_SSPI_DELAY_MS })
+  let last = Date.now()
+  let maxGap = 0
+  const timer = setInterval(() => {
+    const now = Date.now()
+    maxGap = Math.max(maxGap, now - last)
+    last = now
+  }, 1)
+  t.teardown(() => clearInterval(timer))
+  const started = Date.now()
+  const s = await open({ host: 'localhost', port: srv.port, ca: p.ca, proxy: url, handshakeTimeout: 60000 })
+  const took = Date.now() - started
+  clearInterval(timer)
+  s.destroy()
+  t.match(proxy.signIns, [{ type: 1 }, { type: 3, verified: true, auth: { user: 'erin' } }], 'signed in')
+  t.ok(took >= 2 * delay - 100, `both steps waited (${took} ms to connect)`)
+  t.ok(maxGap < delay / 2, `the timer kept firing: longest gap ${maxGap} ms while each step slept ${delay} ms`)
+})
+
+// The worker holds the SSPI context while a step runs: a connection destroyed meanwhile must not
+// free it under the worker (the job is shared; the last to let go frees it).
+t.test('Windows: a connection destroyed while an SSPI step runs ends cleanly', { skip: notWindows }, async (t) => {
+  const { srv, proxy, url } = await viaNtlmProxy(t, { password: 'pw' }, `${TEST_DOMAIN}%5Cfrank:pw@`)
+  process.env.OSTLS_TEST_SSPI_DELAY_MS = '1500'
+  t.teardown(() => { delete process.env.OSTLS_TEST_SSPI_DELAY_MS })
+  const errors: Error[] = []
+  const s = connect({ host: 'localhost', port: srv.port, ca: p.ca, proxy: url })
+  s.on('error', (e) => errors.push(e))
+  const until = Date.now() + 10000
+  while (proxy.requests.length < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
+  t.equal(proxy.requests.length, 1, 'the first CONNECT (Basic) got its 407: the first step is on the worker')
+  s.destroy()
+  await new Promise((r) => setTimeout(r, 2500))   // the worker finishes its step alone and lets go
+  delete process.env.OSTLS_TEST_SSPI_DELAY_MS
+  t.same(errors, [], 'destroying it raised nothing')
+  const again = await open({ host: 'localhost', port: srv.port, ca: p.ca, proxy: url })
+  t.equal(again.authorized, true, 'the next connection signs in as before')
+  again.destroy()
 })
 
 t.test('Windows: Negotiate is preferred when offered before NTLM', { skip: notWindows }, async (t) => {

@@ -32,6 +32,7 @@ struct conn_proxy {
     char user[256], pass[256]; /* the URL's credentials (wiped at the end), for a sign-in after 407 */
     int has_credentials;
     proxy_auth *auth;          /* the sign-in after a 407 (proxy_auth.h), else NULL */
+    int auth_wait;             /* its next token is being computed on a worker (proxy_auth_handle) */
     size_t discard;            /* bytes of a 407's body still to be read before the next request */
     int tunnel_up;             /* the proxy said 2xx: the engine owns the socket now */
     tls_conn *inner;           /* https:// proxy: the TLS connection to the proxy, else NULL */
@@ -493,6 +494,8 @@ int64_t proxy_lookup_handle(tls_conn *c)
 {
     if (c->proxy_cred)
         return proxy_cred_handle(c->proxy_cred);   /* credentials hook */
+    if (c->proxy && c->proxy->auth_wait)
+        return proxy_auth_handle(c->proxy->auth);   /* a sign-in token on its worker */
     return c->proxy_lookup ? sysproxy_handle(c->proxy_lookup) : -1;
 }
 
@@ -697,6 +700,13 @@ static int answer_407(tls_conn *c, const char *status_text)
         proxy_auth_answer(&px->auth, px->header, px->have, px->host, px->has_credentials ? px->user : NULL,
                           px->has_credentials ? px->pass : NULL, px->sent_credentials, &line, &bound, why,
                           sizeof why);
+    px->auth_wait = next == PROXY_AUTH_WAIT;
+    if (px->auth_wait) {
+        /* The 407 stays in px->header (and its body in the socket) until the
+         * token is in: then judge() runs again and takes it. */
+        c->setup_wants = TLS_WANT_READ;
+        return 0;
+    }
     if (next == PROXY_AUTH_REFUSED) {
         /* After the OS's password was tried, the URL's credentials are that
          * password (and where the OS keeps one, no OS sign-in scheme exists). */
@@ -767,6 +777,8 @@ static int proxy_round(tls_conn *c)
     struct conn_proxy *px = c->proxy;
     if (!px || px->tunnel_up)
         return 1;
+    if (px->auth_wait)
+        return judge(c);   /* the 407 again: its sign-in token may be in */
     if (!inner_step(c) || !drop_body(c))
         return 0;
     while (px->sent < px->request_len) {

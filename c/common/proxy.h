@@ -57,7 +57,9 @@ int proxy_start(tls_conn *c, int engine_owns_transport);
  * every other set-up phase. */
 int proxy_lookup_step(tls_conn *c);
 
-/* The handle to wait on while the OS's answer is looked up, else -1. */
+/* The handle to wait on while the OS's answer is looked up (or, after a
+ * 407, while a sign-in token or the OS's password is computed on a worker),
+ * else -1. */
 int64_t proxy_lookup_handle(tls_conn *c);
 
 /* The tunnel phase, run on the connected socket before the engine's

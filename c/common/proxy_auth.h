@@ -6,13 +6,16 @@
  * already been sent when the proxy URL carries user:password) and turns each
  * challenge into the next request's Proxy-Authorization line. The tokens come
  * from the OS's part, proxy_auth_os_* (proxy_auth_win.c: SSPI, the user's
- * Windows sign-in; proxy_auth_none.c: none), which only computes tokens: no
- * network, no waiting, so proxy.c's state machine stays non-blocking.
+ * Windows sign-in; proxy_auth_none.c: none). Those calls may wait (Kerberos
+ * asks the domain controller for a ticket), so every one of them runs on a
+ * worker thread (resolve_start_work) and the connection waits on the job's
+ * handle (proxy_auth_handle), as for the system proxy lookup.
  */
 #ifndef OSTLS_PROXY_AUTH_H
 #define OSTLS_PROXY_AUTH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Round trips allowed before giving up (NTLM needs 2, Negotiate 1 to 3). */
 #define PROXY_AUTH_MAX_ROUNDS 5
@@ -31,6 +34,9 @@ int proxy_auth_os_available(const char *scheme, char *why, size_t cap);
 proxy_auth_os *proxy_auth_os_start(const char *scheme, const char *host, const char *user, const char *pass,
                                    char *why, size_t cap);
 
+/* The calls below (start, step, free) run on a worker thread, one at a
+ * time per exchange; they may block. */
+
 /* One round: in[0..inlen) is the proxy's token (NULL, 0 for the first).
  * *out (malloc'd, *outlen bytes) is the token to send, or NULL when the OS
  * has nothing more to send. 1 on success; 0 with why filled (naming the OS
@@ -46,7 +52,9 @@ typedef struct proxy_auth proxy_auth;
 
 enum proxy_auth_next {
     PROXY_AUTH_SEND,      /* *line is the next request's Proxy-Authorization line */
-    PROXY_AUTH_REFUSED    /* no way on: why says what the proxy asked for and why not */
+    PROXY_AUTH_REFUSED,   /* no way on: why says what the proxy asked for and why not */
+    PROXY_AUTH_WAIT       /* a worker computes the token: wait on proxy_auth_handle, then call
+                           * proxy_auth_answer again with the same arguments */
 };
 
 /* The proxy answered 407 with header[0..len) (the whole response header).
@@ -66,9 +74,14 @@ enum proxy_auth_next proxy_auth_answer(proxy_auth **state, const char *header, s
  * auth-params and quoted values are not schemes). */
 int proxy_auth_basic_offered(const char *header, size_t len);
 
+/* While a token is being computed (PROXY_AUTH_WAIT), the handle that
+ * becomes readable when it is done; else -1. */
+int64_t proxy_auth_handle(const proxy_auth *state);
+
 /* The scheme being used, or NULL before any. */
 const char *proxy_auth_scheme(const proxy_auth *state);
 
+/* Safe while a token is being computed: the worker frees what it holds. */
 void proxy_auth_free(proxy_auth *state);
 
 /* Helpers proxy.c shares: base64 of len bytes into out (4 * ceil(len / 3) + 1

@@ -1,12 +1,11 @@
 /* proxy_auth_win.c — proxy sign-in through SSPI, as browsers do on Windows:
  * the Negotiate or NTLM package with the signed-in user's credentials (or the
  * proxy URL's user:password), InitializeSecurityContextW with the target
- * "HTTP/<proxy host>". NTLM computes its tokens locally, so the calls run in
- * the state machine's step. Kerberos through Negotiate (a domain member) may
+ * "HTTP/<proxy host>". Kerberos through Negotiate (a domain member) may
  * first ask the domain controller for a service ticket for HTTP/<proxy host>
- * (then cached by the OS for its lifetime): that one call can wait on the
- * network in the step; moving the first token to a worker, like sysproxy's
- * lookup, is not done yet (README "Proxies"). */
+ * (then cached by the OS for its lifetime), so InitializeSecurityContextW can
+ * wait on the network: every call here runs on proxy_auth.c's worker thread,
+ * never in a tls_* call. */
 #define SECURITY_WIN32
 #include "proxy_auth.h"
 
@@ -128,9 +127,25 @@ proxy_auth_os *proxy_auth_os_start(const char *scheme, const char *host, const c
     return a;
 }
 
+/* Test hook: OSTLS_TEST_SSPI_DELAY_MS=<ms> makes every step sleep first, as a
+ * step that waits on the domain controller would (test/proxy-ntlm.ts checks
+ * that the host's event loop runs meanwhile). Read from the process
+ * environment, which Node's process.env writes on Windows. */
+static void test_delay(void)
+{
+    char v[16];
+    DWORD n = GetEnvironmentVariableA("OSTLS_TEST_SSPI_DELAY_MS", v, sizeof v);
+    if (n > 0 && n < sizeof v) {
+        long ms = strtol(v, NULL, 10);
+        if (ms > 0 && ms <= 60000)
+            Sleep((DWORD)ms);
+    }
+}
+
 int proxy_auth_os_step(proxy_auth_os *a, const unsigned char *in, size_t inlen, unsigned char **out,
                        size_t *outlen, char *why, size_t cap)
 {
+    test_delay();
     *out = NULL;
     *outlen = 0;
     why[0] = '\0';
