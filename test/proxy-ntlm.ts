@@ -10,6 +10,7 @@ import { open, failure, collect } from './helpers/client'
 import { connectProxy, type NtlmGate } from './helpers/proxy'
 import { md4, ntlmChallenge, parseAuthenticate, verifyNtlmV2, TEST_DOMAIN } from './helpers/ntlm'
 import { underWine, nwProxyStatusGap } from './helpers/platform'
+import { watchLoop } from './helpers/loop-watch'
 
 const p = pki()
 const windows = process.platform === 'win32'
@@ -102,22 +103,15 @@ t.test('Windows: SSPI steps that wait (as Kerberos may) leave the event loop run
   const delay = 2000
   process.env.OSTLS_TEST_SSPI_DELAY_MS = String(delay)
   t.teardown(() => { delete process.env.OSTLS_TEST_SSPI_DELAY_MS })
-  let last = Date.now()
-  let maxGap = 0
-  const timer = setInterval(() => {
-    const now = Date.now()
-    maxGap = Math.max(maxGap, now - last)
-    last = now
-  }, 1)
-  t.teardown(() => clearInterval(timer))
+  const loop = watchLoop(t)
   const started = Date.now()
   const s = await open({ host: 'localhost', port: srv.port, ca: p.ca, proxy: url, handshakeTimeout: 60000 })
   const took = Date.now() - started
-  clearInterval(timer)
+  loop.stop()
   s.destroy()
   t.match(proxy.signIns, [{ type: 1 }, { type: 3, verified: true, auth: { user: 'erin' } }], 'signed in')
   t.ok(took >= 2 * delay - 100, `both steps waited (${took} ms to connect)`)
-  t.ok(maxGap < delay / 2, `the timer kept firing: longest gap ${maxGap} ms while each step slept ${delay} ms`)
+  t.ok(loop.maxGap < delay / 2, `the timer kept firing: longest gap ${loop.maxGap} ms while each step slept ${delay} ms`)
 })
 
 // The worker holds the SSPI context while a step runs: a connection destroyed meanwhile must not
