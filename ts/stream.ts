@@ -15,6 +15,7 @@ import { TLSError } from './errors'
 import { PeerCertificate, certFromPem, chainFromPem, splitPem } from './cert'
 import { IdentityOptions, identityOptions } from './identity'
 import { ipFamily, addressFamily } from './ip'
+import { admitSetupStep, forgetSetupStep, runSetupStep } from './turn'
 
 export type TLSVersion = 'TLSv1.2' | 'TLSv1.3'
 
@@ -298,8 +299,10 @@ export class TLSStream extends Duplex {
       signal.addEventListener('abort', this.#onAbort, { once: true })
     }
     waiting.add(this)
-    // Start on the next tick so that listeners attached after connect() returns see every event.
-    process.nextTick(() => this.#drive())
+    // Start on the next tick so that listeners attached after connect() returns
+    // see every event; over this turn's set-up budget, in a later turn (the
+    // queue is drained after the ticks, so the same holds).
+    if (admitSetupStep(this)) process.nextTick(() => this.#drive())
   }
 
   /**
@@ -315,8 +318,13 @@ export class TLSStream extends Duplex {
     }
   }
 
+  /** The set-up step the turn budget queued (ts/turn.ts) is due. */
+  [runSetupStep](): void {
+    this.#drive(undefined, true)
+  }
+
   /** Called when the OS handle is ready (or a fallback wait returned): moves the connection on. */
-  #drive(ev?: PollEvents): void {
+  #drive(ev?: PollEvents, admitted = false): void {
     // While a fallback wait runs on a worker thread, its completion drives us.
     if (this.destroyed || this.#res.conn.freed || this.#res.conn.busy) return
     // A read that found nothing waits for what it named; another wake-up (say,
@@ -328,6 +336,9 @@ export class TLSStream extends Duplex {
     const { conn, watcher } = this.#res
     // During set-up the library may close the handle we watch: let go of it first.
     watcher.close()
+    // Over this turn's set-up budget, the step waits for a later turn; the
+    // handle is not watched meanwhile (libuv would report it every turn).
+    if (!admitted && !admitSetupStep(this)) return
     if (this.#setupTimer) clearTimeout(this.#setupTimer)
     this.#setupTimer = null
     let done: boolean
@@ -583,6 +594,7 @@ export class TLSStream extends Duplex {
     this.#handshakeTimer = this.#idleTimer = this.#immediate = this.#setupTimer = null
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort)
     waiting.delete(this)
+    forgetSetupStep(this)
     finalizer.unregister(this)
     // Order matters: libuv lets go of the handle before the library closes it.
     this.#res.watcher.close()

@@ -1,0 +1,83 @@
+// Connection set-up takes turns (ts/turn.ts, issue 15): past a small budget of
+// JS-thread time per event-loop turn, the next connections' set-up steps wait
+// for later turns, so timers run between them. What must hold, and is checked
+// here without timing anything: the steps really wait (a timer set right after
+// 200 connect() calls runs before their sockets exist), every connection
+// still gets through in full, and a stream that ends while it waits leaves
+// nothing behind.
+import t from 'tap'
+import fs from 'node:fs'
+import events from 'node:events'
+import { connect, TLSStream } from '../dist/cjs/index'
+import { pki } from './helpers/pki'
+import { tlsServer } from './helpers/servers'
+import { collect } from './helpers/client'
+import { handles } from './helpers/handles'
+
+const p = pki()
+const COUNT = 200
+
+/** Sockets this process has open (Linux: /proc/self/fd). */
+function socketCount(): number {
+  let n = 0
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) n++
+    } catch {}
+  }
+  return n
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 50 && handles() > 0; i++) await new Promise((r) => setTimeout(r, 20))
+}
+
+t.test(`${COUNT} connections opened in one synchronous loop all get through, each reply whole`, async (t) => {
+  const srv = await tlsServer(p.leaf, (s) => s.end(`reply ${s.remotePort}`))
+  t.teardown(() => srv.close())
+  const before = process.platform === 'linux' ? socketCount() : 0
+  const streams: TLSStream[] = []
+  for (let i = 0; i < COUNT; i++) streams.push(connect({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: p.ca }))
+  // Without the budget every stream's first step (which opens its socket) has
+  // run before any timer; with it, the later ones are still waiting here.
+  const atFirstTimer = await new Promise<number>((r) => setTimeout(() => r(process.platform === 'linux' ? socketCount() - before : -1), 0))
+  if (process.platform === 'linux') t.ok(atFirstTimer < COUNT, `a timer ran before every set-up had started (${atFirstTimer} of ${COUNT} sockets open)`)
+  else t.skip('counts open sockets through /proc/self/fd (Linux only)')
+  const replies = await Promise.all(streams.map((s) => collect(s).then((b) => ({ text: b.toString(), port: s.localPort }))))
+  t.equal(replies.filter((r) => r.text === `reply ${r.port}`).length, COUNT, 'every connection got its own whole reply')
+  t.equal(srv.handshakes, COUNT, 'the server saw every handshake')
+  for (const s of streams) s.destroy()
+  await settle()
+  t.equal(handles(), 0, 'no connection left in the library')
+})
+
+t.test('streams destroyed or aborted while their set-up waits end cleanly', async (t) => {
+  const srv = await tlsServer(p.leaf, (s) => s.end('ok'))
+  t.teardown(() => srv.close())
+  const streams: TLSStream[] = []
+  const controller = new AbortController()
+  events.setMaxListeners(COUNT, controller.signal)
+  for (let i = 0; i < COUNT; i++) {
+    const signal = i % 3 === 1 ? controller.signal : undefined
+    streams.push(connect({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: p.ca, signal }))
+  }
+  const outcomes = streams.map((s) => new Promise<string>((resolve) => {
+    s.on('error', (e: Error & { code?: string }) => resolve(e.code ?? e.message))
+    s.on('close', () => resolve('closed'))
+    s.on('data', () => {})
+  }))
+  // The last third is destroyed at once (still waiting for its first turn),
+  // every third aborted in the same tick; the rest must connect as usual.
+  for (let i = Math.floor((2 * COUNT) / 3); i < COUNT; i++) streams[i].destroy()
+  controller.abort()
+  const results = await Promise.all(outcomes)
+  const destroyedAt = Math.floor((2 * COUNT) / 3)
+  const aborted = results.filter((_, i) => i % 3 === 1 && i < destroyedAt)
+  t.ok(aborted.length > 0 && aborted.every((r) => r === 'ABORT_ERR'), `every aborted stream reports ABORT_ERR (${aborted.length})`)
+  t.ok(results.slice(destroyedAt).every((r) => r === 'closed'), 'every stream destroyed while waiting just closes')
+  const untouched = streams.filter((_, i) => i % 3 !== 1 && i < destroyedAt)
+  t.ok(untouched.every((s) => s.authorized), `the others connected and verified (${untouched.length})`)
+  for (const s of streams) s.destroy()
+  await settle()
+  t.equal(handles(), 0, 'no connection left in the library')
+})
