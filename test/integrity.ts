@@ -109,6 +109,34 @@ t.test('many small writes arrive as one exact byte stream', async (t) => {
   t.equal((await done).toString(), parts.join(''))
 })
 
+t.test('chunks handed out stay intact while later reads happen (small records, held by the reader)', async (t) => {
+  // 300 records of 1-3000 bytes, each written on its own turn so that each is
+  // its own read: a chunk is the reader's to keep, so no later read may write
+  // over one handed out earlier, whether the reader holds it ('data') or the
+  // stream's own buffer does (a paused reader).
+  const messages = Array.from({ length: 300 }, (_, i) => crypto.randomBytes(1 + ((i * 997) % 3000)))
+  const expected = sha256(messages)
+  const srv = await tlsServer(p.leaf, (sock) => {
+    let i = 0
+    const next = () => (i < messages.length ? sock.write(messages[i++], () => setTimeout(next, 1)) : sock.end())
+    next()
+  })
+  t.teardown(() => srv.close())
+
+  const held: Buffer[] = []
+  const a = await open(opts(srv.port))
+  a.on('data', (c: Buffer) => held.push(c))
+  await new Promise((r) => a.on('end', r))
+  t.ok(held.length > 20, `arrived in many reads (${held.length})`)
+  t.equal(sha256(held), expected, "'data' chunks kept by the reader")
+
+  const b = await open(opts(srv.port))
+  b.read(0) // paused: the stream reads up to its highWaterMark and holds the chunks
+  await new Promise((r) => setTimeout(r, 300))
+  const buffered = b.readableLength
+  t.equal(sha256(await collect(b)), expected, `chunks buffered by a paused stream (${buffered} bytes waited)`)
+})
+
 t.test('half-close: after end() the client still receives the reply', async (t) => {
   const srv = await tlsServer(
     p.leaf,

@@ -80,9 +80,17 @@ function sessionCacheDefault(): boolean {
 const DEFAULT_HANDSHAKE_TIMEOUT = 120_000
 const WAIT_SLICE_MS = 50
 const SLAB_SIZE = 256 * 1024
-const FIRST_SLAB_SIZE = 32 * 1024
 const MIN_READ = 16 * 1024
 const NO_SLAB = Buffer.alloc(0)
+/**
+ * Reads of a connection that is not streaming go here first and are copied
+ * out at their own size (small ones into Node's shared pool): a reply of a
+ * few bytes no longer takes a slab of its own, which for a thousand short
+ * connections was 32 MB of fresh memory and the scavenges it forced. One
+ * buffer for the process: JS is single-threaded and every read is copied out
+ * before the next.
+ */
+const SCRATCH = Buffer.allocUnsafeSlow(64 * 1024)
 
 /**
  * Streams waiting for I/O. A stream with a pending wait must stay alive even
@@ -202,6 +210,8 @@ export class TLSStream extends Duplex {
   #immediate: NodeJS.Immediate | null = null
   #slab = NO_SLAB
   #slabOff = 0
+  /** The last read filled at least MIN_READ: the next ones go to a slab. */
+  #streaming = false
   /** Events the last read said it must wait for before reading again (0: read on). */
   #readWait = 0
   /** The OS handle once open (it no longer changes then); -1 before. */
@@ -468,13 +478,15 @@ export class TLSStream extends Duplex {
     const conn = this.#res.conn
     try {
       while (this.#wantRead && !this.#readEnded && !this.#readWait) {
+        // A slab only while data streams in (the last read filled MIN_READ):
+        // chunks are then views of it, never copied.
+        let scratch = false
         if (this.#slab.length - this.#slabOff < MIN_READ) {
-          // A connection's first slab is small: many read a short reply and
-          // end, and a big one costs a fresh mapping and the GC's attention.
-          this.#slab = Buffer.allocUnsafe(this.bytesRead === 0 ? FIRST_SLAB_SIZE : SLAB_SIZE)
+          scratch = !this.#streaming
+          this.#slab = scratch ? NO_SLAB : Buffer.allocUnsafe(SLAB_SIZE)
           this.#slabOff = 0
         }
-        const n = conn.read(this.#slab.subarray(this.#slabOff))
+        const n = conn.read(scratch ? SCRATCH : this.#slab.subarray(this.#slabOff))
         this.#readWait = conn.readWait
         if (n === 0) {
           // Nothing came: an idle connection keeps no slab (this one is still unused).
@@ -486,8 +498,15 @@ export class TLSStream extends Duplex {
           this.push(null)
           break
         }
-        const chunk = this.#slab.subarray(this.#slabOff, this.#slabOff + n)
-        this.#slabOff += n
+        this.#streaming = n >= MIN_READ
+        let chunk: Buffer
+        if (scratch) {
+          chunk = Buffer.allocUnsafe(n)
+          SCRATCH.copy(chunk, 0, 0, n)
+        } else {
+          chunk = this.#slab.subarray(this.#slabOff, this.#slabOff + n)
+          this.#slabOff += n
+        }
         this.bytesRead += n
         this.#touch()
         if (!this.push(chunk)) this.#wantRead = false
