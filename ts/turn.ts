@@ -8,10 +8,12 @@
  * them to us in one poll phase. Either way timers and every other callback
  * wait for the whole batch (hundreds of ms; Node's own tls does the same).
  *
- * So set-up steps take turns: a step runs at once while this turn has spent
- * less than the budget on set-up; after that the stream waits in a queue,
- * which a setImmediate drains in later turns, oldest first, one budget per
- * turn. Timers, I/O of open connections and everything else run in between.
+ * So set-up steps take turns: a step runs at once while less than the budget
+ * has passed since this turn's first step; after that the stream waits in a
+ * queue, which a setImmediate drains in later turns, oldest first, one budget
+ * per turn. Timers, I/O of open connections and everything else run in
+ * between. A process's first connect() call alone takes a few ms (code
+ * compiled on first use), so its first step waits for the next turn too.
  * Steady-state reads and writes are not metered: each is bounded by the
  * consumer's own buffers, and metering would cost the hot path.
  *
@@ -29,32 +31,57 @@ export interface SetupStep {
   [runSetupStep](): void
 }
 
-/** Start of this turn's set-up time (performance.now()), or -1 when no turn is open. */
-let turnStart = -1
+/**
+ * Start of this turn's set-up time (performance.now()); NONE before the
+ * turn's first step; WAITING while the queue waits for the next turn to
+ * drain it (steps arriving meanwhile queue behind it, oldest first).
+ */
+const NONE = -1
+const WAITING = -2
+let turnStart = NONE
 let immediate: NodeJS.Immediate | null = null
 const queue: SetupStep[] = []
 const queued = new Set<SetupStep>()
 
-/** The check phase ends the turn; then the queue gets the next turn's budget. */
-function endTurn(): void {
-  immediate = null
-  turnStart = -1
-  if (queue.length === 0) return
-  openTurn()
-  let i = 0
-  while (i < queue.length && performance.now() - turnStart < BUDGET_MS) {
-    const step = queue[i++]
-    queued.delete(step)
-    step[runSetupStep]()
-  }
-  queue.splice(0, i)
-  // Nothing left waiting: the next step need not queue behind this turn.
-  if (queue.length === 0) turnStart = -1
+function endTurnSoon(): void {
+  immediate ??= setImmediate(endTurn)
 }
 
-function openTurn(): void {
+/**
+ * The check phase ends the turn. A turn that has had its budget leaves the
+ * queue to the next one: an immediate set from an immediate runs only after
+ * the next timers and poll phase, so a long connect() call and the first
+ * steps it queued never share one stretch of the loop.
+ */
+function endTurn(): void {
+  immediate = null
+  const spent = turnStart >= 0 ? performance.now() - turnStart : 0
+  const waited = turnStart === WAITING
+  turnStart = NONE
+  if (queue.length === 0) return
+  if (!waited && spent >= BUDGET_MS) {
+    turnStart = WAITING
+    endTurnSoon()
+    return
+  }
   turnStart = performance.now()
-  immediate ??= setImmediate(endTurn)
+  let i = 0
+  try {
+    while (i < queue.length && performance.now() - turnStart < BUDGET_MS) {
+      const step = queue[i++]
+      queued.delete(step)
+      step[runSetupStep]() // may throw: a listener of the stream's events runs in it
+    }
+  } finally {
+    queue.splice(0, i)
+  }
+  if (queue.length > 0) {
+    turnStart = WAITING
+    endTurnSoon()
+  } else {
+    // Nothing left waiting: the next step need not queue behind this turn.
+    turnStart = NONE
+  }
 }
 
 /**
@@ -64,14 +91,15 @@ function openTurn(): void {
 export function admitSetupStep(step: SetupStep): boolean {
   if (BUDGET_MS === 0) return true
   if (queued.has(step)) return false
-  if (turnStart < 0) {
-    openTurn()
+  if (turnStart === NONE) {
+    turnStart = performance.now()
+    endTurnSoon()
     return true
   }
-  if (queue.length === 0 && performance.now() - turnStart < BUDGET_MS) return true
+  if (turnStart >= 0 && queue.length === 0 && performance.now() - turnStart < BUDGET_MS) return true
   queue.push(step)
   queued.add(step)
-  immediate ??= setImmediate(endTurn)
+  endTurnSoon()
   return false
 }
 
