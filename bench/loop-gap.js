@@ -2,7 +2,7 @@
 /*
  * Event-loop gap: how long any one ostls call (or Node's) holds the JS thread.
  *
- *   node bench/loop-gap.js [--json] [--concurrent N]
+ *   node bench/loop-gap.js [--json] [--concurrent N] [--runs N]
  *
  * For each client (ostls, Node tls) a fresh process measures, with
  * perf_hooks.monitorEventLoopDelay at 1 ms resolution, the lateness of the
@@ -10,7 +10,8 @@
  *   first   the first connection in the process (trust store loaded here)
  *   new-ca  a connection with a `ca` not seen before
  *   many    N simultaneous connects (default 1000)
- * (and each phase's wall time). Each phase also reports callMax, its longest
+ * (and each phase's wall time; with --runs, medians over that many fresh
+ * processes per client, alternating). Each phase also reports callMax, its longest
  * single connect() call; 'many' makes its calls in one synchronous loop, so
  * its max is their sum (loopMax) or the longest stretch after them (afterMax:
  * the callbacks they queued, then every later task).
@@ -32,6 +33,8 @@ const assets = path.join(root, 'assets', 'selftest')
 const argv = process.argv.slice(2)
 const concurrentAt = argv.indexOf('--concurrent')
 const concurrent = (concurrentAt >= 0 && Number(argv[concurrentAt + 1])) || 1000
+const runsAt = argv.indexOf('--runs')
+const runs = (runsAt >= 0 && Number(argv[runsAt + 1])) || 1
 
 // ------------------------------------------------------------- server side
 
@@ -128,6 +131,11 @@ async function clientMain(impl, port, extraCaFile) {
 
 // ------------------------------------------------------------- driver
 
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
 function run(args, env) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [__filename, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -152,18 +160,35 @@ async function main() {
   const port = await new Promise((resolve) => server.stdout.once('data', (d) => resolve(Number(String(d).trim()))))
   const env = { ...process.env, SSL_CERT_FILE: bundle }
   delete env.NODE_EXTRA_CA_CERTS
-  const results = {}
+  // Each run is a fresh process per client; clients alternate run by run.
+  const rounds = { ostls: [], node: [] }
   try {
-    for (const impl of ['ostls', 'node'])
-      results[impl] = JSON.parse(await run(['--client', impl, String(port), extra, '--concurrent', String(concurrent)], env))
+    for (let r = 0; r < runs; r++) {
+      for (const impl of r % 2 ? ['node', 'ostls'] : ['ostls', 'node'])
+        rounds[impl].push(JSON.parse(await run(['--client', impl, String(port), extra, '--concurrent', String(concurrent)], env)))
+    }
   } finally {
     server.kill()
     fs.rmSync(work, { recursive: true, force: true })
   }
+  // Per phase and field: the median over the runs, and the range of max.
+  const results = {}
+  for (const impl of ['ostls', 'node']) {
+    results[impl] = {}
+    for (const phase of Object.keys(rounds[impl][0])) {
+      const out = {}
+      for (const field of Object.keys(rounds[impl][0][phase])) out[field] = median(rounds[impl].map((x) => x[phase][field]))
+      const maxes = rounds[impl].map((x) => x[phase].max)
+      out.maxMin = Math.min(...maxes)
+      out.maxMax = Math.max(...maxes)
+      results[impl][phase] = out
+    }
+  }
   if (argv.includes('--json')) {
-    process.stdout.write(JSON.stringify({ concurrent, results }, null, 2) + '\n')
+    process.stdout.write(JSON.stringify({ concurrent, runs, results, rounds }, null, 2) + '\n')
     return
   }
+  if (runs > 1) console.log(`medians of ${runs} runs per client`)
   const f = (v) => v.toFixed(1).padStart(6)
   console.log(`event-loop gap (ms beyond a 1 ms timer), ${concurrent} concurrent in "many"`)
   console.log('phase     ostls max   p99  call  wall | node max   p99  call  wall')

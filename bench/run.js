@@ -42,8 +42,8 @@ const GiB = 1024 ** 3
 const MiB = 1024 ** 2
 
 const config = quick
-  ? { repeat: 4, bulkBytes: 128 * MiB, chunk: 64 * 1024, hs: { 1: 150, 16: 300, 64: 300 }, hsRepeat: 3, ping: 3000, pingWarm: 300, idle: [1000], idleRepeat: 1, probeBytes: 32 * MiB, gapConcurrent: 200 }
-  : { repeat: 7, bulkBytes: 1 * GiB, chunk: 64 * 1024, hs: { 1: 800, 16: 1500, 64: 1500 }, hsRepeat: 5, ping: 20000, pingWarm: 1000, idle: [1000, 10000], idleRepeat: 3, probeBytes: 256 * MiB, gapConcurrent: 1000 }
+  ? { repeat: 4, bulkBytes: 128 * MiB, chunk: 64 * 1024, hs: { 1: 150, 16: 300, 64: 300 }, hsRepeat: 3, ping: 3000, pingWarm: 300, idle: [1000], idleRepeat: 1, probeBytes: 32 * MiB, gapConcurrent: 200, gapRuns: 2 }
+  : { repeat: 7, bulkBytes: 1 * GiB, chunk: 64 * 1024, hs: { 1: 800, 16: 1500, 64: 1500 }, hsRepeat: 5, ping: 20000, pingWarm: 1000, idle: [1000, 10000], idleRepeat: 3, probeBytes: 256 * MiB, gapConcurrent: 1000, gapRuns: 5 }
 config.repeat = Number(opt('repeat', config.repeat))
 config.hsRepeat = Number(opt('repeat', config.hsRepeat))
 const only = opt('only', 'recv,send,peers,hs,hsr,ping,idle,gap').split(',')
@@ -278,7 +278,7 @@ async function main() {
   let loopGap
   if (only.includes('gap')) {
     log('event-loop gap')
-    loopGap = JSON.parse(execFileSync(process.execPath, [path.join(__dirname, 'loop-gap.js'), '--json', '--concurrent', String(config.gapConcurrent)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }))
+    loopGap = JSON.parse(execFileSync(process.execPath, [path.join(__dirname, 'loop-gap.js'), '--json', '--concurrent', String(config.gapConcurrent), '--runs', String(config.gapRuns)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }))
   }
 
   log('FFI probe')
