@@ -3,6 +3,7 @@
  */
 import { loadBinding, libraryInfo, parseEngines, preloadLibrary } from './native'
 import type { EngineStatus } from './native'
+import { warmStreamCode } from './stream'
 
 export { connect, TLSStream } from './stream'
 export type { ConnectOptions, TLSVersion, CipherInfo, ProxyChoiceInfo, TLSStreamError } from './stream'
@@ -53,5 +54,8 @@ export function backendInfo(): BackendInfo {
   }
 }
 
-// The first connect() should not also pay for finding and loading the library (native.ts).
+// The first connect() should not also pay for one-time work (issue 15): finding
+// and loading the library (native.ts), and Node compiling its stream code
+// (stream.ts); each in an unref'd task of its own after the module loads.
 preloadLibrary()
+setImmediate(warmStreamCode).unref()

@@ -795,6 +795,15 @@ export interface TLSStream {
   prependListener(event: string | symbol, listener: (...args: any[]) => void): this
 }
 
+/**
+ * Node compiles its stream code on first use (about 1 ms, once per process,
+ * measured inside a process's first connect()): the package's entry point
+ * makes a throwaway Duplex in a task of its own instead (index.ts).
+ */
+export function warmStreamCode(): void {
+  new Duplex()
+}
+
 /** Opens a TLS connection through the OS's TLS stack. */
 export function connect(options: ConnectOptions, onSecureConnect?: () => void): TLSStream {
   const s = new TLSStream(options)
