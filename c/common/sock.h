@@ -50,8 +50,7 @@ net_status sock_recv(tls_socket s, void *buf, size_t len, size_t *got, int *os_e
  * asked, or would block), so that a reader may wait for readable instead of
  * asking again: the host's poll is level-triggered (libuv on epoll/kqueue), so
  * bytes that arrive later make it fire at once. POSIX only; Winsock answers 0
- * (its readiness wakes are not relied on that way: there a reader asks until
- * would-block, as before). */
+ * (sock_win.c says why: there a reader asks until would-block, as before). */
 int sock_recv_drained(net_status st, size_t got, size_t len);
 /* As sock_recv, but the bytes stay queued (MSG_PEEK): a reader that must not
  * consume past a boundary it has not found yet (the proxy's header end) looks

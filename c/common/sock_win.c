@@ -141,9 +141,9 @@ net_status sock_recv(tls_socket s, void *buf, size_t len, size_t *got, int *os_e
 
 int sock_recv_drained(net_status st, size_t got, size_t len)
 {
-    /* Never: the Windows poll (libuv's AFD polling, and Wine's emulation of
-     * it) is not trusted to report bytes that were already queued when a
-     * wait began, so readers keep asking until WSAEWOULDBLOCK. */
+    /* Never: readers keep asking until WSAEWOULDBLOCK, as before. Stopping
+     * early is safe only under a level-triggered poll; libuv's Windows poll
+     * (AFD, and Wine's emulation of it) has not been tested for that here. */
     (void)st;
     (void)got;
     (void)len;
