@@ -59,6 +59,8 @@ struct tls_conn {
 
     int sock_error;               /* OS error of the last failed conn_send/conn_recv */
     int sock_eof;                 /* conn_recv saw the end of the TCP stream */
+    int sock_drained;             /* the last conn_recv emptied the socket (sock_recv_drained): what
+                                     comes later makes the poll fire; never set through a proxy tunnel */
 
     const char *fail_code;        /* sticky failure, when state == CONN_FAILED */
     char fail_msg[TLS_MSG_MAX];

@@ -53,6 +53,13 @@ struct tls_engine {
      * proxy URL itself (its OS's HTTP CONNECT), so c/common leaves the URL
      * to session_new instead of refusing it. */
     int tunnels_proxy_url;
+    /* 1: has_buffered_input also counts every byte the engine took from the
+     * socket and has not processed (records read ahead), all but a partial
+     * record that cannot progress until more arrives. Then, once a conn_recv
+     * found the socket empty (c->sock_drained) and nothing is buffered,
+     * tls_read stops and waits for readable instead of calling read again
+     * for a recv() that would fail with EAGAIN. 0: read until it says wait. */
+    int counts_read_ahead;
 
     /* Load the engine's library and build shared state. Called at most once
      * per process, and only for the engine being chosen. NULL on success, else

@@ -45,6 +45,13 @@ net_status sock_finish_connect(tls_socket s, int *os_error);
 
 net_status sock_send(tls_socket s, const void *buf, size_t len, size_t *sent, int *os_error);
 net_status sock_recv(tls_socket s, void *buf, size_t len, size_t *got, int *os_error);
+/* After a sock_recv that returned st with *got of len bytes: 1 when that
+ * proves the socket's receive queue was empty at that moment (fewer bytes than
+ * asked, or would block), so that a reader may wait for readable instead of
+ * asking again: the host's poll is level-triggered (libuv on epoll/kqueue), so
+ * bytes that arrive later make it fire at once. POSIX only; Winsock answers 0
+ * (sock_win.c says why: there a reader asks until would-block, as before). */
+int sock_recv_drained(net_status st, size_t got, size_t len);
 /* As sock_recv, but the bytes stay queued (MSG_PEEK): a reader that must not
  * consume past a boundary it has not found yet (the proxy's header end) looks
  * first, then takes exactly what is its own with sock_recv. */

@@ -151,6 +151,13 @@ net_status sock_recv(tls_socket s, void *buf, size_t len, size_t *got, int *os_e
     return NET_ERROR;
 }
 
+int sock_recv_drained(net_status st, size_t got, size_t len)
+{
+    /* A TCP recv copies until len or the queue is empty, so a short count
+     * means empty (libuv's uv__read stops on the same sign). */
+    return st == NET_AGAIN || (st == NET_OK && got > 0 && got < len);
+}
+
 net_status sock_peek(tls_socket s, void *buf, size_t len, size_t *got, int *os_error)
 {
     ssize_t n;

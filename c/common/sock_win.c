@@ -139,6 +139,17 @@ net_status sock_recv(tls_socket s, void *buf, size_t len, size_t *got, int *os_e
     return NET_ERROR;
 }
 
+int sock_recv_drained(net_status st, size_t got, size_t len)
+{
+    /* Never: readers keep asking until WSAEWOULDBLOCK, as before. Stopping
+     * early is safe only under a level-triggered poll; libuv's Windows poll
+     * (AFD, and Wine's emulation of it) has not been tested for that here. */
+    (void)st;
+    (void)got;
+    (void)len;
+    return 0;
+}
+
 net_status sock_peek(tls_socket s, void *buf, size_t len, size_t *got, int *os_error)
 {
     *got = 0;

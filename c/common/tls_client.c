@@ -152,8 +152,16 @@ net_status conn_send(tls_conn *c, const void *buf, size_t len, size_t *sent)
 
 net_status conn_recv(tls_conn *c, void *buf, size_t len, size_t *got)
 {
-    net_status st = proxy_inner(c) ? proxy_inner_recv(c, buf, len, got)
-                                   : sock_recv(c->sock, buf, len, got, &c->sock_error);
+    net_status st;
+    if (proxy_inner(c)) {
+        /* Through an https:// proxy the bytes come from the inner connection's
+         * tls_read, whose own engine may hold more: no claim about c. */
+        st = proxy_inner_recv(c, buf, len, got);
+        c->sock_drained = 0;
+    } else {
+        st = sock_recv(c->sock, buf, len, got, &c->sock_error);
+        c->sock_drained = sock_recv_drained(st, *got, len);
+    }
     if (st == NET_EOF)
         c->sock_eof = 1;
     return st;
@@ -714,6 +722,18 @@ TLS_API int tls_isopen(tls_conn *c, int *isopen, const char **err, const char **
     return 1;
 }
 
+/* Would another engine read now only find the socket empty? So when the
+ * last conn_recv drained it and the engine holds nothing it could hand out
+ * without the socket: no plaintext and no record read ahead (an engine that
+ * cannot say so leaves counts_read_ahead 0 and is asked again, as is any
+ * engine on a platform whose socket layer never reports a drain). Reading on
+ * would cost one recv() that fails with EAGAIN per call; waiting is safe
+ * because the host's poll is level-triggered (sock_recv_drained). */
+static int read_would_wait(tls_conn *c)
+{
+    return c->sock_drained && tls_engine->counts_read_ahead && !tls_engine->has_buffered_input(c);
+}
+
 TLS_API int tls_read(tls_conn *c, void *buf, size_t len, size_t *nread,
                      const char **err, const char **errmsg)
 {
@@ -737,6 +757,10 @@ TLS_API int tls_read(tls_conn *c, void *buf, size_t len, size_t *nread,
             break;
         total += n;
         c->read_wants = TLS_WANT_READ;
+        if (total < len && read_would_wait(c)) {
+            step = STEP_WANT_READ;   /* as if the engine had said it */
+            break;
+        }
     }
     if (step == STEP_WANT_READ || step == STEP_WANT_WRITE)
         c->read_wants = want_from_step(step);

@@ -616,6 +616,10 @@ const struct tls_engine mbedtls_engine = {
     .by_name_only = 1,   /* struct layouts are ABI, and 2.28 cannot be checked for them */
     .lacks_client_identity = 1,
     .lacks_revocation_policy = 1,
+    /* Mbed TLS asks bio_recv for exactly the rest of the current record
+     * (header, then body), never beyond it: all it can hold unprocessed is
+     * that partial record, and mbed_pending counts the decrypted rest. */
+    .counts_read_ahead = 1,
     .global_init = mbed_global_init,
     .library_info = mbed_library_info,
     .session_new = mbed_session_new,

@@ -1276,6 +1276,7 @@ static int openssl_conn_info(tls_conn *c, const char *key, strbuf *out)
 
 const struct tls_engine openssl_engine = {
     .name = "openssl",
+    .counts_read_ahead = 1,   /* openssl_has_buffered_input asks SSL_has_pending */
     .global_init = openssl_global_init,
     .library_info = openssl_library_info,
     .session_new = openssl_session_new,

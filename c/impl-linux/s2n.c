@@ -561,6 +561,10 @@ const struct tls_engine s2n_engine = {
     .by_name_only = 1,   /* an alternative to choose knowingly, never a silent fallback */
     .lacks_client_identity = 1,
     .lacks_revocation_policy = 1,
+    /* Without s2n_connection_set_recv_buffering (never set here) s2n asks
+     * io_recv for exactly the rest of the current record: all it can hold
+     * unprocessed is that partial record; pending counts the decrypted rest. */
+    .counts_read_ahead = 1,
     .global_init = global_init,
     .library_info = library_info,
     .session_new = session_new,
