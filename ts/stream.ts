@@ -15,7 +15,7 @@ import { TLSError } from './errors'
 import { PeerCertificate, certFromPem, chainFromPem, splitPem } from './cert'
 import { IdentityOptions, identityOptions } from './identity'
 import { ipFamily, addressFamily } from './ip'
-import { admitSetupStep, forgetSetupStep, runSetupStep } from './turn'
+import { admitSetupStep, forgetSetupStep, runSetupStep, setupClock } from './turn'
 
 export type TLSVersion = 'TLSv1.2' | 'TLSv1.3'
 
@@ -231,6 +231,7 @@ export class TLSStream extends Duplex {
 
   constructor(options: ConnectOptions) {
     super({ allowHalfOpen: options.allowHalfOpen ?? false, highWaterMark: options.highWaterMark })
+    const startedAt = setupClock()
     const host = options.host ?? 'localhost'
     const port = Number(options.port)
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -312,7 +313,9 @@ export class TLSStream extends Duplex {
     // Start on the next tick so that listeners attached after connect() returns
     // see every event; over this turn's set-up budget, in a later turn (the
     // queue is drained after the ticks, so the same holds).
-    if (admitSetupStep(this)) process.nextTick(() => this.#drive())
+    // The call's own work counts against the budget (a process's first call
+    // takes a few ms: its first step then waits for the next turn).
+    if (admitSetupStep(this, startedAt)) process.nextTick(() => this.#drive())
   }
 
   /**

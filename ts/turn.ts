@@ -94,15 +94,21 @@ function endTurn(): void {
   }
 }
 
+/** The set-up budget's clock (ms), for a caller whose work began before it asks. */
+export function setupClock(): number {
+  return now()
+}
+
 /**
  * true: run the step now. false: the step was queued (or already was) and
- * its stream is driven from the queue in a later turn.
+ * its stream is driven from the queue in a later turn. startedAt: when the
+ * caller's own set-up work began (a connect() call), if before this call.
  */
-export function admitSetupStep(step: SetupStep): boolean {
+export function admitSetupStep(step: SetupStep, startedAt?: number): boolean {
   if (BUDGET_MS === 0) return true
   if (queued.has(step)) return false
   if (turnStart === NONE) {
-    turnStart = now()
+    turnStart = startedAt ?? now()
     endTurnSoon()
     return true
   }
