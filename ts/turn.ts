@@ -30,7 +30,7 @@ function now(): number {
   return s * 1e3 + ns / 1e6
 }
 
-const envBudget = Number(process.env.OSTLS_SETUP_BUDGET_MS)
+const envBudget = process.env.OSTLS_SETUP_BUDGET_MS ? Number(process.env.OSTLS_SETUP_BUDGET_MS) : NaN
 const BUDGET_MS = Number.isFinite(envBudget) && envBudget >= 0 ? envBudget : 1
 
 /** The method a queued stream is driven by (a symbol: not part of TLSStream's public API). */
