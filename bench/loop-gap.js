@@ -27,6 +27,7 @@ const { spawn } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const { median } = require('./report')
 
 const root = path.resolve(__dirname, '..')
 const assets = path.join(root, 'assets', 'selftest')
@@ -131,10 +132,6 @@ async function clientMain(impl, port, extraCaFile) {
 
 // ------------------------------------------------------------- driver
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
 
 function run(args, env) {
   return new Promise((resolve, reject) => {

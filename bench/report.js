@@ -211,4 +211,4 @@ function renderSvg(report) {
   return parts.join('\n') + '\n'
 }
 
-module.exports = { summarize, renderMarkdown, renderSvg, targetRows, METRICS, TARGETS }
+module.exports = { summarize, renderMarkdown, renderSvg, targetRows, median, METRICS, TARGETS }
