@@ -20,7 +20,8 @@
 #include "sock.h"
 #include "strbuf.h"
 
-#define TLS_MSG_MAX 1024
+#define TLS_MSG_MAX 1024          /* fail_msg, call_msg */
+#define PROXY_REASON_MAX 420
 
 typedef enum {
     CONN_STARTING,                /* the engine is being chosen and loaded on a worker (tls_init) */
@@ -62,16 +63,19 @@ struct tls_conn {
     int sock_drained;             /* the last conn_recv emptied the socket (sock_recv_drained): what
                                      comes later makes the poll fire; never set through a proxy tunnel */
 
+    /* The texts below are allocated when first written (conn_text_buffer),
+     * NULL until then: most connections never fail or use a proxy, and as
+     * arrays they were 2.7 KiB of every idle connection's 3.4. */
     const char *fail_code;        /* sticky failure, when state == CONN_FAILED */
-    char fail_msg[TLS_MSG_MAX];
-    char call_msg[TLS_MSG_MAX];   /* message of the latest non-sticky failure */
+    char *fail_msg;               /* TLS_MSG_MAX bytes */
+    char *call_msg;               /* TLS_MSG_MAX bytes: message of the latest non-sticky failure */
     char os_error[32];
     int os_error_fresh;           /* os_error was set for the failure being recorded */
 
     int identity_requested;       /* the server asked for a client certificate and none was set */
 
     long verify_code;             /* verify.h code; -1 until verification ran */
-    char verify_message[256];
+    char *verify_message;         /* exactly as long as the OS's words (conn_set_verify_result) */
 
     char remote_address[64];
     int remote_port;
@@ -83,7 +87,7 @@ struct tls_conn {
     struct proxy_cred_query *proxy_cred;  /* after a 407: the OS's password for the proxy, until it arrives */
     int proxy_cred_sent;          /* the tunnel was tried again with that password */
     char proxy_source[16];        /* how the proxy (or none) was chosen: "option", or sysproxy.h's sources */
-    char proxy_reason[420];       /* the same in words */
+    char *proxy_reason;           /* the same in words: PROXY_REASON_MAX bytes */
 
     strbuf info;                  /* holds the latest tls_info value */
     void *session;                /* owned by the backend */
@@ -120,6 +124,13 @@ const char *conn_peer_text(tls_conn *c, char *buf, size_t cap);
 
 /* Verification outcome (verify.h code, the OS's words for it). */
 void conn_set_verify_result(tls_conn *c, long code, const char *message);
+/* The OS's words for the verification outcome; "" before it ran. */
+const char *conn_verify_message(const tls_conn *c);
+
+/* The cap-byte buffer behind *slot (one of the connection's text members),
+ * allocated on first use and freed with the connection; NULL when out of
+ * memory, and the caller then drops its text. */
+char *conn_text_buffer(char **slot, size_t cap);
 /* Fail with the TLS_CERT_* code for the recorded verify result. Returns 0. */
 int conn_fail_verify(tls_conn *c);
 

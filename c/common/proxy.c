@@ -399,6 +399,16 @@ static char *url_without_userinfo(const char *url)
     return copy;
 }
 
+/* Says how the proxy (or none) was chosen: source as tls_info "proxy_source"
+ * gives it, and the reason in words (dropped when out of memory). */
+static void set_choice(tls_conn *c, const char *source, const char *reason)
+{
+    snprintf(c->proxy_source, sizeof c->proxy_source, "%s", source);
+    char *buf = conn_text_buffer(&c->proxy_reason, PROXY_REASON_MAX);
+    if (buf)
+        snprintf(buf, PROXY_REASON_MAX, "%s", reason);
+}
+
 /* Tunnel through url. from_os: the URL came from the OS's settings, not
  * from the caller, so a URL ostls cannot use is the proxy's failure. */
 static int tunnel_start(tls_conn *c, const char *url, int from_os)
@@ -408,7 +418,7 @@ static int tunnel_start(tls_conn *c, const char *url, int from_os)
     if (!proxy_url_parse(url, &u, why, sizeof why)) {
         if (from_os)
             return conn_fail(c, TLS_PROXY_FAILED, "the OS's proxy for %s port %d (%s, %s) cannot be used: %s",
-                             c->host, c->port, url, c->proxy_reason, why);
+                             c->host, c->port, url, c->proxy_reason ? c->proxy_reason : "", why);
         return conn_fail(c, TLS_INVALID_ARGUMENT, "invalid value for option proxy: %s", why);
     }
     c->proxy = calloc(1, sizeof *c->proxy);
@@ -438,22 +448,18 @@ int proxy_start(tls_conn *c, int engine_owns_transport)
         return 1;
     int system = strcmp(c->opts.proxy, "system") == 0;
     if (engine_owns_transport && system) {
-        snprintf(c->proxy_source, sizeof c->proxy_source, "engine");
-        snprintf(c->proxy_reason, sizeof c->proxy_reason,
-                 "the TLS engine makes its own connections: the system proxy is left to it");
+        set_choice(c, "engine", "the TLS engine makes its own connections: the system proxy is left to it");
         return 1;
     }
     if (engine_owns_transport == PROXY_ENGINE_TUNNELS) {
-        snprintf(c->proxy_source, sizeof c->proxy_source, "option");
-        snprintf(c->proxy_reason, sizeof c->proxy_reason, "option proxy");
+        set_choice(c, "option", "option proxy");
         return 1;   /* the engine checks the URL and asks its OS to tunnel */
     }
     if (engine_owns_transport)
         return conn_fail(c, TLS_INVALID_ARGUMENT,
                          "option proxy is not supported by this TLS engine yet (it makes its own connections)");
     if (!system) {
-        snprintf(c->proxy_source, sizeof c->proxy_source, "option");
-        snprintf(c->proxy_reason, sizeof c->proxy_reason, "option proxy");
+        set_choice(c, "option", "option proxy");
         return tunnel_start(c, c->opts.proxy, 0);
     }
     int os_error = 0;
@@ -483,8 +489,7 @@ int proxy_lookup_step(tls_conn *c)
     }
     sysproxy_release(c->proxy_lookup);
     c->proxy_lookup = NULL;
-    snprintf(c->proxy_source, sizeof c->proxy_source, "%s", a.source);
-    snprintf(c->proxy_reason, sizeof c->proxy_reason, "%s", a.why);
+    set_choice(c, a.source, a.why);
     if (!a.url[0])
         return 1;   /* direct: the origin's resolution goes on */
     return tunnel_start(c, a.url, 1);
@@ -599,7 +604,8 @@ static int cred_step(tls_conn *c)
         return proxy_fail(c, TLS_PROXY_AUTH_REQUIRED, "requires authentication to tunnel to", detail);
     }
     c->proxy_cred_sent = 1;
-    text_append(c->proxy_reason, sizeof c->proxy_reason, "; signed in with the password the OS keeps for it");
+    if (c->proxy_reason)
+        text_append(c->proxy_reason, PROXY_REASON_MAX, "; signed in with the password the OS keeps for it");
     proxy_free(c);
     int ok = tunnel_start(c, url, 1);
     memset(url, 0, sizeof url);

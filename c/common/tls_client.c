@@ -44,6 +44,16 @@ static int set_out(const char *code, const char *msg, const char **err, const ch
     return 0;
 }
 
+/* When a message buffer could not be allocated: the code still says what failed. */
+static const char no_memory_for_message[] = "(out of memory: the message was dropped)";
+
+char *conn_text_buffer(char **slot, size_t cap)
+{
+    if (!*slot && (*slot = malloc(cap)) != NULL)
+        (*slot)[0] = '\0';
+    return *slot;
+}
+
 static int fail_threadwide(const char **err, const char **errmsg, const char *code,
                            const char *fmt, ...) TLS_PRINTF(4, 5);
 static int fail_threadwide(const char **err, const char **errmsg, const char *code,
@@ -62,16 +72,19 @@ static int fail_call(tls_conn *c, const char **err, const char **errmsg, const c
 static int fail_call(tls_conn *c, const char **err, const char **errmsg, const char *code,
                      const char *fmt, ...)
 {
+    char *msg = conn_text_buffer(&c->call_msg, TLS_MSG_MAX);
+    if (!msg)
+        return set_out(code, no_memory_for_message, err, errmsg);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->call_msg, sizeof c->call_msg, fmt, ap);
+    vsnprintf(msg, TLS_MSG_MAX, fmt, ap);
     va_end(ap);
-    return set_out(code, c->call_msg, err, errmsg);
+    return set_out(code, msg, err, errmsg);
 }
 
 static int report_failure(tls_conn *c, const char **err, const char **errmsg)
 {
-    return set_out(c->fail_code, c->fail_msg, err, errmsg);
+    return set_out(c->fail_code, c->fail_msg ? c->fail_msg : no_memory_for_message, err, errmsg);
 }
 
 static int fail_closed(tls_conn *c, const char **err, const char **errmsg)
@@ -84,10 +97,13 @@ int conn_fail(tls_conn *c, const char *code, const char *fmt, ...)
 {
     if (c->state == CONN_FAILED)
         return 0;   /* the first failure is the one that explains the rest */
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->fail_msg, sizeof c->fail_msg, fmt, ap);
-    va_end(ap);
+    char *msg = conn_text_buffer(&c->fail_msg, TLS_MSG_MAX);
+    if (msg) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, TLS_MSG_MAX, fmt, ap);
+        va_end(ap);
+    }
     c->fail_code = code;
     c->state = CONN_FAILED;
     /* The OS error explains this failure only if it was named for it. */
@@ -129,14 +145,23 @@ int conn_fail_socket(tls_conn *c, const char *during)
 void conn_set_verify_result(tls_conn *c, long code, const char *message)
 {
     c->verify_code = code;
-    snprintf(c->verify_message, sizeof c->verify_message, "%s", message ? message : "");
+    /* Engines set this once per handshake, so exact size beats a fixed
+     * buffer. Copied before the old one is freed: message may be it. */
+    char *copy = strdup(message ? message : "");   /* NULL (out of memory) reads as "" */
+    free(c->verify_message);
+    c->verify_message = copy;
+}
+
+const char *conn_verify_message(const tls_conn *c)
+{
+    return c->verify_message ? c->verify_message : "";
 }
 
 int conn_fail_verify(tls_conn *c)
 {
     return conn_fail(c, verify_result_error(c->verify_code),
                      "certificate verify failed for %s: %s (%s)", c->peer_name,
-                     c->verify_message, verify_result_name(c->verify_code));
+                     conn_verify_message(c), verify_result_name(c->verify_code));
 }
 
 /* ------------------------------------------------------------- transport */
@@ -1053,6 +1078,10 @@ TLS_API void tls_free(tls_conn *c)
     proxy_free(c);   /* proxy hook */
     options_free(&c->opts);
     strbuf_free(&c->info);
+    free(c->fail_msg);
+    free(c->call_msg);
+    free(c->verify_message);
+    free(c->proxy_reason);
     free(c->host);
     free(c);
     atomic_fetch_sub(&live_connections, 1);
@@ -1070,10 +1099,10 @@ TLS_API int tls_set_option(tls_conn *c, const char *key, const char *value,
                          "option %.100s cannot be set: the connection is closed", key ? key : "");
     enum option_kind kind;
     int nodelay = c->opts.nodelay, keepalive = c->opts.keepalive_seconds;
-    const char *code = options_set(&c->opts, key, value, c->setup_started, &kind,
-                                   c->call_msg, sizeof c->call_msg);
+    char why[TLS_MSG_MAX];
+    const char *code = options_set(&c->opts, key, value, c->setup_started, &kind, why, sizeof why);
     if (code)
-        return set_out(code, c->call_msg, err, errmsg);
+        return fail_call(c, err, errmsg, code, "%s", why);
     if (kind == OPTION_SOCKET && c->setup_started && tls_engine->fixed_socket_options &&
         (nodelay != c->opts.nodelay || keepalive != c->opts.keepalive_seconds)) {
         c->opts.nodelay = nodelay;
@@ -1197,7 +1226,7 @@ TLS_API int tls_info(tls_conn *c, const char *key, const char **value,
         if (c->verify_code >= 0)
             strbuf_puts(sb, verify_result_name(c->verify_code));
     } else if (strcmp(key, "verify_message") == 0)
-        strbuf_puts(sb, c->verify_message);
+        strbuf_puts(sb, conn_verify_message(c));
     else if (strcmp(key, "os_error") == 0)
         strbuf_puts(sb, c->os_error);
     else if (strcmp(key, "remote_address") == 0)
@@ -1211,7 +1240,7 @@ TLS_API int tls_info(tls_conn *c, const char *key, const char **value,
     else if (strcmp(key, "proxy_source") == 0)
         strbuf_puts(sb, c->proxy_source);
     else if (strcmp(key, "proxy_reason") == 0)
-        strbuf_puts(sb, c->proxy_reason);
+        strbuf_puts(sb, c->proxy_reason ? c->proxy_reason : "");
     else if (strcmp(key, "proxy_url") == 0)
         strbuf_puts(sb, proxy_os_url(c));
     else if (!c->session) {

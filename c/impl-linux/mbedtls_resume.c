@@ -126,7 +126,7 @@ static void resume_store(tls_conn *c, struct mbed_session *s)
         if (m->sess.ticket && m->sess.ticket_lifetime > 0 && (long)m->sess.ticket_lifetime < life)
             life = (long)m->sess.ticket_lifetime;
     }
-    session_cache_put(c, &cached_ops, m, life, c->verify_code, c->verify_message);   /* life 0: freed */
+    session_cache_put(c, &cached_ops, m, life, c->verify_code, conn_verify_message(c));   /* life 0: freed */
 }
 
 void mbed_resume_handshake_done(tls_conn *c, struct mbed_session *s)

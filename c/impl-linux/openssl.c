@@ -580,7 +580,7 @@ static void resume_store(tls_conn *c, SSL_SESSION *sess)
     if (!ossl.SSL_SESSION_is_resumable(sess) || c->verify_code < 0 ||
         (c->opts.verify_peer && c->verify_code != VERIFY_OK))
         life = 0;   /* session_cache_put frees it */
-    session_cache_put(c, &ossl_session_ops, sess, life, c->verify_code, c->verify_message);
+    session_cache_put(c, &ossl_session_ops, sess, life, c->verify_code, conn_verify_message(c));
 }
 
 /* The cache keeps its own copy: OpenSSL marks the live connection's session

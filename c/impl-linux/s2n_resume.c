@@ -77,7 +77,7 @@ static void store(struct s2n_resume *r, const unsigned char *state, size_t len, 
     if (m->chain)
         memcpy(m->chain, r->chain, r->chain_len);
     m->chain_len = r->chain_len;
-    session_cache_put(c, &cached_ops, m, life, c->verify_code, c->verify_message);   /* life <= 0: freed */
+    session_cache_put(c, &cached_ops, m, life, c->verify_code, conn_verify_message(c));   /* life <= 0: freed */
 }
 
 /* s2n calls this for each ticket: a TLS 1.2 one inside the handshake (kept

@@ -90,12 +90,12 @@ void st_peer_store(tls_conn *c, const st_peer *peer, CFArrayRef chain)
     memcpy(made->id, peer->id, sizeof made->id);
     made->chain = CFArrayCreateCopy(NULL, chain);
     made->verify_code = c->verify_code;
-    snprintf(made->verify_message, sizeof made->verify_message, "%s", c->verify_message);
+    snprintf(made->verify_message, sizeof made->verify_message, "%s", conn_verify_message(c));
     if (!made->chain) {
         st_peer_release(made);
         return;
     }
-    session_cache_put(c, &peer_ops, made, ST_PEER_LIFETIME, c->verify_code, c->verify_message);
+    session_cache_put(c, &peer_ops, made, ST_PEER_LIFETIME, c->verify_code, conn_verify_message(c));
 }
 
 CFArrayRef st_peer_resumed(tls_conn *c, const st_peer *peer)

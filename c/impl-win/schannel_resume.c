@@ -65,7 +65,7 @@ void sch_cred_store(tls_conn *c, sch_cred *ref)
         return;
     /* Schannel's own cache decides how long its sessions last (10 hours for
      * clients by default); the credential is kept at most SESSION_MAX_AGE. */
-    session_cache_put(c, &cred_ops, cred_dup(ref), SESSION_MAX_AGE, c->verify_code, c->verify_message);
+    session_cache_put(c, &cred_ops, cred_dup(ref), SESSION_MAX_AGE, c->verify_code, conn_verify_message(c));
 }
 
 int sch_session_reused(CtxtHandle *ctx)
