@@ -123,7 +123,7 @@ static struct entry *find(const unsigned char key[SHA256_LEN])
 }
 
 int session_cache_get(const tls_conn *c, const struct session_blob_ops *ops, void **blob,
-                      long *verify_code, char *verify_message, size_t msgcap)
+                      long *verify_code, char **verify_message)
 {
     void *old = NULL;
     const struct session_blob_ops *old_ops = NULL;
@@ -138,7 +138,8 @@ int session_cache_get(const tls_conn *c, const struct session_blob_ops *ops, voi
     } else if (e && (*blob = ops->dup(e->blob)) != NULL) {
         e->last_used = ++use_clock;
         *verify_code = e->verify_code;
-        snprintf(verify_message, msgcap, "%s", e->verify_message ? e->verify_message : "");
+        if (verify_message)
+            *verify_message = strdup(e->verify_message ? e->verify_message : "");
         found = 1;
     }
     lock_give(&cache_lock);

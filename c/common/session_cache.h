@@ -39,11 +39,12 @@ struct session_blob_ops {
 int session_key_prepare(tls_conn *c);
 
 /* The blob stored under c's key, as a new reference the caller frees with
- * ops->free: 1 with *blob, *verify_code and verify_message set; 0 when there
- * is none (or it expired, or was stored by another engine, or the cache is off
- * for c). */
+ * ops->free: 1 with *blob and *verify_code set, and *verify_message (when not
+ * NULL) a copy the caller frees (NULL when out of memory: read it as ""); 0
+ * when there is none (or it expired, or was stored by another engine, or the
+ * cache is off for c). */
 int session_cache_get(const tls_conn *c, const struct session_blob_ops *ops, void **blob,
-                      long *verify_code, char *verify_message, size_t msgcap);
+                      long *verify_code, char **verify_message);
 
 /* Store blob (the cache takes this reference; it is freed at once when the
  * cache is off for c or busy) under c's key, replacing what was there, with

@@ -80,7 +80,7 @@ struct mbed_session {
     void *offered;               /* the cached session offered (resumed_verify_* are its result) */
     int resumed;                 /* ... and the server resumed it */
     long resumed_verify_code;
-    char resumed_verify_message[256];
+    char *resumed_verify_message; /* session_cache_get's copy */
     unsigned char *anchor;       /* DER of the top of the chain verify_cb saw (tls_info trust_anchor) */
     size_t anchor_len;
 };

@@ -67,8 +67,7 @@ void mbed_resume_offer(tls_conn *c, struct mbed_session *s)
 {
     void *blob;
     if (!c->session_key_ready ||
-        !session_cache_get(c, &cached_ops, &blob, &s->resumed_verify_code, s->resumed_verify_message,
-                           sizeof s->resumed_verify_message))
+        !session_cache_get(c, &cached_ops, &blob, &s->resumed_verify_code, &s->resumed_verify_message))
         return;
     struct mbed_cached *m = blob;
     if (cert_seconds_left(&m->sess) > 0 && mb.ssl_set_session(&s->ssl, &m->sess) == 0) {
@@ -153,4 +152,6 @@ void mbed_resume_free(struct mbed_session *s)
 {
     cached_free(s->offered);
     s->offered = NULL;
+    free(s->resumed_verify_message);
+    s->resumed_verify_message = NULL;
 }

@@ -69,7 +69,7 @@ struct ossl_session {
     SSL_SESSION *pending;        /* made during the handshake, stored once it is verified */
     int offered;                 /* a cached session was offered (resumed_verify_* are its result) */
     long resumed_verify_code;
-    char resumed_verify_message[256];
+    char *resumed_verify_message; /* session_cache_get's copy */
     long revocation_failure;     /* verify.h code from the stapled OCSP check (revoked, or unknown
                                     under revocation "require"), or VERIFY_OK */
     const char *revocation_why;
@@ -620,8 +620,7 @@ static void resume_offer(tls_conn *c, struct ossl_session *s)
     if (!ossl.can_resume || !c->session_key_ready)
         return;
     ossl.SSL_set_ex_data(s->ssl, 0, c);
-    if (!session_cache_get(c, &ossl_session_ops, &blob, &s->resumed_verify_code,
-                           s->resumed_verify_message, sizeof s->resumed_verify_message))
+    if (!session_cache_get(c, &ossl_session_ops, &blob, &s->resumed_verify_code, &s->resumed_verify_message))
         return;
     if (cert_seconds_left(blob) <= 0 || !ossl.SSL_SESSION_is_resumable(blob))
         session_cache_forget(c);
@@ -1034,6 +1033,7 @@ static void openssl_session_free(tls_conn *c)
     if (s->pending)
         ossl.SSL_SESSION_free(s->pending);   /* from a handshake that never finished */
     free(s->out);
+    free(s->resumed_verify_message);
     free(s);
     c->session = NULL;
 }

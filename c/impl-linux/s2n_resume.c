@@ -125,8 +125,7 @@ void s2n_resume_offer(const struct s2n_api *api, tls_conn *c, struct s2n_connect
     r->api = api;
     r->c = c;
     if (api->s2n_connection_set_ctx(sc, r) < 0 || !c->session_key_ready ||
-        !session_cache_get(c, &cached_ops, &blob, &r->offered_verify_code, r->offered_verify_message,
-                           sizeof r->offered_verify_message))
+        !session_cache_get(c, &cached_ops, &blob, &r->offered_verify_code, &r->offered_verify_message))
         return;
     struct s2n_cached *m = blob;
     if (c->opts.verify_peer && cert_seconds_left(m->chain, m->chain_len) <= 0) {
@@ -218,5 +217,6 @@ void s2n_resume_free(struct s2n_resume *r)
         memset(r->pending, 0, r->pending_len);
     free(r->pending);
     free(r->chain);
+    free(r->offered_verify_message);
     memset(r, 0, sizeof *r);
 }

@@ -26,7 +26,7 @@ struct s2n_resume {
     int handshake_done;
     int resumed;                  /* the server resumed it */
     long offered_verify_code;     /* the verify result it was stored with */
-    char offered_verify_message[256];
+    char *offered_verify_message; /* session_cache_get's copy */
     unsigned char *chain;         /* the peer's chain (DER, leaf first) sessions are stored with */
     size_t chain_len;
     unsigned char *pending;       /* a TLS 1.2 ticket received inside the handshake */

@@ -52,12 +52,11 @@ st_peer *st_peer_begin(tls_conn *c, SSLContextRef ctx, int *cached)
 {
     void *blob = NULL;
     long code;
-    char msg[8];
     *cached = 0;
     if (!c->session_key_ready)
         return NULL;
     st_peer *peer;
-    if (session_cache_get(c, &peer_ops, &blob, &code, msg, sizeof msg)) {
+    if (session_cache_get(c, &peer_ops, &blob, &code, NULL)) {
         peer = blob;
         *cached = 1;
     } else {

@@ -39,8 +39,7 @@ int sch_cred_lookup(tls_conn *c, CredHandle *cred, int *tls13, sch_cred **ref)
 {
     void *blob;
     long code;
-    char msg[8];
-    if (!session_cache_get(c, &cred_ops, &blob, &code, msg, sizeof msg))
+    if (!session_cache_get(c, &cred_ops, &blob, &code, NULL))
         return 0;
     *ref = blob;
     *cred = (*ref)->handle;
