@@ -29,6 +29,10 @@ t.test('handshake with the ca option, then echo', async (t) => {
   t.equal(s.alpnProtocol, 'http/1.1')
   t.match(s.getProtocol(), /^TLSv1\.[23]$/)
   t.match(s.getCipher(), { name: /^TLS_/, standardName: /^TLS_/, version: s.getProtocol() })
+  const cipher = s.getCipher()
+  cipher.name = 'changed by the caller'
+  t.not(s.getCipher(), cipher, 'getCipher() gives a new object per call, as Node does')
+  t.match(s.getCipher().name, /^TLS_/, "... so a caller's change is its own")
   t.equal(s.remoteAddress, '127.0.0.1')
   t.equal(s.remotePort, srv.port)
   t.equal(s.remoteFamily, 'IPv4')

@@ -16,6 +16,7 @@ import { PeerCertificate, certFromPem, chainFromPem, splitPem } from './cert'
 import { IdentityOptions, identityOptions } from './identity'
 import { ipFamily, addressFamily } from './ip'
 import { admitSetupStep, forgetSetupStep, runSetupStep, setupClock } from './turn'
+import { sharedText } from './shared-text'
 
 export type TLSVersion = 'TLSv1.2' | 'TLSv1.3'
 
@@ -226,7 +227,7 @@ export class TLSStream extends Duplex {
   #sessionReused = false
   #proxyChoice: ProxyChoiceInfo | undefined
   #protocol: string | null = null
-  #cipher: { name: string; standardName: string; version: string } | null = null
+  #cipher: string | null = null
   #peerChainPem: string | null = null
 
   constructor(options: ConnectOptions) {
@@ -391,14 +392,14 @@ export class TLSStream extends Duplex {
       const alpn = alpnLines.join('\n')
       this.authorized = verify === 'ok'
       this.authorizationError = this.authorized ? null : verify || 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
-      this.alpnProtocol = alpn || false
-      this.#protocol = protocol || null
+      this.alpnProtocol = alpn ? sharedText(alpn) : false
+      this.#protocol = protocol ? sharedText(protocol) : null
       this.#sessionReused = reused === '1'
-      if (cipher) this.#cipher = { name: cipher, standardName: cipher, version: this.#protocol ?? '' }
-      this.remoteAddress = remoteAddress || undefined
+      this.#cipher = cipher ? sharedText(cipher) : null
+      this.remoteAddress = remoteAddress ? sharedText(remoteAddress) : undefined
       this.remotePort = Number(remotePort) || undefined
       this.remoteFamily = this.remoteAddress ? addressFamily(this.remoteAddress) : undefined
-      this.localAddress = localAddress || undefined
+      this.localAddress = localAddress ? sharedText(localAddress) : undefined
       this.localPort = Number(localPort) || undefined
       const source = conn.info('proxy_source')
       if (source) {
@@ -732,7 +733,9 @@ export class TLSStream extends Duplex {
    * 'secureConnect'; before it, the value is undefined.
    */
   getCipher(): CipherInfo {
-    return (this.#cipher ?? undefined) as CipherInfo
+    // A new object per call, as Node's: what a caller does to it stays its own.
+    const name = this.#cipher
+    return (name ? { name, standardName: name, version: this.#protocol ?? '' } : undefined) as CipherInfo
   }
 
   /** The server's certificate ({} before the handshake or when none). detailed: link the chain. */
