@@ -132,7 +132,6 @@ async function clientMain(impl, port, extraCaFile) {
 
 // ------------------------------------------------------------- driver
 
-
 function run(args, env) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [__filename, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] })
