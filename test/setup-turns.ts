@@ -1,17 +1,20 @@
-// Connection set-up takes turns (ts/turn.ts, issue 15): past a small budget of
-// JS-thread time per event-loop turn, the next connections' set-up steps wait
-// for later turns, so timers run between them. What must hold, and is checked
-// here without timing anything: the steps really wait (a timer set right after
-// 200 connect() calls runs before their sockets exist), every connection
-// still gets through in full, and a stream that ends while it waits leaves
-// nothing behind.
+// Connection set-up and the wake-ups of open connections take turns
+// (ts/turn.ts, issue 15): past a small budget of JS-thread time per
+// event-loop turn, the next connections' steps wait for later turns, so
+// timers run between them. What must hold, and is checked here without
+// timing anything: the steps really wait (a timer set right after 200
+// connect() calls runs before their sockets exist; a timer set at the first
+// of 200 replies that arrive together runs before the last one ends), every
+// connection still gets through in full, and a stream that ends while it
+// waits leaves nothing behind.
 import t from 'tap'
 import fs from 'node:fs'
 import events from 'node:events'
+import type tls from 'node:tls'
 import { connect, TLSStream } from '../dist/cjs/index'
 import { pki } from './helpers/pki'
 import { tlsServer } from './helpers/servers'
-import { collect } from './helpers/client'
+import { collect, open } from './helpers/client'
 import { handles } from './helpers/handles'
 
 const p = pki()
@@ -77,6 +80,83 @@ t.test('streams destroyed or aborted while their set-up waits end cleanly', asyn
   t.ok(results.slice(destroyedAt).every((r) => r === 'closed'), 'every stream destroyed while waiting just closes')
   const untouched = streams.filter((_, i) => i % 3 !== 1 && i < destroyedAt)
   t.ok(untouched.every((s) => s.authorized), `the others connected and verified (${untouched.length})`)
+  for (const s of streams) s.destroy()
+  await settle()
+  t.equal(handles(), 0, 'no connection left in the library')
+})
+
+t.test(`${COUNT} open connections whose replies arrive together take turns too`, async (t) => {
+  const held: tls.TLSSocket[] = []
+  let allHeld!: () => void
+  const everyoneIn = new Promise<void>((resolve) => { allHeld = resolve })
+  const srv = await tlsServer(p.leaf, (s) => {
+    held.push(s)
+    if (held.length === COUNT) allHeld()
+  })
+  t.teardown(() => srv.close())
+  const streams: TLSStream[] = []
+  for (let i = 0; i < COUNT; i++) streams.push(await open({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: p.ca }))
+  await everyoneIn
+  let ends = 0
+  let endsAtTimer = -1
+  const replies = streams.map((s) => {
+    s.once('end', () => {
+      // The first end sets a timer: it runs in the next turn, after every
+      // end that the same turn handled.
+      if (ends++ === 0) setTimeout(() => { endsAtTimer = ends }, 0)
+    })
+    return collect(s).then((b) => ({ text: b.toString(), port: s.localPort }))
+  })
+  // Every reply in one synchronous loop: on loopback all of them are in the
+  // client's sockets before its next poll, which reports them together.
+  for (const s of held) s.end(`bye ${s.remotePort}`)
+  const got = await Promise.all(replies)
+  t.ok(endsAtTimer > 0 && endsAtTimer < COUNT, `a timer ran before every reply had ended (${endsAtTimer} of ${COUNT} had)`)
+  t.equal(got.filter((r) => r.text === `bye ${r.port}`).length, COUNT, 'every connection got its own whole reply')
+  for (const s of streams) s.destroy()
+  await settle()
+  t.equal(handles(), 0, 'no connection left in the library')
+})
+
+t.test('a stream destroyed while its wake-up waits for a turn ends cleanly', async (t) => {
+  const held: tls.TLSSocket[] = []
+  let allHeld!: () => void
+  const everyoneIn = new Promise<void>((resolve) => { allHeld = resolve })
+  const srv = await tlsServer(p.leaf, (s) => {
+    held.push(s)
+    if (held.length === COUNT) allHeld()
+  })
+  t.teardown(() => srv.close())
+  const streams: TLSStream[] = []
+  for (let i = 0; i < COUNT; i++) streams.push(await open({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: p.ca }))
+  await everyoneIn
+  const closed = streams.map((s) => new Promise<string>((resolve) => {
+    s.on('error', (e) => resolve(e.message))
+    s.on('close', () => resolve('closed'))
+  }))
+  // The first stream to get data destroys every other one: most of them
+  // have a wake-up waiting in the queue by then.
+  let survivor: TLSStream | null = null
+  const firstData = new Promise<void>((resolve) => {
+    for (const s of streams) {
+      s.on('data', () => {
+        if (survivor) return
+        survivor = s
+        for (const other of streams) if (other !== s) other.destroy()
+        resolve()
+      })
+    }
+  })
+  for (const s of held) s.write('data for everyone')
+  await firstData
+  const outcomes = await Promise.all(closed.filter((_, i) => streams[i] !== survivor))
+  t.equal(outcomes.filter((o) => o === 'closed').length, COUNT - 1, 'every destroyed stream just closed')
+  const echo = await new Promise<string>((resolve) => {
+    survivor!.once('data', (d: Buffer) => resolve(d.toString()))
+    const peer = held.find((h) => h.remotePort === survivor!.localPort)
+    peer?.write('still here')
+  })
+  t.equal(echo, 'still here', 'the stream that did the destroying still works')
   for (const s of streams) s.destroy()
   await settle()
   t.equal(handles(), 0, 'no connection left in the library')

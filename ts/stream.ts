@@ -15,7 +15,7 @@ import { TLSError } from './errors'
 import { PeerCertificate, certFromPem, chainFromPem, splitPem } from './cert'
 import { IdentityOptions, identityOptions } from './identity'
 import { ipFamily, addressFamily } from './ip'
-import { admitSetupStep, forgetSetupStep, runSetupStep, setupClock } from './turn'
+import { admitStep, forgetStep, runStep, stepClock } from './turn'
 import { sharedText } from './shared-text'
 
 export type TLSVersion = 'TLSv1.2' | 'TLSv1.3'
@@ -232,7 +232,7 @@ export class TLSStream extends Duplex {
 
   constructor(options: ConnectOptions) {
     super({ allowHalfOpen: options.allowHalfOpen ?? false, highWaterMark: options.highWaterMark })
-    const startedAt = setupClock()
+    const startedAt = stepClock()
     const host = options.host ?? 'localhost'
     const port = Number(options.port)
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -316,7 +316,7 @@ export class TLSStream extends Duplex {
     // queue is drained after the ticks, so the same holds).
     // The call's own work counts against the budget (a process's first call
     // takes a few ms: its first step then waits for the next turn).
-    if (admitSetupStep(this, startedAt)) process.nextTick(() => this.#drive())
+    if (admitStep(this, startedAt)) process.nextTick(() => this.#drive())
   }
 
   /**
@@ -332,8 +332,8 @@ export class TLSStream extends Duplex {
     }
   }
 
-  /** The set-up step the turn budget queued (ts/turn.ts) is due. */
-  [runSetupStep](): void {
+  /** The step the turn budget queued (ts/turn.ts) is due. */
+  [runStep](): void {
     this.#drive(undefined, true)
   }
 
@@ -346,13 +346,18 @@ export class TLSStream extends Duplex {
     // An error or hang-up ends every wait: the next call says what happened.
     const rw = this.#readWait
     if (rw && (!ev || ev.error || ev.disconnect || (ev.readable && rw & WANT_READ) || (ev.writable && rw & WANT_WRITE))) this.#readWait = 0
-    if (this.#open) return this.#pump()
     const { conn, watcher } = this.#res
+    if (this.#open) {
+      // Over this turn's budget, the wake-up waits for a later turn (ts/turn.ts);
+      // the handle is not watched meanwhile, and #pump watches it again.
+      if (!admitted && !admitStep(this)) return watcher.stop()
+      return this.#pump()
+    }
     // During set-up the library may close the handle we watch: let go of it first.
     watcher.close()
-    // Over this turn's set-up budget, the step waits for a later turn; the
+    // Over this turn's budget, the step waits for a later turn; the
     // handle is not watched meanwhile (libuv would report it every turn).
-    if (!admitted && !admitSetupStep(this)) return
+    if (!admitted && !admitStep(this)) return
     if (this.#setupTimer) clearTimeout(this.#setupTimer)
     this.#setupTimer = null
     let done: boolean
@@ -617,7 +622,7 @@ export class TLSStream extends Duplex {
     this.#handshakeTimer = this.#idleTimer = this.#immediate = this.#setupTimer = null
     if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort)
     waiting.delete(this)
-    forgetSetupStep(this)
+    forgetStep(this)
     finalizer.unregister(this)
     // Order matters: libuv lets go of the handle before the library closes it.
     this.#res.watcher.close()
