@@ -11,7 +11,12 @@
  *   new-ca  a connection with a `ca` not seen before
  *   many    N simultaneous connects (default 1000)
  * (and each phase's wall time; with --runs, medians over that many fresh
- * processes per client, alternating). Each phase also reports callMax, its longest
+ * processes per client, alternating). On Linux each phase also reports
+ * busyMax: the most CPU the JS thread itself used between two ticks of a
+ * second 1 ms timer (CLOCK_THREAD_CPUTIME_ID through koffi). Lateness beyond
+ * it is time the thread sat ready but unscheduled (on 2 cores shared with the
+ * server, stalls of 10-20 ms with under 1 ms of the thread's own CPU), which
+ * no change to ostls can remove. Each phase also reports callMax, its longest
  * single connect() call; 'many' makes its calls in one synchronous loop, so
  * its max is their sum (loopMax) or the longest stretch after them (afterMax:
  * the callbacks they queued, then every later task).
@@ -51,8 +56,19 @@ function serverMain() {
 
 // ------------------------------------------------------------- client side
 
+/** The JS thread's own CPU clock (ms), or null where it is not read (not Linux). */
+function threadCpuClock() {
+  if (process.platform !== 'linux') return null
+  const koffi = require(require.resolve('koffi', { paths: [root] }))
+  const timespec = koffi.struct('loop_gap_timespec', { s: 'int64_t', ns: 'int64_t' })
+  const clockGettime = koffi.load('libc.so.6').func('clock_gettime', 'int', ['int', koffi.out(koffi.pointer(timespec))])
+  const CLOCK_THREAD_CPUTIME_ID = 3
+  return () => { const t = {}; clockGettime(CLOCK_THREAD_CPUTIME_ID, t); return t.s * 1e3 + t.ns / 1e6 }
+}
+
 async function clientMain(impl, port, extraCaFile) {
   const { monitorEventLoopDelay } = require('node:perf_hooks')
+  const threadCpu = threadCpuClock()
   const testCa = fs.readFileSync(path.join(assets, 'ca.pem'), 'utf8')
   const extraCa = fs.readFileSync(extraCaFile, 'utf8')
   let connect
@@ -98,6 +114,15 @@ async function clientMain(impl, port, extraCaFile) {
     // its timer, due during the loop, has ticked (timers run in due order).
     // The first timer's own lateness covers what runs between the loop and
     // the reset: the nextTick callbacks the calls queued (their first steps).
+    // The JS thread's own CPU between two ticks of a 1 ms timer: the most of it
+    // (busy), and the most after the calls (busyAfter, reset with the histogram).
+    let busy = 0, busyAfter = 0, lastCpu = threadCpu ? threadCpu() : 0
+    const sampler = threadCpu && setInterval(() => {
+      const c = threadCpu()
+      busy = Math.max(busy, c - lastCpu)
+      busyAfter = Math.max(busyAfter, c - lastCpu)
+      lastCpu = c
+    }, 1)
     let calls, firstLate
     await work((loopMs) => {
       const due = performance.now() + 1
@@ -105,16 +130,18 @@ async function clientMain(impl, port, extraCaFile) {
         firstLate = Math.max(0, performance.now() - due)
         calls = loopMs
         h.reset()
+        busyAfter = 0
         r()
       }, 1))
     })
     const wall = Number(process.hrtime.bigint() - t0) / 1e6
     await new Promise((r) => setTimeout(r, 20))
     h.disable()
-    const out = { max: ms(h.max), p99: ms(h.percentile(99)), wall, callMax }
+    if (sampler) clearInterval(sampler)
+    const out = { max: ms(h.max), p99: ms(h.percentile(99)), wall, callMax, busyMax: threadCpu ? busy : NaN }
     if (calls !== undefined) {
       const after = Math.max(firstLate, out.max)
-      Object.assign(out, { loopMax: calls, afterMax: after, max: Math.max(calls, after) })
+      Object.assign(out, { loopMax: calls, afterMax: after, max: Math.max(calls, after), afterBusyMax: threadCpu ? busyAfter : NaN })
     }
     return out
   }
@@ -194,6 +221,7 @@ async function main() {
   }
   const o = results.ostls.many, n = results.node.many
   console.log(`many: the ${concurrent} connect() calls held the loop ${o.loopMax.toFixed(1)} ms (Node ${n.loopMax.toFixed(1)}); every later task at most ${o.afterMax.toFixed(1)} ms (Node ${n.afterMax.toFixed(1)})`)
+  console.log(`JS thread's own CPU between two 1 ms ticks, at most: ${['first', 'new-ca', 'many'].map((p) => `${p} ${results.ostls[p].busyMax.toFixed(1)} (Node ${results.node[p].busyMax.toFixed(1)})`).join(', ')}; many after the calls ${o.afterBusyMax.toFixed(1)} (Node ${n.afterBusyMax.toFixed(1)})`)
 }
 
 if (argv[0] === '--server') serverMain()
