@@ -15,7 +15,7 @@ import { TLSError } from './errors'
 import { PeerCertificate, certFromPem, chainFromPem, splitPem } from './cert'
 import { IdentityOptions, identityOptions } from './identity'
 import { ipFamily, addressFamily } from './ip'
-import { admitStep, forgetStep, runStep, stepClock } from './turn'
+import { admitStep, forgetStep, runStep, stepClock, warmTurnCode } from './turn'
 import { sharedText } from './shared-text'
 
 export type TLSVersion = 'TLSv1.2' | 'TLSv1.3'
@@ -418,7 +418,10 @@ export class TLSStream extends Duplex {
     this.#touch()
     this.emit('connect')
     this.emit('secureConnect')
-    if (!this.destroyed) this.#pump()
+    // The step that finished the handshake may have used this turn's budget
+    // (the server's flight: 1-2 ms of the OS library's CPU): the first reads
+    // and writes are a step of their own (ts/turn.ts).
+    if (!this.destroyed && admitStep(this)) this.#pump()
   }
 
   /** Moves data both ways as far as the OS allows without waiting, then waits for what is left. */
@@ -808,11 +811,20 @@ export interface TLSStream {
 
 /**
  * Node compiles its stream code on first use (about 1 ms, once per process,
- * measured inside a process's first connect()): the package's entry point
- * makes a throwaway Duplex in a task of its own instead (index.ts).
+ * measured inside a process's first connect(); as much again for flowing
+ * mode, 'end' and destroy() when the first reply arrives), and so does V8
+ * for the turn budget's own functions: the package's entry point runs them
+ * on a throwaway Duplex and two steps that do nothing, in a task of its own
+ * instead (index.ts).
  */
 export function warmStreamCode(): void {
-  new Duplex()
+  const d = new Duplex({ read() {}, write: (_chunk, _enc, cb) => cb() })
+  d.on('data', () => {})
+  d.on('end', () => d.destroy())
+  d.push(Buffer.allocUnsafe(1))
+  d.push(null)
+  d.end()
+  warmTurnCode()
 }
 
 /** Opens a TLS connection through the OS's TLS stack. */

@@ -137,12 +137,13 @@ export function stepClock(): number {
 export function admitStep(step: Step, startedAt?: number): boolean {
   if (BUDGET_MS === 0) return true
   if (queued.has(step)) return false
-  // A turn's first step runs at once; the others queue behind it, since
-  // what it left behind (see drainSoon) has not run yet.
+  // A turn's first step runs at once (unless the caller's own work already
+  // used the budget); the others queue behind it, since what it left behind
+  // (see drainSoon) has not run yet.
   if (turnStart === NONE) {
     turnStart = startedAt ?? now()
     endTurnSoon()
-    return true
+    if (startedAt === undefined || now() - startedAt < BUDGET_MS) return true
   }
   queue.push(step)
   queued.add(step)
@@ -156,4 +157,9 @@ export function forgetStep(step: Step): void {
   if (!queued.delete(step)) return
   const i = queue.indexOf(step)
   if (i >= 0) queue.splice(i, 1)
+}
+
+/** Two steps that do nothing, one run at once and one queued: V8 compiles this file's functions on first use. */
+export function warmTurnCode(): void {
+  for (let i = 0; i < 2; i++) admitStep({ [runStep]() {} })
 }
