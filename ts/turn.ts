@@ -12,14 +12,14 @@
  * 15 ms stretch, 30 ms stretches in all). Either way timers and every other
  * callback wait for the whole batch (Node's own net and tls do the same).
  *
- * So steps take turns: a step runs at once while less than the budget has
- * passed since this turn's first step; after that the stream waits in a
- * queue, which a setImmediate drains in later turns, oldest first, one budget
- * per turn. Timers and everything else run in between. A process's first
- * connect() call alone takes a few ms (code compiled on first use), so its
- * first step waits for the next turn too. A lone busy connection is never
- * held back: a turn's first step always runs, and a step moves as much as
- * the consumer's buffers take.
+ * So steps take turns: a turn's first step runs at once, and later ones wait
+ * in a queue, drained oldest first while less than the budget has passed
+ * since that first step; what is left waits for later turns (a setImmediate
+ * drains it, one budget per turn). Timers and everything else run in
+ * between. A connect() call that alone used the budget (a process's first
+ * takes a few ms: code compiled on first use) queues its first step too. A
+ * lone busy connection is never held back: a turn's first step always runs,
+ * and a step moves as much as the consumer's buffers take.
  *
  * OSTLS_TURN_BUDGET_MS overrides the budget (0: no metering; the older name
  * OSTLS_SETUP_BUDGET_MS is still read).
