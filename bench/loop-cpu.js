@@ -15,13 +15,13 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { monitorEventLoopDelay } = require('node:perf_hooks')
 const root = path.resolve(__dirname, '..')
-const koffi = require(require.resolve('koffi', { paths: [root] }))
+const { threadCpuClock } = require('./thread-cpu')
 
-const libc = koffi.load(process.platform === 'linux' ? 'libc.so.6' : null)
-const timespec = koffi.struct('loop_cpu_timespec', { s: 'int64_t', ns: 'int64_t' })
-const clockGettime = libc.func('clock_gettime', 'int', ['int', koffi.out(koffi.pointer(timespec))])
-const CLOCK_THREAD_CPUTIME_ID = 3
-const threadCpuMs = () => { const t = {}; clockGettime(CLOCK_THREAD_CPUTIME_ID, t); return t.s * 1e3 + t.ns / 1e6 }
+const threadCpuMs = threadCpuClock()
+if (!threadCpuMs) {
+  console.error('loop-cpu.js reads the JS thread\'s CPU clock, which it does on Linux only')
+  process.exit(1)
+}
 
 const ostls = require(process.env.OSTLS_BENCH_PKG || root)
 const port = Number(process.argv[2])

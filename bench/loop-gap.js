@@ -33,6 +33,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { median } = require('./report')
+const { threadCpuClock } = require('./thread-cpu')
 
 const root = path.resolve(__dirname, '..')
 const assets = path.join(root, 'assets', 'selftest')
@@ -55,16 +56,6 @@ function serverMain() {
 }
 
 // ------------------------------------------------------------- client side
-
-/** The JS thread's own CPU clock (ms), or null where it is not read (not Linux). */
-function threadCpuClock() {
-  if (process.platform !== 'linux') return null
-  const koffi = require(require.resolve('koffi', { paths: [root] }))
-  const timespec = koffi.struct('loop_gap_timespec', { s: 'int64_t', ns: 'int64_t' })
-  const clockGettime = koffi.load('libc.so.6').func('clock_gettime', 'int', ['int', koffi.out(koffi.pointer(timespec))])
-  const CLOCK_THREAD_CPUTIME_ID = 3
-  return () => { const t = {}; clockGettime(CLOCK_THREAD_CPUTIME_ID, t); return t.s * 1e3 + t.ns / 1e6 }
-}
 
 async function clientMain(impl, port, extraCaFile) {
   const { monitorEventLoopDelay } = require('node:perf_hooks')
