@@ -85,7 +85,12 @@ t.test('streams destroyed or aborted while their set-up waits end cleanly', asyn
   t.equal(handles(), 0, 'no connection left in the library')
 })
 
-t.test(`${COUNT} open connections whose replies arrive together take turns too`, async (t) => {
+/**
+ * COUNT open connections to a server that answers nothing by itself: the
+ * client streams, and the server's sockets (all of them accepted) to write
+ * from.
+ */
+async function openConnections(t: Tap.Test): Promise<{ streams: TLSStream[]; held: tls.TLSSocket[] }> {
   const held: tls.TLSSocket[] = []
   let allHeld!: () => void
   const everyoneIn = new Promise<void>((resolve) => { allHeld = resolve })
@@ -97,6 +102,11 @@ t.test(`${COUNT} open connections whose replies arrive together take turns too`,
   const streams: TLSStream[] = []
   for (let i = 0; i < COUNT; i++) streams.push(await open({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: p.ca }))
   await everyoneIn
+  return { streams, held }
+}
+
+t.test(`${COUNT} open connections whose replies arrive together take turns too`, async (t) => {
+  const { streams, held } = await openConnections(t)
   let ends = 0
   let endsAtTimer = -1
   const replies = streams.map((s) => {
@@ -119,17 +129,7 @@ t.test(`${COUNT} open connections whose replies arrive together take turns too`,
 })
 
 t.test('a stream destroyed while its wake-up waits for a turn ends cleanly', async (t) => {
-  const held: tls.TLSSocket[] = []
-  let allHeld!: () => void
-  const everyoneIn = new Promise<void>((resolve) => { allHeld = resolve })
-  const srv = await tlsServer(p.leaf, (s) => {
-    held.push(s)
-    if (held.length === COUNT) allHeld()
-  })
-  t.teardown(() => srv.close())
-  const streams: TLSStream[] = []
-  for (let i = 0; i < COUNT; i++) streams.push(await open({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: p.ca }))
-  await everyoneIn
+  const { streams, held } = await openConnections(t)
   const closed = streams.map((s) => new Promise<string>((resolve) => {
     s.on('error', (e) => resolve(e.message))
     s.on('close', () => resolve('closed'))
