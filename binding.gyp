@@ -42,6 +42,7 @@
             "c/common/sysproxy_none.c",
             "c/impl-linux/engines.c",
             "c/impl-linux/mbedtls.c",
+            "c/impl-linux/mbedtls_absent.c",
             "c/impl-linux/mbedtls_load.c",
             "c/impl-linux/mbedtls_resume.c",
             "c/impl-linux/mbedtls_verify.c",

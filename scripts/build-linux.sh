@@ -62,7 +62,7 @@ fi
 # tls_free, and proxy_free called that one (SIGSEGV in BIO_free_all).
 # shellcheck disable=SC2046,SC2086
 "$cc" -std=c11 -O2 -fPIC -pthread -fvisibility=hidden -Wall -Wextra -Werror=implicit-function-declaration \
-  -D_FILE_OFFSET_BITS=64 -Ic "$@" -shared -o "$tmp" $(node scripts/sources.js linux) \
+  -D_FILE_OFFSET_BITS=64 -DOSTLS_REQUIRE_MBEDTLS -Ic "$@" -shared -o "$tmp" $(node scripts/sources.js linux) \
   -Wl,--no-undefined -Wl,-Bsymbolic -Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now -s $libs
 
 fail() {

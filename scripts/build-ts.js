@@ -16,6 +16,10 @@ execFileSync(process.execPath, [tsc, '-p', root], { stdio: 'inherit' })
 // so `import { connect } from 'ostls'` works in every Node version we support.
 const entries = { index: 'index.js', register: 'auto-register.js', doctor: 'doctor-api.js' }
 const esmDir = path.join(root, 'dist', 'esm')
+// Requiring the entries only reads their export names: the register entry must
+// not register (in a fresh clone the native library is not built yet, and its
+// warning would say HTTPS is broken while npm install is still running).
+process.env.OSTLS_DISABLE = '1'
 fs.mkdirSync(esmDir, { recursive: true })
 for (const [name, file] of Object.entries(entries)) {
   const mod = require(path.join(root, 'dist', 'cjs', file))

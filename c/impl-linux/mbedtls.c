@@ -15,6 +15,8 @@
  * "buffered input" is just its decrypted bytes.
  */
 #define _GNU_SOURCE
+#include "mbedtls_have.h"
+#if OSTLS_HAVE_MBEDTLS   /* else mbedtls_absent.c stands in */
 #include "../common/der.h"
 #include "../common/engine.h"
 #include "../common/pem.h"
@@ -636,3 +638,4 @@ const struct tls_engine mbedtls_engine = {
     .trust_ready = mbed_trust_ready,
     .trust_prepare = mbed_trust_prepare,
 };
+#endif /* OSTLS_HAVE_MBEDTLS */

@@ -8,6 +8,8 @@
  * own OpenSSL can be bound in its place (RTLD_LOCAL keeps ours to ourselves).
  */
 #define _GNU_SOURCE
+#include "mbedtls_have.h"
+#if OSTLS_HAVE_MBEDTLS   /* else mbedtls_absent.c stands in */
 #include "mbedtls_api.h"
 #include "trust_paths.h"
 
@@ -169,3 +171,4 @@ void mbed_load_trust(void)
         snprintf(mbed_trust_text, sizeof mbed_trust_text, "none found (no SSL_CERT_FILE, SSL_CERT_DIR or bundle)");
     free(t);
 }
+#endif /* OSTLS_HAVE_MBEDTLS */

@@ -15,6 +15,8 @@
  * reports.
  */
 #define _GNU_SOURCE
+#include "mbedtls_have.h"
+#if OSTLS_HAVE_MBEDTLS   /* else mbedtls_absent.c stands in */
 #include "../common/der.h"
 #include "../common/session_cache.h"
 #include "../common/verify.h"
@@ -155,3 +157,4 @@ void mbed_resume_free(struct mbed_session *s)
     free(s->resumed_verify_message);
     s->resumed_verify_message = NULL;
 }
+#endif /* OSTLS_HAVE_MBEDTLS */

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The library as a contributor's clone builds it on a machine without Mbed TLS
+# 2.28's headers (c/impl-linux/mbedtls_have.h; OSTLS_WITHOUT_MBEDTLS stands in
+# for the missing headers, which CI has). Checks, as TAP in
+# .tap/results-contributor/contributor-build.tap:
+#   - the sources compile and link, with no warning from the mbedtls files
+#   - that library works: `ostls doctor` is healthy on the OpenSSL engine
+#   - OSTLS_BACKEND=mbedtls fails with TLS_LIBRARY_NOT_FOUND and says why
+#   - a prebuild cannot be made that way (OSTLS_REQUIRE_MBEDTLS stops it)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+out=$root/.tap/results-contributor
+work=$root/.cache/contributor
+rm -rf "$out" "$work" && mkdir -p "$out" "$work"
+tap=$out/contributor-build.tap
+echo "TAP version 14" >"$tap"
+n=0 failed=0
+result() { # ok|not ok, name, detail
+  n=$((n + 1)); [ "$1" = ok ] || failed=$((failed + 1))
+  echo "$1 $n - $2" | tee -a "$tap"
+  [ -z "${3:-}" ] || printf '%s\n' "$3" | sed 's/^/  # /' | tee -a "$tap"
+}
+finish() { echo "1..$n" >>"$tap"; [ $failed -eq 0 ]; exit; }
+
+[ -d dist/cjs ] || npm run -s build >/dev/null
+lib=$work/ostls.node
+# shellcheck disable=SC2046
+if gcc -std=c11 -O2 -fPIC -pthread -fvisibility=hidden -Wall -Wextra -Werror=implicit-function-declaration -D_FILE_OFFSET_BITS=64 \
+  -DOSTLS_WITHOUT_MBEDTLS -Ic -shared -o "$lib" $(node scripts/sources.js linux) \
+  -Wl,--no-undefined -Wl,-Bsymbolic -ldl -lpthread >"$work/cc.log" 2>&1 && ! grep -q 'mbedtls[a-z_]*\.[ch]:' "$work/cc.log"; then
+  result ok "the sources build without the mbedtls engine, with no warning from its files"
+else
+  result "not ok" "the sources build without the mbedtls engine, with no warning from its files" "$(tail -5 "$work/cc.log")"
+  finish
+fi
+
+doctor() { OSTLS_LIBRARY=$lib node dist/cjs/cli/main.js doctor "$@" >"$work/doctor.log" 2>&1; }
+if doctor && grep -q '^healthy' "$work/doctor.log" && grep -q 'backend *openssl' "$work/doctor.log"; then
+  result ok "that library is healthy on the OpenSSL engine (ostls doctor)"
+else
+  result "not ok" "that library is healthy on the OpenSSL engine (ostls doctor)" "$(tail -5 "$work/doctor.log")"
+fi
+
+if OSTLS_BACKEND=mbedtls doctor; then
+  result "not ok" "OSTLS_BACKEND=mbedtls fails there" "$(tail -5 "$work/doctor.log")"
+elif grep -q 'TLS_LIBRARY_NOT_FOUND: OSTLS_BACKEND=mbedtls: the mbedtls engine did not load: this build of the library has no mbedtls engine: it was built with OSTLS_WITHOUT_MBEDTLS' "$work/doctor.log" \
+  && grep -q 'fix .*libmbedtls-dev' "$work/doctor.log"; then
+  result ok "OSTLS_BACKEND=mbedtls fails there with TLS_LIBRARY_NOT_FOUND, saying why and how to fix it"
+else
+  result "not ok" "OSTLS_BACKEND=mbedtls fails there with TLS_LIBRARY_NOT_FOUND, saying why and how to fix it" "$(grep -E 'FAILED|fix' "$work/doctor.log")"
+fi
+
+# scripts/build-linux.sh passes OSTLS_REQUIRE_MBEDTLS: a prebuild without the engine is a build error.
+if gcc -std=c11 -fsyntax-only -DOSTLS_WITHOUT_MBEDTLS -DOSTLS_REQUIRE_MBEDTLS -Ic c/impl-linux/mbedtls_absent.c >"$work/require.log" 2>&1; then
+  result "not ok" "a prebuild cannot leave the engine out (OSTLS_REQUIRE_MBEDTLS)" "it compiled"
+elif grep -q 'the mbedtls engine needs Mbed TLS 2.28' "$work/require.log" && grep -q 'OSTLS_REQUIRE_MBEDTLS' scripts/build-linux.sh; then
+  result ok "a prebuild cannot leave the engine out (OSTLS_REQUIRE_MBEDTLS)"
+else
+  result "not ok" "a prebuild cannot leave the engine out (OSTLS_REQUIRE_MBEDTLS)" "$(tail -3 "$work/require.log")"
+fi
+finish
