@@ -1,7 +1,9 @@
 /*
  * openssl.c — the Linux backend: the system's OpenSSL (1.1.1 or 3.x), loaded
  * at run time by ossl_load.c: one struct tls_engine (c/common/engine.h),
- * openssl_engine, at the end of this file.
+ * openssl_engine, at the end of this file. Its contexts and trust are in
+ * ossl_context.c, the verify result and stapled OCSP in ossl_verify.c,
+ * session resumption in ossl_resume.c, client identities in ossl_identity.c.
  *
  * Bytes move through a custom BIO over conn_send / conn_recv instead of
  * SSL_set_fd: that gives send(MSG_NOSIGNAL) (no SIGPIPE in the host process)
@@ -11,28 +13,15 @@
 #include "../common/engine.h"
 #include "../common/records.h"
 #include "../common/session_cache.h"
-#include "../common/trust_cache.h"
 #include "../common/verify.h"
 #include "ossl_api.h"
 #include "ossl_identity.h"
 
 #include <limits.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* PEM_R_NO_START_LINE: "no more certificates" when reading a PEM bundle. */
-#define OSSL_ERR_LIB_PEM 9
-#define OSSL_PEM_R_NO_START_LINE 108
-
-/* The largest certificate chain (Certificate message) accepted, against
- * OpenSSL's default of 100 KB: certificates with thousands of names exist
- * (one with 10,000 short names is about 160 KB). Bigger fails the handshake
- * cleanly with TLS_PROTOCOL_ERROR. */
-#define MAX_CERT_LIST 300000
 
 /* What one openssl_write encrypts goes to the socket in one send (Node, by
  * contrast with one send per 16 KiB record, makes one write per chunk). Its
@@ -48,36 +37,6 @@
  * would encrypt the whole MiB in one call. A renegotiation that SSL_write
  * drives adds its handshake flight (a few KiB) to the same buffer. */
 #define OUT_PLAIN_MAX ((size_t)8 * 16384)   /* one multi-block batch of 8 records */
-#define OUT_CALLS 8                          /* SSL_write calls per openssl_write */
-#define READ_BUFFER_LEN ((size_t)4 * 16384 + 512)   /* read-ahead: four full records per recv() */
-
-struct ossl_session {
-    SSL *ssl;
-    int handshake_done;
-    int collect;                 /* socket_bio_write appends to out instead of sending */
-    int collect_failed;          /* out could not grow: OpenSSL was told to retry */
-    char *out;                   /* encrypted bytes not yet taken by the socket */
-    size_t out_off, out_len;     /* sent so far, filled so far */
-    size_t out_cap;
-    int nrec;                    /* SSL_write outputs in out not yet fully sent, oldest first */
-    int rec_first;
-    size_t rec_end[OUT_CALLS];   /* offset in out where each output ends */
-    size_t rec_plain[OUT_CALLS]; /* its plaintext length */
-    size_t done;                 /* plaintext of outputs sent but not yet reported */
-    int starved;                 /* the last SSL_read wanted more from the socket: what read-ahead
-                                    holds is at most part of a record */
-    SSL_SESSION *pending;        /* made during the handshake, stored once it is verified */
-    int offered;                 /* a cached session was offered (resumed_verify_* are its result) */
-    long resumed_verify_code;
-    char *resumed_verify_message; /* session_cache_get's copy */
-    long revocation_failure;     /* verify.h code from the stapled OCSP check (revoked, or unknown
-                                    under revocation "require"), or VERIFY_OK */
-    const char *revocation_why;
-    /* Where the server's byte stream stands against TLS record boundaries
-     * (c/common/records.h): a FIN that cuts a record is a truncation, never
-     * a clean end of stream. */
-    record_track rx;
-};
 
 /* Makes room for len more bytes in out; 0 when memory ran out. */
 static int out_reserve(struct ossl_session *s, size_t len)
@@ -231,14 +190,6 @@ static int socket_bio_create(BIO *bio)
 
 /* -------------------------------------------------------------- errors */
 
-static void error_text(unsigned long e, char *buf, size_t cap)
-{
-    if (e)
-        ossl.ERR_error_string_n(e, buf, cap);
-    else
-        snprintf(buf, cap, "no OpenSSL error recorded");
-}
-
 struct error_scan {
     unsigned long first;        /* earliest queued error: usually the cause */
     int version_mismatch;       /* a real older-version ServerHello or protocol_version alert */
@@ -314,36 +265,12 @@ static void scan_errors(struct error_scan *scan)
     }
 }
 
-static void record_verify_result(tls_conn *c)
-{
-    struct ossl_session *s = c->session;
-    long raw = ossl.SSL_get_verify_result(ssl_of(c));
-    long code = raw;
-    if (!ossl.is_3x && raw == OSSL_X509_V_ERR_INVALID_CA_1_1)
-        code = VERIFY_INVALID_CA;
-    if (code == VERIFY_OK && s->revocation_failure != VERIFY_OK) {
-        conn_set_verify_result(c, s->revocation_failure, s->revocation_why);
-        return;
-    }
-    if (code == VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) {
-        /* Verification stopped at the first error; Node's goes on, and
-         * names a lone leaf's unknown issuer differently (verify.h). */
-        OPENSSL_STACK *sent = ossl.SSL_get_peer_cert_chain(ssl_of(c));
-        int n = sent ? ossl.OPENSSL_sk_num(sent) : 0;
-        if (n == 1) {
-            conn_set_verify_result(c, verify_unknown_issuer(n), verify_unknown_issuer_text(n));
-            return;
-        }
-    }
-    conn_set_verify_result(c, code, ossl.X509_verify_cert_error_string(raw));
-}
-
 static int fail_handshake(tls_conn *c, int ssl_error)
 {
     struct error_scan scan;
     scan_errors(&scan);
     char text[256];
-    error_text(scan.first, text, sizeof text);
+    ossl_error_text(scan.first, text, sizeof text);
 
     /* Through an https:// proxy, this engine's calls for the proxy's own
      * connection run inside this one's socket callbacks and may have emptied
@@ -351,7 +278,7 @@ static int fail_handshake(tls_conn *c, int ssl_error)
      * (X509_V_OK is 0). */
     int lost_verify = !scan.first && c->opts.verify_peer && ossl.SSL_get_verify_result(ssl_of(c)) != 0;
     if (scan.verify_failed || lost_verify || ((struct ossl_session *)c->session)->revocation_failure != VERIFY_OK) {
-        record_verify_result(c);
+        ossl_record_verify_result(c);
         if (c->verify_code != VERIFY_OK)
             return conn_fail_verify(c);
     }
@@ -366,7 +293,7 @@ static int fail_handshake(tls_conn *c, int ssl_error)
     if (scan.too_big)
         return conn_fail(c, TLS_PROTOCOL_ERROR,
                          "%s sent a handshake message larger than ostls accepts (a certificate chain "
-                         "over %d KB?): %s", c->peer_name, MAX_CERT_LIST / 1000, text);
+                         "over %d KB?): %s", c->peer_name, OSSL_MAX_CERT_LIST / 1000, text);
     if (scan.malformed)
         return conn_fail(c, TLS_PROTOCOL_ERROR, "%s broke the TLS protocol during the handshake: %s",
                          c->peer_name, text);
@@ -414,7 +341,7 @@ static step_result io_failure(tls_conn *c, int rc, int writing)
         return STEP_FAILED;
     }
     char text[256];
-    error_text(scan.first, text, sizeof text);
+    ossl_error_text(scan.first, text, sizeof text);
     /* TLS 1.3: the server refuses a missing client certificate after the client's Finished. */
     if (ossl_identity_refused(c, scan.first, text))
         return STEP_FAILED;
@@ -429,441 +356,6 @@ static void clear_for_call(tls_conn *c)
     if (ossl.ERR_peek_error())
         ossl.ERR_clear_error();
     c->sock_error = 0;
-}
-
-/* ------------------------------------------------------------ stapled OCSP */
-
-/* The client asks for the server's stapled OCSP response (status_request).
- * A response that verifies (signed by the issuer or its delegated responder,
- * chaining to the trusted store) and says the leaf is revoked fails the
- * handshake with TLS_CERT_REVOKED; a "good", absent, unverifiable or
- * unrelated staple changes nothing (an attacker could strip it anyway).
- * No OCSP request of ostls's own ever goes out. */
-static int ocsp_available(void)
-{
-    return ossl.SSL_CTX_callback_ctrl && ossl.SSL_get_SSL_CTX && ossl.SSL_get_rbio &&
-           ossl.SSL_get0_verified_chain && ossl.X509_check_issued && ossl.d2i_OCSP_RESPONSE &&
-           ossl.OCSP_response_status && ossl.OCSP_response_get1_basic && ossl.OCSP_basic_verify &&
-           ossl.OCSP_cert_to_id && ossl.OCSP_resp_find_status && ossl.OCSP_CERTID_free &&
-           ossl.OCSP_BASICRESP_free && ossl.OCSP_RESPONSE_free;
-}
-
-/* The certificate in chain that issued leaf, or NULL. */
-static X509 *find_issuer(OPENSSL_STACK *chain, X509 *leaf)
-{
-    int count = chain ? ossl.OPENSSL_sk_num(chain) : 0;
-    for (int i = 0; i < count; i++) {
-        X509 *candidate = ossl.OPENSSL_sk_value(chain, i);
-        if (candidate != leaf && ossl.X509_check_issued(candidate, leaf) == 0)
-            return candidate;
-    }
-    return NULL;
-}
-
-enum { STAPLE_UNVERIFIED = -1, STAPLE_GOOD = 0, STAPLE_REVOKED = 1, STAPLE_UNKNOWN = 2 };
-
-/* What a stapled response says about the server's certificate: its
- * V_OCSP_CERTSTATUS (good, revoked, unknown), or STAPLE_UNVERIFIED when it
- * does not verify or is about another certificate. */
-static int staple_status(SSL *ssl, const unsigned char *der, long len)
-{
-    int result = STAPLE_UNVERIFIED, status = -1;
-    OCSP_BASICRESP *basic = NULL;
-    OCSP_CERTID *id = NULL;
-    OPENSSL_STACK *sent = ossl.SSL_get_peer_cert_chain(ssl);
-    OPENSSL_STACK *verified = ossl.SSL_get0_verified_chain(ssl);
-    X509 *leaf = sent && ossl.OPENSSL_sk_num(sent) > 0 ? ossl.OPENSSL_sk_value(sent, 0) : NULL;
-    /* The verified chain holds the issuer even when the server did not send
-     * it; a delegated responder's certificate travels inside the response. */
-    X509 *issuer = leaf ? find_issuer(verified, leaf) : NULL;
-    if (leaf && !issuer)
-        issuer = find_issuer(sent, leaf);
-    X509_STORE *store = ossl.SSL_CTX_get_cert_store(ossl.SSL_get_SSL_CTX(ssl));
-    OCSP_RESPONSE *resp = issuer ? ossl.d2i_OCSP_RESPONSE(NULL, &der, len) : NULL;
-    if (resp && ossl.OCSP_response_status(resp) == OSSL_OCSP_RESPONSE_STATUS_SUCCESSFUL)
-        basic = ossl.OCSP_response_get1_basic(resp);
-    if (basic && ossl.OCSP_basic_verify(basic, verified ? verified : sent, store, 0) > 0)
-        id = ossl.OCSP_cert_to_id(NULL, leaf, issuer);
-    if (id && ossl.OCSP_resp_find_status(basic, id, &status, NULL, NULL, NULL, NULL) == 1 &&
-        status >= STAPLE_GOOD && status <= STAPLE_UNKNOWN)
-        result = status;   /* a revocation never expires; nor is thisUpdate/nextUpdate checked */
-    if (id)
-        ossl.OCSP_CERTID_free(id);
-    if (basic)
-        ossl.OCSP_BASICRESP_free(basic);
-    if (resp)
-        ossl.OCSP_RESPONSE_free(resp);
-    ossl.ERR_clear_error();
-    return result;
-}
-
-/* OpenSSL calls this during the handshake once the server's flight (with its
- * certificate and any staple) is in; returning 0 fails the handshake. */
-static int ocsp_status_cb(SSL *ssl, void *arg)
-{
-    (void)arg;
-    tls_conn *c = ossl.BIO_get_data(ossl.SSL_get_rbio(ssl));
-    struct ossl_session *s = c ? c->session : NULL;
-    const unsigned char *der = NULL;
-    if (!s || c->opts.revocation == TLS_REVOCATION_OFF)
-        return 1;
-    long len = ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_GET_TLSEXT_STATUS_REQ_OCSP_RESP, 0, &der);
-    int status = len > 0 && der ? staple_status(ssl, der, len) : STAPLE_UNVERIFIED;
-    int absent = len <= 0 || !der;
-    if (status == STAPLE_REVOKED) {
-        s->revocation_failure = VERIFY_CERT_REVOKED;
-        s->revocation_why = "certificate revoked (the server's stapled OCSP response says so)";
-    } else if (status != STAPLE_GOOD && c->opts.revocation == TLS_REVOCATION_REQUIRE) {
-        /* "require": only a verified "good" for the server's certificate will do. */
-        s->revocation_failure = absent ? VERIFY_OCSP_NO_RESPONSE
-                                : status == STAPLE_UNKNOWN ? VERIFY_OCSP_CERT_UNKNOWN
-                                                           : VERIFY_OCSP_VERIFY_FAILED;
-        s->revocation_why = absent ? "the certificate's revocation status is unknown: the server stapled no "
-                                     "OCSP response, and revocation \"require\" needs one"
-                            : status == STAPLE_UNKNOWN ? "the server's stapled OCSP response says its certificate's "
-                                                         "status is unknown (revocation \"require\")"
-                                                       : "the server's stapled OCSP response does not verify or is "
-                                                         "about another certificate (revocation \"require\")";
-    } else {
-        return 1;
-    }
-    return c->opts.verify_peer ? 0 : 1;   /* unverified: only reported, as other results */
-}
-
-/* ---------------------------------------------------- session resumption
- * Sessions live in c/common's cache (session_cache.h), keyed by every option
- * that decides trust; OpenSSL's own client cache is off (NO_INTERNAL), so
- * nothing is ever looked up but by that key. The new-session callback runs
- * on the thread driving the connection: at the end of a TLS 1.2 handshake
- * (inside SSL_do_handshake, before ostls has recorded the verify result: the
- * session waits in s->pending) and for each TLS 1.3 NewSessionTicket (read
- * after the handshake). */
-
-/* Each connection gets its own copy: OpenSSL changes the session of a live
- * connection (it marks it not resumable when the connection is freed without
- * close_notify), and a shared one would be changed by every connection using
- * it. Reusing a ticket, as Node's clients do with the
- * `session` of the previous connection, lets a passive observer link the
- * connections that use it (RFC 8446, appendix C.4); a new ticket the server
- * sends replaces it. */
-static void *ossl_session_dup(void *blob)
-{
-    return ossl.SSL_SESSION_dup(blob);
-}
-
-static void ossl_session_free(void *blob)
-{
-    ossl.SSL_SESSION_free(blob);
-}
-
-static const struct session_blob_ops ossl_session_ops = { ossl_session_dup, ossl_session_free };
-
-/* Seconds left before the session's certificate expires (<= 0: expired). */
-static long cert_seconds_left(SSL_SESSION *sess)
-{
-    X509 *peer = ossl.SSL_SESSION_get0_peer(sess);
-    int days = 0, secs = 0;
-    if (!peer || !ossl.ASN1_TIME_diff(&days, &secs, NULL, ossl.X509_get0_notAfter(peer)))
-        return 0;
-    return (long)days * 86400 + secs;
-}
-
-/* Store sess (taking the reference) under c's key, if c was verified — or
- * did not ask to be, which its key says. Never without a peer certificate:
- * a resumed connection reports the one the session holds. */
-static void resume_store(tls_conn *c, SSL_SESSION *sess)
-{
-    long life = ossl.SSL_SESSION_get_timeout(sess);
-    long left = cert_seconds_left(sess);
-    if (left < life)
-        life = left;
-    if (!ossl.SSL_SESSION_is_resumable(sess) || c->verify_code < 0 ||
-        (c->opts.verify_peer && c->verify_code != VERIFY_OK))
-        life = 0;   /* session_cache_put frees it */
-    session_cache_put(c, &ossl_session_ops, sess, life, c->verify_code, conn_verify_message(c));
-}
-
-/* The cache keeps its own copy: OpenSSL marks the live connection's session
- * not resumable when that connection is freed without close_notify, which is
- * how HTTP clients often end (undici destroys the socket). */
-static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
-{
-    tls_conn *c = ossl.SSL_get_ex_data(ssl, 0);
-    struct ossl_session *s = c ? c->session : NULL;
-    SSL_SESSION *copy = s && c->session_key_ready ? ossl.SSL_SESSION_dup(sess) : NULL;
-    if (!copy)
-        return 0;
-    if (!s->handshake_done) {
-        if (s->pending)
-            ossl.SSL_SESSION_free(s->pending);
-        s->pending = copy;
-    } else {
-        resume_store(c, copy);
-    }
-    return 0;   /* OpenSSL keeps (and frees) its reference to sess */
-}
-
-static void resume_setup_ctx(SSL_CTX *ctx)
-{
-    if (!ossl.can_resume)
-        return;
-    ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_SET_SESS_CACHE_MODE,
-                      OSSL_SSL_SESS_CACHE_CLIENT | OSSL_SSL_SESS_CACHE_NO_INTERNAL, NULL);
-    ossl.SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
-}
-
-/* Before the options are consumed: offer the session cached under c's key,
- * unless its certificate has expired since. */
-static void resume_offer(tls_conn *c, struct ossl_session *s)
-{
-    void *blob;
-    if (!ossl.can_resume || !c->session_key_ready)
-        return;
-    ossl.SSL_set_ex_data(s->ssl, 0, c);
-    if (!session_cache_get(c, &ossl_session_ops, &blob, &s->resumed_verify_code, &s->resumed_verify_message))
-        return;
-    if (cert_seconds_left(blob) <= 0 || !ossl.SSL_SESSION_is_resumable(blob))
-        session_cache_forget(c);
-    else if (ossl.SSL_set_session(s->ssl, blob))
-        s->offered = 1;
-    ossl.SSL_SESSION_free(blob);   /* the SSL holds its own reference */
-    ossl.ERR_clear_error();
-}
-
-/* After a successful handshake: the verify result (the resumed session's
- * when resumed), then the session made during it, if any. */
-static void resume_handshake_done(tls_conn *c, struct ossl_session *s)
-{
-    if (s->offered && ossl.SSL_session_reused(s->ssl))
-        conn_set_verify_result(c, s->resumed_verify_code, s->resumed_verify_message);
-    else
-        record_verify_result(c);
-    if (s->pending) {
-        SSL_SESSION *sess = s->pending;
-        s->pending = NULL;
-        resume_store(c, sess);
-    }
-}
-
-static int session_reused(tls_conn *c)
-{
-    return ossl.can_resume && ossl.SSL_session_reused(ssl_of(c)) == 1;
-}
-
-/* ------------------------------------------------------------- contexts */
-
-/* TLS 1.2 suites offered (TLS 1.3's are all sound and left to OpenSSL).
- * Forward-secret ECDHE first; no finite-field DHE at all, as in current
- * browsers (weak, composite or small-subgroup groups can never be used).
- * RSA key exchange with AES (GCM and CBC-SHA) stays: IIS-era and enterprise
- * servers still offer nothing else, and the CBC-SHA ones without
- * encrypt-then-MAC must keep working (test/old-peers.ts). Never 3DES, RC4,
- * NULL, export, anonymous, PSK/SRP, or the less tested block ciphers; the
- * system's security level (openssl.cnf) still applies on top. */
-static const char cipher_list[] =
-    "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:RSA+AESGCM:RSA+AES"
-    ":!kDHE:!aNULL:!eNULL:!EXP:!LOW:!3DES:!RC4:!MD5:!PSK:!SRP:!DSS"
-    ":!CAMELLIA:!ARIA:!SEED:!IDEA";
-
-/* default_paths: load the OS store (file and directory) into the context. */
-static SSL_CTX *new_client_ctx(int default_paths)
-{
-    SSL_CTX *ctx = ossl.SSL_CTX_new(ossl.TLS_client_method());
-    if (!ctx)
-        return NULL;
-    if (!ossl.SSL_CTX_set_cipher_list(ctx, cipher_list)) {
-        ossl.SSL_CTX_free(ctx);
-        return NULL;
-    }
-    /* Never below TLS 1.2, whatever openssl.cnf allows (SSLv3, TLS 1.0/1.1). */
-    ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_SET_MIN_PROTO_VERSION, OSSL_TLS1_2_VERSION, NULL);
-    ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_SET_MAX_CERT_LIST, MAX_CERT_LIST, NULL);
-    /* RELEASE_BUFFERS: an idle connection keeps no record buffers (about
-     * 34 KiB for reading and writing together); Node sets it too. (One
-     * SSL_write per tls_write instead of one per record, without
-     * ENABLE_PARTIAL_WRITE, was measured for issue 15: the same instruction
-     * count in callgrind for 64 MiB sent, within noise on CPU/GiB; not kept.) */
-    ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_MODE,
-                      OSSL_SSL_MODE_ENABLE_PARTIAL_WRITE | OSSL_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                          OSSL_SSL_MODE_RELEASE_BUFFERS,
-                      NULL);
-    /* Read-ahead: one recv() takes as much as the read buffer holds (several
-     * records) instead of two per record (header, then body): half the
-     * receive syscalls or fewer (issue 15). The buffer is still released
-     * when empty. openssl_has_buffered_input accounts for what it holds. */
-    ossl.SSL_CTX_ctrl(ctx, OSSL_SSL_CTRL_SET_READ_AHEAD, 1, NULL);
-    if (ossl.SSL_CTX_set_default_read_buffer_len)
-        ossl.SSL_CTX_set_default_read_buffer_len(ctx, READ_BUFFER_LEN);
-    if (ossl.is_3x)
-        ossl.SSL_CTX_set_options(ctx, OSSL_SSL_OP_IGNORE_UNEXPECTED_EOF);
-    ossl.SSL_CTX_set_verify(ctx, OSSL_SSL_VERIFY_PEER, NULL);
-    ossl_identity_ctx_setup(ctx);
-    if (ocsp_available())
-        ossl.SSL_CTX_callback_ctrl(ctx, OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_CB,
-                                   (void (*)(void))ocsp_status_cb);
-    /* A missing default bundle is not fatal here: verification then fails
-     * per connection with a clear UNABLE_TO_GET_ISSUER_CERT_LOCALLY. */
-    if (default_paths)
-        ossl.SSL_CTX_set_default_verify_paths(ctx);
-    resume_setup_ctx(ctx);
-    ossl.ERR_clear_error();
-    return ctx;
-}
-
-/* 1 when every certificate in pem was added to ctx's store; else 0 with
- * why filled. Needs no connection: it also runs on trust_prepare's thread. */
-static int add_anchors(SSL_CTX *ctx, const char *pem, char *why, size_t whycap)
-{
-    BIO *mem = ossl.BIO_new_mem_buf(pem, -1);
-    if (!mem) {
-        snprintf(why, whycap, "out of memory reading option ca");
-        return 0;
-    }
-    X509_STORE *store = ossl.SSL_CTX_get_cert_store(ctx);
-    int added = 0;
-    X509 *cert;
-    while ((cert = ossl.PEM_read_bio_X509(mem, NULL, NULL, NULL)) != NULL) {
-        int ok = ossl.X509_STORE_add_cert(store, cert);
-        ossl.X509_free(cert);
-        if (!ok)
-            break;
-        added++;
-    }
-    ossl.BIO_free(mem);
-    struct error_scan scan;
-    scan_errors(&scan);
-    int clean_end = !scan.first || (ossl_error_lib(scan.first) == OSSL_ERR_LIB_PEM &&
-                                    ossl_error_reason(scan.first) == OSSL_PEM_R_NO_START_LINE);
-    if (added > 0 && clean_end)
-        return 1;
-    char text[256];
-    error_text(scan.first, text, sizeof text);
-    snprintf(why, whycap, "option ca: certificate %d could not be used: %s", added + 1, text);
-    return 0;
-}
-
-static SSL_CTX *shared_default_ctx(void);
-
-/* A new context trusting what the default one does without reading the OS
- * bundle again: its certificates (shared by reference) and the same hashed
- * directory (SSL_CERT_DIR or OpenSSL's default), looked up on demand. */
-static SSL_CTX *new_ctx_like_default(void)
-{
-    SSL_CTX *def = shared_default_ctx();
-    SSL_CTX *ctx = def ? new_client_ctx(0) : NULL;
-    if (!ctx)
-        return NULL;
-    X509_STORE *from = ossl.SSL_CTX_get_cert_store(def);
-    X509_STORE *to = ossl.SSL_CTX_get_cert_store(ctx);
-    int ok = 1;
-    ossl.X509_STORE_lock(from);   /* lookups add to it while verifying */
-    OPENSSL_STACK *objects = ossl.X509_STORE_get0_objects(from);
-    int count = objects ? ossl.OPENSSL_sk_num(objects) : 0;
-    for (int i = 0; i < count && ok; i++) {
-        X509 *cert = ossl.X509_OBJECT_get0_X509(ossl.OPENSSL_sk_value(objects, i));
-        if (cert)
-            ok = ossl.X509_STORE_add_cert(to, cert);
-    }
-    ossl.X509_STORE_unlock(from);
-    X509_LOOKUP *dir = ok ? ossl.X509_STORE_add_lookup(to, ossl.X509_LOOKUP_hash_dir()) : NULL;
-    if (!dir) {
-        ossl.SSL_CTX_free(ctx);
-        return NULL;
-    }
-    ossl.X509_LOOKUP_ctrl(dir, OSSL_X509_L_ADD_DIR, NULL, OSSL_X509_FILETYPE_DEFAULT, NULL);
-    ossl.ERR_clear_error();
-    return ctx;
-}
-
-/* A context trusting the OS store + pem, or NULL with why filled (and
- * *invalid set when pem itself is at fault). */
-static SSL_CTX *build_anchor_ctx(const char *pem, int *invalid, char *why, size_t whycap)
-{
-    *invalid = 0;
-    SSL_CTX *ctx = new_ctx_like_default();
-    if (!ctx) {
-        snprintf(why, whycap, "could not create an OpenSSL context");
-        return NULL;
-    }
-    if (!add_anchors(ctx, pem, why, whycap)) {
-        *invalid = 1;
-        ossl.SSL_CTX_free(ctx);
-        return NULL;
-    }
-    return ctx;
-}
-
-/* Contexts trusting "OS store + these PEM anchors", shared through c/common's
- * trust cache (built on its worker by trust_prepare). */
-static void *build_anchor_object(const char *pem, int *invalid, char *why, size_t whycap)
-{
-    SSL_CTX *ctx = build_anchor_ctx(pem, invalid, why, whycap);
-    ossl.ERR_clear_error();
-    return ctx;
-}
-
-static void release_anchor_object(void *ctx)
-{
-    ossl.SSL_CTX_free(ctx);   /* live SSLs keep their own reference */
-}
-
-static const struct trust_cache_ops anchor_ops = { build_anchor_object, release_anchor_object };
-static struct trust_cache ca_cache = TRUST_CACHE_INIT(&anchor_ops);
-
-/* A counted reference to the context for c's `ca`, or NULL after conn_fail. */
-static struct trust_ref *ctx_with_anchors(tls_conn *c)
-{
-    char why[TLS_MSG_MAX / 2];
-    int invalid;
-    struct trust_ref *ref = trust_cache_get(&ca_cache, c->opts.ca, &invalid, why, sizeof why);
-    if (!ref)
-        conn_fail(c, invalid ? TLS_INVALID_ARGUMENT : TLS_OUT_OF_MEMORY, "%s", why);
-    return ref;
-}
-
-/* The OS trust store is read and parsed once per process: 20-60 ms of file
- * reading and CPU for a distribution bundle, so it is loaded by the first
- * trust_prepare (on c/common's worker thread), never by global_init. */
-static SSL_CTX *default_ctx;
-static atomic_int default_ctx_ready;
-static pthread_once_t default_ctx_once = PTHREAD_ONCE_INIT;
-
-static void load_default_ctx(void)
-{
-    default_ctx = new_client_ctx(1);
-    atomic_store_explicit(&default_ctx_ready, 1, memory_order_release);
-}
-
-static SSL_CTX *shared_default_ctx(void)
-{
-    pthread_once(&default_ctx_once, load_default_ctx);
-    return default_ctx;
-}
-
-/* engine.trust_ready: would session_new load trust material for these options?
- * Every `ca` not yet cached is built on the worker, however small: the
- * context for it (SSL_CTX_new fetches every algorithm from the providers)
- * and a store holding the OS store's certificates cost several ms even for
- * one certificate (issue 15: 5-10 ms on the JS thread when it was built
- * here for a `ca` up to 16 KiB). */
-static int openssl_trust_ready(const struct tls_options *o)
-{
-    if (!atomic_load_explicit(&default_ctx_ready, memory_order_acquire))
-        return 0;
-    return !o->ca || trust_cache_contains(&ca_cache, o->ca);
-}
-
-/* engine.trust_prepare, on a worker thread: what session_new will need,
- * built and cached. A `ca` that does not parse is left for session_new to
- * report on its connection. */
-static void openssl_trust_prepare(const char *ca)
-{
-    if (!ca) {
-        shared_default_ctx();
-        return;
-    }
-    trust_cache_prepare(&ca_cache, ca);
-    ossl.ERR_clear_error();
 }
 
 /* ----------------------------------------------------------- global init */
@@ -975,7 +467,7 @@ static int configure_session(tls_conn *c, SSL *ssl)
                              c->peer_name);
     }
     ossl.SSL_set_verify(ssl, o->verify_peer ? OSSL_SSL_VERIFY_PEER : OSSL_SSL_VERIFY_NONE, NULL);
-    if (ocsp_available() && o->revocation != TLS_REVOCATION_OFF)
+    if (ossl_ocsp_available() && o->revocation != TLS_REVOCATION_OFF)
         ossl.SSL_ctrl(ssl, OSSL_SSL_CTRL_SET_TLSEXT_STATUS_REQ_TYPE, OSSL_TLSEXT_STATUSTYPE_ocsp, NULL);
     else if (o->revocation == TLS_REVOCATION_REQUIRE)
         return conn_fail(c, TLS_INVALID_ARGUMENT,
@@ -1001,9 +493,9 @@ static int openssl_session_new(tls_conn *c)
     c->session = s;
     session_key_prepare(c);   /* before opts.ca is freed below */
     struct trust_ref *ref = NULL;   /* with option ca: the cache's counted context */
-    if (c->opts.ca && !(ref = ctx_with_anchors(c)))
+    if (c->opts.ca && !(ref = ossl_ca_context(c)))
         return 0;
-    SSL_CTX *ctx = ref ? ref->object : shared_default_ctx();
+    SSL_CTX *ctx = ref ? ref->object : ossl_default_context();
     if (!ctx)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "could not create an OpenSSL context");
     /* The PEM only chose the context, and options are final now: an open
@@ -1011,13 +503,13 @@ static int openssl_session_new(tls_conn *c)
     free(c->opts.ca);
     c->opts.ca = NULL;
     s->ssl = ossl.SSL_new(ctx);
-    trust_cache_put(&ca_cache, ref);   /* the SSL holds its own reference */
+    ossl_ca_context_put(ref);   /* the SSL holds its own reference */
     BIO *bio = s->ssl ? ossl.BIO_new(socket_bio_method) : NULL;
     if (!bio)
         return conn_fail(c, TLS_OUT_OF_MEMORY, "out of memory creating the TLS session");
     ossl.BIO_set_data(bio, c);
     ossl.SSL_set_bio(s->ssl, bio, bio);
-    resume_offer(c, s);
+    ossl_resume_offer(c, s);
     int ok = configure_session(c, s->ssl) && ossl_identity_apply(c, s->ssl);
     ossl.ERR_clear_error();
     return ok;
@@ -1049,7 +541,7 @@ static step_result openssl_handshake(tls_conn *c)
     int rc = ossl.SSL_do_handshake(s->ssl);
     if (rc == 1) {
         s->handshake_done = 1;
-        resume_handshake_done(c, s);
+        ossl_resume_handshake_done(c, s);
         return STEP_DONE;
     }
     int ssl_error = ossl.SSL_get_error(s->ssl, rc);
@@ -1119,7 +611,7 @@ static step_result openssl_write(tls_conn *c, const void *buf, size_t len, size_
     size_t taken = 0;
     s->collect = 1;
     s->collect_failed = 0;
-    while (s->nrec < OUT_CALLS && taken < cap) {
+    while (s->nrec < OSSL_OUT_CALLS && taken < cap) {
         rc = ossl.SSL_write(s->ssl, (const char *)buf + taken, clamp_int(cap - taken));
         if (rc <= 0)
             break;
@@ -1264,7 +756,7 @@ static int openssl_conn_info(tls_conn *c, const char *key, strbuf *out)
             append_pem(out, ossl.OPENSSL_sk_value(chain, i));
     } else if (strcmp(key, "session_reused") == 0) {
         if (s->handshake_done)
-            strbuf_puts(out, session_reused(c) ? "1" : "0");
+            strbuf_puts(out, ossl_session_reused(c) ? "1" : "0");
     } else {
         return 0;
     }
@@ -1290,6 +782,6 @@ const struct tls_engine openssl_engine = {
     .shutdown = openssl_shutdown,
     .close_notify = openssl_close_notify,
     .conn_info = openssl_conn_info,
-    .trust_ready = openssl_trust_ready,
-    .trust_prepare = openssl_trust_prepare,
+    .trust_ready = ossl_trust_ready,
+    .trust_prepare = ossl_trust_prepare,
 };

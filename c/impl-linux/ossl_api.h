@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/conn.h"
+#include "../common/records.h"
+#include "../common/trust_cache.h"
+
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_method_st SSL_METHOD;
@@ -295,5 +299,75 @@ int ossl_load(char *msg, size_t msgcap);
 /* ERR_GET_LIB / ERR_GET_REASON: the packing changed in 3.0. */
 int ossl_error_lib(unsigned long e);
 int ossl_error_reason(unsigned long e);
+
+/* ------------------------------------------- what the engine's files share
+ * openssl.c (the engine: BIO, errors, sessions, steps, info), ossl_context.c
+ * (contexts and trust), ossl_verify.c (the verify result, stapled OCSP) and
+ * ossl_resume.c (session resumption). */
+
+/* The largest certificate chain (Certificate message) accepted, against
+ * OpenSSL's default of 100 KB: certificates with thousands of names exist
+ * (one with 10,000 short names is about 160 KB). Bigger fails the handshake
+ * cleanly with TLS_PROTOCOL_ERROR. */
+#define OSSL_MAX_CERT_LIST 300000
+#define OSSL_OUT_CALLS 8   /* SSL_write calls per openssl_write (openssl.c) */
+
+struct ossl_session {
+    SSL *ssl;
+    int handshake_done;
+    int collect;                 /* socket_bio_write appends to out instead of sending */
+    int collect_failed;          /* out could not grow: OpenSSL was told to retry */
+    char *out;                   /* encrypted bytes not yet taken by the socket */
+    size_t out_off, out_len;     /* sent so far, filled so far */
+    size_t out_cap;
+    int nrec;                    /* SSL_write outputs in out not yet fully sent, oldest first */
+    int rec_first;
+    size_t rec_end[OSSL_OUT_CALLS];   /* offset in out where each output ends */
+    size_t rec_plain[OSSL_OUT_CALLS]; /* its plaintext length */
+    size_t done;                 /* plaintext of outputs sent but not yet reported */
+    int starved;                 /* the last SSL_read wanted more from the socket: what read-ahead
+                                    holds is at most part of a record */
+    SSL_SESSION *pending;        /* made during the handshake, stored once it is verified */
+    int offered;                 /* a cached session was offered (resumed_verify_* are its result) */
+    long resumed_verify_code;
+    char *resumed_verify_message; /* session_cache_get's copy */
+    long revocation_failure;     /* verify.h code from the stapled OCSP check (revoked, or unknown
+                                    under revocation "require"), or VERIFY_OK */
+    const char *revocation_why;
+    /* Where the server's byte stream stands against TLS record boundaries
+     * (c/common/records.h): a FIN that cuts a record is a truncation, never
+     * a clean end of stream. */
+    record_track rx;
+};
+
+/* ERR_error_string_n, or a placeholder for 0 (ossl_load.c). */
+void ossl_error_text(unsigned long e, char *buf, size_t cap);
+
+/* ossl_context.c: the shared context trusting the OS store (loaded once,
+ * on the first trust_prepare's worker thread); for option ca, a counted
+ * reference to the cached context trusting the OS store plus ca (NULL after
+ * conn_fail), given back with ossl_ca_context_put once the SSL holds its own;
+ * and engine.trust_ready / trust_prepare. */
+SSL_CTX *ossl_default_context(void);
+struct trust_ref *ossl_ca_context(tls_conn *c);
+void ossl_ca_context_put(struct trust_ref *ref);
+int ossl_trust_ready(const struct tls_options *o);
+void ossl_trust_prepare(const char *ca);
+
+/* ossl_verify.c: records the handshake's verify result (with a failed
+ * stapled-OCSP check) with conn_set_verify_result; the status_request
+ * callback every context gets when this OpenSSL can check staples. */
+void ossl_record_verify_result(tls_conn *c);
+int ossl_ocsp_available(void);
+int ossl_ocsp_status_cb(SSL *ssl, void *arg);
+
+/* ossl_resume.c: session resumption through c/common's cache. setup_ctx:
+ * on every new context; offer: before the options are consumed;
+ * handshake_done: records the verify result (the resumed session's when
+ * resumed) and caches the session made. */
+void ossl_resume_setup_ctx(SSL_CTX *ctx);
+void ossl_resume_offer(tls_conn *c, struct ossl_session *s);
+void ossl_resume_handshake_done(tls_conn *c, struct ossl_session *s);
+int ossl_session_reused(tls_conn *c);
 
 #endif

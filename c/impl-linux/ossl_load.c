@@ -139,3 +139,11 @@ int ossl_error_reason(unsigned long e)
         return (int)(e & ((e & 0x80000000UL) ? 0x7FFFFFFFUL : 0x7FFFFFUL));
     return (int)(e & 0xFFF);
 }
+
+void ossl_error_text(unsigned long e, char *buf, size_t cap)
+{
+    if (e)
+        ossl.ERR_error_string_n(e, buf, cap);
+    else
+        snprintf(buf, cap, "no OpenSSL error recorded");
+}
