@@ -117,6 +117,10 @@ t.test('chunks handed out stay intact while later reads happen (small records, h
   const messages = Array.from({ length: 300 }, (_, i) => crypto.randomBytes(1 + ((i * 997) % 3000)))
   const expected = sha256(messages)
   const srv = await tlsServer(p.leaf, (sock) => {
+    // Without it, Nagle holds each small record until the client's delayed
+    // ACK (up to 40 ms), and records arrive in bursts: Node's own client sees
+    // the same bursts, but this test needs them one by one.
+    sock.setNoDelay(true)
     let i = 0
     const next = () => (i < messages.length ? sock.write(messages[i++], () => setTimeout(next, 1)) : sock.end())
     next()
