@@ -85,6 +85,12 @@ t.test('OSTLS_BACKEND naming an engine that cannot load: its own reason, and no 
 t.test('the mbedtls engine loads only the Mbed TLS 2.28 SONAMEs it was built for, and says so when it cannot', { skip: process.platform !== 'linux' ? 'the mbedtls engine is built on Linux only' : standinGap("its test library holds network.c alone, not the Linux build's mbedtls engine") }, async (t) => {
   const r = await backendInfoIn({ OSTLS_BACKEND: 'mbedtls', OSTLS_LIBMBEDTLS: '/nonexistent/libmbedtls.so.21' })
   t.equal(r.error?.tlsCode, 'TLS_LIBRARY_NOT_FOUND')
+  // A clone built on a machine without Mbed TLS 2.28's headers (mbedtls_have.h);
+  // prebuilds always have the engine, and scripts/test-contributor-build.sh checks this message.
+  if (/this build of the library has no mbedtls engine/.test(r.error?.message ?? '')) {
+    t.skip(`this library was built without the mbedtls engine: ${r.error?.message}`)
+    return
+  }
   t.match(r.error?.message, /could not load Mbed TLS 2\.28 \(\/nonexistent\/libmbedtls\.so\.21, with libmbedx509\.so\.1 and libmbedcrypto\.so\.7\)/)
   const ok = await backendInfoIn({ OSTLS_BACKEND: 'mbedtls' })
   if (ok.error) {
