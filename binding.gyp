@@ -7,8 +7,10 @@
       "target_name": "ostls",
       "type": "loadable_module",
       "sources": [
+        "c/common/conn_fail.c",
         "c/common/der.c",
         "c/common/engine.c",
+        "c/common/lifecycle.c",
         "c/common/options.c",
         "c/common/pem.c",
         "c/common/proxy.c",

@@ -772,7 +772,7 @@ int proxy_step(tls_conn *c)
         if (r != 2)
             return r;
         if (c->state != CONN_HANDSHAKING)
-            return 0;   /* a new connection to the proxy first (tls_client.c goes on with it) */
+            return 0;   /* a new connection to the proxy first (lifecycle.c goes on with it) */
     }
 }
 
