@@ -16,15 +16,8 @@ root=$(pwd)
 out=$root/.tap/results-contributor
 work=$root/.cache/contributor
 rm -rf "$out" "$work" && mkdir -p "$out" "$work"
-tap=$out/contributor-build.tap
-echo "TAP version 14" >"$tap"
-n=0 failed=0
-result() { # ok|not ok, name, detail
-  n=$((n + 1)); [ "$1" = ok ] || failed=$((failed + 1))
-  echo "$1 $n - $2" | tee -a "$tap"
-  [ -z "${3:-}" ] || printf '%s\n' "$3" | sed 's/^/  # /' | tee -a "$tap"
-}
-finish() { echo "1..$n" >>"$tap"; [ $failed -eq 0 ]; exit; }
+. scripts/tap-checks.sh
+tap_begin "$out/contributor-build.tap"
 
 [ -d dist/cjs ] || npm run -s build >/dev/null
 lib=$work/ostls.node

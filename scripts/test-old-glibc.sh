@@ -19,15 +19,8 @@ cache=$root/.cache/bullseye
 sys=$cache/root
 out=$root/.tap/results-old-glibc
 rm -rf "$out" && mkdir -p "$out" "$cache/lists/partial" "$cache/archives/partial"
-tap=$out/old-glibc.tap
-echo "TAP version 14" >"$tap"
-n=0 failed=0
-result() { # ok|not ok, name, detail
-  n=$((n + 1)); [ "$1" = ok ] || failed=$((failed + 1))
-  echo "$1 $n - $2" | tee -a "$tap"
-  [ -z "${3:-}" ] || printf '%s\n' "$3" | sed 's/^/  # /' | tee -a "$tap"
-}
-finish() { echo "1..$n" >>"$tap"; [ $failed -eq 0 ]; exit; }
+. scripts/tap-checks.sh
+tap_begin "$out/old-glibc.tap"
 
 if [ ! -f "$sys/.done" ]; then
   echo "deb http://deb.debian.org/debian bullseye main" >"$cache/sources.list"
