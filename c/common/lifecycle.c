@@ -121,6 +121,24 @@ static int start_trust_job(tls_conn *c)
     return 1;
 }
 
+/* A worker job of set-up (start-up, name resolution, trust loading): 1 once
+ * it has finished, with what it found (any out pointer may be NULL) and the
+ * job released; 0 while it runs, waiting for its handle to become readable. */
+static int collect_job(tls_conn *c, resolve_job **job, struct addrinfo **found, int *gai_error,
+                       int *os_error)
+{
+    struct addrinfo *none;
+    int gai, os;
+    if (!resolve_finished(*job, found ? found : &none, gai_error ? gai_error : &gai,
+                          os_error ? os_error : &os)) {
+        c->setup_wants = TLS_WANT_READ;
+        return 0;
+    }
+    resolve_release(*job);
+    *job = NULL;
+    return 1;
+}
+
 /* Options become final at the first call that drives the connection. The
  * engine session is made then, or once its trust material has been loaded
  * off this thread (finish_trust_job), whichever the engine needs. */
@@ -155,14 +173,8 @@ static int finish_trust_job(tls_conn *c)
 {
     if (!c->trust_job)
         return 1;
-    struct addrinfo *none;
-    int gai_error, os_error;
-    if (!resolve_finished(c->trust_job, &none, &gai_error, &os_error)) {
-        c->setup_wants = TLS_WANT_READ;
+    if (!collect_job(c, &c->trust_job, NULL, NULL, NULL))
         return 0;
-    }
-    resolve_release(c->trust_job);
-    c->trust_job = NULL;
     return tls_engine->session_new(c);
 }
 
@@ -170,12 +182,8 @@ static int finish_resolving(tls_conn *c)
 {
     struct addrinfo *found;
     int gai_error, os_error;
-    if (!resolve_finished(c->resolver, &found, &gai_error, &os_error)) {
-        c->setup_wants = TLS_WANT_READ;
+    if (!collect_job(c, &c->resolver, &found, &gai_error, &os_error))
         return 0;
-    }
-    resolve_release(c->resolver);
-    c->resolver = NULL;
     if (gai_error) {
         if (gai_error == EAI_SYSTEM && os_error) {
             char text[128];
@@ -437,14 +445,8 @@ static void begin_transport(tls_conn *c)
  * moved on; 0 while it runs (setup_wants set) or after conn_fail. */
 static int finish_starting(tls_conn *c)
 {
-    struct addrinfo *none;
-    int gai_error, os_error;
-    if (!resolve_finished(c->init_job, &none, &gai_error, &os_error)) {
-        c->setup_wants = TLS_WANT_READ;
+    if (!collect_job(c, &c->init_job, NULL, NULL, NULL))
         return 0;
-    }
-    resolve_release(c->init_job);
-    c->init_job = NULL;
     if (init_code)
         return conn_fail(c, init_code, "%s", init_msg);
     begin_transport(c);
