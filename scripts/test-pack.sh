@@ -21,24 +21,15 @@ server_pid=""
 cleanup() { [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 rm -rf "$out" && mkdir -p "$out"
-tap=$out/pack.tap
-echo "TAP version 14" >"$tap"
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1" | tee -a "$tap"; }
+. scripts/tap-checks.sh
+tap_begin "$out/pack.tap"
+ok() { result ok "$1"; }
 notok() { # name detail-file-or-text
-  n=$((n + 1)); failed=$((failed + 1))
-  echo "not ok $n - $1" | tee -a "$tap"
-  { if [ -f "${2:-}" ]; then tail -n 30 "$2"; else printf '%s\n' "${2:-}"; fi; } | sed 's/^/  # /' | tee -a "$tap"
+  result "not ok" "$1" "$(if [ -f "${2:-}" ]; then tail -n 30 "$2"; else printf '%s' "${2:-}"; fi)"
 }
 check() { # name command... (output in $work/last.log)
   local name=$1; shift
   if "$@" >"$work/last.log" 2>&1; then ok "$name"; else notok "$name" "$work/last.log"; fi
-}
-finish() {
-  echo "1..$n" >>"$tap"
-  echo "test-pack: $((n - failed)) of $n checks passed ($tap)"
-  [ $failed -eq 0 ]
-  exit
 }
 
 # -- 1. the tarball
