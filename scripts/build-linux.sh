@@ -13,6 +13,12 @@
 # (and the dynamic loader). The musl build may import musl's libc only. Both
 # dlopen the system's libssl at run time; neither links it.
 # The sources are binding.gyp's (scripts/sources.js).
+#
+#   OSTLS_BUILD_OUT=FILE        writes FILE instead of the prebuild
+#   OSTLS_BUILD_CFLAGS="..."    more compiler flags, after the defaults; with
+#                               -DOSTLS_WITHOUT_MBEDTLS the library is built without
+#                               the mbedtls engine (never a prebuild: by default
+#                               OSTLS_REQUIRE_MBEDTLS makes a missing engine an error)
 set -eu
 cd "$(dirname "$0")/.."
 GLIBC_FLOOR=2.28
@@ -38,8 +44,13 @@ if ! command -v "$cc" >/dev/null 2>&1; then
   exit 3
 fi
 
-out=prebuilds/$dir/ostls.$libc.node
-mkdir -p "prebuilds/$dir"
+out=${OSTLS_BUILD_OUT:-prebuilds/$dir/ostls.$libc.node}
+mkdir -p "$(dirname "$out")"
+extra=${OSTLS_BUILD_CFLAGS:-}
+case " $extra " in
+  *" -DOSTLS_WITHOUT_MBEDTLS "*) require_mbedtls="" ;;
+  *) require_mbedtls=-DOSTLS_REQUIRE_MBEDTLS ;;
+esac
 tmp=$out.tmp
 set --
 if [ $libc = glibc ]; then
@@ -62,7 +73,7 @@ fi
 # tls_free, and proxy_free called that one (SIGSEGV in BIO_free_all).
 # shellcheck disable=SC2046,SC2086
 "$cc" -std=c11 -O2 -fPIC -pthread -fvisibility=hidden -Wall -Wextra -Werror=implicit-function-declaration \
-  -D_FILE_OFFSET_BITS=64 -DOSTLS_REQUIRE_MBEDTLS -Ic "$@" -shared -o "$tmp" $(node scripts/sources.js linux) \
+  -D_FILE_OFFSET_BITS=64 $require_mbedtls -Ic "$@" $extra -shared -o "$tmp" $(node scripts/sources.js linux) \
   -Wl,--no-undefined -Wl,-Bsymbolic -Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now -s $libs
 
 fail() {
