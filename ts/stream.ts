@@ -107,6 +107,8 @@ export class TLSStream extends Duplex {
   #streaming = false
   /** Events the last read said it must wait for before reading again (0: read on). */
   #readWait = 0
+  /** Bytes went out after the last read: a reply may be back without a poll (_read). */
+  #wroteSinceRead = false
   /** The OS handle once open (it no longer changes then); -1 before. */
   #handle = -1
   #idleMs = 0
@@ -306,6 +308,7 @@ export class TLSStream extends Duplex {
         if (n > 0) {
           p.off += n
           this.bytesWritten += n
+          this.#wroteSinceRead = true
           this.#touch()
         }
         if (p.off < p.buf.length) return true
@@ -353,6 +356,7 @@ export class TLSStream extends Duplex {
         }
         const n = conn.read(scratch ? SCRATCH : this.#slab.subarray(this.#slabOff))
         this.#readWait = conn.readWait
+        this.#wroteSinceRead = false
         if (n === 0) {
           // Nothing came: an idle connection keeps no slab (this one is still unused).
           if (this.#slabOff === 0) this.#slab = NO_SLAB
@@ -427,10 +431,14 @@ export class TLSStream extends Duplex {
   }
 
   override _read(): void {
+    // Try the read even if the last one found nothing when data may have come
+    // since: the consumer had stopped reading (nothing watched for it), or we
+    // have written since (a reply may be back: that saves a trip through the
+    // poll about half of the time in ping-pong). Otherwise the poll is already
+    // watching: Readable asks again right after every chunk it hands out, and
+    // trying then cost a recv() that failed with EAGAIN (issue 15).
+    if (!this.#wantRead || this.#wroteSinceRead) this.#readWait = 0
     this.#wantRead = true
-    // The consumer asks now: try the read even if the last one found nothing
-    // (a reply may have arrived since; that saves a trip through the poll).
-    this.#readWait = 0
     if (this.#open) this.#pump()
   }
 
