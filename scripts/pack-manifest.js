@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The package.json that ships names nothing the tarball does not hold: while
 // npm packs, "scripts" (they run files in scripts/, test/, bench/) and the "tap"
-// settings (test/) are taken out, then put back.
+// settings (test/) are taken out, then put back. So is "allowScripts": npm reads
+// it from the project being installed into, never from a dependency.
 //   node scripts/pack-manifest.js strip     end of `prepare` when npm packs or publishes (npm_command)
 //   node scripts/pack-manifest.js restore   `postpack`
 // `strip --force` strips outside npm pack (the workflow packs with --ignore-scripts).
@@ -34,6 +35,7 @@ if (cmd === 'restore') {
   const pkg = JSON.parse(text)
   delete pkg.scripts
   delete pkg.tap
+  delete pkg.allowScripts
   fs.writeFileSync(manifest, JSON.stringify(pkg, null, 2) + '\n')
 } else {
   console.error('usage: node scripts/pack-manifest.js strip [--force] | restore')

@@ -58,8 +58,8 @@ check "tarball holds dist/ with types, assets/, README.md, LICENSE" \
 # Nothing for development only, nothing pointing at what is not shipped.
 check "tarball holds no tests, bench, scripts, C sources, binding.gyp or source maps" \
   sh -c "! grep -E '^(test|bench|scripts|c|ts|build)/|^binding\.gyp$|\.map$' '$work/files.txt'"
-check "the shipped package.json names no scripts and no test settings" \
-  node -e "const p = JSON.parse(require('node:child_process').execSync('tar xzf \"$tgz\" -O package/package.json')); process.exit(p.scripts || p.tap ? 1 : 0)"
+check "the shipped package.json names no scripts, no test settings and no allowScripts" \
+  node -e "const p = JSON.parse(require('node:child_process').execSync('tar xzf \"$tgz\" -O package/package.json')); process.exit(p.scripts || p.tap || p.allowScripts ? 1 : 0)"
 [ $# -ge 1 ] || check "npm pack put back the working tree's package.json" \
   node -e "process.exit(require('./package.json').scripts?.prepack ? 0 : 1)"
 check "shipped JavaScript names no source map" sh -c "tar xzf '$tgz' -C '$work' && ! grep -rl sourceMappingURL '$work/package/dist'"
