@@ -15,10 +15,11 @@
 # The sources are binding.gyp's (scripts/sources.js).
 #
 #   OSTLS_BUILD_OUT=FILE        writes FILE instead of the prebuild
-#   OSTLS_BUILD_CFLAGS="..."    more compiler flags, after the defaults; with
-#                               -DOSTLS_WITHOUT_MBEDTLS the library is built without
-#                               the mbedtls engine (never a prebuild: by default
-#                               OSTLS_REQUIRE_MBEDTLS makes a missing engine an error)
+#   OSTLS_BUILD_CFLAGS="..."    more compiler flags, after the defaults
+#   OSTLS_WITHOUT_MBEDTLS=1     builds the library without the mbedtls engine, as a
+#                               contributor's machine without Mbed TLS headers does
+#                               (never for a prebuild: by default a missing engine is
+#                               a build error, OSTLS_REQUIRE_MBEDTLS)
 set -eu
 cd "$(dirname "$0")/.."
 GLIBC_FLOOR=2.28
@@ -47,9 +48,10 @@ fi
 out=${OSTLS_BUILD_OUT:-prebuilds/$dir/ostls.$libc.node}
 mkdir -p "$(dirname "$out")"
 extra=${OSTLS_BUILD_CFLAGS:-}
-case " $extra " in
-  *" -DOSTLS_WITHOUT_MBEDTLS "*) require_mbedtls="" ;;
-  *) require_mbedtls=-DOSTLS_REQUIRE_MBEDTLS ;;
+case ${OSTLS_WITHOUT_MBEDTLS:-} in
+  ""|0) mbedtls=-DOSTLS_REQUIRE_MBEDTLS ;;
+  1) mbedtls=-DOSTLS_WITHOUT_MBEDTLS ;;
+  *) echo "build-linux: OSTLS_WITHOUT_MBEDTLS must be 1 or 0, not '$OSTLS_WITHOUT_MBEDTLS'" >&2; exit 2 ;;
 esac
 tmp=$out.tmp
 set --
@@ -73,7 +75,7 @@ fi
 # tls_free, and proxy_free called that one (SIGSEGV in BIO_free_all).
 # shellcheck disable=SC2046,SC2086
 "$cc" -std=c11 -O2 -fPIC -pthread -fvisibility=hidden -Wall -Wextra -Werror=implicit-function-declaration \
-  -D_FILE_OFFSET_BITS=64 $require_mbedtls -Ic "$@" $extra -shared -o "$tmp" $(node scripts/sources.js linux) \
+  -D_FILE_OFFSET_BITS=64 $mbedtls -Ic "$@" $extra -shared -o "$tmp" $(node scripts/sources.js linux) \
   -Wl,--no-undefined -Wl,-Bsymbolic -Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now -s $libs
 
 fail() {
