@@ -161,3 +161,40 @@ t.test('a stream destroyed while its wake-up waits for a turn ends cleanly', asy
   await settle()
   t.equal(handles(), 0, 'no connection left in the library')
 })
+
+t.test('the only open connection exchanges messages without opening a metered turn for each', async (t) => {
+  // A turn costs a setImmediate (a trip into JS from the check phase): with
+  // one stream waiting, no other stream's steps can share the turn, so its
+  // wake-ups run unmetered (ts/turn.ts admitLoneStep). Counted, not timed.
+  const srv = await tlsServer(p.leaf, (s) => s.pipe(s))
+  t.teardown(() => srv.close())
+  const s = await open({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: p.ca })
+  const ROUNDS = 300
+  const msg = Buffer.alloc(1024, 'm')
+  const real = globalThis.setImmediate
+  let immediates = 0
+  globalThis.setImmediate = ((...args: Parameters<typeof setImmediate>) => {
+    immediates++
+    return real(...args)
+  }) as typeof setImmediate
+  t.teardown(() => { globalThis.setImmediate = real })
+  let rounds = 0
+  await new Promise<void>((resolve, reject) => {
+    let got = 0
+    s.on('error', reject)
+    s.on('data', (d: Buffer) => {
+      got += d.length
+      if (got < msg.length) return
+      got -= msg.length
+      if (++rounds === ROUNDS) return resolve()
+      s.write(msg)
+    })
+    s.write(msg)
+  })
+  globalThis.setImmediate = real
+  t.equal(rounds, ROUNDS, 'every message came back')
+  t.ok(immediates < ROUNDS / 10, `${immediates} setImmediate calls for ${ROUNDS} messages (fewer than one in ten)`)
+  s.destroy()
+  await settle()
+  t.equal(handles(), 0, 'no connection left in the library')
+})

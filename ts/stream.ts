@@ -14,7 +14,7 @@ import { Watcher, PollEvents } from './poll'
 import { TLSError } from './errors'
 import { PeerCertificate, certFromPem, chainFromPem, splitPem } from './cert'
 import { addressFamily } from './ip'
-import { admitStep, forgetStep, runStep, stepClock, warmTurnCode } from './turn'
+import { admitLoneStep, admitStep, forgetStep, runStep, stepClock, warmTurnCode } from './turn'
 import { sharedText } from './shared-text'
 import { ConnectOptions, applyConnectOptions, asBadValue, checkConnectOptions, servernameOf } from './connect-options'
 
@@ -205,7 +205,8 @@ export class TLSStream extends Duplex {
     if (this.#open) {
       // Over this turn's budget, the wake-up waits for a later turn (ts/turn.ts);
       // the handle is not watched meanwhile, and #pump watches it again.
-      if (!admitted && !admitStep(this)) return watcher.stop()
+      // The only stream waiting cannot share its turn with another's steps.
+      if (!admitted && !(waiting.size <= 1 ? admitLoneStep(this) : admitStep(this))) return watcher.stop()
       return this.#pump()
     }
     // During set-up the library may close the handle we watch: let go of it first.
