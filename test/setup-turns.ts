@@ -166,7 +166,7 @@ t.test('the only open connection exchanges messages without opening a metered tu
   // A turn costs a setImmediate (a trip into JS from the check phase): with
   // one stream waiting, no other stream's steps can share the turn, so its
   // wake-ups run unmetered (ts/turn.ts admitLoneStep). Counted, not timed.
-  const srv = await tlsServer(p.leaf, (s) => s.pipe(s))
+  const srv = await tlsServer(p.leaf) // echoes
   t.teardown(() => srv.close())
   const s = await open({ host: '127.0.0.1', port: srv.port, servername: 'localhost', ca: p.ca })
   const ROUNDS = 300
