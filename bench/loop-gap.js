@@ -14,9 +14,13 @@
  * processes per client, alternating). On Linux each phase also reports
  * busyMax: the most CPU the JS thread itself used between two ticks of a
  * second 1 ms timer (CLOCK_THREAD_CPUTIME_ID through koffi). Lateness beyond
- * it is time the thread sat ready but unscheduled (on 2 cores shared with the
- * server, stalls of 10-20 ms with under 1 ms of the thread's own CPU), which
- * no change to ostls can remove. Each phase also reports callMax, its longest
+ * it is time the thread sat ready but unscheduled (2 cores shared with the
+ * server) or asleep inside a call; 'many' splits its longest interval after
+ * the calls into the three (worstCpu, worstReady from the run-queue time in
+ * /proc/thread-self/schedstat, worstAsleep the rest). That split found the
+ * 12-20 ms stalls once taken for the machine's to be the thread asleep in
+ * socket() (the kernel growing the descriptor table: c/common/sock_posix.c).
+ * Each phase also reports callMax, its longest
  * single connect() call; 'many' makes its calls in one synchronous loop, so
  * its max is their sum (loopMax) or the longest stretch after them (afterMax:
  * the callbacks they queued, then every later task).
@@ -33,7 +37,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { median } = require('./report')
-const { threadCpuClock } = require('./thread-cpu')
+const { threadCpuClock, threadRunQueueClock } = require('./thread-cpu')
 
 const root = path.resolve(__dirname, '..')
 const assets = path.join(root, 'assets', 'selftest')
@@ -60,6 +64,7 @@ function serverMain() {
 async function clientMain(impl, port, extraCaFile) {
   const { monitorEventLoopDelay } = require('node:perf_hooks')
   const threadCpu = threadCpuClock()
+  const runQueue = threadCpu && threadRunQueueClock()
   const testCa = fs.readFileSync(path.join(assets, 'ca.pem'), 'utf8')
   const extraCa = fs.readFileSync(extraCaFile, 'utf8')
   let connect
@@ -107,12 +112,23 @@ async function clientMain(impl, port, extraCaFile) {
     // the reset: the nextTick callbacks the calls queued (their first steps).
     // The JS thread's own CPU between two ticks of a 1 ms timer: the most of it
     // (busy), and the most after the calls (busyAfter, reset with the histogram).
+    // The longest interval between two of its ticks after the calls (worst),
+    // split into the thread's CPU, its time ready in the run queue, and the
+    // rest, asleep: a stall the thread slept through is a wait (a lock, GC
+    // helpers), one it sat ready through is the machine's other work.
     let busy = 0, busyAfter = 0, lastCpu = threadCpu ? threadCpu() : 0
+    let lastWall = performance.now(), lastQueued = runQueue ? runQueue() : 0
+    let worst = { wall: 0, cpu: NaN, ready: NaN }
     const sampler = threadCpu && setInterval(() => {
       const c = threadCpu()
+      const now = performance.now()
+      const queued = runQueue ? runQueue() : NaN
       busy = Math.max(busy, c - lastCpu)
       busyAfter = Math.max(busyAfter, c - lastCpu)
+      if (now - lastWall > worst.wall) worst = { wall: now - lastWall, cpu: c - lastCpu, ready: queued - lastQueued }
       lastCpu = c
+      lastWall = now
+      lastQueued = queued
     }, 1)
     let calls, firstLate
     await work((loopMs) => {
@@ -122,6 +138,7 @@ async function clientMain(impl, port, extraCaFile) {
         calls = loopMs
         h.reset()
         busyAfter = 0
+        worst = { wall: 0, cpu: NaN, ready: NaN }
         r()
       }, 1))
     })
@@ -132,7 +149,8 @@ async function clientMain(impl, port, extraCaFile) {
     const out = { max: ms(h.max), p99: ms(h.percentile(99)), wall, callMax, busyMax: threadCpu ? busy : NaN }
     if (calls !== undefined) {
       const after = Math.max(firstLate, out.max)
-      Object.assign(out, { loopMax: calls, afterMax: after, max: Math.max(calls, after), afterBusyMax: threadCpu ? busyAfter : NaN })
+      Object.assign(out, { loopMax: calls, afterMax: after, max: Math.max(calls, after), afterBusyMax: threadCpu ? busyAfter : NaN,
+        worstWall: worst.wall, worstCpu: worst.cpu, worstReady: worst.ready, worstAsleep: worst.wall - worst.cpu - worst.ready })
     }
     return out
   }
@@ -212,6 +230,7 @@ async function main() {
   }
   const o = results.ostls.many, n = results.node.many
   console.log(`many: the ${concurrent} connect() calls held the loop ${o.loopMax.toFixed(1)} ms (Node ${n.loopMax.toFixed(1)}); every later task at most ${o.afterMax.toFixed(1)} ms (Node ${n.afterMax.toFixed(1)})`)
+  console.log(`many, the longest interval between two 1 ms ticks after the calls: ${o.worstWall.toFixed(1)} ms = CPU ${o.worstCpu.toFixed(1)} + ready ${o.worstReady.toFixed(1)} + asleep ${o.worstAsleep.toFixed(1)} (Node ${n.worstWall.toFixed(1)} = ${n.worstCpu.toFixed(1)} + ${n.worstReady.toFixed(1)} + ${n.worstAsleep.toFixed(1)})`)
   console.log(`JS thread's own CPU between two 1 ms ticks, at most: ${['first', 'new-ca', 'many'].map((p) => `${p} ${results.ostls[p].busyMax.toFixed(1)} (Node ${results.node[p].busyMax.toFixed(1)})`).join(', ')}; many after the calls ${o.afterBusyMax.toFixed(1)} (Node ${n.afterBusyMax.toFixed(1)})`)
 }
 

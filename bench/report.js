@@ -94,7 +94,7 @@ function targetRows(report) {
     const gapRow = (phase, ms, text) => rows.push({ key: `gap-${phase}`, metric: 'gap_ms', text, ms, met: ms <= 5, op: '<=', limit: 5 })
     if (o.first) gapRow('first', o.first.max, 'event-loop gap ≤ 5 ms: first connection in a process')
     if (o['new-ca']) gapRow('new-ca', o['new-ca'].max, 'event-loop gap ≤ 5 ms: a new `ca`')
-    if (o.many) gapRow('many', Math.max(o.many.callMax, o.many.afterMax ?? o.many.max), `event-loop gap ≤ 5 ms: ${g.concurrent.toLocaleString('en-US')} concurrent connects (longest call, longest stall after the calls${Number.isFinite(o.many.afterBusyMax) ? `; the JS thread's own CPU in a stall after the calls at most ${fmt(o.many.afterBusyMax, 1)} ms` : ''})`)
+    if (o.many) gapRow('many', Math.max(o.many.callMax, o.many.afterMax ?? o.many.max), `event-loop gap ≤ 5 ms: ${g.concurrent.toLocaleString('en-US')} concurrent connects (longest call, longest stall after the calls${Number.isFinite(o.many.worstReady) ? `; the longest one, ${fmt(o.many.worstWall, 1)} ms between two 1 ms ticks, was the JS thread running ${fmt(o.many.worstCpu, 1)}, ready but not running ${fmt(o.many.worstReady, 1)}, asleep ${fmt(o.many.worstAsleep, 1)}` : Number.isFinite(o.many.afterBusyMax) ? `; the JS thread's own CPU in a stall after the calls at most ${fmt(o.many.afterBusyMax, 1)} ms` : ''})`)
   }
   // No thread per connection: threads with N idle connections stay at the process's baseline.
   for (const s of report.scenarios.filter((x) => x.key.startsWith('idle'))) {
@@ -148,7 +148,7 @@ function renderMarkdown(report) {
     out.push('## Event-loop gap', '')
     out.push(`Lateness of a 1 ms timer (ms, max and p99) while the client works: the first connection in a process (trust store loaded), a connection with a new \`ca\`, and ${g.concurrent} simultaneous connects (\`bench/loop-gap.js\`). Goal: no ostls call holds the loop for more than 5 ms.`, '')
     out.push('"call" is the longest single `connect()` call of the phase. The many-connects phase makes its calls in one synchronous loop, so its max is the larger of their sum ("calls", the loop: the program’s own) and the longest stretch after them ("after": the callbacks they queued, handshakes, reads).', '')
-    out.push('"own" is the most CPU the JS thread itself used between two ticks of a second 1 ms timer (Linux): lateness beyond it is time the thread was ready but not running (2 cores shared with the server process).', '')
+    out.push('"own" is the most CPU the JS thread itself used between two ticks of a second 1 ms timer (Linux). Lateness beyond it is time the thread was either ready but not running (the 2 cores are shared with the server process and the client\'s other threads) or asleep (a wait inside a call); the "longest after" row splits the longest interval between two of those ticks after the calls into the three, with the run-queue time from /proc/thread-self/schedstat.', '')
     if (g.runs > 1) out.push(`Medians of ${g.runs} runs per client (fresh processes, alternating); the max's range over the runs in brackets.`, '')
     out.push('| phase | ostls max | ostls p99 | ostls call | ostls own | Node max | Node p99 | Node call | Node own |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
     const maxCell = (x) => `${fmt(x.max, 1)}${x.maxMin !== undefined ? ` <sub>(${fmt(x.maxMin, 1)}–${fmt(x.maxMax, 1)})</sub>` : ''}`
@@ -159,6 +159,10 @@ function renderMarkdown(report) {
       if (o.loopMax !== undefined) {
         out.push(`| ${phase}: calls | ${fmt(o.loopMax, 1)} | | | | ${fmt(n.loopMax, 1)} | | | |`)
         out.push(`| ${phase}: after | ${fmt(o.afterMax, 1)} | | | ${fmt(o.afterBusyMax, 1)} | ${fmt(n.afterMax, 1)} | | | ${fmt(n.afterBusyMax, 1)} |`)
+        if (Number.isFinite(o.worstReady)) {
+          const split = (x) => `${fmt(x.worstWall, 1)} = ${fmt(x.worstCpu, 1)} running + ${fmt(x.worstReady, 1)} ready + ${fmt(x.worstAsleep, 1)} asleep`
+          out.push(`| ${phase}: longest after | ${split(o)} | | | | ${split(n)} | | | |`)
+        }
       }
     }
     out.push('')
