@@ -4,7 +4,8 @@
 # and Debian's arm64 libssl3 (multiarch, /usr/lib/aarch64-linux-gnu).
 #
 #   1. installs what is missing (as root): qemu-user + qemu-user-binfmt,
-#      gcc-aarch64-linux-gnu, libc6/libssl3/libstdc++6 for arm64 (multiarch)
+#      gcc-aarch64-linux-gnu with its libc6-dev-arm64-cross, libc6/libssl3/libstdc++6
+#      for arm64 (multiarch)
 #   2. registers qemu-aarch64 with binfmt_misc when it is not: the suite spawns
 #      process.execPath (tap's workers, CLI tests), so arm64 executables must
 #      run like native ones, not only the first one started through qemu
@@ -44,6 +45,9 @@ need=()
 command -v qemu-aarch64 >/dev/null 2>&1 || need+=(qemu-user)
 [ -e /usr/lib/binfmt.d/qemu-aarch64.conf ] || need+=(qemu-user-binfmt)
 command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu)
+# The cross compiler's C library headers: only a Recommends of gcc-aarch64-linux-gnu,
+# which the install below leaves out (without them it falls back to the host's /usr/include).
+[ -e /usr/aarch64-linux-gnu/include/stdio.h ] || need+=(libc6-dev-arm64-cross)
 [ -e /lib/ld-linux-aarch64.so.1 ] || need+=(libc6:arm64)
 [ -e /usr/lib/aarch64-linux-gnu/libssl.so.3 ] || need+=(libssl3:arm64)
 [ -e /usr/lib/aarch64-linux-gnu/libstdc++.so.6 ] || need+=(libstdc++6:arm64) # Node links it
