@@ -69,7 +69,7 @@ static int open_stream_socket(int family)
  * Linux doubles a process's descriptor table when a new descriptor does not
  * fit, and in a process with more than one thread the doubling sleeps through
  * an RCU grace period (expand_fdtable: synchronize_rcu). Measured here: the
- * socket() that crossed 256 and 512 descriptors slept 12-20 ms, the JS
+ * socket() that crossed 256 and 512 descriptors slept 10-20 ms, the JS
  * thread's longest stall under 1,000 concurrent connects. So a job thread
  * grows the table ahead of need: the first socket past a quarter of the size
  * known to be there asks for eight times that size, and the thread sleeps
