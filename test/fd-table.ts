@@ -11,6 +11,7 @@ import fs from 'node:fs'
 import { pki } from './helpers/pki'
 import { tlsServer } from './helpers/servers'
 import { collect, open } from './helpers/client'
+import { standinGap } from './helpers/platform'
 
 const p = pki()
 
@@ -20,7 +21,7 @@ function tableSize(): number {
   return m ? Number(m[1]) : -1
 }
 
-t.test('the descriptor table grows ahead of the sockets', { skip: process.platform !== 'linux' && 'Linux only: the table and its size in /proc/self/status are Linux\'s' }, async (t) => {
+t.test('the descriptor table grows ahead of the sockets', { skip: (process.platform !== 'linux' && 'Linux only: the table and its size in /proc/self/status are Linux\'s') || standinGap('the engine is macOS\'s: Network.framework opens its own sockets, so sock_posix.c (which grows the table) is not on its path') }, async (t) => {
   const srv = await tlsServer(p.leaf)
   t.teardown(() => srv.close())
   const before = tableSize()
