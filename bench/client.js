@@ -24,12 +24,12 @@ let open
 if (impl === 'ostls') {
   // OSTLS_BENCH_PKG: another build of ostls (A/B comparisons while optimising).
   const ostls = require(process.env.OSTLS_BENCH_PKG || path.resolve(__dirname, '..'))
-  open = (onSecure, p = port) => ostls.connect({ host: HOST, port: p, ca: caPem }, onSecure)
+  open = (onSecure, p = port, extra = {}) => ostls.connect({ host: HOST, port: p, ca: caPem, ...extra }, onSecure)
 } else if (impl === 'node') {
   let secureContext
-  open = (onSecure, p = port) => {
+  open = (onSecure, p = port, extra = {}) => {
     secureContext ??= tls.createSecureContext({ ca: caPem })
-    return tls.connect({ host: HOST, port: p, secureContext }, onSecure)
+    return tls.connect({ host: HOST, port: p, secureContext, ...extra }, onSecure)
   }
 } else {
   throw new Error(`unknown impl ${impl}`)
@@ -104,6 +104,21 @@ async function main() {
       start()
       const s = open()
       s.on('data', (d) => { bytes += d.length })
+      s.on('end', resolve)
+      s.on('error', fail)
+    })
+    if (bytes !== want) fail(new Error(`received ${bytes} of ${want}`))
+    finish(bytes)
+  } else if (mode === 'recv-onread') {
+    // The onread option (both clients): every read into one reused buffer,
+    // as the C client reads; no chunk is handed out.
+    const want = Number(rest[0])
+    await warmup()
+    let bytes = 0
+    const buffer = Buffer.allocUnsafe(64 * 1024)
+    await new Promise((resolve) => {
+      start()
+      const s = open(undefined, port, { onread: { buffer, callback: (n) => { bytes += n } } })
       s.on('end', resolve)
       s.on('error', fail)
     })

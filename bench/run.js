@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /*
- * npm run bench [-- --quick] [-- --repeat N] [-- --only recv,send,peers,hs,ping,idle,gap] [-- --out DIR]
+ * npm run bench [-- --quick] [-- --repeat N] [-- --only recv,onread,send,peers,hs,ping,idle,gap] [-- --out DIR]
  *
  * ostls (public connect()/TLSStream API) against Node's tls.connect and a C
  * client on the same system OpenSSL (the reference limit). Every client run is
@@ -13,6 +13,8 @@
  * recv and send run against the C server over TLS 1.3; "peers" adds them against
  * a Node tls server (bench/node-server.js) and over TLS 1.2 with either server
  * (keys recv-node, recv12, recv12-node, send-node, …; each can be named alone).
+ * "onread" receives with the onread option (ostls and Node), reading into one
+ * reused buffer as the C client does.
  *
  * Writes <out>/latest.json, latest.md and ratios.svg (full run: bench/results,
  * quick run: bench/work/quick). The FFI probe (bench/ffi-probe.js) runs last.
@@ -46,7 +48,7 @@ const config = quick
   : { repeat: 7, bulkBytes: 1 * GiB, chunk: 64 * 1024, hs: { 1: 800, 16: 1500, 64: 1500 }, hsRepeat: 5, ping: 20000, pingWarm: 1000, idle: [1000, 10000], idleRepeat: 3, probeBytes: 256 * MiB, gapConcurrent: 1000, gapRuns: 5 }
 config.repeat = Number(opt('repeat', config.repeat))
 config.hsRepeat = Number(opt('repeat', config.hsRepeat))
-const only = opt('only', 'recv,send,peers,hs,hsr,ping,idle,gap').split(',')
+const only = opt('only', 'recv,onread,send,peers,hs,hsr,ping,idle,gap').split(',')
 const outDir = path.resolve(opt('out', quick ? path.join(work, 'quick') : path.join(__dirname, 'results')))
 
 function log(msg) {
@@ -136,8 +138,9 @@ function runClient(impl, args, timeoutMs, extraEnv = {}) {
   const env = { ...process.env, OSTLS_BENCH_CA: CA, ...extraEnv }
   // Not a client setting: it only makes every Node process parse that bundle at start-up.
   delete env.NODE_EXTRA_CA_CERTS
+  // The C client's recv already reads into one reused buffer: what onread asks of the others.
   const [cmd, cargs] = impl === 'c'
-    ? [path.join(work, 'client'), args]
+    ? [path.join(work, 'client'), args[0] === 'recv-onread' ? ['recv', ...args.slice(1)] : args]
     : [process.execPath, ['--expose-gc', path.join(__dirname, 'client.js'), impl, ...args]]
   return new Promise((resolve, reject) => {
     const proc = spawn(cmd, cargs, { env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -226,6 +229,11 @@ async function main() {
   if (only.includes('recv')) {
     results.push(await scenario('recv', `bulk receive ${fmtBytes(bulk)}`, ['source', bulk], 'recv', [String(bulk)], config.repeat, (r) => ({
       cpu_per_gib: r.cpu_s / (r.units / GiB), gib_per_s: r.units / GiB / r.wall_s, rss_mb: r.maxrss_kb / 1024
+    })))
+  }
+  if (only.includes('onread')) {
+    results.push(await scenario('recv-onread', `bulk receive ${fmtBytes(bulk)}, onread into one 64 KiB buffer`, ['source', bulk], 'recv-onread', [String(bulk)], config.repeat, (r) => ({
+      cpu_per_gib: r.cpu_s / (r.units / GiB), gib_per_s: r.units / GiB / r.wall_s
     })))
   }
   if (only.includes('send')) {

@@ -30,6 +30,11 @@ socket.once('secureConnect', () => {
 const opts: ConnectOptions = { host: 'h', port: 443, ca: ['pem'], rejectUnauthorized: true, minVersion: 'TLSv1.2', handshakeTimeout: 1000, signal: new AbortController().signal }
 const stream: TLSStream = connect(opts)
 stream.setTimeout(1000).setNoDelay(true).setKeepAlive(true, 10).unref()
+// onread: reads into the caller's buffer
+const scratch = new Uint8Array(65536)
+connect({ host: 'h', port: 443, onread: { buffer: scratch, callback: (n: number, buf: Uint8Array) => n < buf.length } })
+const perRead: OnReadOptions = { buffer: () => Buffer.alloc(1024), callback: (n) => { console.log(n) } }
+connect({ host: 'h', port: 443, onread: perRead }).resume()
 
 // Node's HTTP client over it
 https.request({ host: 'h', port: 443, createConnection: () => connect({ host: 'h', port: 443 }) }, (res) => res.resume()).end()
@@ -75,7 +80,7 @@ void report
 const imports = `
 import * as https from 'node:https'
 import { connect, TLSStream, TLSError, nodeCode, Agent, fetch, createDispatcher, register, unregister, isRegistered, backendInfo } from 'ostls'
-import type { ConnectOptions, CipherInfo, TLSCode, AgentOptions, DispatcherOptions, BackendInfo } from 'ostls'
+import type { ConnectOptions, OnReadOptions, CipherInfo, TLSCode, AgentOptions, DispatcherOptions, BackendInfo } from 'ostls'
 import { doctor } from 'ostls/doctor'
 import type { DoctorReport } from 'ostls/doctor'
 import 'ostls/register'

@@ -60,6 +60,20 @@ export interface ConnectOptions extends IdentityOptions {
    * 'session' event and getSession() is undefined.
    */
   session?: Buffer
+  /**
+   * As net.connect's and tls.connect's onread: incoming data goes into
+   * `buffer` (memory the caller reuses, or a function called for the buffer
+   * of each read) and to `callback` instead of 'data' events; 'end',
+   * 'error' and 'close' come as usual. The callback returning false pauses
+   * reading until resume() or read().
+   */
+  onread?: OnReadOptions
+}
+
+export interface OnReadOptions {
+  buffer: Uint8Array | (() => Uint8Array)
+  /** Called with the number of bytes written into buffer, and that buffer. */
+  callback: (bytesRead: number, buffer: Uint8Array) => boolean | void
 }
 
 /** OSTLS_SESSION_CACHE=0 in the environment turns the session cache off for
@@ -130,7 +144,30 @@ export function checkConnectOptions(options: ConnectOptions): { host: string; po
   }
   checkNoNul('host', String(host))
   if (typeof options.servername === 'string') checkNoNul('servername', options.servername)
+  if (options.onread != null) checkOnRead(options.onread)
   return { host, port }
+}
+
+/**
+ * Node falls back to 'data' events when onread is malformed, so a callback
+ * that is never called goes unnoticed; ostls refuses it. The buffer reaches
+ * C as a pointer and a length: only a Uint8Array with room in it.
+ */
+function checkOnRead(onread: OnReadOptions): void {
+  const fail = (what: string) => Object.assign(new TypeError(`onread ${what}`), { code: 'ERR_INVALID_ARG_TYPE' })
+  if (typeof onread !== 'object') throw fail('must be an object { buffer, callback }')
+  if (typeof onread.callback !== 'function') throw fail('.callback must be a function')
+  if (typeof onread.buffer === 'function') return
+  checkReadBuffer(onread.buffer, 'onread.buffer')
+}
+
+/** A buffer for one read: a non-empty Uint8Array (a Buffer is one). */
+export function checkReadBuffer(buf: unknown, what: string): Uint8Array {
+  if (!(buf instanceof Uint8Array)) {
+    throw Object.assign(new TypeError(`${what} must be a Uint8Array or Buffer, got ${buf === null ? 'null' : typeof buf}`), { code: 'ERR_INVALID_ARG_TYPE' })
+  }
+  if (buf.length === 0) throw Object.assign(new RangeError(`${what} must not be empty`), { code: 'ERR_INVALID_ARG_VALUE' })
+  return buf
 }
 
 /** The name a stream reports as servername: the option, else the host unless it is an IP address (as Node). */

@@ -6,7 +6,7 @@ import type { EngineStatus } from './native'
 import { warmStreamCode } from './stream'
 
 export { connect, TLSStream } from './stream'
-export type { ConnectOptions, TLSVersion, CipherInfo, ProxyChoiceInfo, TLSStreamError } from './stream'
+export type { ConnectOptions, OnReadOptions, TLSVersion, CipherInfo, ProxyChoiceInfo, TLSStreamError } from './stream'
 export { TLSError, nodeCode } from './errors'
 export type { TLSCode } from './errors'
 export type { PeerCertificate } from './cert'

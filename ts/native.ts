@@ -229,7 +229,7 @@ export class NativeConn {
   readWait = 0
 
   /** Bytes read into buf (0: nothing yet), or -1 at the end of the stream. */
-  read(buf: Buffer): number {
+  read(buf: Uint8Array): number {
     const n = Number(this.#a.tls_read_fast(this.#live(), buf, buf.length, waitCell))
     this.readWait = waitCell[0]
     if (n >= 0) return n

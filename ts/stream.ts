@@ -16,9 +16,9 @@ import { PeerCertificate, certFromPem, chainFromPem, splitPem } from './cert'
 import { addressFamily } from './ip'
 import { admitLoneStep, admitStep, forgetStep, runStep, stepClock, warmTurnCode } from './turn'
 import { sharedText } from './shared-text'
-import { ConnectOptions, applyConnectOptions, asBadValue, checkConnectOptions, servernameOf } from './connect-options'
+import { ConnectOptions, OnReadOptions, applyConnectOptions, asBadValue, checkConnectOptions, checkReadBuffer, servernameOf } from './connect-options'
 
-export type { ConnectOptions, TLSVersion } from './connect-options'
+export type { ConnectOptions, OnReadOptions, TLSVersion } from './connect-options'
 
 const DEFAULT_HANDSHAKE_TIMEOUT = 120_000
 const WAIT_SLICE_MS = 50
@@ -93,6 +93,10 @@ export class TLSStream extends Duplex {
   localPort?: number
 
   readonly #res: Resources
+  /** The onread option: reads go to the caller's buffer and callback, never to 'data'. */
+  readonly #onread: OnReadOptions | null
+  /** What onread.buffer() returned for a read that found nothing: the next read uses it. */
+  #unusedCallerBuffer: Uint8Array | null = null
   #open = false
   #wantRead = false
   #readEnded = false
@@ -129,6 +133,26 @@ export class TLSStream extends Duplex {
     const startedAt = stepClock()
     const { host, port } = checkConnectOptions(options)
     this.servername = servernameOf(options, host)
+    // Taken as it is now, as Node does (checked above).
+    this.#onread = options.onread ? { buffer: options.onread.buffer, callback: options.onread.callback } : null
+    if (this.#onread) {
+      // With onread, pause(), resume() and read() also stop and start the
+      // reads, as net.Socket's do. Own methods, so that the read() Readable
+      // calls for every chunk of every other stream stays Readable's own.
+      this.pause = () => {
+        this.#wantRead = false
+        return super.pause()
+      }
+      this.resume = () => {
+        super.resume()
+        this.#readOnAgain()
+        return this
+      }
+      this.read = (size?: number) => {
+        this.#readOnAgain()
+        return super.read(size)
+      }
+    }
 
     let conn: NativeConn
     try {
@@ -274,6 +298,9 @@ export class TLSStream extends Duplex {
     this.#touch()
     this.emit('connect')
     this.emit('secureConnect')
+    // With onread nothing calls _read(): reading starts once connected unless
+    // paused, as net.Socket's does.
+    if (this.#onread && !this.isPaused()) this.#wantRead = true
     // The step that finished the handshake may have used this turn's budget
     // (the server's flight: 1-2 ms of the OS library's CPU): the first reads
     // and writes are a step of their own (ts/turn.ts).
@@ -344,6 +371,7 @@ export class TLSStream extends Duplex {
 
   /** Reads while the consumer wants data. false if the stream died. */
   #fill(): boolean {
+    if (this.#onread) return this.#fillCallerBuffer(this.#onread)
     const conn = this.#res.conn
     try {
       while (this.#wantRead && !this.#readEnded && !this.#readWait) {
@@ -386,6 +414,55 @@ export class TLSStream extends Duplex {
       this.destroy(e as Error)
       return false
     }
+  }
+
+  /**
+   * #fill for the onread option: each read goes into the caller's buffer,
+   * memory the caller reuses and so still in the cache (a chunk handed out
+   * must be fresh memory each time), and no chunk is pushed.
+   */
+  #fillCallerBuffer(onread: OnReadOptions): boolean {
+    const conn = this.#res.conn
+    const { buffer, callback } = onread
+    try {
+      while (this.#wantRead && !this.#readEnded && !this.#readWait && !this.destroyed) {
+        // Checked on every read: a buffer whose memory was transferred since is empty.
+        const buf =
+          typeof buffer === 'function'
+            ? checkReadBuffer(this.#unusedCallerBuffer ?? buffer(), 'the value onread.buffer() returned')
+            : checkReadBuffer(buffer, 'onread.buffer')
+        this.#unusedCallerBuffer = null
+        const n = conn.read(buf)
+        this.#readWait = conn.readWait
+        this.#wroteSinceRead = false
+        if (n === 0) {
+          if (typeof buffer === 'function') this.#unusedCallerBuffer = buf
+          break
+        }
+        if (n < 0) {
+          this.#readEnded = true
+          this.push(null)
+          // Nobody may be reading the (empty) stream: 'end' still comes.
+          this.read(0)
+          break
+        }
+        this.bytesRead += n
+        this.#touch()
+        if (callback(n, buf) === false) this.#wantRead = false
+      }
+      return !this.destroyed
+    } catch (e) {
+      this.destroy(e as Error)
+      return false
+    }
+  }
+
+  /** onread: reading goes on after pause() or the callback's false. */
+  #readOnAgain(): void {
+    if (this.#wantRead || this.#readEnded || this.destroyed) return
+    this.#wantRead = true
+    this.#readWait = 0
+    if (this.#open) this.#pump()
   }
 
   /** Waits for whatever the connection still needs to do; stops waiting when nothing is wanted. */
