@@ -4,7 +4,7 @@
  * connection's options (tls_set_option keys) before set-up starts.
  */
 import { NativeConn } from './native'
-import { TLSError } from './errors'
+import { TLSError, badOptionType, badOptionValue } from './errors'
 import { IdentityOptions, identityOptions } from './identity'
 import { ipFamily } from './ip'
 
@@ -154,19 +154,16 @@ export function checkConnectOptions(options: ConnectOptions): { host: string; po
  * C as a pointer and a length: only a Uint8Array with room in it.
  */
 function checkOnRead(onread: OnReadOptions): void {
-  const fail = (what: string) => Object.assign(new TypeError(`onread ${what}`), { code: 'ERR_INVALID_ARG_TYPE' })
-  if (typeof onread !== 'object') throw fail('must be an object { buffer, callback }')
-  if (typeof onread.callback !== 'function') throw fail('.callback must be a function')
+  if (typeof onread !== 'object') throw badOptionType('onread', 'an object { buffer, callback }', onread)
+  if (typeof onread.callback !== 'function') throw badOptionType('onread.callback', 'a function', onread.callback)
   if (typeof onread.buffer === 'function') return
   checkReadBuffer(onread.buffer, 'onread.buffer')
 }
 
 /** A buffer for one read: a non-empty Uint8Array (a Buffer is one). */
-export function checkReadBuffer(buf: unknown, what: string): Uint8Array {
-  if (!(buf instanceof Uint8Array)) {
-    throw Object.assign(new TypeError(`${what} must be a Uint8Array or Buffer, got ${buf === null ? 'null' : typeof buf}`), { code: 'ERR_INVALID_ARG_TYPE' })
-  }
-  if (buf.length === 0) throw Object.assign(new RangeError(`${what} must not be empty`), { code: 'ERR_INVALID_ARG_VALUE' })
+export function checkReadBuffer(buf: unknown, name: string): Uint8Array {
+  if (!(buf instanceof Uint8Array)) throw badOptionType(name, 'a Uint8Array or Buffer', buf)
+  if (buf.length === 0) throw badOptionValue(name, 'it is empty')
   return buf
 }
 

@@ -118,6 +118,18 @@ export class TLSError extends Error {
   }
 }
 
+/** A connect() option of a usable type with a value ostls refuses (Node's ERR_INVALID_ARG_VALUE). */
+export function badOptionValue(name: string, why: string): TLSError {
+  return new TLSError('TLS_INVALID_ARGUMENT', `invalid value for option ${name}: ${why}`, { nodeCode: 'ERR_INVALID_ARG_VALUE' })
+}
+
+/** A connect() option of the wrong type, in Node's words (ERR_INVALID_ARG_TYPE). */
+export function badOptionType(name: string, expected: string, got: unknown): TypeError {
+  const err = new TypeError(`The "${name}" option must be ${expected}. Received ${got === null ? 'null' : typeof got}`) as TypeError & { code: string }
+  err.code = 'ERR_INVALID_ARG_TYPE'
+  return err
+}
+
 /** Builds a TLSError from a code string that came from C (unknown codes become internal errors). */
 export function fromNative(code: string | null, message: string | null, detail?: FailureDetail): TLSError {
   const c: TLSCode = code && isTLSCode(code) ? code : 'TLS_INTERNAL_ERROR'

@@ -3,7 +3,7 @@
  * and meanings (cert, key, pfx, passphrase as in tls.createSecureContext),
  * turned into the library's option strings (c/tls_client.h).
  */
-import { TLSError } from './errors'
+import { badOptionType as badType, badOptionValue as badValue } from './errors'
 
 type PemInput = string | Buffer
 /** Node's `key` forms: PEM, or `{ pem, passphrase }`; an array of one. */
@@ -52,16 +52,6 @@ export interface IdentityOptions {
    * established fails with TLS_CERT_REVOKED / CERT_REVOCATION_UNKNOWN), 'off'.
    */
   revocation?: Revocation
-}
-
-function badValue(name: string, why: string): TLSError {
-  return new TLSError('TLS_INVALID_ARGUMENT', `invalid value for option ${name}: ${why}`, { nodeCode: 'ERR_INVALID_ARG_VALUE' })
-}
-
-function badType(name: string, expected: string, got: unknown): TypeError {
-  const err = new TypeError(`The "${name}" option must be ${expected}. Received ${got === null ? 'null' : typeof got}`) as TypeError & { code: string }
-  err.code = 'ERR_INVALID_ARG_TYPE'
-  return err
 }
 
 /** ostls presents one identity: a one-element array is that element. */

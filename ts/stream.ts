@@ -424,19 +424,19 @@ export class TLSStream extends Duplex {
   #fillCallerBuffer(onread: OnReadOptions): boolean {
     const conn = this.#res.conn
     const { buffer, callback } = onread
+    const perRead = typeof buffer === 'function'
     try {
       while (this.#wantRead && !this.#readEnded && !this.#readWait && !this.destroyed) {
         // Checked on every read: a buffer whose memory was transferred since is empty.
-        const buf =
-          typeof buffer === 'function'
-            ? checkReadBuffer(this.#unusedCallerBuffer ?? buffer(), 'the value onread.buffer() returned')
-            : checkReadBuffer(buffer, 'onread.buffer')
+        const buf = perRead
+          ? checkReadBuffer(this.#unusedCallerBuffer ?? buffer(), 'onread.buffer()')
+          : checkReadBuffer(buffer, 'onread.buffer')
         this.#unusedCallerBuffer = null
         const n = conn.read(buf)
         this.#readWait = conn.readWait
         this.#wroteSinceRead = false
         if (n === 0) {
-          if (typeof buffer === 'function') this.#unusedCallerBuffer = buf
+          if (perRead) this.#unusedCallerBuffer = buf
           break
         }
         if (n < 0) {
