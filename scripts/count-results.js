@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Counts tap's saved results (one TAP file per test file) in each directory
 // given and prints "N passed, N failed[, N skipped]" for all of them together,
-// after one line per directory when there are several, and before those, one
-// line per failed test naming its file and the first failed check inside it
-// (CI keeps only the tail of its log, so the names must be there). A test is a top-level
+// after one line per directory when there are several, and between those and
+// the total, one line per failed test naming its file and the first failed
+// check inside it (CI keeps only the tail of its log, so the names must be
+// right above its last line). A test is a top-level
 // subtest of a file; a file that reported nothing counts as one failure, and
 // so does a directory with no results. Exit code 1 when anything failed or
 // nothing passed.
@@ -50,10 +51,10 @@ const dirs = process.argv.slice(2)
 if (dirs.length === 0) dirs.push('.tap/test-results')
 const total = { passed: 0, failed: 0, skipped: 0 }
 const counts = dirs.map(count)
-for (const c of counts) for (const failure of c.failures) console.log(`failed: ${failure}`)
 counts.forEach((c, i) => {
   if (dirs.length > 1) console.log(`${dirs[i]}: ${line(c)}`)
   for (const k of Object.keys(total)) total[k] += c[k]
 })
+for (const c of counts) for (const failure of c.failures) console.log(`failed: ${failure}`)
 console.log(line(total))
 process.exit(total.failed > 0 || total.passed === 0 ? 1 : 0)
