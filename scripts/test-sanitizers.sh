@@ -42,6 +42,16 @@ tap_line() {
   else printf 'TAP version 14\nnot ok 1 - %s\n1..1\n' "$4" >"$1/$2.tap"; fi
 }
 
+# Writes a "no report" TAP line: $1 dir, $2 name, $3 status (0 = ok), $4
+# description, then the files holding the reports. A failure names the first
+# report's SUMMARY line: CI keeps only its log's tail, where count-results.js
+# lists the failures.
+reports_line() {
+  local first=
+  [ "$3" -eq 0 ] || first=$(cat "${@:5}" 2>/dev/null | grep -m1 '^SUMMARY')
+  tap_line "$1" "$2" "$3" "$4${first:+ (first: $first)}"
+}
+
 # Fails (returns 1) when a sanitizer wrote any report into $1.
 scan_reports() {
   local found=0 f
@@ -96,7 +106,7 @@ run_asan() {
   rm -rf "$results" && mkdir -p .tap && mv .tap/test-results "$results" 2>/dev/null
   scan_reports "$logs"
   local clean=$?
-  tap_line "$results" sanitizer-reports $clean "no AddressSanitizer/UBSan report in any process of the suite"
+  reports_line "$results" sanitizer-reports $clean "no AddressSanitizer/UBSan report in any process of the suite" "$logs"/*
   [ $clean -eq 0 ] || status=1
   echo "== asan: $((SECONDS - start)) s, status $status"
   return $status
@@ -156,10 +166,8 @@ run_tsan() {
     setarch "$(uname -m)" -R node_modules/.bin/tap --timeout "$timeout" "${files[@]}" || status=1
   rm -rf "$results" && mkdir -p .tap && mv .tap/test-results "$results" 2>/dev/null
   tsan_filter "$logs" | tee "$out/library-reports.txt"
-  local clean=${PIPESTATUS[0]} first
-  # The failure line names the first report (CI keeps only its log's tail).
-  first=$(grep -m1 '^SUMMARY' "$out/library-reports.txt")
-  tap_line "$results" sanitizer-reports $clean "no ThreadSanitizer report involving the library${first:+ (first: $first)}"
+  local clean=${PIPESTATUS[0]}
+  reports_line "$results" sanitizer-reports $clean "no ThreadSanitizer report involving the library" "$out/library-reports.txt"
   [ $clean -eq 0 ] || status=1
 
   # What one JS thread never does: connections on several threads at once
@@ -175,7 +183,7 @@ run_tsan() {
     tap_line "$results" threads 1 "TSan build of fuzz/threads.c"
     status=1
   fi
-  scan_reports "$logs-threads" || { status=1; tap_line "$results" threads-reports 1 "no ThreadSanitizer report from fuzz/threads.c"; }
+  scan_reports "$logs-threads" || { status=1; reports_line "$results" threads-reports 1 "no ThreadSanitizer report from fuzz/threads.c" "$logs-threads"/*; }
   echo "== tsan: $((SECONDS - start)) s, status $status"
   return $status
 }
